@@ -1,0 +1,1 @@
+"""Parley: end-to-end encrypted summits."""

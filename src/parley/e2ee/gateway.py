@@ -1,0 +1,539 @@
+"""The DAVE gateway for one media group: a sans-IO state machine.
+
+The Parley server is the group's MLS external sender and delivery service, never a member. For
+each event (a user connected or left, a binary or JSON op arrived from a user, time passed) the
+gateway returns what to send to whom, or a `Refused` value naming the rule the input broke. It has
+no sockets, tasks or clock of its own: the caller passes `now` and calls `tick` at `deadline()`.
+A refused input leaves the state exactly as it was, and no exception escapes `receive_*`.
+
+What it owns: the users it recognises, each user's key package and status, the outstanding
+proposals and who received them, the epoch, which user sits at which leaf, transition ids and
+readiness, the choice of the first valid commit per epoch, the per-joiner welcome split,
+recovery from invalid commits and welcomes (op 31), and re-creating the group when a single
+member remains.
+
+Member statuses, changed only in `_set_status`:
+
+    CONNECTED --key package--> PENDING --commit adds it--> MEMBER
+    MEMBER --key package--> PENDING (its old leaf is proposed for removal)
+    MEMBER --invalid commit/welcome--> CONNECTED (likewise)
+    any --group re-created--> CONNECTED
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from parley.e2ee import mls_wire
+from parley.e2ee.mls_wire import Add, ContentType, FramedPublicMessage, KeyPackage, Remove, SenderType
+from parley.e2ee.opcodes import (
+    AnnounceCommitTransition,
+    ClientDisconnect,
+    ClientsConnect,
+    CommitWelcome,
+    ExecuteTransition,
+    ExternalSenderPackage,
+    InvalidCommitWelcome,
+    KeyPackageOp,
+    OversizedFrame,
+    PrepareEpoch,
+    PrepareTransition,
+    Proposals,
+    ProposalsOperation,
+    ReadyForTransition,
+    ServerOp,
+    UnknownOpcode,
+    WelcomeOp,
+    decode_client_binary,
+    decode_client_json,
+)
+from parley.e2ee.tls import DecodeError
+
+PROTOCOL_VERSION = 1
+# How long the gateway waits for every member's ready_for_transition before executing anyway: a
+# slow or silent member must not hold the others on an old key (DAVE's gateway uses about as much).
+TRANSITION_TIMEOUT = 2.0
+_MAX_TRANSITION_ID = 0xFFFF
+_GATEWAY_IDENTITY = b"parley-gateway"
+
+
+class Refusal(enum.Enum):
+    """Why an input was refused; the caller turns it into an error op for the sender."""
+
+    OVERSIZED = "oversized"
+    MALFORMED = "malformed"
+    UNKNOWN_OPCODE = "unknown_opcode"
+    UNKNOWN_USER = "unknown_user"
+    UNSUPPORTED_KEY_PACKAGE = "unsupported_key_package"
+    BAD_SIGNATURE = "bad_signature"
+    IDENTITY_MISMATCH = "identity_mismatch"
+    WRONG_GROUP = "wrong_group"
+    WRONG_EPOCH = "wrong_epoch"
+    LATE_COMMIT = "late_commit"
+    NOT_A_COMMIT = "not_a_commit"
+    NOT_A_MEMBER = "not_a_member"
+    NOTHING_TO_COMMIT = "nothing_to_commit"
+    INLINE_PROPOSAL = "inline_proposal"
+    MISSING_PROPOSAL = "missing_proposal"
+    UNKNOWN_PROPOSAL = "unknown_proposal"
+    IDENTITY_CHANGED = "identity_changed"
+    WELCOME_MISMATCH = "welcome_mismatch"
+    UNKNOWN_TRANSITION = "unknown_transition"
+
+
+@dataclass(frozen=True)
+class Send:
+    to: int  # user id
+    op: ServerOp
+
+
+@dataclass(frozen=True)
+class Accepted:
+    sends: tuple[Send, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: Refusal
+    detail: str
+
+
+Outcome = Accepted | Refused
+
+
+class MemberStatus(enum.Enum):
+    CONNECTED = "connected"
+    PENDING = "pending"
+    MEMBER = "member"
+
+
+@dataclass
+class _User:
+    user_id: int
+    status: MemberStatus = MemberStatus.CONNECTED
+    key_package: KeyPackage | None = None
+    leaf: int | None = None
+    signature_key: bytes | None = None  # the key this user's leaf was added with
+
+
+@dataclass
+class _Proposal:
+    ref: bytes
+    message: bytes
+    body: Add | Remove
+    user_id: int
+    recipients: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Transition:
+    transition_id: int
+    awaiting: set[int]
+    members: frozenset[int]
+    deadline: float
+
+
+@dataclass(frozen=True)
+class GatewayView:
+    """A comparable snapshot of the gateway's state, for callers that display it and for tests."""
+
+    epoch: int
+    established: bool
+    statuses: tuple[tuple[int, str], ...]
+    leaves: tuple[int | None, ...]
+    proposals: tuple[tuple[bytes, int, frozenset[int]], ...]
+    transition: tuple[int, frozenset[int]] | None
+    next_transition_id: int
+
+
+class DaveGateway:
+    """One DAVE group (one channel id). The server calls it; nothing inside waits or sends."""
+
+    def __init__(self, channel_id: int, signing_key: ec.EllipticCurvePrivateKey | None = None) -> None:
+        if not 0 <= channel_id < 1 << 64:
+            raise ValueError("channel_id must be an unsigned 64-bit integer")
+        self.channel_id = channel_id
+        self.group_id = channel_id.to_bytes(8, "big")
+        self._key = signing_key or ec.generate_private_key(ec.SECP256R1())
+        self.external_sender = mls_wire.external_sender(
+            mls_wire.public_key_bytes(self._key), _GATEWAY_IDENTITY
+        )
+        self._users: dict[int, _User] = {}
+        self._epoch = 0
+        self._established = False
+        self._leaves: list[int | None] = []
+        self._proposals: list[_Proposal] = []
+        self._transition: _Transition | None = None
+        self._next_transition_id = 1
+
+    # -- views -----------------------------------------------------------------------------------
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    def status(self, user_id: int) -> MemberStatus | None:
+        user = self._users.get(user_id)
+        return user.status if user else None
+
+    def leaf_of(self, user_id: int) -> int | None:
+        user = self._users.get(user_id)
+        return user.leaf if user else None
+
+    def members(self) -> frozenset[int]:
+        return frozenset(u.user_id for u in self._users.values() if u.status is MemberStatus.MEMBER)
+
+    def view(self) -> GatewayView:
+        t = self._transition
+        return GatewayView(
+            epoch=self._epoch,
+            established=self._established,
+            statuses=tuple(sorted((u.user_id, u.status.value) for u in self._users.values())),
+            leaves=tuple(self._leaves),
+            proposals=tuple((p.ref, p.user_id, frozenset(p.recipients)) for p in self._proposals),
+            transition=(t.transition_id, frozenset(t.awaiting)) if t else None,
+            next_transition_id=self._next_transition_id,
+        )
+
+    def deadline(self) -> float | None:
+        """When the caller must call `tick`: the pending transition's timeout."""
+        return self._transition.deadline if self._transition else None
+
+    # -- events from the server ------------------------------------------------------------------
+
+    def connect(self, user_id: int, now: float) -> Accepted:
+        """A user joined the media session: tell the others, hand it the external sender."""
+        if not 0 <= user_id < 1 << 64:
+            raise ValueError("user_id must be an unsigned 64-bit integer")
+        if user_id in self._users:
+            raise ValueError(f"user {user_id} is already connected; call leave first")
+        others = tuple(self._users)
+        self._users[user_id] = _User(user_id)
+        sends = [Send(o, ClientsConnect((user_id,))) for o in others]
+        if others:
+            sends.append(Send(user_id, ClientsConnect(others)))
+        sends.append(Send(user_id, ExternalSenderPackage(self.external_sender)))
+        return Accepted(tuple(sends))
+
+    def leave(self, user_id: int, now: float) -> Accepted:
+        """A user disconnected or was removed: revoke its add or propose its removal."""
+        user = self._users.pop(user_id, None)
+        if user is None:
+            return Accepted()
+        sends = [Send(o, ClientDisconnect(user_id)) for o in self._users]
+        sends += self._drop_user(user)
+        return Accepted(tuple(sends))
+
+    def tick(self, now: float) -> Accepted:
+        """Execute the pending transition if its readiness timeout has passed."""
+        if self._transition and now >= self._transition.deadline:
+            return Accepted(tuple(self._execute()))
+        return Accepted()
+
+    def receive_binary(self, user_id: int, frame: bytes, now: float) -> Outcome:
+        if user_id not in self._users:
+            return Refused(Refusal.UNKNOWN_USER, f"user {user_id} is not connected to this group")
+        try:
+            op = decode_client_binary(frame)
+        except OversizedFrame as e:
+            return Refused(Refusal.OVERSIZED, str(e))
+        except UnknownOpcode as e:
+            return Refused(Refusal.UNKNOWN_OPCODE, str(e))
+        except DecodeError as e:
+            return Refused(Refusal.MALFORMED, str(e))
+        if isinstance(op, KeyPackageOp):
+            return self._on_key_package(self._users[user_id], op.key_package, now)
+        return self._on_commit_welcome(self._users[user_id], op, now)
+
+    def receive_json(self, user_id: int, message: Mapping[str, Any], now: float) -> Outcome:
+        if user_id not in self._users:
+            return Refused(Refusal.UNKNOWN_USER, f"user {user_id} is not connected to this group")
+        try:
+            op = decode_client_json(message)
+        except UnknownOpcode as e:
+            return Refused(Refusal.UNKNOWN_OPCODE, str(e))
+        except DecodeError as e:
+            return Refused(Refusal.MALFORMED, str(e))
+        if isinstance(op, ReadyForTransition):
+            return self._on_ready_for_transition(self._users[user_id], op)
+        return self._on_invalid_commit_welcome(self._users[user_id], op, now)
+
+    def recreate(self, now: float) -> Accepted:
+        """Drop the group and have every connected user build a new one (prepare_epoch 1)."""
+        return Accepted(tuple(self._reset_group()))
+
+    # -- opcode handlers -------------------------------------------------------------------------
+
+    def _on_key_package(self, user: _User, kp: KeyPackage, now: float) -> Outcome:
+        """Op 26: validate, then propose adding the user (replacing any earlier key package)."""
+        if kp.cipher_suite != mls_wire.CIPHERSUITE:
+            return Refused(Refusal.UNSUPPORTED_KEY_PACKAGE, f"cipher suite {kp.cipher_suite} is not 2")
+        leaf = kp.leaf_node
+        if (leaf.not_before, leaf.not_after) != (0, mls_wire.LIFETIME_MAX):
+            return Refused(Refusal.UNSUPPORTED_KEY_PACKAGE, "lifetime must be 0 .. 2^64-1 in DAVE")
+        if leaf.identity != user.user_id.to_bytes(8, "big"):
+            return Refused(Refusal.IDENTITY_MISMATCH, "credential identity is not this connection's user id")
+        if not kp.signatures_valid():
+            return Refused(Refusal.BAD_SIGNATURE, "key package or leaf node signature does not verify")
+        sends: list[Send] = []
+        if user.status is MemberStatus.PENDING:
+            sends += self._revoke_add(user.user_id)
+        elif user.status is MemberStatus.MEMBER:
+            sends += self._remove_leaf(user)
+            if not self._established:
+                # Removing its old leaf re-created the group: prepare_epoch already asked the user
+                # for a fresh key package, made after its reset, so this one is of no further use.
+                return Accepted(tuple(sends))
+        user.key_package = kp
+        self._set_status(user, MemberStatus.PENDING)
+        return Accepted(tuple(sends + self._propose_add(user)))
+
+    def _on_commit_welcome(self, user: _User, op: CommitWelcome, now: float) -> Outcome:
+        """Op 28: accept the first valid commit for the epoch; announce it and send the welcomes."""
+        commit = op.commit
+        if commit.group_id != self.group_id:
+            return Refused(Refusal.WRONG_GROUP, "commit is for another group")
+        if commit.epoch < self._epoch:
+            return Refused(Refusal.LATE_COMMIT, f"a commit for epoch {commit.epoch} was already accepted")
+        if commit.epoch != self._epoch:
+            return Refused(
+                Refusal.WRONG_EPOCH, f"commit is for epoch {commit.epoch}; the group is at {self._epoch}"
+            )
+        if commit.content_type is not ContentType.COMMIT or not isinstance(commit.body, mls_wire.Commit):
+            return Refused(Refusal.NOT_A_COMMIT, "op 28 must carry a commit")
+        if commit.sender_type is not SenderType.MEMBER:
+            return Refused(Refusal.NOT_A_MEMBER, "commit sender is not a member")
+        if self._established:
+            if user.status is not MemberStatus.MEMBER or commit.sender_index != user.leaf:
+                return Refused(Refusal.NOT_A_MEMBER, "commit sender does not hold that leaf in the group")
+        elif user.status is not MemberStatus.PENDING or commit.sender_index != 0:
+            return Refused(Refusal.NOT_A_MEMBER, "the first commit must come from a pending member at leaf 0")
+        body = commit.body
+        if body.inline_proposals:
+            return Refused(Refusal.INLINE_PROPOSAL, "commits must reference proposals, not carry them")
+        expected = {p.ref: p for p in self._proposals if user.user_id in p.recipients}
+        if not expected:
+            return Refused(Refusal.NOTHING_TO_COMMIT, "no proposals are outstanding for this member")
+        refs = body.proposal_refs
+        if len(set(refs)) != len(refs) or not set(refs) <= expected.keys():
+            return Refused(Refusal.UNKNOWN_PROPOSAL, "commit references a proposal that is not outstanding")
+        if set(refs) != expected.keys():
+            return Refused(Refusal.MISSING_PROPOSAL, "commit leaves out an outstanding proposal")
+        signature_key = user.signature_key if self._established else self._pending_key(user)
+        if body.path_leaf is not None and (
+            body.path_leaf.signature_key != signature_key
+            or body.path_leaf.identity != user.user_id.to_bytes(8, "big")
+        ):
+            return Refused(Refusal.IDENTITY_CHANGED, "the commit's leaf changes its credential or key")
+        chosen = [expected[r] for r in refs]
+        joiners = [p for p in chosen if isinstance(p.body, Add)]
+        welcome_refs = {ref for ref, _ in op.welcome.secrets} if op.welcome else set()
+        wanted = {p.body.key_package.ref() for p in joiners if isinstance(p.body, Add)}
+        if op.welcome is not None and op.welcome.cipher_suite != mls_wire.CIPHERSUITE:
+            return Refused(Refusal.WELCOME_MISMATCH, "welcome is not for cipher suite 2")
+        if welcome_refs != wanted or (joiners and op.welcome is None):
+            return Refused(Refusal.WELCOME_MISMATCH, "welcome secrets do not match the added key packages")
+        return Accepted(tuple(self._accept_commit(user, commit, chosen, op, now)))
+
+    def _on_ready_for_transition(self, user: _User, op: ReadyForTransition) -> Outcome:
+        t = self._transition
+        if t is None or op.transition_id != t.transition_id:
+            return Refused(Refusal.UNKNOWN_TRANSITION, f"transition {op.transition_id} is not pending")
+        t.awaiting.discard(user.user_id)
+        if t.awaiting:
+            return Accepted()
+        return Accepted(tuple(self._execute()))
+
+    def _on_invalid_commit_welcome(self, user: _User, op: InvalidCommitWelcome, now: float) -> Outcome:
+        """Op 31: the user could not process a commit or welcome; remove it, await a new key package."""
+        if self._transition:
+            self._transition.awaiting.discard(user.user_id)
+        sends: list[Send] = []
+        if user.status is MemberStatus.MEMBER:
+            sends += self._remove_leaf(user)
+        elif user.status is MemberStatus.PENDING:
+            sends += self._revoke_add(user.user_id)
+        if user.status is not MemberStatus.CONNECTED:
+            user.key_package = None
+            self._set_status(user, MemberStatus.CONNECTED)
+        if self._transition and not self._transition.awaiting:
+            sends += self._execute()
+        return Accepted(tuple(sends))
+
+    # -- state changes ---------------------------------------------------------------------------
+
+    def _set_status(self, user: _User, status: MemberStatus) -> None:
+        user.status = status
+        if status is not MemberStatus.MEMBER:
+            user.leaf = None
+
+    def _pending_key(self, user: _User) -> bytes | None:
+        return user.key_package.leaf_node.signature_key if user.key_package else None
+
+    def _new_proposal(self, body: Add | Remove, user_id: int, recipients: set[int]) -> _Proposal:
+        msg = mls_wire.external_proposal(self._key, self.group_id, self._epoch, body)
+        proposal = _Proposal(msg.proposal_ref(), msg.encoded, body, user_id, recipients)
+        self._proposals.append(proposal)
+        return proposal
+
+    def _append(self, proposal: _Proposal, to: set[int]) -> list[Send]:
+        op = Proposals(ProposalsOperation.APPEND, (proposal.message,))
+        return [Send(r, op) for r in sorted(to)]
+
+    def _propose_add(self, user: _User) -> list[Send]:
+        assert user.key_package is not None
+        if self._established:
+            recipients = set(self.members())
+            proposal = self._new_proposal(Add(user.key_package), user.user_id, recipients)
+            return self._append(proposal, recipients)
+        # Initial group: every pending user has a local group and commits the others' adds.
+        # The newcomer also receives the adds already in flight for the users pending before it.
+        sends: list[Send] = []
+        for earlier in self._proposals:
+            if isinstance(earlier.body, Add):
+                earlier.recipients.add(user.user_id)
+                sends += self._append(earlier, {user.user_id})
+        pending = {u.user_id for u in self._users.values() if u.status is MemberStatus.PENDING} - {
+            user.user_id
+        }
+        proposal = self._new_proposal(Add(user.key_package), user.user_id, pending)
+        return sends + self._append(proposal, pending)
+
+    def _revoke_add(self, user_id: int) -> list[Send]:
+        """Withdraw an outstanding add for the user, and its place among the initial committers."""
+        sends: list[Send] = []
+        for p in list(self._proposals):
+            if p.user_id == user_id and isinstance(p.body, Add):
+                self._proposals.remove(p)
+                op = Proposals(ProposalsOperation.REVOKE, (p.ref,))
+                sends += [Send(r, op) for r in sorted(p.recipients) if r in self._users]
+        if not self._established:
+            for p in self._proposals:
+                p.recipients.discard(user_id)
+        return sends
+
+    def _remove_leaf(self, user: _User) -> list[Send]:
+        """Propose removing the user's leaf, or re-create the group if one member would remain."""
+        assert user.leaf is not None
+        leaf = user.leaf
+        self._set_status(user, MemberStatus.CONNECTED)
+        return self._propose_remove(leaf, user.user_id)
+
+    def _propose_remove(self, leaf: int, user_id: int) -> list[Send]:
+        remaining = self.members()
+        if len(remaining) <= 1:
+            return self._reset_group()
+        proposal = self._new_proposal(Remove(leaf), user_id, set(remaining))
+        return self._append(proposal, set(remaining))
+
+    def _drop_user(self, user: _User) -> list[Send]:
+        """The user is gone: withdraw its add, propose removing its leaf."""
+        sends = self._revoke_add(user.user_id)
+        if self._transition:
+            self._transition.awaiting.discard(user.user_id)
+        if user.status is MemberStatus.MEMBER and user.leaf is not None:
+            sends += self._propose_remove(user.leaf, user.user_id)
+        elif not self._users:
+            sends += self._reset_group()
+        if self._transition and not self._transition.awaiting:
+            sends += self._execute()
+        return sends
+
+    def _reset_group(self) -> list[Send]:
+        """Forget the group; every connected user starts again with a new key package.
+
+        Used when a single member would remain (no member keeps sole control of a group, as DAVE
+        requires) and on `recreate`. The sole member executes the reset at once (transition 0).
+        """
+        sole = self.members()
+        self._epoch = 0
+        self._established = False
+        self._leaves = []
+        self._proposals = []
+        self._transition = None
+        for u in self._users.values():
+            u.key_package = None
+            u.signature_key = None
+            self._set_status(u, MemberStatus.CONNECTED)
+        sends = [Send(u, PrepareEpoch(1, PROTOCOL_VERSION)) for u in sorted(self._users)]
+        sends += [Send(u, PrepareTransition(0, PROTOCOL_VERSION)) for u in sorted(sole) if u in self._users]
+        return sends
+
+    def _accept_commit(
+        self,
+        committer: _User,
+        commit: FramedPublicMessage,
+        chosen: list[_Proposal],
+        op: CommitWelcome,
+        now: float,
+    ) -> list[Send]:
+        sends: list[Send] = []
+        if self._transition:  # a newer commit supersedes a transition still waiting for stragglers
+            sends += self._execute()
+        if self._established:
+            previous = set(self.members())
+        else:
+            previous = {committer.user_id}
+            self._leaves = [committer.user_id]
+            committer.signature_key = self._pending_key(committer)
+            committer.key_package = None
+            self._set_status(committer, MemberStatus.MEMBER)
+            committer.leaf = 0
+        for p in chosen:  # MLS applies removes before adds, adds in commit order
+            if isinstance(p.body, Remove):
+                self._leaves[p.body.removed] = None
+        joiners: list[tuple[_User, bytes]] = []
+        for p in chosen:
+            if isinstance(p.body, Add):
+                joiner = self._users[p.user_id]
+                joiners.append((joiner, p.body.key_package.ref()))
+                joiner.signature_key = p.body.key_package.leaf_node.signature_key
+                joiner.key_package = None
+                self._set_status(joiner, MemberStatus.MEMBER)
+                joiner.leaf = self._place(joiner.user_id)
+        while self._leaves and self._leaves[-1] is None:
+            self._leaves.pop()
+        # Every outstanding proposal went to every member, so the commit consumed them all; in the
+        # initial phase the adds the winner did not need (its own) die with the pending groups.
+        self._proposals = []
+        self._epoch += 1
+        self._established = True
+        transition_id = self._allocate_transition_id()
+        # Members before the commit process it; users it removed do not get it (they keep their
+        # old keys until those expire), joiners get their welcome instead.
+        announced = {u for u in previous if u in self._users}
+        announce = AnnounceCommitTransition(transition_id, commit.encoded)
+        sends += [Send(u, announce) for u in sorted(announced)]
+        assert op.welcome is not None or not joiners
+        for joiner, ref in joiners:
+            assert op.welcome is not None
+            sends.append(Send(joiner.user_id, WelcomeOp(transition_id, op.welcome.for_member(ref).encode())))
+        members = frozenset(announced | {j.user_id for j, _ in joiners})
+        self._transition = _Transition(transition_id, set(members), members, now + TRANSITION_TIMEOUT)
+        return sends
+
+    def _place(self, user_id: int) -> int:
+        """The leftmost blank leaf, or a new one at the right edge (RFC 9420 12.1.1)."""
+        for index, occupant in enumerate(self._leaves):
+            if occupant is None:
+                self._leaves[index] = user_id
+                return index
+        self._leaves.append(user_id)
+        return len(self._leaves) - 1
+
+    def _allocate_transition_id(self) -> int:
+        """Transition ids are u16; 0 means "execute at once" and is never allocated."""
+        transition_id = self._next_transition_id
+        self._next_transition_id = transition_id % _MAX_TRANSITION_ID + 1
+        return transition_id
+
+    def _execute(self) -> list[Send]:
+        t = self._transition
+        assert t is not None
+        self._transition = None
+        return [Send(u, ExecuteTransition(t.transition_id)) for u in sorted(t.members) if u in self._users]

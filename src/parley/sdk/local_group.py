@@ -1,0 +1,104 @@
+"""A DAVE gateway and its members in one process, joined by an in-memory FIFO.
+
+Messages cross it in their wire form (binary frames with per-connection sequence numbers, JSON
+through `json.dumps`), in the order they were sent, as a server connection would carry them. The
+demo, the benchmarks and the tests use it to run real members (dave.py, or davey in a child
+process) through the real gateway without sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from parley.e2ee.gateway import Accepted, DaveGateway, Refused, Send
+from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
+
+
+class WireMember(Protocol):
+    """Anything that takes server frames and answers with client frames."""
+
+    user_id: int
+
+    def receive_wire(self, message: bytes | Mapping[str, Any]) -> list[bytes | dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Refusal:
+    user_id: int
+    refused: Refused
+
+
+class LocalGroup:
+    def __init__(self, gateway: DaveGateway, clock: Callable[[], float] = time.monotonic) -> None:
+        self.gateway = gateway
+        self.clock = clock
+        self.members: dict[int, WireMember] = {}
+        self.refusals: list[Refusal] = []
+        self._sequence: dict[int, int] = {}
+        self._to_members: deque[tuple[int, bytes | dict[str, Any]]] = deque()
+        self._to_gateway: deque[tuple[int, bytes | dict[str, Any]]] = deque()
+
+    def join(self, member: WireMember) -> None:
+        self.members[member.user_id] = member
+        self._sequence[member.user_id] = 0
+        self._post(self.gateway.connect(member.user_id, self.clock()))
+
+    def leave(self, user_id: int) -> None:
+        """The member's connection ends: it hears nothing more from the gateway."""
+        self.members.pop(user_id, None)
+        self._post(self.gateway.leave(user_id, self.clock()))
+
+    def tick(self) -> None:
+        self._post(self.gateway.tick(self.clock()))
+
+    def _post(self, outcome: Accepted | Refused, sender: int | None = None) -> None:
+        if isinstance(outcome, Refused):
+            assert sender is not None
+            self.refusals.append(Refusal(sender, outcome))
+            return
+        for send in outcome.sends:
+            self._to_members.append((send.to, self._encode(send)))
+
+    def _encode(self, send: Send) -> bytes | dict[str, Any]:
+        op = send.op
+        if isinstance(op, ServerBinaryOp):
+            sequence = self._sequence.get(send.to, 0)
+            self._sequence[send.to] = sequence + 1
+            return encode_server_binary(sequence, op)
+        loaded: dict[str, Any] = json.loads(json.dumps(op.to_json()))
+        return loaded
+
+    def step(self) -> bool:
+        """Deliver one message, gateway-bound first; False when nothing is in flight."""
+        if self._to_gateway:
+            user_id, message = self._to_gateway.popleft()
+            if user_id not in self.members:
+                return True  # sent by a connection that has since closed
+            now = self.clock()
+            if isinstance(message, bytes):
+                self._post(self.gateway.receive_binary(user_id, message, now), user_id)
+            else:
+                self._post(self.gateway.receive_json(user_id, message, now), user_id)
+            return True
+        if self._to_members:
+            user_id, message = self._to_members.popleft()
+            member = self.members.get(user_id)
+            if member is not None:
+                for reply in member.receive_wire(message):
+                    if isinstance(reply, dict):
+                        reply = json.loads(json.dumps(reply))
+                    self._to_gateway.append((user_id, reply))
+            return True
+        return False
+
+    def run(self, max_steps: int = 100_000) -> int:
+        """Deliver until nothing is in flight; returns the number of messages delivered."""
+        for count in range(max_steps):
+            if not self.step():
+                return count
+        raise RuntimeError(f"still busy after {max_steps} messages: a message loop?")

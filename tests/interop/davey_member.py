@@ -1,0 +1,202 @@
+"""Drive a DAVE member built on `@snazzah/davey` (native Node build) from Python tests.
+
+The member is `davey/member.mjs`, a child process speaking one JSON request and one JSON response
+per line. This wrapper makes each call synchronous, with a timeout, so a test can play the DAVE
+gateway against davey exactly as it does against dave.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from queue import Empty, Queue
+from types import TracebackType
+from typing import IO, Self
+
+__all__ = ["DaveyError", "DaveyMember", "ensure_davey_installed"]
+
+DAVEY_DIR = Path(__file__).resolve().parent / "davey"
+MEMBER_SCRIPT = DAVEY_DIR / "member.mjs"
+TIMEOUT_S = 30.0  # davey's calls take milliseconds; only a scrypt fingerprint takes ~0.3 s
+
+
+class DaveyError(RuntimeError):
+    """The davey member refused a request, died, or did not answer in time."""
+
+
+def ensure_davey_installed() -> None:
+    """Install the pinned davey from package-lock.json (`npm ci`) if node_modules is missing."""
+    if (DAVEY_DIR / "node_modules" / "@snazzah" / "davey").is_dir():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise DaveyError("npm is not on PATH: install Node.js 20+ to run the davey interop tests")
+    # `npm ci` installs exactly the lock file, so every run tests the same davey build.
+    done = subprocess.run([npm, "ci"], cwd=DAVEY_DIR, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise DaveyError(f"npm ci in {DAVEY_DIR} failed:\n{done.stderr[-2000:]}")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: object) -> bytes:
+    if not isinstance(text, str):
+        raise DaveyError(f"expected base64 text from davey, got {text!r}")
+    return base64.b64decode(text, validate=True)
+
+
+class DaveyMember:
+    """One davey DAVE session in its own Node process.
+
+    `receive` takes what the gateway sends (bytes: a server binary frame `u16 seq | u8 op | payload`;
+    dict: a JSON op `{"op": n, "d": {...}}`) and returns what the member sends back (bytes: a client
+    frame `u8 op | payload`; dict: a JSON op). Alarms the member raises (downgrade attempts,
+    duplicate user ids) accumulate in `alarms`.
+    """
+
+    def __init__(self, user_id: int, group_id: int, timeout: float = TIMEOUT_S) -> None:
+        node = shutil.which("node")
+        if node is None:
+            raise DaveyError("node is not on PATH: install Node.js 20+ to run the davey interop tests")
+        self.user_id = user_id
+        self.alarms: list[str] = []
+        self._timeout = timeout
+        self._next_id = 0
+        self._proc = subprocess.Popen(
+            [node, str(MEMBER_SCRIPT)],
+            cwd=DAVEY_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+            env={**os.environ, "NODE_NO_WARNINGS": "1"},
+        )
+        assert self._proc.stdout is not None and self._proc.stderr is not None
+        # Reader threads, so a timeout never blocks on a pipe and stderr can never fill up and stall.
+        self._lines: Queue[str | None] = Queue()
+        self._stderr: collections.deque[str] = collections.deque(maxlen=40)
+        threading.Thread(target=self._pump_stdout, args=(self._proc.stdout,), daemon=True).start()
+        threading.Thread(target=self._pump_stderr, args=(self._proc.stderr,), daemon=True).start()
+        try:
+            self._call("init", user_id=str(user_id), group_id=str(group_id))
+        except BaseException:
+            self.close()
+            raise
+
+    def _pump_stdout(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)  # end of stdout: the child is gone
+
+    def _pump_stderr(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._stderr.append(line.rstrip("\n"))
+
+    def _stderr_tail(self) -> str:
+        return "\n".join(list(self._stderr)) or "(no stderr)"
+
+    def _call(self, cmd: str, **args: object) -> dict[str, object]:
+        """Send one request and wait for its response; `ok: false` raises DaveyError."""
+        self._next_id += 1
+        request_id = self._next_id
+        stdin = self._proc.stdin
+        if stdin is None or self._proc.poll() is not None:
+            raise DaveyError(f"davey member is not running; stderr:\n{self._stderr_tail()}")
+        try:
+            stdin.write(json.dumps({"id": request_id, "cmd": cmd, **args}) + "\n")
+            stdin.flush()
+        except OSError as exc:
+            raise DaveyError(f"davey member stdin closed ({exc}); stderr:\n{self._stderr_tail()}") from exc
+        try:
+            line = self._lines.get(timeout=self._timeout)
+        except Empty:
+            # A late answer would be taken for the next request's: end the child so nothing is misread.
+            self._proc.kill()
+            raise DaveyError(
+                f"davey member gave no answer to {cmd!r} in {self._timeout} s; stderr:\n{self._stderr_tail()}"
+            ) from None
+        if line is None:
+            raise DaveyError(f"davey member exited during {cmd!r}; stderr:\n{self._stderr_tail()}")
+        response = json.loads(line)
+        if not isinstance(response, dict) or response.get("id") != request_id:
+            raise DaveyError(f"davey member answered out of order: {line[:200]}")
+        if response.get("ok") is not True:
+            raise DaveyError(f"davey {cmd} failed: {response.get('error')}")
+        return response
+
+    # ---- the member's API ----------------------------------------------------------------
+
+    def receive_wire(self, message: bytes | dict[str, object]) -> list[bytes | dict[str, object]]:
+        wire = {"binary": _b64(message)} if isinstance(message, bytes) else {"json": message}
+        response = self._call("receive", message=wire)
+        alarm = response.get("alarm")
+        if isinstance(alarm, str):
+            self.alarms.append(alarm)
+        sent = response.get("send")
+        if not isinstance(sent, list):
+            raise DaveyError(f"receive: no 'send' list in {response!r}")
+        out: list[bytes | dict[str, object]] = []
+        for item in sent:
+            if not isinstance(item, dict):
+                raise DaveyError(f"receive: malformed outgoing message {item!r}")
+            if "binary" in item:
+                out.append(_unb64(item["binary"]))
+            elif isinstance(item.get("json"), dict):
+                out.append(item["json"])
+            else:
+                raise DaveyError(f"receive: malformed outgoing message {item!r}")
+        return out
+
+    def encrypt(self, media: str, frame: bytes) -> bytes:
+        return _unb64(self._call("encrypt", media=media, data=_b64(frame))["data"])
+
+    def decrypt(self, sender_user_id: int, media: str, frame: bytes) -> bytes | None:
+        """The plaintext frame, or None when davey cannot decrypt it (wrong key, garbage, ...)."""
+        data = self._call("decrypt", user_id=str(sender_user_id), media=media, data=_b64(frame))["data"]
+        return None if data is None else _unb64(data)
+
+    def group_code(self) -> str | None:
+        code = self._call("group_code")["code"]
+        return code if isinstance(code, str) else None
+
+    def pairwise_code(self, user_id: int) -> str:
+        code = self._call("pairwise_code", user_id=str(user_id))["code"]
+        if not isinstance(code, str):
+            raise DaveyError(f"pairwise_code: expected a string, got {code!r}")
+        return code
+
+    def state(self) -> dict[str, object]:
+        response = self._call("state")
+        return {k: v for k, v in response.items() if k not in ("id", "ok")}
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            with contextlib.suppress(DaveyError):  # it may die on its own; the wait below still reaps it
+                self._call("quit")
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        # stdout/stderr reach EOF with the child; their reader threads end by themselves.
+        if self._proc.stdin is not None and not self._proc.stdin.closed:
+            self._proc.stdin.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
