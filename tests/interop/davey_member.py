@@ -15,10 +15,11 @@ import os
 import shutil
 import subprocess
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from queue import Empty, Queue
 from types import TracebackType
-from typing import IO, Self
+from typing import IO, Any, Self
 
 __all__ = ["DaveyError", "DaveyMember", "ensure_davey_installed"]
 
@@ -137,7 +138,7 @@ class DaveyMember:
 
     # ---- the member's API ----------------------------------------------------------------
 
-    def receive_wire(self, message: bytes | dict[str, object]) -> list[bytes | dict[str, object]]:
+    def receive_wire(self, message: bytes | Mapping[str, Any]) -> list[bytes | dict[str, Any]]:
         wire = {"binary": _b64(message)} if isinstance(message, bytes) else {"json": message}
         response = self._call("receive", message=wire)
         alarm = response.get("alarm")
@@ -146,7 +147,7 @@ class DaveyMember:
         sent = response.get("send")
         if not isinstance(sent, list):
             raise DaveyError(f"receive: no 'send' list in {response!r}")
-        out: list[bytes | dict[str, object]] = []
+        out: list[bytes | dict[str, Any]] = []
         for item in sent:
             if not isinstance(item, dict):
                 raise DaveyError(f"receive: malformed outgoing message {item!r}")
@@ -179,6 +180,18 @@ class DaveyMember:
     def state(self) -> dict[str, object]:
         response = self._call("state")
         return {k: v for k, v in response.items() if k not in ("id", "ok")}
+
+    def user_ids(self) -> list[int]:
+        """The user ids in davey's group, sorted (duplicates kept: davey allows them)."""
+        ids = self.state()["user_ids"]
+        assert isinstance(ids, list)
+        return sorted(int(u) for u in ids)
+
+    def leaf_index(self) -> int | None:
+        """davey's own leaf index in its group, None when it is in none."""
+        index = self.state()["own_leaf_index"]
+        assert index is None or isinstance(index, int)
+        return index
 
     def close(self) -> None:
         if self._proc.poll() is None:

@@ -3,25 +3,19 @@ package davey answers an external sender package with, and the refusals Parley r
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from davey_member import DaveyError, DaveyMember, ensure_davey_installed
+from davey_member import DaveyError, DaveyMember
+
+from parley.e2ee import mls_wire
+from parley.e2ee.opcodes import ExternalSenderPackage, Op, encode_server_binary
 
 pytestmark = pytest.mark.interop
 
 USER_ID = 1090123456789012345  # above 2**53: ids must travel as decimal strings, not JS numbers
 GROUP_ID = 77
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _davey_installed() -> None:
-    if shutil.which("node") is None:
-        pytest.skip("node is not on PATH")
-    ensure_davey_installed()
 
 
 @pytest.fixture
@@ -30,39 +24,9 @@ def member() -> Iterator[DaveyMember]:
         yield m
 
 
-def _varint(n: int) -> bytes:
-    """MLS variable-size vector length (RFC 9420 2.1.2), minimal encoding."""
-    if n < 1 << 6:
-        return n.to_bytes(1, "big")
-    if n < 1 << 14:
-        return (n | 0x4000).to_bytes(2, "big")
-    return (n | 0x80000000).to_bytes(4, "big")
-
-
-def _vector(data: bytes) -> bytes:
-    return _varint(len(data)) + data
-
-
-def _read_vector(data: bytes, pos: int) -> tuple[bytes, int]:
-    prefix = data[pos] >> 6
-    assert prefix < 3, "8-byte varints are not allowed in MLS"
-    width = 1 << prefix
-    length = int.from_bytes(data[pos : pos + width], "big") & ((1 << (8 * width - 2)) - 1)
-    start = pos + width
-    assert start + length <= len(data), "vector runs past the end"
-    return data[start : start + length], start + length
-
-
-def _server_frame(seq: int, opcode: int, payload: bytes) -> bytes:
-    return seq.to_bytes(2, "big") + bytes([opcode]) + payload
-
-
 def _external_sender_package() -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1()).public_key()
-    point = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    assert len(point) == 65
-    # ExternalSender = signature_key<V> | Credential(u16 credential_type = 1 basic | identity<V>)
-    return _vector(point) + (1).to_bytes(2, "big") + _vector(b"parley-gateway")
+    key = mls_wire.public_key_bytes(ec.generate_private_key(ec.SECP256R1()))
+    return encode_server_binary(1, ExternalSenderPackage(mls_wire.external_sender(key, b"parley-gateway")))
 
 
 def test_starts_uninitialised_group(member: DaveyMember) -> None:
@@ -74,25 +38,15 @@ def test_starts_uninitialised_group(member: DaveyMember) -> None:
 
 
 def test_external_sender_package_gets_a_bare_key_package(member: DaveyMember) -> None:
-    sent = member.receive_wire(_server_frame(1, 25, _external_sender_package()))
+    sent = member.receive_wire(_external_sender_package())
     assert len(sent) == 1
     frame = sent[0]
-    assert isinstance(frame, bytes)
-    assert frame[0] == 26
-    kp = frame[1:]
-    # A bare KeyPackage: u16 version = 1 (mls10), u16 cipher_suite = 2. An MLSMessage wrapper would
-    # read 0x0001 0x0005 (wire_format mls_key_package) here instead.
-    assert int.from_bytes(kp[0:2], "big") == 1
-    assert int.from_bytes(kp[2:4], "big") == 2
-    # init_key<V>, then the LeafNode: encryption_key<V>, signature_key<V>, basic credential whose
-    # identity is the user id as 8 bytes big-endian -- what the gateway checks against the connection.
-    _, pos = _read_vector(kp, 4)
-    _, pos = _read_vector(kp, pos)
-    signature_key, pos = _read_vector(kp, pos)
-    assert len(signature_key) == 65 and signature_key[0] == 4
-    assert int.from_bytes(kp[pos : pos + 2], "big") == 1
-    identity, _ = _read_vector(kp, pos + 2)
-    assert identity == USER_ID.to_bytes(8, "big")
+    assert isinstance(frame, bytes) and frame[0] == Op.KEY_PACKAGE
+    # A bare KeyPackage (an MLSMessage wrapper would start 0x0001 0x0005), signed, for this user id:
+    # exactly what the gateway checks against the connection.
+    kp = mls_wire.KeyPackage.parse(frame[1:])
+    assert kp.cipher_suite == 2 and kp.signatures_valid()
+    assert kp.leaf_node.identity == USER_ID.to_bytes(8, "big")
 
     state = member.state()
     assert state["status"] == "PENDING"
@@ -101,7 +55,7 @@ def test_external_sender_package_gets_a_bare_key_package(member: DaveyMember) ->
 
 def test_unknown_opcodes_are_refused_and_the_member_keeps_working(member: DaveyMember) -> None:
     with pytest.raises(DaveyError, match="unknown binary opcode 99"):
-        member.receive_wire(_server_frame(1, 99, b"\x00"))
+        member.receive_wire(b"\x00\x01\x63\x00")
     with pytest.raises(DaveyError, match="unknown JSON opcode 99"):
         member.receive_wire({"op": 99, "d": {}})
     assert member.receive_wire({"op": 11, "d": {"user_ids": ["5"]}}) == []
@@ -109,7 +63,7 @@ def test_unknown_opcodes_are_refused_and_the_member_keeps_working(member: DaveyM
 
 
 def test_decrypting_garbage_gives_none(member: DaveyMember) -> None:
-    member.receive_wire(_server_frame(1, 25, _external_sender_package()))
+    member.receive_wire(_external_sender_package())
     assert member.decrypt(5, "audio", b"\xf8 not a DAVE frame") is None
     assert member.decrypt(5, "video", bytes(64)) is None
     assert member.state()["status"] == "PENDING"

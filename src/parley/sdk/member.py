@@ -92,7 +92,9 @@ class DaveMember:
         self._queued_refs: set[bytes] = set()
         self._pending_transition: int | None = None
         self.state = MemberState.WAITING
-        self.roster: dict[int, bytes] = {}  # user id -> signature public key, from the MLS roster
+        # libdave reports roster *changes* against its own last roster, which survives a reset:
+        # this mirrors it, and `roster` shows it only while we are in a group.
+        self._mls_roster: dict[int, bytes] = {}
         self.alarms: list[str] = []
         self.executed_transitions: list[int] = []
 
@@ -193,7 +195,6 @@ class DaveMember:
         self._decryptors.clear()
         self._queued_refs.clear()
         self._pending_transition = None
-        self.roster = {}
         self.state = MemberState.PENDING
         if key_package is None:
             raise RuntimeError("libdave produced no key package")
@@ -206,19 +207,19 @@ class DaveMember:
     def _joined(self, transition_id: int, changes: dict[int, list[int]]) -> list[ClientMessage]:
         for user_id, key in changes.items():
             if key:
-                self.roster[user_id] = bytes(key)
+                self._mls_roster[user_id] = bytes(key)
             else:
-                self.roster.pop(user_id, None)
-        ghosts = set(self.roster) - self._recognized - {self.user_id}
+                self._mls_roster.pop(user_id, None)
+        ghosts = set(self._mls_roster) - self._recognized - {self.user_id}
         if ghosts:
             self._alarm(f"group holds users the server never announced: {sorted(ghosts)}")
         self._queued_refs.clear()
         self.state = MemberState.JOINED
         # Receivers move first: the new keys are ready before any sender uses them.
         for sender, media in list(self._decryptors):
-            if sender not in self.roster:
+            if sender not in self._mls_roster:
                 del self._decryptors[(sender, media)]
-        for sender in self.roster:
+        for sender in self._mls_roster:
             if sender == self.user_id:
                 continue
             for media in Media:
@@ -245,6 +246,11 @@ class DaveMember:
         self.alarms.append(text)
         if self._on_alarm:
             self._on_alarm(text)
+
+    @property
+    def roster(self) -> dict[int, bytes]:
+        """User id -> signature public key of everyone in our MLS group (empty when in none)."""
+        return dict(self._mls_roster) if self.state is MemberState.JOINED else {}
 
     # -- media -------------------------------------------------------------------------------
 

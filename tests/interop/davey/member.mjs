@@ -236,6 +236,7 @@ const COMMANDS = {
       status: STATUS[s.status] ?? String(s.status),
       epoch: s.epoch === null || s.epoch === undefined ? null : String(s.epoch),
       user_ids: s.getUserIds(),
+      own_leaf_index: s.ownLeafIndex ?? null,
       executed_transitions: member.executed,
     };
   },
