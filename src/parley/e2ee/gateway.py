@@ -23,7 +23,7 @@ Member statuses, changed only in `_set_status`:
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ from parley.e2ee.mls_wire import Add, ContentType, FramedPublicMessage, KeyPacka
 from parley.e2ee.opcodes import (
     AnnounceCommitTransition,
     ClientDisconnect,
+    ClientOp,
     ClientsConnect,
     CommitWelcome,
     ExecuteTransition,
@@ -104,6 +105,14 @@ class Refused:
 
 
 Outcome = Accepted | Refused
+
+
+def _refused_input(error: DecodeError) -> Refused:
+    if isinstance(error, OversizedFrame):
+        return Refused(Refusal.OVERSIZED, str(error))
+    if isinstance(error, UnknownOpcode):
+        return Refused(Refusal.UNKNOWN_OPCODE, str(error))
+    return Refused(Refusal.MALFORMED, str(error))
 
 
 class MemberStatus(enum.Enum):
@@ -236,32 +245,28 @@ class DaveGateway:
         return Accepted()
 
     def receive_binary(self, user_id: int, frame: bytes, now: float) -> Outcome:
-        if user_id not in self._users:
-            return Refused(Refusal.UNKNOWN_USER, f"user {user_id} is not connected to this group")
-        try:
-            op = decode_client_binary(frame)
-        except OversizedFrame as e:
-            return Refused(Refusal.OVERSIZED, str(e))
-        except UnknownOpcode as e:
-            return Refused(Refusal.UNKNOWN_OPCODE, str(e))
-        except DecodeError as e:
-            return Refused(Refusal.MALFORMED, str(e))
-        if isinstance(op, KeyPackageOp):
-            return self._on_key_package(self._users[user_id], op.key_package, now)
-        return self._on_commit_welcome(self._users[user_id], op, now)
+        """A binary op (26 key package, 28 commit+welcome) from the user's connection."""
+        return self._receive(user_id, lambda: decode_client_binary(frame), now)
 
     def receive_json(self, user_id: int, message: Mapping[str, Any], now: float) -> Outcome:
-        if user_id not in self._users:
+        """A JSON op (23 ready for transition, 31 invalid commit/welcome) from the user's connection."""
+        return self._receive(user_id, lambda: decode_client_json(message), now)
+
+    def _receive(self, user_id: int, decode: Callable[[], ClientOp], now: float) -> Outcome:
+        user = self._users.get(user_id)
+        if user is None:
             return Refused(Refusal.UNKNOWN_USER, f"user {user_id} is not connected to this group")
         try:
-            op = decode_client_json(message)
-        except UnknownOpcode as e:
-            return Refused(Refusal.UNKNOWN_OPCODE, str(e))
+            op = decode()
         except DecodeError as e:
-            return Refused(Refusal.MALFORMED, str(e))
+            return _refused_input(e)
+        if isinstance(op, KeyPackageOp):
+            return self._on_key_package(user, op.key_package, now)
+        if isinstance(op, CommitWelcome):
+            return self._on_commit_welcome(user, op, now)
         if isinstance(op, ReadyForTransition):
-            return self._on_ready_for_transition(self._users[user_id], op)
-        return self._on_invalid_commit_welcome(self._users[user_id], op, now)
+            return self._on_ready_for_transition(user, op)
+        return self._on_invalid_commit_welcome(user, op, now)
 
     def recreate(self, now: float) -> Accepted:
         """Drop the group and have every connected user build a new one (prepare_epoch 1)."""
@@ -330,6 +335,8 @@ class DaveGateway:
             or body.path_leaf.identity != user.user_id.to_bytes(8, "big")
         ):
             return Refused(Refusal.IDENTITY_CHANGED, "the commit's leaf changes its credential or key")
+        if body.path_leaf is not None and not body.path_leaf.verify(self.group_id, commit.sender_index):
+            return Refused(Refusal.BAD_SIGNATURE, "the commit's leaf node signature does not verify")
         chosen = [expected[r] for r in refs]
         joiners = [p for p in chosen if isinstance(p.body, Add)]
         welcome_refs = {ref for ref, _ in op.welcome.secrets} if op.welcome else set()

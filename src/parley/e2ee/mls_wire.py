@@ -84,6 +84,12 @@ def _enum(kind: type[_E], value: int, what: str) -> _E:
         raise DecodeError(f"{what}: unknown value {value}") from None
 
 
+def _mls_version(r: Reader, what: str) -> None:
+    version = r.u16(what)
+    if version != MLS_VERSION:
+        raise DecodeError(f"{what} {version} is not MLS 1.0")
+
+
 # -- signatures and references (RFC 9420 5.1.2, 5.2) -------------------------------------------
 
 
@@ -192,9 +198,7 @@ class KeyPackage:
     @classmethod
     def read(cls, r: Reader) -> KeyPackage:
         start = r.position
-        version = r.u16("key_package.version")
-        if version != MLS_VERSION:
-            raise DecodeError(f"key_package.version {version} is not MLS 1.0")
+        _mls_version(r, "key_package.version")
         cipher_suite = r.u16("key_package.cipher_suite")
         init_key = r.vector(MAX_KEY, "init_key")
         leaf_node = LeafNode.read(r)
@@ -310,9 +314,7 @@ class FramedPublicMessage:
     @classmethod
     def read(cls, r: Reader) -> FramedPublicMessage:
         start = r.position
-        version = r.u16("mls_message.version")
-        if version != MLS_VERSION:
-            raise DecodeError(f"mls_message.version {version} is not MLS 1.0")
+        _mls_version(r, "mls_message.version")
         wire_format = r.u16("wire_format")
         if wire_format != WireFormat.PUBLIC_MESSAGE:
             raise DecodeError(f"wire_format {wire_format} is not a PublicMessage (1)")

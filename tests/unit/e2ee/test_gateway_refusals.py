@@ -224,3 +224,23 @@ def _fuzz_gateway() -> DaveGateway:
         join(link, *dave_members(11, 22))
         _FUZZ.append(gateway)
     return _FUZZ[0]
+
+
+def test_commit_whose_update_path_changes_the_senders_key_or_breaks_its_signature() -> None:
+    gateway, link = new_group()
+    a, b, c = dave_members(11, 22, 33)
+    join(link, a, b, c)
+    link.leave(33)
+    commit = hold_commits(link)[11]  # a Remove needs an update path: it carries a's new leaf
+    own_key, other_key = a.roster[11], a.roster[22]
+    at = commit.find(own_key)
+    assert at > 0
+
+    swapped = commit[:at] + other_key + commit[at + len(own_key) :]
+    assert refused(gateway, 11, swapped).reason is Refusal.IDENTITY_CHANGED
+
+    # The leaf's encryption key sits just before its signature key: change it and the leaf's
+    # signature (over group id and leaf index too) no longer verifies.
+    tampered = bytearray(commit)
+    tampered[at - 10] ^= 0x01
+    assert refused(gateway, 11, bytes(tampered)).reason is Refusal.BAD_SIGNATURE
