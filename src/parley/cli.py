@@ -1,9 +1,10 @@
 """The `parley` command.
 
-`parley demo` runs a small summit's key agreement in one process: the DAVE gateway (what the
-server runs) and three members of two delegations (what each device runs), wired by an in-memory
-link. It prints what each person would see: the group code, a pairwise code, a frame crossing
-the server as ciphertext, and a member leaving with the keys rotating behind it.
+- `parley serve [--config FILE] [--demo]`: the server (HTTP API, signalling, a supervised Janus).
+  `--demo` first creates a demo summit and prints its invite links.
+- `parley summit create ...`: create a summit and its invitations; prints the links.
+- `parley e2ee-demo`: a summit's key agreement in one process, no server: the DAVE gateway and
+  three members of two delegations over an in-memory link, printing what each person would see.
 """
 
 from __future__ import annotations
@@ -11,12 +12,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from parley.e2ee.gateway import DaveGateway
 from parley.sdk.local_group import LocalGroup
 from parley.sdk.member import DaveMember, Media
+from parley.server.config import Settings, load_settings
+from parley.server.runtime import ParleyServer, ServerFiles
+from parley.store.database import Store
+from parley.summit.invitations import InvitationSigner
+from parley.summit.model import Role
+from parley.summit.organiser import Organiser
 
 _DEMO_PEOPLE = (
     (1001, "Delegation A", "principal"),
@@ -25,7 +35,7 @@ _DEMO_PEOPLE = (
 )
 
 
-def _demo() -> int:
+def _e2ee_demo() -> int:
     gateway = DaveGateway(channel_id=7)
     link = LocalGroup(gateway)
     members = {uid: DaveMember(uid, gateway.channel_id) for uid, _, _ in _DEMO_PEOPLE}
@@ -69,15 +79,130 @@ def _demo() -> int:
     return 0
 
 
+def _invitation_spec(text: str) -> tuple[str, Role]:
+    delegation, _, role = text.rpartition(":")
+    if not delegation:
+        raise argparse.ArgumentTypeError("an invitation is DELEGATION:ROLE, e.g. 'Delegation A:host'")
+    try:
+        return delegation, Role(role)
+    except ValueError:
+        roles = ", ".join(r.value for r in Role)
+        raise argparse.ArgumentTypeError(f"role must be one of: {roles}") from None
+
+
+def _delegation_spec(text: str) -> tuple[str, str]:
+    name, _, language = text.rpartition(":")
+    if not name or not language:
+        raise argparse.ArgumentTypeError("a delegation is NAME:LANGUAGE, e.g. 'Delegation A:en'")
+    return name, language
+
+
+def create_summit(
+    settings: Settings,
+    title: str,
+    start: datetime,
+    duration_minutes: int,
+    delegations: Sequence[tuple[str, str]],
+    invitations: Sequence[tuple[str, Role]],
+    valid_for: timedelta,
+) -> list[tuple[str, Role, str]]:
+    """Create a summit in the server's store; returns (delegation, role, link) per invitation."""
+    server_files = ServerFiles(settings.data_dir)
+    store = Store(settings.database)
+    try:
+        organiser = Organiser(store, InvitationSigner(server_files.invitation_secret()), settings.base_url)
+        summit = store.create_summit(title, start, duration_minutes, delegations)
+        by_name = {d.name: d for d in summit.delegations}
+        links = []
+        for name, role in invitations:
+            if name not in by_name:
+                raise SystemExit(f"no delegation named {name!r} in this summit")
+            _, link = organiser.invite(summit, by_name[name].delegation_id, role, valid_for)
+            links.append((name, role, link))
+        return links
+    finally:
+        store.close()
+
+
+_DEMO_DELEGATIONS = (("Delegation A", "en"), ("Delegation B", "ru"))
+_DEMO_INVITATIONS = (
+    ("Delegation A", Role.HOST),
+    ("Delegation A", Role.PRINCIPAL),
+    ("Delegation B", Role.PRINCIPAL),
+    ("Delegation B", Role.DELEGATE),
+)
+
+
+def _print_links(title: str, links: Sequence[tuple[str, Role, str]]) -> None:
+    print(f"\n{title}: invite links (each admits one device)")
+    for delegation, role, link in links:
+        print(f"  {delegation:<16} {role.value:<10} {link}")
+    print()
+
+
+async def _serve(settings: Settings) -> None:
+    server = ParleyServer(settings)
+    await server.start()
+    print(f"Parley is serving on {settings.base_url} (data in {settings.data_dir}); Ctrl-C stops it.")
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        waiting = asyncio.create_task(stop.wait())
+        await asyncio.wait(
+            {waiting, asyncio.create_task(server.serve_forever())}, return_when="FIRST_COMPLETED"
+        )
+    finally:
+        await server.stop()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="parley", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(prog="parley", description="End-to-end encrypted summits.")
+    parser.add_argument("--config", type=Path, help="a TOML settings file (see parley.server.config)")
+    parser.add_argument("--data-dir", type=Path, help="where state lives (default ~/.local/share/parley)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="run the end-to-end encryption demo in one process")
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--demo", action="store_true", help="create a demo summit first and print its links")
+    summit = commands.add_parser("summit", help="manage summits").add_subparsers(dest="action", required=True)
+    create = summit.add_parser("create", help="create a summit and print its invite links")
+    create.add_argument("--title", required=True)
+    create.add_argument("--start", type=datetime.fromisoformat, default=None, help="ISO 8601 (default: now)")
+    create.add_argument("--duration", type=int, default=120, help="minutes (default 120)")
+    create.add_argument(
+        "--delegation", type=_delegation_spec, action="append", required=True, metavar="NAME:LANG"
+    )
+    create.add_argument(
+        "--invite", type=_invitation_spec, action="append", default=[], metavar="DELEGATION:ROLE"
+    )
+    create.add_argument("--valid-hours", type=int, default=72)
+    commands.add_parser("e2ee-demo", help="the end-to-end encryption demo, in one process, without a server")
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        return _demo()
-    parser.error(f"unknown command {args.command}")
-    return 2
+    if args.command == "e2ee-demo":
+        return _e2ee_demo()
+    settings = load_settings(args.config, data_dir=args.data_dir)
+    if args.command == "summit":
+        start = args.start or datetime.now(UTC)
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+        links = create_summit(
+            settings,
+            args.title,
+            start,
+            args.duration,
+            args.delegation,
+            args.invite,
+            timedelta(hours=args.valid_hours),
+        )
+        _print_links(args.title, links)
+        return 0
+    if args.demo:
+        title = "Demo summit"
+        links = create_summit(
+            settings, title, datetime.now(UTC), 120, _DEMO_DELEGATIONS, _DEMO_INVITATIONS, timedelta(days=3)
+        )
+        _print_links(title, links)
+    asyncio.run(_serve(settings))
+    return 0
 
 
 if __name__ == "__main__":

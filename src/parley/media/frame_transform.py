@@ -1,0 +1,353 @@
+"""Encoded-frame hooks for aiortc: encrypt every frame a sender encodes, decrypt every frame a receiver
+reassembles, so DAVE can sit between the codec and RTP as RTCRtpScriptTransform does in a browser.
+
+aiortc (pinned: 1.16) has no encoded-frame API. It does create its codecs through module-level factories
+that it looks up at call time, `aiortc.rtcrtpsender.get_encoder` and `aiortc.rtcrtpreceiver.get_decoder`.
+`install()` replaces both with factories that wrap the codec for a sender or receiver that has a transform
+attached, and hand out aiortc's own codec untouched to everyone else.
+
+Where the hooks sit:
+- VP8 sender: the encoder's `_packetize(buffer, picture_id)` receives the whole encoded frame (both from
+  `encode()` and `pack()`); the wrapper encrypts the buffer, then lets aiortc split it into RTP payloads.
+- Opus sender: `encode()` and `pack()` return one payload per Opus packet; each is encrypted whole.
+- Receiver (any codec): `decode(JitterFrame)` gets the reassembled frame; the wrapper decrypts
+  `JitterFrame.data` first. It runs in the receiver's decoder thread.
+A frame the sender's callable turns into None (no key yet) is not sent. A frame the receiver's callable
+cannot decrypt is dropped, never decoded: VP8 would merely fail, but aiortc's Opus decoder turns
+ciphertext into noise, so authenticity has to come from the AES-GCM tag, never from the decoder.
+
+Which sender or receiver is asking? The factories see only codec parameters, and one process can hold many
+peer connections, each client with its own DaveMember. The association follows the one execution unit
+aiortc dedicates to each object:
+- Sender: `attach_sender_transform` wraps that sender's `_next_encoded_frame` (an instance attribute, so
+  only this sender is touched; `_run_rtp` looks it up for every frame). The wrapper sets a context variable
+  to the sender's hook while aiortc fetches and encodes the frame; `get_encoder` runs inside that call, in
+  the sender's own RTP task, and reads it. Tasks never share a context, so concurrent senders cannot see
+  each other's hook. The wrapper also checks that each frame it hands to `_run_rtp` is exactly the payload
+  list the encrypt hook produced, and raises otherwise: if a change in aiortc ever routed frames around the
+  hook, the sender stops instead of sending plaintext.
+- Receiver: aiortc decodes in one thread per receiver and calls `get_decoder` from it. The factory finds
+  the attached receiver whose decoder thread is the current thread (a weak-keyed registry: a closed peer
+  connection frees it). Threads do not inherit context variables, hence the different key.
+Both kinds must be attached before the connection starts them (a sender before its first frame, a
+receiver before its decoder thread): later would mean plaintext already sent, or a decoder already made.
+
+These lean on aiortc internals; `install()` checks each assumption against aiortc's code objects and raises
+`AiortcMismatch` if one no longer holds, so an upgrade fails loudly rather than silently unencrypted.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiortc.codecs
+import aiortc.rtcrtpreceiver
+import aiortc.rtcrtpsender
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs.base import Decoder, Encoder
+from aiortc.codecs.opus import OpusEncoder
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpsender import RTCEncodedFrame
+from av.frame import Frame
+from av.packet import Packet
+
+__all__ = [
+    "AiortcMismatch",
+    "FrameStats",
+    "FrameTransform",
+    "SenderStats",
+    "attach_receiver_transform",
+    "attach_sender_transform",
+    "install",
+]
+
+logger = logging.getLogger(__name__)
+
+FrameTransform = Callable[[bytes], bytes | None]
+"""Encrypt or decrypt one whole encoded frame; None means: do not send it / do not decode it."""
+
+# The codecs DAVE's frame format covers in Parley (libdave keeps codec-specific bytes in the clear).
+SUPPORTED_CODECS = frozenset({"opus", "vp8"})
+
+_SENDER_STARTED = "_RTCRtpSender__started"
+_DECODER_THREAD = "_RTCRtpReceiver__decoder_thread"
+_RECEIVER_STARTED = "_RTCRtpReceiver__started"
+
+_aiortc_get_encoder = aiortc.codecs.get_encoder
+_aiortc_get_decoder = aiortc.codecs.get_decoder
+# The module globals the sender and receiver look their factories up in (they import, not export, them).
+_sender_globals = vars(aiortc.rtcrtpsender)
+_receiver_globals = vars(aiortc.rtcrtpreceiver)
+
+
+class AiortcMismatch(RuntimeError):
+    """aiortc no longer works the way these hooks assume; frames could bypass encryption, so refuse."""
+
+
+@dataclass
+class SenderStats:
+    """What one sender's encrypt hook did. Counters are written from aiortc's encoder thread."""
+
+    kind: str
+    frames_in: int = 0
+    encrypted: int = 0
+    dropped: int = 0  # the callable returned None (no key yet) or raised: nothing was sent
+
+
+@dataclass
+class FrameStats:
+    """What one receiver's decrypt hook did. Counters are written from the receiver's decoder thread."""
+
+    kind: str
+    frames_in: int = 0
+    decrypted: int = 0
+    failed: int = 0  # did not decrypt (wrong key, tampered, garbage): dropped before the decoder
+
+
+def install() -> None:
+    """Put the wrapping codec factories in place (idempotent); the attach functions call it themselves."""
+    if (
+        _sender_globals.get("get_encoder") is _get_encoder
+        and _receiver_globals.get("get_decoder") is _get_decoder
+    ):
+        return
+    _check_aiortc()
+    _sender_globals["get_encoder"] = _get_encoder
+    _receiver_globals["get_decoder"] = _get_decoder
+
+
+def attach_sender_transform(sender: RTCRtpSender, encrypt: FrameTransform) -> SenderStats:
+    """Pass every frame this sender encodes through `encrypt` before packetization.
+
+    Called by whoever owns the sender's keys, once, right after `addTrack`/`addTransceiver`: before
+    negotiation starts the sender, or frames would already have gone out in the clear. `sender.kind`
+    says whether `encrypt` gets Opus or VP8 frames. Frames it maps to None are not sent.
+    """
+    install()
+    if getattr(sender, _SENDER_STARTED):
+        raise RuntimeError(
+            "Cannot attach a frame transform to a sender that has started: frames went out unencrypted"
+        )
+    if isinstance(sender.__dict__.get("_next_encoded_frame"), _SenderFrameHook):
+        raise RuntimeError("This sender already has a frame transform")
+    stats = SenderStats(kind=sender.kind)
+    hook = _SenderHook(encrypt, stats)
+    sender._next_encoded_frame = _SenderFrameHook(sender._next_encoded_frame, hook)  # type: ignore[method-assign]
+    logger.debug("frame transform attached to %s sender", sender.kind)
+    return stats
+
+
+def attach_receiver_transform(receiver: RTCRtpReceiver, decrypt: FrameTransform) -> FrameStats:
+    """Pass every frame this receiver reassembles through `decrypt` before decoding; drop failures.
+
+    Called by whoever owns the receiving keys, once, after `setRemoteDescription` has created the receiver's
+    track (in the peer connection's "track" event, say) and before the connection is up. `receiver.track.kind`
+    says whether `decrypt` gets Opus or VP8 frames; it runs in the receiver's decoder thread.
+    """
+    install()
+    if getattr(receiver, _RECEIVER_STARTED):
+        raise RuntimeError("Cannot attach a frame transform to a receiver that has started decoding")
+    kind = getattr(receiver.track, "kind", None)
+    if kind not in ("audio", "video"):
+        raise RuntimeError("Attach a receiver transform once setRemoteDescription has created its track")
+    with _receivers_lock:
+        if receiver in _receivers:
+            raise RuntimeError("This receiver already has a frame transform")
+        stats = FrameStats(kind=kind)
+        _receivers[receiver] = _ReceiverHook(decrypt, stats)
+    logger.debug("frame transform attached to %s receiver", kind)
+    return stats
+
+
+# -- sender ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _SenderHook:
+    encrypt: FrameTransform
+    stats: SenderStats
+    # The payload list the hook produced for the frame being fetched now: the proof that it passed.
+    sealed_payloads: list[bytes] | None = field(default=None)
+
+    def seal(self, frame: bytes) -> bytes | None:
+        self.stats.frames_in += 1
+        try:
+            sealed = self.encrypt(frame)
+        except Exception as exc:  # a broken callable must not take the frame out in the clear
+            logger.warning(
+                "%s frame encryption raised %s; frame dropped", self.stats.kind, type(exc).__name__
+            )
+            sealed = None
+        if sealed is None:
+            self.stats.dropped += 1
+        else:
+            self.stats.encrypted += 1
+        return sealed
+
+    def wrap(self, encoder: Encoder, codec: RTCRtpCodecParameters) -> Encoder:
+        """Hook this sender's fresh encoder where it holds whole encoded frames."""
+        if isinstance(encoder, Vp8Encoder):
+            _hook_vp8(encoder, self)
+        elif isinstance(encoder, OpusEncoder):
+            _hook_opus(encoder, self)
+        else:
+            raise ValueError(f"Frame transforms support {sorted(SUPPORTED_CODECS)}, not {codec.mimeType}")
+        return encoder
+
+
+_sender_hook: contextvars.ContextVar[_SenderHook | None] = contextvars.ContextVar(
+    "parley_sender_frame_hook", default=None
+)
+
+
+class _SenderFrameHook:
+    """Stands in for one sender's `_next_encoded_frame`: names the hook for `get_encoder`, checks results."""
+
+    def __init__(
+        self,
+        fetch: Callable[[RTCRtpCodecParameters], Coroutine[Any, Any, RTCEncodedFrame | None]],
+        hook: _SenderHook,
+    ) -> None:
+        self._fetch = fetch
+        self._hook = hook
+
+    async def __call__(self, codec: RTCRtpCodecParameters) -> RTCEncodedFrame | None:
+        self._hook.sealed_payloads = None
+        token = _sender_hook.set(self._hook)
+        try:
+            frame = await self._fetch(codec)
+        finally:
+            _sender_hook.reset(token)
+        if frame is not None and frame.payloads is not self._hook.sealed_payloads:
+            # Raising stops this sender (aiortc logs it): better silence than a frame in the clear.
+            raise AiortcMismatch(
+                "aiortc produced a frame that bypassed the encrypt hook; refusing to send it"
+            )
+        return frame
+
+
+def _get_encoder(codec: RTCRtpCodecParameters) -> Encoder:
+    """Replaces `aiortc.rtcrtpsender.get_encoder`; called from a sender's RTP task."""
+    encoder = _aiortc_get_encoder(codec)
+    hook = _sender_hook.get()
+    return encoder if hook is None else hook.wrap(encoder, codec)
+
+
+def _hook_vp8(encoder: Vp8Encoder, hook: _SenderHook) -> None:
+    packetize = encoder._packetize  # the classmethod, bound
+
+    def sealed_packetize(buffer: bytes, picture_id: int) -> list[bytes]:
+        if not buffer:  # the encoder dropped this frame (rate control): nothing to seal or send
+            return packetize(buffer, picture_id)
+        sealed = hook.seal(buffer)
+        payloads = [] if sealed is None else packetize(sealed, picture_id)
+        hook.sealed_payloads = payloads
+        return payloads
+
+    encoder._packetize = sealed_packetize  # type: ignore[method-assign]
+
+
+def _hook_opus(encoder: OpusEncoder, hook: _SenderHook) -> None:
+    encode, pack = encoder.encode, encoder.pack
+
+    def seal_all(result: tuple[list[bytes], int]) -> tuple[list[bytes], int]:
+        payloads, timestamp = result
+        sealed = [s for s in map(hook.seal, payloads) if s is not None]
+        hook.sealed_payloads = sealed
+        return sealed, timestamp
+
+    def sealed_encode(frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        return seal_all(encode(frame, force_keyframe))
+
+    def sealed_pack(packet: Packet[Any]) -> tuple[list[bytes], int]:
+        return seal_all(pack(packet))
+
+    encoder.encode = sealed_encode  # type: ignore[method-assign]
+    encoder.pack = sealed_pack  # type: ignore[method-assign]
+
+
+# -- receiver ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _ReceiverHook:
+    decrypt: FrameTransform
+    stats: FrameStats
+
+    def wrap(self, decoder: Decoder, codec: RTCRtpCodecParameters) -> Decoder:
+        """Hook this receiver's fresh decoder: decrypt each reassembled frame, drop what fails."""
+        if codec.name.lower() not in SUPPORTED_CODECS:
+            raise ValueError(f"Frame transforms support {sorted(SUPPORTED_CODECS)}, not {codec.mimeType}")
+        decode = decoder.decode
+
+        def opened_decode(encoded_frame: JitterFrame) -> list[Frame]:
+            self.stats.frames_in += 1
+            try:
+                plain = self.decrypt(encoded_frame.data)
+            except Exception as exc:
+                logger.warning("%s frame decryption raised %s", self.stats.kind, type(exc).__name__)
+                plain = None
+            if plain is None:
+                self.stats.failed += 1
+                return []
+            self.stats.decrypted += 1
+            encoded_frame.data = plain
+            return decode(encoded_frame)
+
+        decoder.decode = opened_decode  # type: ignore[method-assign]
+        return decoder
+
+
+_receivers: weakref.WeakKeyDictionary[RTCRtpReceiver, _ReceiverHook] = weakref.WeakKeyDictionary()
+_receivers_lock = threading.Lock()  # attach runs on the event loop, lookups in decoder threads
+
+
+def _get_decoder(codec: RTCRtpCodecParameters) -> Decoder:
+    """Replaces `aiortc.rtcrtpreceiver.get_decoder`; called from a receiver's decoder thread."""
+    decoder = _aiortc_get_decoder(codec)
+    current = threading.current_thread()
+    with _receivers_lock:
+        hooks = [h for r, h in _receivers.items() if getattr(r, _DECODER_THREAD, None) is current]
+    if not hooks:
+        return decoder
+    (hook,) = hooks
+    return hook.wrap(decoder, codec)
+
+
+# -- pinned aiortc internals -------------------------------------------------------------------------
+
+
+def _check_aiortc() -> None:
+    """Each assumption the hooks make, checked against aiortc's code objects (names each function uses)."""
+
+    def uses(owner: object, name: str, *names: str) -> None:
+        code = getattr(getattr(owner, name, None), "__code__", None)
+        missing = [n for n in names if code is None or n not in code.co_names]
+        if missing:
+            where = f"{getattr(owner, '__name__', owner)}.{name}"
+            raise AiortcMismatch(
+                f"aiortc {aiortc.__version__}: {where} no longer uses {', '.join(missing)}; "
+                "the frame transform hooks need revisiting"
+            )
+
+    # Sender: `send` starts `_run_rtp`, which calls `self._next_encoded_frame`, which calls the module's
+    # `get_encoder`; VP8's `encode` and `pack` hand the whole frame to `_packetize`.
+    uses(RTCRtpSender, "send", _SENDER_STARTED, "_run_rtp")
+    uses(RTCRtpSender, "_run_rtp", "_next_encoded_frame")
+    uses(RTCRtpSender, "_next_encoded_frame", "get_encoder", "encode", "pack")
+    uses(Vp8Encoder, "encode", "_packetize")
+    uses(Vp8Encoder, "pack", "_packetize")
+    # Receiver: `receive` starts `decoder_worker` in a thread it keeps; the worker calls the module's
+    # `get_decoder` and then `decode`.
+    uses(RTCRtpReceiver, "receive", _RECEIVER_STARTED, _DECODER_THREAD, "decoder_worker")
+    uses(aiortc.rtcrtpreceiver, "decoder_worker", "get_decoder", "decode")
+    if "get_encoder" not in _sender_globals or "get_decoder" not in _receiver_globals:
+        raise AiortcMismatch(f"aiortc {aiortc.__version__} no longer looks its codec factories up by module")

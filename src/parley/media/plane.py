@@ -1,0 +1,169 @@
+"""Parley's media plane on Janus: what a room asks of the SFU, done on the devices' behalf.
+
+One API connection and one Janus session per server; per device, one VideoRoom publisher handle
+(its own media) and one subscriber handle per feed it receives. Rooms are created with
+`require_e2ee`, and every publish carries the E2EE flag: Janus refuses a plain publisher. Janus
+never sees a key; it forwards the frames the devices already encrypted.
+
+A publisher counts as up only when Janus reports `webrtcup` for it: subscribing earlier gets
+428 "No such feed". The plane reports that moment through `on_published`.
+
+When Janus restarts every handle dies; `reconnect` opens a new session and forgets them, and the
+rooms ask their devices to publish again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from parley.media.janus_api import HandleEvent, IceCandidate, JanusException, Jsep, WebrtcUp
+from parley.media.janus_client import JanusClient, JanusSession
+from parley.media.videoroom import (
+    StreamRequest,
+    VideoRoom,
+    VideoRoomError,
+    VideoRoomPublisher,
+    VideoRoomSubscriber,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_PUBLISHERS = 64
+
+
+class MediaError(Exception):
+    """The media plane refused or failed a request; `code` goes into the device's error op."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _media_error(e: JanusException, what: str) -> MediaError:
+    if isinstance(e, VideoRoomError):
+        return MediaError(f"janus_{e.code}", f"{what}: {e}")
+    return MediaError("media_unavailable", f"{what}: the media server is not available ({type(e).__name__})")
+
+
+class JanusMediaPlane:
+    def __init__(self, url: str, api_secret: str) -> None:
+        self.url = url
+        self._secret = api_secret
+        self._client: JanusClient | None = None
+        self._session: JanusSession | None = None
+        self._admin: VideoRoom | None = None
+        self._publishers: dict[int, VideoRoomPublisher] = {}
+        self._subscribers: dict[tuple[int, int], VideoRoomSubscriber] = {}
+        self.on_published: Callable[[int], Coroutine[Any, Any, None]] | None = None
+        self._callbacks: set[asyncio.Task[None]] = set()
+
+    async def connect(self) -> None:
+        self._client = await JanusClient.connect(self.url, self._secret)
+        self._session = await self._client.create_session()
+        self._admin = await VideoRoom.attach(self._session)
+
+    async def reconnect(self) -> None:
+        """After a Janus restart: a new connection and session; the old handles are gone."""
+        self._publishers.clear()
+        self._subscribers.clear()
+        if self._client:
+            with contextlib.suppress(JanusException, OSError):
+                await self._client.close()
+        await self.connect()
+
+    async def close(self) -> None:
+        if self._client:
+            await self._client.close()
+
+    def _need(self) -> tuple[JanusSession, VideoRoom]:
+        if self._session is None or self._admin is None:
+            raise MediaError("media_unavailable", "the media server is not connected")
+        return self._session, self._admin
+
+    async def open_room(self, room: int) -> None:
+        _, admin = self._need()
+        try:
+            if not await admin.exists(room):
+                await admin.create_room(room, publishers=MAX_PUBLISHERS, require_e2ee=True)
+        except JanusException as e:
+            raise _media_error(e, "opening the summit's media room") from e
+
+    async def close_room(self, room: int) -> None:
+        _, admin = self._need()
+        with contextlib.suppress(JanusException):
+            await admin.destroy_room(room)
+
+    async def publish(self, room: int, feed: int, display: str, offer_sdp: str) -> str:
+        session, _ = self._need()
+        try:
+            old = self._publishers.pop(feed, None)
+            if old is not None:
+                with contextlib.suppress(JanusException):
+                    await old.handle.detach()
+            publisher = await VideoRoomPublisher.attach(session)
+            self._publishers[feed] = publisher
+            await publisher.join(room, feed, display)
+            publisher.handle.add_listener(lambda event: self._publisher_event(feed, event))
+            answer = await publisher.publish(Jsep("offer", offer_sdp, trickle=False), e2ee=True)
+        except JanusException as e:
+            raise _media_error(e, "publishing") from e
+        return answer.sdp
+
+    def _publisher_event(self, feed: int, event: HandleEvent) -> None:
+        """Runs in the Janus reader task: must not block, so the callback gets its own task."""
+        if isinstance(event, WebrtcUp) and self.on_published is not None:
+            task = asyncio.get_running_loop().create_task(self.on_published(feed))
+            self._callbacks.add(task)
+            task.add_done_callback(self._callbacks.discard)
+
+    async def subscribe(self, room: int, subscriber: int, feed: int) -> str:
+        session, _ = self._need()
+        try:
+            old = self._subscribers.pop((subscriber, feed), None)
+            if old is not None:
+                with contextlib.suppress(JanusException):
+                    await old.handle.detach()
+            handle = await VideoRoomSubscriber.attach(session)
+            self._subscribers[(subscriber, feed)] = handle
+            offer = await handle.join(room, [StreamRequest(feed=feed)])
+        except JanusException as e:
+            raise _media_error(e, "subscribing") from e
+        return offer.sdp
+
+    async def start(self, subscriber: int, feed: int, answer_sdp: str) -> None:
+        handle = self._subscribers.get((subscriber, feed))
+        if handle is None:
+            raise MediaError("no_subscription", f"no pending subscription to feed {feed}")
+        try:
+            await handle.start(Jsep("answer", answer_sdp, trickle=False))
+        except JanusException as e:
+            raise _media_error(e, "starting the subscription") from e
+
+    async def trickle(self, device: int, feed: int | None, candidate: dict[str, Any] | None) -> None:
+        target = self._publishers.get(device) if feed is None else self._subscribers.get((device, feed))
+        if target is None:
+            raise MediaError("no_connection", "no media connection to trickle to")
+        try:
+            if candidate is None:
+                await target.handle.trickle(completed=True)
+            else:
+                ice = IceCandidate(
+                    candidate["candidate"], candidate.get("sdpMid"), candidate.get("sdpMLineIndex")
+                )
+                await target.handle.trickle([ice])
+        except JanusException as e:
+            raise _media_error(e, "trickling a candidate") from e
+
+    async def drop_device(self, device: int) -> None:
+        """Detach every handle that served this device, and every subscription to its feed."""
+        handles = [p.handle for f, p in self._publishers.items() if f == device]
+        self._publishers.pop(device, None)
+        for key in [k for k in self._subscribers if device in k]:
+            handles.append(self._subscribers.pop(key).handle)
+        for handle in handles:
+            with contextlib.suppress(JanusException):
+                await handle.detach()

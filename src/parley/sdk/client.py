@@ -1,0 +1,327 @@
+"""A Parley device in Python: joins a summit with an invite link, publishes and receives
+end-to-end encrypted audio and video.
+
+Three layers, each its own object: the signalling WebSocket (this class), the DAVE member
+(`DaveMember`: keys, codes), and aiortc peer connections whose encoded frames pass through the
+member (`parley.media.frame_transform`). The server relays SDP to Janus; Janus forwards frames it
+cannot read. Every frame leaving this client is encrypted before packetization; every frame
+arriving is decrypted (or dropped) before decoding.
+
+The client repairs what the server asks it to: after `media_reset` (Janus restarted) it publishes
+again and resubscribes to everyone, with the same DAVE keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import websockets
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame, VideoFrame
+
+from parley.media.frame_transform import (
+    FrameStats,
+    FrameTransform,
+    SenderStats,
+    attach_receiver_transform,
+    attach_sender_transform,
+)
+from parley.sdk.identity import load_or_create_signature_key
+from parley.sdk.member import DaveMember, Media
+
+log = logging.getLogger(__name__)
+
+KEEP_FRAMES = 30  # decoded frames kept per remote feed and kind, for callers to inspect
+
+
+class JoinError(Exception):
+    """The server refused to admit this device; the message says why (expired link, ...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class InviteLink:
+    base_url: str
+    summit_id: str
+    token: str
+
+    @classmethod
+    def parse(cls, link: str) -> InviteLink:
+        parts = urlsplit(link)
+        path = parts.path.rstrip("/").split("/")
+        if parts.scheme not in ("http", "https") or len(path) < 2 or path[-2] != "join" or not parts.fragment:
+            raise ValueError("an invite link looks like https://host/join/<summit>#<token>")
+        return cls(f"{parts.scheme}://{parts.netloc}", path[-1], parts.fragment)
+
+    @property
+    def websocket_url(self) -> str:
+        scheme = "wss" if self.base_url.startswith("https") else "ws"
+        return f"{scheme}{self.base_url[self.base_url.index(':') :]}/api/summits/{self.summit_id}/ws"
+
+
+@dataclass
+class RemoteFeed:
+    """What this client receives from one other device."""
+
+    feed: int
+    pc: RTCPeerConnection | None = None
+    video: deque[VideoFrame] = field(default_factory=lambda: deque(maxlen=KEEP_FRAMES))
+    audio: deque[AudioFrame] = field(default_factory=lambda: deque(maxlen=KEEP_FRAMES * 5))
+    video_frames: int = 0
+    audio_frames: int = 0
+    stats: dict[str, FrameStats] = field(default_factory=dict)
+    readers: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+class ParleyClient:
+    def __init__(
+        self,
+        link: str,
+        people: list[str],
+        *,
+        audio: MediaStreamTrack | None = None,
+        video: MediaStreamTrack | None = None,
+        key_file: Path | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.link = InviteLink.parse(link)
+        self.people = people
+        self.audio_track = audio
+        self.video_track = video
+        self.key_file = key_file
+        self.on_event = on_event
+        self.member: DaveMember | None = None
+        self.device: dict[str, Any] = {}
+        self.summit: dict[str, Any] = {}
+        self.roster: dict[int, dict[str, Any]] = {}
+        self.feeds: dict[int, RemoteFeed] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.ice_servers: list[dict[str, Any]] = []
+        self.publisher: RTCPeerConnection | None = None
+        self.publish_stats: dict[str, SenderStats] = {}
+        self._ws: websockets.ClientConnection | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._heartbeat = itertools.count()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def user_id(self) -> int:
+        return int(self.device["user_id"])
+
+    async def join(self) -> None:
+        """Connect, identify, and start publishing; returns once the server has admitted us."""
+        self._ws = await websockets.connect(self.link.websocket_url, max_size=4 * 1024 * 1024)
+        await self._send_op("identify", {"token": self.link.token, "people": self.people})
+        first = json.loads(await self._ws.recv())
+        if first.get("op") == "error":
+            await self._ws.close()
+            raise JoinError(first["d"]["code"], first["d"]["message"])
+        if first.get("op") != "ready":
+            raise JoinError("protocol", f"expected ready, got {first.get('op')!r}")
+        self.device, self.summit = first["d"]["device"], first["d"]["summit"]
+        self.ice_servers = list(first["d"].get("ice_servers", []))
+        key = load_or_create_signature_key(self.key_file) if self.key_file else None
+        self.member = DaveMember(self.user_id, int(self.summit["channel_id"]), key)
+        interval = float(first["d"]["heartbeat_interval"])
+        self._tasks.append(asyncio.create_task(self._read(), name="parley-read"))
+        self._tasks.append(asyncio.create_task(self._beat(interval), name="parley-heartbeat"))
+        await self._publish()
+
+    async def leave(self) -> None:
+        if self._ws is not None:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await self._send_op("leave", {})
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop everything this client started: tasks, peer connections, the socket."""
+        for task in self._tasks:
+            task.cancel()
+        for feed in list(self.feeds.values()):
+            await self._drop_feed(feed)
+        if self.publisher:
+            await self.publisher.close()
+            self.publisher = None
+        if self._ws:
+            await self._ws.close()
+        self._tasks.clear()
+
+    # -- verification --------------------------------------------------------------------------
+
+    def group_code(self) -> str | None:
+        return self.member.group_code() if self.member else None
+
+    async def pairwise_code(self, user_id: int) -> str:
+        assert self.member is not None
+        return await self.member.pairwise_code(user_id)
+
+    # -- signalling ----------------------------------------------------------------------------
+
+    async def _send_op(self, op: str, data: dict[str, Any]) -> None:
+        assert self._ws is not None
+        await self._ws.send(json.dumps({"op": op, "d": data}))
+
+    async def _send_raw(self, message: bytes | dict[str, Any]) -> None:
+        assert self._ws is not None
+        await self._ws.send(message if isinstance(message, bytes) else json.dumps(message))
+
+    async def _beat(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self._send_op("heartbeat", {"nonce": next(self._heartbeat)})
+
+    async def _read(self) -> None:
+        assert self._ws is not None and self.member is not None
+        try:
+            async for frame in self._ws:
+                if isinstance(frame, bytes):
+                    for reply in self.member.receive_wire(frame):
+                        await self._send_raw(reply)
+                    continue
+                message = json.loads(frame)
+                if isinstance(message.get("op"), int):
+                    for reply in self.member.receive_wire(message):
+                        await self._send_raw(reply)
+                else:
+                    await self._on_op(message["op"], message["d"])
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self._event("closed", {})
+
+    async def _on_op(self, op: str, d: dict[str, Any]) -> None:
+        if op in ("publish_answer", "subscribe_offer"):
+            key = op if op == "publish_answer" else f"{op}:{d['feed']}"
+            future = self._answers.pop(key, None)
+            if future and not future.done():
+                future.set_result(d)
+            elif op == "subscribe_offer":
+                await self._accept_offer(int(d["feed"]), d["sdp"])
+        elif op == "roster":
+            self.roster = {int(dev["user_id"]): dev for dev in d["devices"]}
+            await self._follow_roster()
+        elif op == "media_reset":
+            await self._media_reset()
+        elif op == "error":
+            self.errors.append(d)
+        self._event(op, d)
+
+    def _event(self, name: str, data: dict[str, Any]) -> None:
+        if self.on_event:
+            self.on_event(name, data)
+
+    # -- media ---------------------------------------------------------------------------------
+
+    def _peer_connection(self) -> RTCPeerConnection:
+        """ICE servers come from the server (its configured STUN/TURN), never aiortc's default."""
+        servers = [RTCIceServer(**s) for s in self.ice_servers]
+        return RTCPeerConnection(RTCConfiguration(iceServers=servers))
+
+    async def _publish(self) -> None:
+        """Publish our tracks through one peer connection; Janus answers via the server."""
+        assert self.member is not None
+        member = self.member
+        pc = self._peer_connection()
+        self.publisher = pc
+        for track, media in ((self.audio_track, Media.AUDIO), (self.video_track, Media.VIDEO)):
+            if track is None:
+                continue
+            sender = pc.addTrack(track)
+            self.publish_stats[media.value] = attach_sender_transform(sender, _sealer(member, media))
+        if not pc.getSenders():
+            return
+        await pc.setLocalDescription(await pc.createOffer())
+        self._answers["publish_answer"] = asyncio.get_running_loop().create_future()
+        await self._send_op("publish", {"sdp": pc.localDescription.sdp})
+        answer = await self._answers["publish_answer"]
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+
+    async def _follow_roster(self) -> None:
+        """Subscribe to every other device that publishes; drop feeds that are gone."""
+        for feed_id, feed in list(self.feeds.items()):
+            if feed_id not in self.roster or not self.roster[feed_id].get("publishing"):
+                await self._drop_feed(feed)
+        for user_id, dev in self.roster.items():
+            if user_id != self.user_id and dev.get("publishing") and user_id not in self.feeds:
+                self.feeds[user_id] = RemoteFeed(user_id)
+                await self._send_op("subscribe", {"feed": user_id})
+
+    async def _accept_offer(self, feed_id: int, sdp: str) -> None:
+        assert self.member is not None
+        member = self.member
+        feed = self.feeds.setdefault(feed_id, RemoteFeed(feed_id))
+        if feed.pc is not None:
+            await feed.pc.close()
+        pc = self._peer_connection()
+        feed.pc = pc
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            media = Media.VIDEO if track.kind == "video" else Media.AUDIO
+            receiver = next(r for r in pc.getReceivers() if r.track is track)
+            feed.stats[media.value] = attach_receiver_transform(receiver, _opener(member, feed_id, media))
+            feed.readers.append(asyncio.ensure_future(self._consume(feed, track, media)))
+
+        await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        await self._send_op("subscribe_answer", {"feed": feed_id, "sdp": pc.localDescription.sdp})
+
+    async def _consume(self, feed: RemoteFeed, track: MediaStreamTrack, media: Media) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                if media is Media.VIDEO:
+                    assert isinstance(frame, VideoFrame)
+                    feed.video.append(frame)
+                    feed.video_frames += 1
+                else:
+                    assert isinstance(frame, AudioFrame)
+                    feed.audio.append(frame)
+                    feed.audio_frames += 1
+        except MediaStreamError:
+            return
+
+    async def _drop_feed(self, feed: RemoteFeed) -> None:
+        self.feeds.pop(feed.feed, None)
+        for reader in feed.readers:
+            reader.cancel()
+        if feed.pc:
+            await feed.pc.close()
+
+    async def _media_reset(self) -> None:
+        """Janus restarted: publish again and resubscribe to everyone, same keys."""
+        for feed in list(self.feeds.values()):
+            await self._drop_feed(feed)
+        if self.publisher:
+            await self.publisher.close()
+        self._tasks.append(asyncio.create_task(self._publish(), name="parley-republish"))
+
+
+def _sealer(member: DaveMember, media: Media) -> FrameTransform:
+    return lambda frame: member.encrypt(media, frame)
+
+
+def _opener(member: DaveMember, sender: int, media: Media) -> FrameTransform:
+    return lambda frame: member.decrypt(sender, media, frame)

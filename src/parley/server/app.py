@@ -1,0 +1,263 @@
+"""The HTTP API and the signalling WebSocket, as one ASGI app (FastAPI publishes the OpenAPI schema).
+
+Organisers (holding the admin token from the data directory) create summits and invitations;
+anyone holding an invite link can check it and join. Rooms (live calls) are made when the first
+device of a summit identifies and closed when the last one leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, WebSocket
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from parley.server.room import MediaPlane, Room
+from parley.server.signaling import SignalingConnection
+from parley.store.database import Store
+from parley.summit.invitations import InvitationError, InvitationSigner
+from parley.summit.model import Invitation, Role, Summit
+from parley.summit.organiser import Organiser
+
+MAX_INVITATION_HOURS = 24 * 90
+
+
+class ServerState:
+    """What the app and every connection share: the store, the signer, the media plane, the rooms."""
+
+    def __init__(
+        self,
+        store: Store,
+        signer: InvitationSigner,
+        media: MediaPlane,
+        base_url: str,
+        ice_servers: list[dict[str, object]] | None = None,
+    ) -> None:
+        self.store = store
+        self.organiser = Organiser(store, signer, base_url)
+        self.ice_servers = ice_servers or []
+        self.signer = signer
+        self.media = media
+        self.rooms: dict[str, Room] = {}
+        self._lock = asyncio.Lock()
+        media.on_published = self._published
+
+    async def _published(self, user_id: int) -> None:
+        for room in self.rooms.values():
+            if user_id in room.devices:
+                room.published(user_id)
+
+    async def summit_for(self, summit_id: str) -> Summit | None:
+        return await asyncio.to_thread(self.store.get_summit, summit_id)
+
+    async def check_invitation(self, invitation_id: str) -> Invitation | None:
+        return await asyncio.to_thread(self.store.get_invitation, invitation_id)
+
+    async def room(self, summit: Summit) -> Room:
+        async with self._lock:
+            room = self.rooms.get(summit.summit_id)
+            if room is None:
+                room = self.rooms[summit.summit_id] = Room(summit, self.media)
+            return room
+
+    async def release(self, room: Room) -> None:
+        async with self._lock:
+            if room.empty and self.rooms.get(room.summit.summit_id) is room:
+                del self.rooms[room.summit.summit_id]
+                await room.close()
+
+    async def media_reset(self) -> None:
+        """Janus restarted: every room reopens its media and asks its devices to publish again."""
+        for room in list(self.rooms.values()):
+            await room.media_reset()
+
+
+# -- HTTP models --------------------------------------------------------------------------------
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DelegationIn(_In):
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    working_language: Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[A-Za-z-]+$")]
+
+
+class SummitIn(_In):
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    scheduled_start: datetime
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
+    delegations: Annotated[list[DelegationIn], Field(min_length=1, max_length=16)]
+
+
+class DelegationOut(BaseModel):
+    delegation_id: str
+    name: str
+    working_language: str
+
+
+class SummitOut(BaseModel):
+    summit_id: str
+    title: str
+    scheduled_start: datetime
+    duration_minutes: int
+    delegations: list[DelegationOut]
+
+
+class InvitationIn(_In):
+    delegation_id: Annotated[str, Field(min_length=1, max_length=32)]
+    role: Role
+    valid_hours: Annotated[int, Field(ge=1, le=MAX_INVITATION_HOURS)] = 72
+
+
+class InvitationOut(BaseModel):
+    invitation_id: str
+    delegation: str
+    role: Role
+    expires_at: datetime
+    link: str
+
+
+class InvitationCheckIn(_In):
+    summit_id: Annotated[str, Field(min_length=1, max_length=32)]
+    token: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class InvitationCheck(BaseModel):
+    summit: str
+    delegation: str
+    role: Role
+    scheduled_start: datetime
+    duration_minutes: int
+
+
+def _summit_out(summit: Summit) -> SummitOut:
+    return SummitOut(
+        summit_id=summit.summit_id,
+        title=summit.title,
+        scheduled_start=summit.scheduled_start,
+        duration_minutes=summit.duration_minutes,
+        delegations=[
+            DelegationOut(delegation_id=d.delegation_id, name=d.name, working_language=d.working_language)
+            for d in summit.delegations
+        ],
+    )
+
+
+class _Socket:
+    """Starlette's WebSocket as the signalling connection sees it."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+
+    async def receive(self) -> str | bytes | None:
+        try:
+            message = await self.ws.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return None
+        if message["type"] == "websocket.disconnect":
+            return None
+        text: str | None = message.get("text")
+        return text if text is not None else message.get("bytes")
+
+    async def send_text(self, data: str) -> None:
+        await self.ws.send_text(data)
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.ws.send_bytes(data)
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.ws.application_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError):  # closed under us by the client
+                await self.ws.close(code, reason)
+
+
+def create_app(state: ServerState, admin_token: str) -> FastAPI:
+    app = FastAPI(
+        title="Parley",
+        version="1",
+        description="End-to-end encrypted summits. Organiser endpoints need `Authorization: Bearer <token>`.",
+    )
+
+    def admin_only(authorization: Annotated[str, Header()] = "") -> None:
+        expected = f"Bearer {admin_token}"
+        if not secrets.compare_digest(authorization.encode(), expected.encode()):
+            raise HTTPException(401, "organiser endpoints need the admin token (see the data directory)")
+
+    AdminOnly = Annotated[None, Depends(admin_only)]
+
+    @app.get("/api/health")
+    async def health() -> dict[str, Any]:
+        return {"ok": True, "rooms": len(state.rooms)}
+
+    @app.post("/api/summits", status_code=201)
+    def create_summit(body: SummitIn, _: AdminOnly) -> SummitOut:
+        start = (
+            body.scheduled_start if body.scheduled_start.tzinfo else body.scheduled_start.replace(tzinfo=UTC)
+        )
+        summit = state.store.create_summit(
+            body.title, start, body.duration_minutes, [(d.name, d.working_language) for d in body.delegations]
+        )
+        return _summit_out(summit)
+
+    @app.get("/api/summits")
+    def list_summits(_: AdminOnly) -> list[SummitOut]:
+        return [_summit_out(s) for s in state.store.list_summits()]
+
+    @app.get("/api/summits/{summit_id}")
+    def get_summit(summit_id: str, _: AdminOnly) -> SummitOut:
+        summit = state.store.get_summit(summit_id)
+        if summit is None:
+            raise HTTPException(404, "no such summit")
+        return _summit_out(summit)
+
+    @app.post("/api/summits/{summit_id}/invitations", status_code=201)
+    def create_invitation(summit_id: str, body: InvitationIn, _: AdminOnly) -> InvitationOut:
+        summit = state.store.get_summit(summit_id)
+        if summit is None:
+            raise HTTPException(404, "no such summit")
+        delegation = summit.delegation(body.delegation_id)
+        if delegation is None:
+            raise HTTPException(422, "no such delegation in this summit")
+        valid_for = timedelta(hours=body.valid_hours)
+        invitation, link = state.organiser.invite(summit, delegation.delegation_id, body.role, valid_for)
+        return InvitationOut(
+            invitation_id=invitation.invitation_id,
+            delegation=delegation.name,
+            role=invitation.role,
+            expires_at=invitation.expires_at,
+            link=link,
+        )
+
+    @app.post("/api/invitations/check")
+    def check_invitation(body: InvitationCheckIn) -> InvitationCheck:
+        """What an invite link admits to, for the join page. The token travels in the body, not the URL."""
+        try:
+            claims = state.signer.verify(body.token, datetime.now(UTC).timestamp(), body.summit_id)
+        except InvitationError as e:
+            raise HTTPException(403, str(e)) from None
+        invitation = state.store.get_invitation(claims.invitation_id)
+        summit = state.store.get_summit(claims.summit_id)
+        delegation = summit.delegation(claims.delegation_id) if summit else None
+        if invitation is None or invitation.revoked or summit is None or delegation is None:
+            raise HTTPException(403, "this invitation was withdrawn")
+        return InvitationCheck(
+            summit=summit.title,
+            delegation=delegation.name,
+            role=claims.role,
+            scheduled_start=summit.scheduled_start,
+            duration_minutes=summit.duration_minutes,
+        )
+
+    @app.websocket("/api/summits/{summit_id}/ws")
+    async def signaling(ws: WebSocket, summit_id: str) -> None:
+        await ws.accept()
+        await SignalingConnection(_Socket(ws), state, summit_id).run()
+
+    return app

@@ -1,0 +1,92 @@
+"""Server configuration: a TOML file, overridden by PARLEY_* environment variables.
+
+Everything that differs between a laptop demo and a production node is configuration, not code:
+addresses and ports, where state lives, the database, and the media network (which interfaces
+Janus may use for ICE, a public 1:1 NAT address, STUN/TURN servers).
+
+    [server]
+    host = "127.0.0.1"          # PARLEY_HOST
+    port = 8470                 # PARLEY_PORT
+    public_url = "http://127.0.0.1:8470"   # PARLEY_PUBLIC_URL: what invite links start with
+    data_dir = "~/.local/share/parley"     # PARLEY_DATA_DIR
+    database_url = ""           # PARLEY_DATABASE_URL; empty: SQLite in data_dir
+
+    [media]
+    janus_ws_port = 8188        # PARLEY_JANUS_WS_PORT (Janus API on 127.0.0.1 only)
+    rtp_port_range = [20000, 20999]
+    ice_enforce_list = ""       # e.g. "eth0" or "10.0.0." ; PARLEY_ICE_ENFORCE_LIST
+    nat_1_1_mapping = ""        # public address of this host; PARLEY_NAT_1_1_MAPPING
+    stun_server = ""            # "host:port"
+    turn_servers = []           # "turn:host:port?transport=udp" etc., with credentials in the URL
+    ipv6 = false
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8470
+    public_url: str = ""
+    data_dir: Path = field(default_factory=lambda: Path("~/.local/share/parley").expanduser())
+    database_url: str = ""
+    janus_ws_port: int = 8188
+    rtp_port_range: tuple[int, int] = (20000, 20999)
+    ice_enforce_list: str = ""
+    nat_1_1_mapping: str = ""
+    stun_server: str = ""
+    turn_servers: tuple[str, ...] = field(default_factory=tuple)
+    ipv6: bool = False
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'parley.db'}"
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name == "data_dir":
+        return Path(str(value)).expanduser()
+    if name in ("port", "janus_ws_port"):
+        return int(value)
+    if name == "rtp_port_range":
+        low, high = (int(v) for v in (value.split("-") if isinstance(value, str) else value))
+        return (low, high)
+    if name == "turn_servers":
+        return tuple(value.split(",") if isinstance(value, str) else value)
+    if name == "ipv6":
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+    return str(value)
+
+
+def load_settings(
+    path: Path | None = None, environ: Mapping[str, str] = os.environ, **overrides: Any
+) -> Settings:
+    """Defaults, then the file's [server] and [media] tables, then PARLEY_* variables, then overrides."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        with path.open("rb") as stream:
+            document = tomllib.load(stream)
+        for section in ("server", "media"):
+            table = document.get(section, {})
+            unknown = set(table) - {known.name for known in fields(Settings)}
+            if unknown:
+                raise ValueError(f"{path}: unknown setting(s) in [{section}]: {', '.join(sorted(unknown))}")
+            values.update(table)
+    for f in fields(Settings):
+        env = environ.get(f"PARLEY_{f.name.upper()}")
+        if env is not None:
+            values[f.name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return replace(Settings(), **{k: _coerce(k, v) for k, v in values.items()})

@@ -1,0 +1,182 @@
+"""The signalling protocol's JSON ops: typed models, validated at the edge.
+
+One WebSocket per device carries three kinds of frames (docs/protocol.md):
+- Parley JSON ops: `{"op": "<name>", "d": {...}}`, below;
+- DAVE JSON ops: `{"op": <number>, "d": {...}}` (parley.e2ee.opcodes);
+- DAVE binary ops (parley.e2ee.opcodes).
+
+`parse_client_op` is the only way client JSON becomes a Parley op: it enforces the size limit,
+the shape and every field's bounds, and raises `ProtocolError` with a message that names the
+rule. Unknown fields are refused rather than ignored, so a client bug shows at once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+PROTOCOL_VERSION = 1
+MAX_TEXT_FRAME = 64 * 1024  # an SDP with audio and video is a few KB
+MAX_PEOPLE = 12
+MAX_NAME = 80
+MAX_SDP = 48 * 1024
+MAX_CANDIDATE = 1024
+
+
+class ProtocolError(ValueError):
+    """A client message does not follow the protocol; `code` goes into the error op."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Op(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- client to server ---------------------------------------------------------------------------
+
+
+class IdentifyData(_Op):
+    token: Annotated[str, Field(min_length=1, max_length=1024)]
+    people: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=MAX_NAME)]],
+        Field(min_length=1, max_length=MAX_PEOPLE),
+    ]
+    protocol_version: Literal[1] = 1
+
+
+class Identify(_Op):
+    """First op on a connection: the invitation, and the names of the people at this device."""
+
+    op: Literal["identify"]
+    d: IdentifyData
+
+
+class SdpData(_Op):
+    sdp: Annotated[str, Field(min_length=1, max_length=MAX_SDP)]
+
+
+class Publish(_Op):
+    """An offer to publish this device's audio and video (frames already end-to-end encrypted)."""
+
+    op: Literal["publish"]
+    d: SdpData
+
+
+class SubscribeData(_Op):
+    feed: Annotated[int, Field(ge=1, lt=1 << 53)]
+
+
+class Subscribe(_Op):
+    """Ask for another device's media; the server answers with `subscribe_offer`."""
+
+    op: Literal["subscribe"]
+    d: SubscribeData
+
+
+class SubscribeAnswerData(_Op):
+    feed: Annotated[int, Field(ge=1, lt=1 << 53)]
+    sdp: Annotated[str, Field(min_length=1, max_length=MAX_SDP)]
+
+
+class SubscribeAnswer(_Op):
+    op: Literal["subscribe_answer"]
+    d: SubscribeAnswerData
+
+
+class Candidate(_Op):
+    candidate: Annotated[str, Field(max_length=MAX_CANDIDATE)]
+    sdpMid: Annotated[str | None, Field(max_length=32)] = None
+    sdpMLineIndex: Annotated[int | None, Field(ge=0, le=64)] = None
+
+
+class TrickleData(_Op):
+    feed: Annotated[int | None, Field(ge=1, lt=1 << 53)] = None  # None: the publishing connection
+    candidate: Candidate | None = None  # None: end of candidates
+
+
+class Trickle(_Op):
+    op: Literal["trickle"]
+    d: TrickleData
+
+
+class Empty(_Op):
+    pass
+
+
+class Leave(_Op):
+    op: Literal["leave"]
+    d: Empty = Empty()
+
+
+class HeartbeatData(_Op):
+    nonce: Annotated[int, Field(ge=0, lt=1 << 53)]
+
+
+class Heartbeat(_Op):
+    op: Literal["heartbeat"]
+    d: HeartbeatData
+
+
+ClientOp = Annotated[
+    Identify | Publish | Subscribe | SubscribeAnswer | Trickle | Leave | Heartbeat, Field(discriminator="op")
+]
+_client_op: TypeAdapter[ClientOp] = TypeAdapter(ClientOp)
+
+
+def parse_client_json(text: str) -> dict[str, Any]:
+    """Bound and parse a text frame; DAVE numeric ops pass on as dicts."""
+    if len(text) > MAX_TEXT_FRAME:
+        raise ProtocolError("too_large", f"text frames are limited to {MAX_TEXT_FRAME} bytes")
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise ProtocolError("malformed", "a text frame must be one JSON object") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("malformed", "a text frame must be one JSON object")
+    return message
+
+
+def parse_client_op(message: dict[str, Any]) -> ClientOp:
+    op = message.get("op")
+    if not isinstance(op, str):
+        raise ProtocolError("malformed", 'a Parley op is {"op": "<name>", "d": {...}}')
+    try:
+        return _client_op.validate_python(message)
+    except ValidationError as e:
+        first = e.errors()[0]
+        if first["type"] == "union_tag_invalid":
+            raise ProtocolError("unknown_op", f"unknown op {op!r}") from None
+        where = ".".join(str(p) for p in first["loc"])
+        raise ProtocolError("invalid", f"{op}: {where}: {first['msg']}") from None
+
+
+# -- server to client ---------------------------------------------------------------------------
+
+
+class DeviceInfo(_Op):
+    user_id: int
+    delegation_id: str
+    delegation: str
+    role: str
+    people: list[str]
+    publishing: bool = False
+
+
+class SummitInfo(_Op):
+    summit_id: str
+    title: str
+    scheduled_start: str  # ISO 8601, UTC
+    duration_minutes: int
+    channel_id: int
+    delegations: list[dict[str, str]]
+
+
+def server_op(op: str, data: BaseModel | dict[str, Any]) -> str:
+    """A Parley op as the text frame to send."""
+    d = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    return json.dumps({"op": op, "d": d}, separators=(",", ":"))

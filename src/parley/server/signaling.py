@@ -1,0 +1,245 @@
+"""One device's signalling connection: identify, then relay ops between the device and its room.
+
+The first frame must be `identify` with a valid invitation for the summit named in the URL;
+anything else closes the connection with a reason. After that, Parley ops (publish, subscribe,
+trickle, heartbeat, leave) and DAVE ops flow until the device leaves or the socket drops.
+
+Every frame is validated before it reaches the room. A bad one is answered with an `error` op
+and counted; a device that keeps sending bad frames is disconnected (4008), and the summit goes
+on for the others. DAVE refusals that races produce in normal operation (a late commit) are
+reported but not counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from typing import Any, Protocol
+
+from parley.e2ee.gateway import Refusal, Refused
+from parley.media.plane import MediaError
+from parley.server.protocol import (
+    Heartbeat,
+    Identify,
+    Leave,
+    ProtocolError,
+    Publish,
+    Subscribe,
+    SubscribeAnswer,
+    SummitInfo,
+    Trickle,
+    parse_client_json,
+    parse_client_op,
+    server_op,
+)
+from parley.server.room import Connection, Device, Room
+from parley.summit.invitations import InvitationError, InvitationSigner, RevokedInvitation, UnknownInvitation
+from parley.summit.model import Summit
+
+log = logging.getLogger(__name__)
+
+IDENTIFY_TIMEOUT = 10.0
+HEARTBEAT_INTERVAL = 15.0
+IDLE_TIMEOUT = 3 * HEARTBEAT_INTERVAL
+MAX_ERRORS = 8
+
+CLOSE_NORMAL = 1000
+CLOSE_NOT_IDENTIFIED = 4001
+CLOSE_INVITATION = 4003
+CLOSE_ABUSE = 4008
+
+# DAVE refusals that only mean "you lost a race" or "too late": not abuse.
+_BENIGN_REFUSALS = {
+    Refusal.LATE_COMMIT,
+    Refusal.MISSING_PROPOSAL,
+    Refusal.UNKNOWN_TRANSITION,
+    Refusal.NOTHING_TO_COMMIT,
+}
+
+
+class Socket(Connection, Protocol):
+    async def receive(self) -> str | bytes | None: ...
+
+
+class Rooms(Protocol):
+    """Where the connection finds its summit's room and the server's checks."""
+
+    signer: InvitationSigner
+    ice_servers: list[dict[str, object]]
+
+    async def summit_for(self, summit_id: str) -> Summit | None: ...
+    async def check_invitation(self, invitation_id: str) -> Any: ...
+    async def room(self, summit: Summit) -> Room: ...
+    async def release(self, room: Room) -> None: ...
+
+
+class SignalingConnection:
+    def __init__(self, socket: Socket, rooms: Rooms, summit_id: str) -> None:
+        self.socket = socket
+        self.rooms = rooms
+        self.summit_id = summit_id
+        self.errors = 0
+        self.device: Device | None = None
+        self.room: Room | None = None
+
+    async def run(self) -> None:
+        try:
+            if await self._identify():
+                await self._serve()
+        finally:
+            if self.room and self.device:
+                await self.room.depart(self.device.user_id)
+                await self.rooms.release(self.room)
+
+    async def _error(self, code: str, message: str, op: object = None, *, counts: bool = True) -> bool:
+        """Send an error op; False when the device has now sent too many bad frames."""
+        await self._send(server_op("error", {"code": code, "message": message, "op": op}))
+        if counts:
+            self.errors += 1
+        if self.errors >= MAX_ERRORS:
+            await self.socket.close(CLOSE_ABUSE, "too many invalid messages")
+            return False
+        return True
+
+    async def _send(self, text: str) -> None:
+        if self.room and self.device:
+            self.room.send(self.device, text)
+        else:
+            await self.socket.send_text(text)
+
+    async def _identify(self) -> bool:
+        try:
+            frame = await asyncio.wait_for(self.socket.receive(), IDENTIFY_TIMEOUT)
+        except TimeoutError:
+            await self.socket.close(CLOSE_NOT_IDENTIFIED, "identify within 10 s")
+            return False
+        if frame is None:
+            return False
+        try:
+            if not isinstance(frame, str):
+                raise ProtocolError("identify_first", "the first message must be identify")
+            op = parse_client_op(parse_client_json(frame))
+            if not isinstance(op, Identify):
+                raise ProtocolError("identify_first", "the first message must be identify")
+        except ProtocolError as e:
+            await self.socket.send_text(server_op("error", {"code": e.code, "message": str(e), "op": None}))
+            await self.socket.close(CLOSE_NOT_IDENTIFIED, str(e))
+            return False
+        try:
+            claims = self.rooms.signer.verify(op.d.token, time.time(), self.summit_id)
+            invitation = await self.rooms.check_invitation(claims.invitation_id)
+            if invitation is None:
+                raise UnknownInvitation("this invitation does not exist (any more)")
+            if invitation.revoked:
+                raise RevokedInvitation("this invitation was withdrawn")
+            summit = await self.rooms.summit_for(claims.summit_id)
+            delegation = summit.delegation(claims.delegation_id) if summit else None
+            if summit is None or delegation is None:
+                raise UnknownInvitation("this invitation's summit no longer exists")
+        except InvitationError as e:
+            await self.socket.send_text(
+                server_op("error", {"code": e.code, "message": str(e), "op": "identify"})
+            )
+            await self.socket.close(CLOSE_INVITATION, e.code)
+            return False
+        self.room = await self.rooms.room(summit)
+        self.device = Device(
+            user_id=secrets.randbits(52) or 1,
+            delegation=delegation,
+            role=claims.role,
+            people=list(op.d.people),
+            connection=self.socket,
+        )
+        ready = server_op(
+            "ready",
+            {
+                "device": self.device.info().model_dump(mode="json"),
+                "summit": _summit_info(summit).model_dump(mode="json"),
+                "heartbeat_interval": HEARTBEAT_INTERVAL,
+                "ice_servers": self.rooms.ice_servers,
+            },
+        )
+        await self.room.admit(self.device, ready)
+        log.info("device %d joined summit %s as %s", self.device.user_id, summit.summit_id, claims.role.value)
+        return True
+
+    async def _serve(self) -> None:
+        assert self.room and self.device
+        while True:
+            try:
+                frame = await asyncio.wait_for(self.socket.receive(), IDLE_TIMEOUT)
+            except TimeoutError:
+                await self.socket.close(CLOSE_NOT_IDENTIFIED, "no heartbeat")
+                return
+            if frame is None:
+                return
+            if isinstance(frame, bytes):
+                if not await self._refusal(self.room.dave_binary(self.device.user_id, frame), "binary"):
+                    return
+                continue
+            try:
+                message = parse_client_json(frame)
+                if isinstance(message.get("op"), int):
+                    if not await self._refusal(
+                        self.room.dave_json(self.device.user_id, message), message["op"]
+                    ):
+                        return
+                    continue
+                op = parse_client_op(message)
+            except ProtocolError as e:
+                if not await self._error(e.code, str(e)):
+                    return
+                continue
+            if isinstance(op, Leave):
+                await self.socket.close(CLOSE_NORMAL, "left")
+                return
+            if not await self._dispatch(op):
+                return
+
+    async def _refusal(self, refused: Refused | None, op: object) -> bool:
+        if refused is None:
+            return True
+        counts = refused.reason not in _BENIGN_REFUSALS
+        return await self._error(f"dave_{refused.reason.value}", refused.detail, op, counts=counts)
+
+    async def _dispatch(self, op: object) -> bool:
+        assert self.room and self.device
+        room, device = self.room, self.device
+        try:
+            if isinstance(op, Heartbeat):
+                await self._send(server_op("heartbeat_ack", {"nonce": op.d.nonce}))
+            elif isinstance(op, Publish):
+                answer = await room.publish(device, op.d.sdp)
+                await self._send(server_op("publish_answer", {"sdp": answer}))
+            elif isinstance(op, Subscribe):
+                offer = await room.subscribe(device, op.d.feed)
+                await self._send(server_op("subscribe_offer", {"feed": op.d.feed, "sdp": offer}))
+            elif isinstance(op, SubscribeAnswer):
+                await room.media.start(device.user_id, op.d.feed, op.d.sdp)
+            elif isinstance(op, Trickle):
+                candidate = op.d.candidate.model_dump() if op.d.candidate else None
+                await room.media.trickle(device.user_id, op.d.feed, candidate)
+            elif isinstance(op, Identify):
+                return await self._error(
+                    "already_identified", "this connection is already identified", "identify"
+                )
+        except MediaError as e:
+            # A media failure is not the device's fault: report it, do not count it.
+            return await self._error(e.code, str(e), getattr(op, "op", None), counts=False)
+        return True
+
+
+def _summit_info(summit: Summit) -> SummitInfo:
+    return SummitInfo(
+        summit_id=summit.summit_id,
+        title=summit.title,
+        scheduled_start=summit.scheduled_start.isoformat(),
+        duration_minutes=summit.duration_minutes,
+        channel_id=summit.channel_id,
+        delegations=[
+            {"delegation_id": d.delegation_id, "name": d.name, "working_language": d.working_language}
+            for d in summit.delegations
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Persistent state: summits, delegations, invitations. SQLite by default, PostgreSQL in production."""

@@ -1,0 +1,165 @@
+"""The store: summits, delegations and invitations in SQL.
+
+`Store(url)` migrates the database to the newest schema (Alembic; the migrations under
+`migrations/versions` are the one definition of it) and reflects the tables. Calls are
+synchronous and short; the server runs them off the event loop (`asyncio.to_thread`).
+SQLite (the default, a file in the data directory) and PostgreSQL (`postgresql+psycopg://...`)
+are supported.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from parley.summit.model import Delegation, Invitation, Role, Summit
+
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _id() -> str:
+    return secrets.token_hex(8)
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything Parley stores is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url)
+        if url.startswith("sqlite"):
+            sa.event.listen(self.engine, "connect", _sqlite_foreign_keys)
+        self.migrate()
+        meta = sa.MetaData()
+        meta.reflect(self.engine)
+        self._summits = meta.tables["summits"]
+        self._delegations = meta.tables["delegations"]
+        self._invitations = meta.tables["invitations"]
+
+    def migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- summits -------------------------------------------------------------------------------
+
+    def create_summit(
+        self,
+        title: str,
+        scheduled_start: datetime,
+        duration_minutes: int,
+        delegations: Sequence[tuple[str, str]],
+    ) -> Summit:
+        """A summit with its delegations ((name, working language) each) and a fresh channel id."""
+        summit_id = _id()
+        channel_id = secrets.randbits(52) or 1  # a Janus room id too: keep it exact in JSON numbers
+        with self.engine.begin() as db:
+            db.execute(
+                self._summits.insert().values(
+                    summit_id=summit_id,
+                    title=title,
+                    scheduled_start=scheduled_start,
+                    duration_minutes=duration_minutes,
+                    channel_id=channel_id,
+                    created_at=datetime.now(UTC),
+                )
+            )
+            for position, (name, language) in enumerate(delegations):
+                db.execute(
+                    self._delegations.insert().values(
+                        delegation_id=_id(),
+                        summit_id=summit_id,
+                        name=name,
+                        working_language=language,
+                        position=position,
+                    )
+                )
+        summit = self.get_summit(summit_id)
+        assert summit is not None
+        return summit
+
+    def get_summit(self, summit_id: str) -> Summit | None:
+        with self.engine.connect() as db:
+            row = db.execute(self._summits.select().where(self._summits.c.summit_id == summit_id)).first()
+            if row is None:
+                return None
+            d = self._delegations
+            rows = db.execute(d.select().where(d.c.summit_id == summit_id).order_by(d.c.position)).all()
+        return Summit(
+            summit_id=row.summit_id,
+            title=row.title,
+            scheduled_start=_utc(row.scheduled_start),
+            duration_minutes=row.duration_minutes,
+            channel_id=row.channel_id,
+            delegations=tuple(
+                Delegation(r.delegation_id, r.summit_id, r.name, r.working_language) for r in rows
+            ),
+        )
+
+    def list_summits(self) -> list[Summit]:
+        with self.engine.connect() as db:
+            ids = db.execute(
+                sa.select(self._summits.c.summit_id).order_by(self._summits.c.created_at)
+            ).scalars()
+            summit_ids = list(ids)
+        return [s for s in map(self.get_summit, summit_ids) if s is not None]
+
+    # -- invitations ---------------------------------------------------------------------------
+
+    def create_invitation(
+        self, summit_id: str, delegation_id: str, role: Role, expires_at: datetime
+    ) -> Invitation:
+        invitation = Invitation(_id(), summit_id, delegation_id, role, expires_at)
+        with self.engine.begin() as db:
+            db.execute(
+                self._invitations.insert().values(
+                    invitation_id=invitation.invitation_id,
+                    summit_id=summit_id,
+                    delegation_id=delegation_id,
+                    role=role.value,
+                    expires_at=expires_at,
+                    revoked=False,
+                    created_at=datetime.now(UTC),
+                )
+            )
+        return invitation
+
+    def get_invitation(self, invitation_id: str) -> Invitation | None:
+        i = self._invitations
+        with self.engine.connect() as db:
+            row = db.execute(i.select().where(i.c.invitation_id == invitation_id)).first()
+        if row is None:
+            return None
+        return Invitation(
+            row.invitation_id,
+            row.summit_id,
+            row.delegation_id,
+            Role(row.role),
+            _utc(row.expires_at),
+            row.revoked,
+        )
+
+    def revoke_invitation(self, invitation_id: str) -> bool:
+        i = self._invitations
+        with self.engine.begin() as db:
+            result = db.execute(i.update().where(i.c.invitation_id == invitation_id).values(revoked=True))
+        return bool(result.rowcount)
+
+
+def _sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -1,0 +1,125 @@
+"""Invitation tokens: what an invite link carries.
+
+A token names an invitation, its summit, delegation and role, and when it expires, and is
+authenticated with HMAC-SHA256 under the server's secret: only this server can mint one, and
+any change to it is detected. Form: `pv1.<base64url JSON claims>.<base64url MAC>`. Verifying is
+sans-IO (`now` is passed in); the caller then checks the invitation still exists and is not
+revoked in the store.
+
+Errors (all `InvitationError`, with a message a person can act on):
+* ForgedToken     - not a token of this server (bad form or MAC)
+* ExpiredToken    - past its expiry
+* WrongSummit     - a valid token, for another summit than the one asked for
+* RevokedInvitation / UnknownInvitation - raised by the store-side check
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from parley.summit.model import Role
+
+_PREFIX = "pv1"
+MAX_TOKEN_LENGTH = 1024
+
+
+class InvitationError(Exception):
+    """An invitation cannot admit this device; the message says why."""
+
+    code = "invitation_invalid"
+
+
+class ForgedToken(InvitationError):
+    code = "invitation_forged"
+
+
+class ExpiredToken(InvitationError):
+    code = "invitation_expired"
+
+
+class WrongSummit(InvitationError):
+    code = "invitation_wrong_summit"
+
+
+class RevokedInvitation(InvitationError):
+    code = "invitation_revoked"
+
+
+class UnknownInvitation(InvitationError):
+    code = "invitation_unknown"
+
+
+@dataclass(frozen=True)
+class Claims:
+    invitation_id: str
+    summit_id: str
+    delegation_id: str
+    role: Role
+    expires_at: int  # unix seconds
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class InvitationSigner:
+    """Mints and checks tokens with the server's secret (32 bytes or more)."""
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 32:
+            raise ValueError("the invitation secret must be at least 32 bytes")
+        self._secret = secret
+
+    def _mac(self, message: bytes) -> bytes:
+        return hmac.new(self._secret, message, hashlib.sha256).digest()
+
+    def mint(self, claims: Claims) -> str:
+        body = {
+            "i": claims.invitation_id,
+            "s": claims.summit_id,
+            "d": claims.delegation_id,
+            "r": claims.role.value,
+            "e": claims.expires_at,
+        }
+        payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
+        signed = f"{_PREFIX}.{payload}"
+        return f"{signed}.{_b64(self._mac(signed.encode()))}"
+
+    def verify(self, token: str, now: float, summit_id: str | None = None) -> Claims:
+        """The token's claims, if this server minted it and it has not expired."""
+        if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+            raise ForgedToken("this is not a Parley invitation")
+        prefix, payload, mac = token.split(".")
+        if prefix != _PREFIX:
+            raise ForgedToken("this is not a Parley invitation")
+        try:
+            given = _unb64(mac)
+            body = json.loads(_unb64(payload))
+        except (binascii.Error, ValueError):
+            raise ForgedToken("this invitation is damaged or forged") from None
+        if not hmac.compare_digest(given, self._mac(f"{prefix}.{payload}".encode())):
+            raise ForgedToken("this invitation is damaged or forged")
+        try:
+            claims = Claims(
+                invitation_id=str(body["i"]),
+                summit_id=str(body["s"]),
+                delegation_id=str(body["d"]),
+                role=Role(body["r"]),
+                expires_at=int(body["e"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise ForgedToken("this invitation is damaged or forged") from None
+        if now >= claims.expires_at:
+            raise ExpiredToken("this invitation has expired; ask the host for a new link")
+        if summit_id is not None and claims.summit_id != summit_id:
+            raise WrongSummit("this invitation is for another summit")
+        return claims

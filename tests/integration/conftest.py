@@ -1,0 +1,116 @@
+"""Integration tests run a real Janus as Parley runs it: a managed child in a folder of its own.
+
+They need the isolated network namespace (scripts/netns, entered by scripts/test): Janus gathers ICE
+candidates on pv0's 127.0.1.1 only (``ice_enforce_list = "127."``), and aioice gathers the same address.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from parley.media.janus_client import JanusClient, JanusSession
+from parley.media.janus_config import JanusConfig
+from parley.media.janus_process import JanusProcess
+from parley.server.config import load_settings
+from parley.server.runtime import ParleyServer
+
+RTP_PORTS = 200  # ~4 per PeerConnection with bundle and rtcp-mux; room for a few tests at once
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _janus_installed() -> None:
+    # No skip: a green run must mean Janus was really tested (scripts/setup installs it).
+    assert shutil.which("janus"), "janus is not installed (apt-get install janus; scripts/setup does it)"
+
+
+def _free_port(kind: socket.SocketKind) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _free_udp_range(size: int) -> tuple[int, int]:
+    """A block of UDP ports nothing is bound to now (RTP ports above the usual ephemeral range)."""
+    for start in range(20000 + secrets.randbelow(150) * size, 60000 - size, size):
+        socks: list[socket.socket] = []
+        try:
+            for port in range(start, start + size):
+                socks.append(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                socks[-1].bind(("127.0.0.1", port))
+            return start, start + size - 1
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no free block of UDP ports")
+
+
+@pytest.fixture
+def janus_config() -> JanusConfig:
+    return JanusConfig(
+        ws_port=_free_port(socket.SOCK_STREAM),
+        api_secret=secrets.token_urlsafe(24),
+        rtp_port_range=_free_udp_range(RTP_PORTS),
+        event_loops=2,
+        ice_enforce_list="127.",
+        ignore_mdns=True,
+        ipv6=False,
+    )
+
+
+@pytest.fixture
+async def janus(janus_config: JanusConfig, tmp_path: Path) -> AsyncIterator[JanusProcess]:
+    # tmp_path outlives the test (pytest keeps the last runs): janus.log says why an SDP was refused.
+    process = JanusProcess(janus_config, tmp_path / "janus", backoff=(0.0, 0.2, 0.5))
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()
+
+
+@pytest.fixture
+async def janus_client(janus: JanusProcess) -> AsyncIterator[JanusClient]:
+    client = await JanusClient.connect(janus.url, janus.config.api_secret)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def janus_session(janus_client: JanusClient) -> JanusSession:
+    return await janus_client.create_session()
+
+
+@pytest.fixture
+async def parley(tmp_path: Path) -> AsyncIterator[ParleyServer]:
+    """`parley serve` in this event loop: store in tmp_path, its own Janus, ICE on 127.0.1.1 only."""
+    settings = load_settings(
+        None,
+        environ={},
+        data_dir=tmp_path / "parley",
+        port=_free_port(socket.SOCK_STREAM),
+        janus_ws_port=_free_port(socket.SOCK_STREAM),
+        rtp_port_range=_free_udp_range(RTP_PORTS),
+        ice_enforce_list="127.",
+    )
+    server = ParleyServer(settings)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
