@@ -29,7 +29,11 @@ pytestmark = pytest.mark.anyio
 
 PATTERNS = {"A": 3, "B1": 5, "B2": 9}
 TONES = {"A": 440.0, "B1": 660.0, "B2": 880.0}
-THREE_DEVICES = [("Delegation A", Role.PRINCIPAL), ("Delegation B", Role.PRINCIPAL), ("Delegation B", Role.DELEGATE)]
+THREE_DEVICES = [
+    ("Delegation A", Role.PRINCIPAL),
+    ("Delegation B", Role.PRINCIPAL),
+    ("Delegation B", Role.DELEGATE),
+]
 
 
 def summit_links(server: ParleyServer, invites: list[tuple[str, Role]]) -> list[str]:
