@@ -9,70 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from av import VideoFrame
+from calls import PATTERNS, THREE_DEVICES, TONES, joined, receiving, summit_links, until
 
+from parley.media.frame_transform import attach_receiver_transform
+from parley.media.janus_api import Jsep
+from parley.media.janus_client import JanusClient
 from parley.media.sources import (
     PatternVideoTrack,
     ToneAudioTrack,
     dominant_frequency,
-    read_pattern,
     samples_of,
 )
-from parley.sdk.client import ParleyClient, RemoteFeed
+from parley.media.videoroom import StreamRequest, VideoRoomSubscriber
+from parley.sdk.client import ParleyClient
+from parley.sdk.member import Media
 from parley.server.runtime import ParleyServer
 from parley.summit.model import Role
 
 pytestmark = pytest.mark.anyio
-
-PATTERNS = {"A": 3, "B1": 5, "B2": 9}
-TONES = {"A": 440.0, "B1": 660.0, "B2": 880.0}
-THREE_DEVICES = [
-    ("Delegation A", Role.PRINCIPAL),
-    ("Delegation B", Role.PRINCIPAL),
-    ("Delegation B", Role.DELEGATE),
-]
-
-
-def summit_links(server: ParleyServer, invites: list[tuple[str, Role]]) -> list[str]:
-    store = server.store
-    summit = store.create_summit(
-        "Integration summit", datetime.now(UTC), 120, [("Delegation A", "en"), ("Delegation B", "ru")]
-    )
-    by_name = {d.name: d for d in summit.delegations}
-    return [
-        server.state.organiser.invite(summit, by_name[name].delegation_id, role, timedelta(hours=1))[1]
-        for name, role in invites
-    ]
-
-
-async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
-def receiving(feed: RemoteFeed | None, pattern: int, frames: int = 10) -> bool:
-    """Enough decoded video from the feed, the latest frames showing its pattern, and audio."""
-    if feed is None or feed.video_frames < frames or feed.audio_frames < 25:
-        return False
-    return all(read_pattern(f) == pattern for f in list(feed.video)[-3:])
-
-
-@contextlib.asynccontextmanager
-async def joined(link: str, name: str) -> AsyncIterator[ParleyClient]:
-    client = ParleyClient(
-        link, [name], audio=ToneAudioTrack(TONES[name]), video=PatternVideoTrack(PATTERNS[name])
-    )
-    await client.join()
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def test_three_devices_of_two_delegations_see_and_hear_each_other_with_one_code(
@@ -106,3 +65,93 @@ async def test_three_devices_of_two_delegations_see_and_hear_each_other_with_one
                 assert abs(tone - TONES[other_name]) < 10, (other_name, tone)
                 assert feed.stats["video"].failed == 0 and feed.stats["video"].decrypted > 0
         assert {d["delegation"] for d in a.roster.values()} == {"Delegation A", "Delegation B"}
+
+
+async def test_the_server_is_blind_a_keyless_subscriber_at_janus_decodes_nothing(
+    parley: ParleyServer,
+) -> None:
+    links = summit_links(parley, THREE_DEVICES[:2])
+    async with joined(links[0], "A") as a, joined(links[1], "B1") as b1:
+        await until(lambda: receiving(b1.feeds.get(a.user_id), PATTERNS["A"]), 30, "B1 to receive A")
+        # Record the plaintext frames A's encoder produces from now on.
+        assert a.member is not None
+        member, plaintext = a.member, set()
+        seal = member.encrypt
+
+        def recording_seal(media: Media, frame: bytes) -> bytes | None:
+            plaintext.add(frame)
+            return seal(media, frame)
+
+        member.encrypt = recording_seal  # type: ignore[method-assign]
+
+        # A subscriber the test attaches to Janus itself, with the server's own API access but no keys.
+        forwarded: list[bytes] = []
+        async with await JanusClient.connect(parley.media.url, parley.janus.config.api_secret) as janus:
+            session = await janus.create_session()
+            spy = await VideoRoomSubscriber.attach(session)
+            offer = await spy.join(a.summit["channel_id"], [StreamRequest(feed=a.user_id)])
+            pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+            decoded: list[VideoFrame] = []
+            readers: list[asyncio.Future[None]] = []
+
+            def record(frame: bytes) -> bytes:
+                forwarded.append(frame)
+                return frame  # handed to the decoder as it came: no key, no decryption
+
+            @pc.on("track")
+            def on_track(track: MediaStreamTrack) -> None:
+                receiver = next(r for r in pc.getReceivers() if r.track is track)
+                attach_receiver_transform(receiver, record)
+                if track.kind == "video":
+                    readers.append(asyncio.ensure_future(_collect_video(track, decoded)))
+
+            await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+            await spy.start(Jsep("answer", pc.localDescription.sdp, trickle=False))
+            await until(lambda: len(forwarded) > 100, 20, "Janus to forward frames to the spy")
+            await asyncio.sleep(1)
+            await pc.close()
+
+        assert forwarded and plaintext
+        assert not plaintext & set(forwarded)  # no forwarded payload is a frame A produced in the clear
+        assert decoded == []  # VP8 cannot decode a single forwarded frame without the key
+        assert receiving(b1.feeds.get(a.user_id), PATTERNS["A"])  # while B1, with the key, sees it
+
+
+async def _collect_video(track: MediaStreamTrack, into: list[VideoFrame]) -> None:
+    with contextlib.suppress(MediaStreamError):
+        while True:
+            frame = await track.recv()
+            assert isinstance(frame, VideoFrame)
+            into.append(frame)
+
+
+async def test_a_device_that_leaves_loses_the_keys_and_can_rejoin_with_its_link(parley: ParleyServer) -> None:
+    links = summit_links(parley, THREE_DEVICES)
+    async with joined(links[0], "A") as a, joined(links[1], "B1") as b1:
+        b2 = ParleyClient(
+            links[2], ["B2"], audio=ToneAudioTrack(TONES["B2"]), video=PatternVideoTrack(PATTERNS["B2"])
+        )
+        await b2.join()
+        await until(lambda: receiving(b2.feeds.get(a.user_id), PATTERNS["A"]), 30, "B2 to receive A")
+        assert a.member is not None and b2.member is not None
+        sender, departed, gone = a.member, b2.member, b2.user_id
+        code_before, executed_before = a.group_code(), len(sender.executed_transitions)
+
+        await b2.leave()  # b2's DaveMember stays here, with every key it had
+        await until(lambda: gone not in a.roster and gone not in b1.roster, 5, "the others to be told")
+        await until(lambda: len(sender.executed_transitions) > executed_before, 5, "A to change keys")
+        assert a.group_code() != code_before and a.group_code() == b1.group_code()
+
+        frames = [(Media.VIDEO, PatternVideoTrack(1).frame(0).to_ndarray().tobytes()[:2000])]
+        frames += [(Media.AUDIO, b"\xfc" + bytes(60))] * 5
+        for kind, frame in frames:
+            sealed = sender.encrypt(kind, frame)
+            assert sealed is not None and departed.decrypt(a.user_id, kind, sealed) is None
+        seen = b1.feeds[a.user_id].video_frames
+        await until(lambda: b1.feeds[a.user_id].video_frames > seen + 10, 10, "B1 to keep receiving A")
+
+        async with joined(links[2], "B2") as again:  # the same link admits it again, as a new device
+            await until(lambda: receiving(again.feeds.get(a.user_id), PATTERNS["A"]), 30, "B2 to get A")
+            await until(lambda: receiving(a.feeds.get(again.user_id), PATTERNS["B2"]), 30, "A to get B2")
+            assert again.group_code() == a.group_code() == b1.group_code()

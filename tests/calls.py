@@ -1,0 +1,60 @@
+"""Helpers for the call tests: a summit with invite links, SDK clients with recognisable media."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+
+from parley.media.sources import PatternVideoTrack, ToneAudioTrack, read_pattern
+from parley.sdk.client import ParleyClient, RemoteFeed
+from parley.server.runtime import ParleyServer
+from parley.summit.model import Role
+
+PATTERNS = {"A": 3, "B1": 5, "B2": 9}
+TONES = {"A": 440.0, "B1": 660.0, "B2": 880.0}
+THREE_DEVICES = [
+    ("Delegation A", Role.PRINCIPAL),
+    ("Delegation B", Role.PRINCIPAL),
+    ("Delegation B", Role.DELEGATE),
+]
+
+
+def summit_links(server: ParleyServer, invites: list[tuple[str, Role]]) -> list[str]:
+    store = server.store
+    summit = store.create_summit(
+        "Integration summit", datetime.now(UTC), 120, [("Delegation A", "en"), ("Delegation B", "ru")]
+    )
+    by_name = {d.name: d for d in summit.delegations}
+    return [
+        server.state.organiser.invite(summit, by_name[name].delegation_id, role, timedelta(hours=1))[1]
+        for name, role in invites
+    ]
+
+
+async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def receiving(feed: RemoteFeed | None, pattern: int, frames: int = 10) -> bool:
+    """Enough decoded video from the feed, the latest frames showing its pattern, and audio."""
+    if feed is None or feed.video_frames < frames or feed.audio_frames < 25:
+        return False
+    return all(read_pattern(f) == pattern for f in list(feed.video)[-3:])
+
+
+@contextlib.asynccontextmanager
+async def joined(link: str, name: str) -> AsyncIterator[ParleyClient]:
+    client = ParleyClient(
+        link, [name], audio=ToneAudioTrack(TONES[name]), video=PatternVideoTrack(PATTERNS[name])
+    )
+    await client.join()
+    try:
+        yield client
+    finally:
+        await client.close()
