@@ -33,6 +33,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
@@ -123,6 +124,7 @@ class ParleyClient:
         self._tasks: list[asyncio.Task[None]] = []
         self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._heartbeat = itertools.count()
+        self._relay = MediaRelay()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -248,7 +250,9 @@ class ParleyClient:
         for track, media in ((self.audio_track, Media.AUDIO), (self.video_track, Media.VIDEO)):
             if track is None:
                 continue
-            sender = pc.addTrack(track)
+            # Each publish gets a relay of the source: aiortc stops a sender's track when the
+            # sender stops, and after a media reset the same camera must publish again.
+            sender = pc.addTrack(self._relay.subscribe(track, buffered=False))
             self.publish_stats[media.value] = attach_sender_transform(sender, _sealer(member, media))
         if not pc.getSenders():
             return
