@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
+import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -58,3 +60,30 @@ async def joined(link: str, name: str) -> AsyncIterator[ParleyClient]:
         yield client
     finally:
         await client.close()
+
+
+RTP_PORTS = 200  # ~4 per PeerConnection with bundle and rtcp-mux; room for a few tests at once
+
+
+def free_port(kind: socket.SocketKind) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def free_udp_range(size: int) -> tuple[int, int]:
+    """A block of UDP ports nothing is bound to now (RTP ports above the usual ephemeral range)."""
+    for start in range(20000 + secrets.randbelow(150) * size, 60000 - size, size):
+        socks: list[socket.socket] = []
+        try:
+            for port in range(start, start + size):
+                socks.append(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                socks[-1].bind(("127.0.0.1", port))
+            return start, start + size - 1
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no free block of UDP ports")

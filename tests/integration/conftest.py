@@ -13,14 +13,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from calls import RTP_PORTS, free_port, free_udp_range
 
 from parley.media.janus_client import JanusClient, JanusSession
 from parley.media.janus_config import JanusConfig
 from parley.media.janus_process import JanusProcess
 from parley.server.config import load_settings
 from parley.server.runtime import ParleyServer
-
-RTP_PORTS = 200  # ~4 per PeerConnection with bundle and rtcp-mux; room for a few tests at once
 
 
 @pytest.fixture
@@ -34,36 +33,12 @@ def _janus_installed() -> None:
     assert shutil.which("janus"), "janus is not installed (apt-get install janus; scripts/setup does it)"
 
 
-def _free_port(kind: socket.SocketKind) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _free_udp_range(size: int) -> tuple[int, int]:
-    """A block of UDP ports nothing is bound to now (RTP ports above the usual ephemeral range)."""
-    for start in range(20000 + secrets.randbelow(150) * size, 60000 - size, size):
-        socks: list[socket.socket] = []
-        try:
-            for port in range(start, start + size):
-                socks.append(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
-                socks[-1].bind(("127.0.0.1", port))
-            return start, start + size - 1
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise RuntimeError("no free block of UDP ports")
-
-
 @pytest.fixture
 def janus_config() -> JanusConfig:
     return JanusConfig(
-        ws_port=_free_port(socket.SOCK_STREAM),
+        ws_port=free_port(socket.SOCK_STREAM),
         api_secret=secrets.token_urlsafe(24),
-        rtp_port_range=_free_udp_range(RTP_PORTS),
+        rtp_port_range=free_udp_range(RTP_PORTS),
         event_loops=2,
         ice_enforce_list="127.",
         ignore_mdns=True,
@@ -103,9 +78,9 @@ async def parley(tmp_path: Path) -> AsyncIterator[ParleyServer]:
         None,
         environ={},
         data_dir=tmp_path / "parley",
-        port=_free_port(socket.SOCK_STREAM),
-        janus_ws_port=_free_port(socket.SOCK_STREAM),
-        rtp_port_range=_free_udp_range(RTP_PORTS),
+        port=free_port(socket.SOCK_STREAM),
+        janus_ws_port=free_port(socket.SOCK_STREAM),
+        rtp_port_range=free_udp_range(RTP_PORTS),
         ice_enforce_list="127.",
     )
     server = ParleyServer(settings)

@@ -64,7 +64,8 @@ def _coerce(name: str, value: Any) -> Any:
         low, high = (int(v) for v in (value.split("-") if isinstance(value, str) else value))
         return (low, high)
     if name == "turn_servers":
-        return tuple(value.split(",") if isinstance(value, str) else value)
+        # An empty variable means none, not one server named "".
+        return tuple(s.strip() for s in value.split(",") if s.strip()) if isinstance(value, str) else tuple(value)
     if name == "ipv6":
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
     return str(value)

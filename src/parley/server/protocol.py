@@ -134,7 +134,7 @@ def parse_client_json(text: str) -> dict[str, Any]:
         raise ProtocolError("too_large", f"text frames are limited to {MAX_TEXT_FRAME} bytes")
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays or objects nested too deep
         raise ProtocolError("malformed", "a text frame must be one JSON object") from None
     if not isinstance(message, dict):
         raise ProtocolError("malformed", "a text frame must be one JSON object")

@@ -32,6 +32,11 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _to_utc(value: datetime) -> datetime:
+    """What to store: SQLite keeps a datetime's wall-clock time and drops its offset, so convert first."""
+    return value.astimezone(UTC) if value.tzinfo else value
+
+
 class Store:
     def __init__(self, url: str) -> None:
         self.engine = sa.create_engine(url)
@@ -71,7 +76,7 @@ class Store:
                 self._summits.insert().values(
                     summit_id=summit_id,
                     title=title,
-                    scheduled_start=scheduled_start,
+                    scheduled_start=_to_utc(scheduled_start),
                     duration_minutes=duration_minutes,
                     channel_id=channel_id,
                     created_at=datetime.now(UTC),
@@ -122,7 +127,7 @@ class Store:
     def create_invitation(
         self, summit_id: str, delegation_id: str, role: Role, expires_at: datetime
     ) -> Invitation:
-        invitation = Invitation(_id(), summit_id, delegation_id, role, expires_at)
+        invitation = Invitation(_id(), summit_id, delegation_id, role, _to_utc(expires_at))
         with self.engine.begin() as db:
             db.execute(
                 self._invitations.insert().values(
@@ -130,7 +135,7 @@ class Store:
                     summit_id=summit_id,
                     delegation_id=delegation_id,
                     role=role.value,
-                    expires_at=expires_at,
+                    expires_at=invitation.expires_at,
                     revoked=False,
                     created_at=datetime.now(UTC),
                 )

@@ -96,18 +96,20 @@ class InvitationSigner:
 
     def verify(self, token: str, now: float, summit_id: str | None = None) -> Claims:
         """The token's claims, if this server minted it and it has not expired."""
-        if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+        if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or token.count(".") != 2:
             raise ForgedToken("this is not a Parley invitation")
         prefix, payload, mac = token.split(".")
         if prefix != _PREFIX:
             raise ForgedToken("this is not a Parley invitation")
+        # The MAC is compared as the text minted, before anything is decoded: base64 decoding
+        # ignores padding and a last character's spare bits, so comparing decoded bytes would
+        # accept other spellings of the same token.
+        if not hmac.compare_digest(mac, _b64(self._mac(f"{prefix}.{payload}".encode()))):
+            raise ForgedToken("this invitation is damaged or forged")
         try:
-            given = _unb64(mac)
             body = json.loads(_unb64(payload))
         except (binascii.Error, ValueError):
             raise ForgedToken("this invitation is damaged or forged") from None
-        if not hmac.compare_digest(given, self._mac(f"{prefix}.{payload}".encode())):
-            raise ForgedToken("this invitation is damaged or forged")
         try:
             claims = Claims(
                 invitation_id=str(body["i"]),
