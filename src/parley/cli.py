@@ -3,6 +3,8 @@
 - `parley serve [--config FILE] [--demo]`: the server (HTTP API, signalling, a supervised Janus).
   `--demo` first creates a demo summit and prints its invite links.
 - `parley summit create ...`: create a summit and its invitations; prints the links.
+- `parley join LINK --name NAME`: join as a Python device with a test picture and tone; prints
+  the roster, the group code and what it receives.
 - `parley e2ee-demo`: a summit's key agreement in one process, no server: the DAVE gateway and
   three members of two delegations over an in-memory link, printing what each person would see.
 """
@@ -19,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from parley.e2ee.gateway import DaveGateway
+from parley.media.sources import PatternVideoTrack, ToneAudioTrack
+from parley.sdk.client import JoinError, ParleyClient
 from parley.sdk.local_group import LocalGroup
 from parley.sdk.member import DaveMember, Media
 from parley.server.config import Settings, load_settings
@@ -137,7 +141,7 @@ def _print_links(title: str, links: Sequence[tuple[str, Role, str]]) -> None:
     print(f"\n{title}: invite links (each admits one device)")
     for delegation, role, link in links:
         print(f"  {delegation:<16} {role.value:<10} {link}")
-    print()
+    print("\nJoin from another terminal with: .venv/bin/parley join '<link>' --name 'Your name'\n")
 
 
 async def _serve(settings: Settings) -> None:
@@ -155,6 +159,28 @@ async def _serve(settings: Settings) -> None:
         )
     finally:
         await server.stop()
+
+
+async def _join(link: str, name: str, seconds: float) -> int:
+    client = ParleyClient(link, [name], audio=ToneAudioTrack(440.0), video=PatternVideoTrack(7))
+    try:
+        await client.join()
+    except JoinError as e:
+        print(f"Not admitted: {e}")
+        return 1
+    print(f"Joined {client.summit['title']!r} as {client.device['delegation']} {client.device['role']}.")
+    try:
+        for _ in range(max(1, int(seconds / 2))):
+            await asyncio.sleep(2)
+            print(f"\ngroup code: {client.group_code() or '(forming the group)'}")
+            for user_id, device in client.roster.items():
+                me = " (this device)" if user_id == client.user_id else ""
+                feed = client.feeds.get(user_id)
+                got = f", {feed.video_frames} video frames decrypted" if feed else ""
+                print(f"  {device['delegation']}: {', '.join(device['people'])}{me}{got}")
+    finally:
+        await client.leave()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -176,10 +202,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--invite", type=_invitation_spec, action="append", default=[], metavar="DELEGATION:ROLE"
     )
     create.add_argument("--valid-hours", type=int, default=72)
+    joining = commands.add_parser("join", help="join a summit from an invite link, as a Python device")
+    joining.add_argument("link")
+    joining.add_argument("--name", required=True, help="who is at this device")
+    joining.add_argument("--seconds", type=float, default=20.0)
     commands.add_parser("e2ee-demo", help="the end-to-end encryption demo, in one process, without a server")
     args = parser.parse_args(argv)
     if args.command == "e2ee-demo":
         return _e2ee_demo()
+    if args.command == "join":
+        return asyncio.run(_join(args.link, args.name, args.seconds))
     settings = load_settings(args.config, data_dir=args.data_dir)
     if args.command == "summit":
         start = args.start or datetime.now(UTC)

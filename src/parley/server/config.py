@@ -65,7 +65,11 @@ def _coerce(name: str, value: Any) -> Any:
         return (low, high)
     if name == "turn_servers":
         # An empty variable means none, not one server named "".
-        return tuple(s.strip() for s in value.split(",") if s.strip()) if isinstance(value, str) else tuple(value)
+        return (
+            tuple(s.strip() for s in value.split(",") if s.strip())
+            if isinstance(value, str)
+            else tuple(value)
+        )
     if name == "ipv6":
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
     return str(value)

@@ -1,0 +1,285 @@
+"""Client JSON at the signalling edge: every op parses, and every breach is a ProtocolError naming the rule."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from parley.server.protocol import (
+    MAX_NAME,
+    MAX_PEOPLE,
+    MAX_SDP,
+    MAX_TEXT_FRAME,
+    Candidate,
+    DeviceInfo,
+    Heartbeat,
+    Identify,
+    Leave,
+    ProtocolError,
+    Publish,
+    Subscribe,
+    SubscribeAnswer,
+    Trickle,
+    parse_client_json,
+    parse_client_op,
+    server_op,
+)
+
+VALID: dict[str, dict[str, Any]] = {
+    "identify": {"op": "identify", "d": {"token": "pv1.a.b", "people": ["Ada", "Grace"]}},
+    "publish": {"op": "publish", "d": {"sdp": "v=0\r\n"}},
+    "subscribe": {"op": "subscribe", "d": {"feed": 7}},
+    "subscribe_answer": {"op": "subscribe_answer", "d": {"feed": 7, "sdp": "v=0\r\n"}},
+    "trickle": {
+        "op": "trickle",
+        "d": {"feed": 7, "candidate": {"candidate": "candidate:1 1 udp 1 10.0.0.1 5000 typ host"}},
+    },
+    "leave": {"op": "leave", "d": {}},
+    "heartbeat": {"op": "heartbeat", "d": {"nonce": 42}},
+}
+
+
+def refusal(message: dict[str, Any]) -> ProtocolError:
+    with pytest.raises(ProtocolError) as caught:
+        parse_client_op(message)
+    return caught.value
+
+
+def with_data(op: str, **data: Any) -> dict[str, Any]:
+    return {"op": op, "d": VALID[op]["d"] | data}
+
+
+def test_identify_parses_with_its_people_and_protocol_version() -> None:
+    op = parse_client_op(VALID["identify"])
+    assert isinstance(op, Identify)
+    assert op.d.token == "pv1.a.b" and op.d.people == ["Ada", "Grace"] and op.d.protocol_version == 1
+
+
+def test_publish_parses_with_its_sdp() -> None:
+    op = parse_client_op(VALID["publish"])
+    assert isinstance(op, Publish) and op.d.sdp == "v=0\r\n"
+
+
+def test_subscribe_parses_with_its_feed() -> None:
+    op = parse_client_op(VALID["subscribe"])
+    assert isinstance(op, Subscribe) and op.d.feed == 7
+
+
+def test_subscribe_answer_parses_with_feed_and_sdp() -> None:
+    op = parse_client_op(VALID["subscribe_answer"])
+    assert isinstance(op, SubscribeAnswer) and op.d.feed == 7 and op.d.sdp == "v=0\r\n"
+
+
+def test_trickle_parses_a_candidate_and_an_end_of_candidates() -> None:
+    op = parse_client_op(VALID["trickle"])
+    assert isinstance(op, Trickle) and op.d.feed == 7
+    assert op.d.candidate == Candidate(candidate="candidate:1 1 udp 1 10.0.0.1 5000 typ host")
+
+    end = parse_client_op({"op": "trickle", "d": {}})
+    assert isinstance(end, Trickle) and end.d.feed is None and end.d.candidate is None
+
+
+def test_leave_parses_with_or_without_data() -> None:
+    assert isinstance(parse_client_op(VALID["leave"]), Leave)
+    assert isinstance(parse_client_op({"op": "leave"}), Leave)
+
+
+def test_heartbeat_parses_with_its_nonce() -> None:
+    op = parse_client_op(VALID["heartbeat"])
+    assert isinstance(op, Heartbeat) and op.d.nonce == 42
+
+
+def test_parsed_ops_are_frozen() -> None:
+    op = parse_client_op(VALID["heartbeat"])
+    with pytest.raises(ValueError, match="frozen"):
+        op.d.nonce = 1  # type: ignore[misc]
+
+
+def test_an_unknown_op_is_refused_as_unknown_op() -> None:
+    error = refusal({"op": "teleport", "d": {}})
+    assert error.code == "unknown_op" and "'teleport'" in str(error)
+
+
+@pytest.mark.parametrize("message", [{}, {"d": {}}, {"op": 1}, {"op": None}, {"op": ["identify"]}])
+def test_a_message_without_a_string_op_is_malformed(message: dict[str, Any]) -> None:
+    assert refusal(message).code == "malformed"
+
+
+@pytest.mark.parametrize("op", sorted(VALID))
+def test_an_extra_top_level_field_is_refused(op: str) -> None:
+    error = refusal(VALID[op] | {"seq": 1})
+    assert error.code == "invalid" and "seq" in str(error) and str(error).startswith(f"{op}:")
+
+
+@pytest.mark.parametrize("op", sorted(VALID))
+def test_an_extra_data_field_is_refused(op: str) -> None:
+    error = refusal(with_data(op, surprise=True))
+    assert error.code == "invalid" and "d.surprise" in str(error)
+
+
+def test_an_extra_candidate_field_is_refused() -> None:
+    message = {"op": "trickle", "d": {"candidate": {"candidate": "c", "usernameFragment": "u"}}}
+    error = refusal(message)
+    assert error.code == "invalid" and "usernameFragment" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("op", "data", "field"),
+    [
+        ("identify", {"people": []}, "d.people"),
+        ("identify", {"people": [f"person {i}" for i in range(MAX_PEOPLE + 1)]}, "d.people"),
+        ("identify", {"people": ["x" * (MAX_NAME + 1)]}, "d.people.0"),
+        ("identify", {"people": ["Ada", ""]}, "d.people.1"),
+        ("identify", {"token": ""}, "d.token"),
+        ("identify", {"token": "t" * 1025}, "d.token"),
+        ("identify", {"protocol_version": 2}, "d.protocol_version"),
+        ("publish", {"sdp": "x" * (MAX_SDP + 1)}, "d.sdp"),
+        ("publish", {"sdp": ""}, "d.sdp"),
+        ("subscribe_answer", {"sdp": "x" * (MAX_SDP + 1)}, "d.sdp"),
+        ("subscribe", {"feed": 0}, "d.feed"),
+        ("subscribe", {"feed": 2**53}, "d.feed"),
+        ("subscribe", {"feed": "seven"}, "d.feed"),
+        ("subscribe_answer", {"feed": 0}, "d.feed"),
+        ("trickle", {"feed": 2**53}, "d.feed"),
+        ("heartbeat", {"nonce": -1}, "d.nonce"),
+        ("heartbeat", {"nonce": 2**53}, "d.nonce"),
+        ("heartbeat", {"nonce": 1.5}, "d.nonce"),
+    ],
+)
+def test_a_field_out_of_bounds_is_invalid_and_named(op: str, data: dict[str, Any], field: str) -> None:
+    error = refusal(with_data(op, **data))
+    assert error.code == "invalid"
+    assert str(error).startswith(f"{op}: ") and f".{field}:" in str(error)
+
+
+def test_the_bounds_themselves_are_accepted() -> None:
+    people = ["x" * MAX_NAME] * MAX_PEOPLE
+    assert isinstance(parse_client_op(with_data("identify", people=people)), Identify)
+    assert isinstance(parse_client_op(with_data("publish", sdp="x" * MAX_SDP)), Publish)
+    assert isinstance(parse_client_op(with_data("subscribe", feed=2**53 - 1)), Subscribe)
+    assert isinstance(parse_client_op(with_data("heartbeat", nonce=0)), Heartbeat)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "field"),
+    [
+        ({"candidate": "c" * 1025}, "candidate"),
+        ({"candidate": "c", "sdpMid": "m" * 33}, "sdpMid"),
+        ({"candidate": "c", "sdpMLineIndex": -1}, "sdpMLineIndex"),
+        ({"candidate": "c", "sdpMLineIndex": 65}, "sdpMLineIndex"),
+    ],
+)
+def test_a_candidate_out_of_bounds_is_invalid_and_named(candidate: dict[str, Any], field: str) -> None:
+    error = refusal({"op": "trickle", "d": {"candidate": candidate}})
+    assert error.code == "invalid" and f"d.candidate.{field}:" in str(error)
+
+
+@pytest.mark.parametrize("op", sorted(set(VALID) - {"leave", "trickle"}))
+def test_missing_data_is_invalid(op: str) -> None:
+    error = refusal({"op": op})
+    assert error.code == "invalid" and ".d:" in str(error)
+
+
+def test_a_json_object_frame_parses_to_a_dict() -> None:
+    assert parse_client_json(json.dumps(VALID["heartbeat"])) == VALID["heartbeat"]
+
+
+def test_a_dave_numeric_op_passes_parse_client_json_as_a_dict() -> None:
+    message = {"op": 23, "d": {"transition_id": 3}}
+    assert parse_client_json(json.dumps(message)) == message
+
+
+@pytest.mark.parametrize("text", ["[]", '"op"', "42", "null", "true", '[{"op": "leave"}]'])
+def test_a_frame_that_is_json_but_not_an_object_is_malformed(text: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_client_json(text)
+    assert caught.value.code == "malformed"
+
+
+@pytest.mark.parametrize("text", ["", "{", '{"op": "leave"', "{'op': 'leave'}", '{"op": "leave"} {}', "\x00"])
+def test_a_frame_that_is_not_json_is_malformed(text: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_client_json(text)
+    assert caught.value.code == "malformed"
+
+
+@pytest.mark.parametrize("opener", ["[", '{"a":'])
+def test_a_frame_nested_too_deep_for_the_parser_is_malformed(opener: str) -> None:
+    # Well under the size limit, yet deep enough to exhaust json's recursion limit.
+    text = opener * 5000
+    assert len(text) <= MAX_TEXT_FRAME
+    with pytest.raises(ProtocolError) as caught:
+        parse_client_json(text)
+    assert caught.value.code == "malformed"
+
+
+def test_a_frame_over_the_size_limit_is_too_large_before_parsing() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_client_json("{" * (MAX_TEXT_FRAME + 1))
+    assert caught.value.code == "too_large" and str(MAX_TEXT_FRAME) in str(caught.value)
+
+
+def test_a_frame_of_exactly_the_size_limit_is_parsed() -> None:
+    padding = MAX_TEXT_FRAME - len('{"op":"publish","d":{"sdp":""}}')
+    text = '{"op":"publish","d":{"sdp":"' + "x" * padding + '"}}'
+    assert len(text) == MAX_TEXT_FRAME
+    assert parse_client_json(text)["op"] == "publish"
+
+
+def test_protocol_errors_are_value_errors_carrying_their_code() -> None:
+    error = ProtocolError("invalid", "heartbeat: bad")
+    assert isinstance(error, ValueError) and error.code == "invalid" and str(error) == "heartbeat: bad"
+
+
+def test_server_op_serialises_models_and_dicts_compactly() -> None:
+    device = DeviceInfo(user_id=5, delegation_id="d1", delegation="North", role="delegate", people=["Ada"])
+    assert json.loads(server_op("joined", device)) == {
+        "op": "joined",
+        "d": {
+            "user_id": 5,
+            "delegation_id": "d1",
+            "delegation": "North",
+            "role": "delegate",
+            "people": ["Ada"],
+            "publishing": False,
+        },
+    }
+    assert server_op("error", {"code": "invalid"}) == '{"op":"error","d":{"code":"invalid"}}'
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+op_names = st.sampled_from([*VALID, "teleport", ""]) | st.text(max_size=10) | json_values
+
+
+@given(st.dictionaries(st.sampled_from(["op", "d", "x"]) | st.text(max_size=5), json_values, max_size=4))
+def test_random_json_objects_only_raise_protocol_errors(message: dict[str, Any]) -> None:
+    try:
+        parse_client_op(message)
+    except ProtocolError:
+        pass
+
+
+@given(op_names, st.dictionaries(st.sampled_from(["token", "people", "sdp", "feed", "nonce", "candidate"]), json_values))
+def test_random_data_for_any_op_only_raises_protocol_errors(op: Any, data: dict[str, Any]) -> None:
+    try:
+        parse_client_op({"op": op, "d": data})
+    except ProtocolError as e:
+        assert e.code in ("malformed", "unknown_op", "invalid")
+
+
+@given(st.text(max_size=200))
+def test_random_text_frames_only_raise_protocol_errors(text: str) -> None:
+    try:
+        message = parse_client_json(text)
+    except ProtocolError as e:
+        assert e.code == "malformed"
+    else:
+        assert isinstance(message, dict)
