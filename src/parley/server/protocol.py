@@ -34,7 +34,7 @@ class ProtocolError(ValueError):
 
 
 class _Op(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # -- client to server ---------------------------------------------------------------------------
