@@ -190,14 +190,15 @@ def create_app(state: ServerState, admin_token: str) -> FastAPI:
         if not secrets.compare_digest(authorization.encode(), expected.encode()):
             raise HTTPException(401, "organiser endpoints need the admin token (see the data directory)")
 
-    AdminOnly = Annotated[None, Depends(admin_only)]
+    # As a route dependency, not a parameter: it runs before the body is even looked at.
+    admin = [Depends(admin_only)]
 
     @app.get("/api/health")
     async def health() -> dict[str, Any]:
         return {"ok": True, "rooms": len(state.rooms)}
 
-    @app.post("/api/summits", status_code=201)
-    def create_summit(body: SummitIn, _: AdminOnly) -> SummitOut:
+    @app.post("/api/summits", status_code=201, dependencies=admin)
+    def create_summit(body: SummitIn) -> SummitOut:
         start = (
             body.scheduled_start if body.scheduled_start.tzinfo else body.scheduled_start.replace(tzinfo=UTC)
         )
@@ -206,19 +207,19 @@ def create_app(state: ServerState, admin_token: str) -> FastAPI:
         )
         return _summit_out(summit)
 
-    @app.get("/api/summits")
-    def list_summits(_: AdminOnly) -> list[SummitOut]:
+    @app.get("/api/summits", dependencies=admin)
+    def list_summits() -> list[SummitOut]:
         return [_summit_out(s) for s in state.store.list_summits()]
 
-    @app.get("/api/summits/{summit_id}")
-    def get_summit(summit_id: str, _: AdminOnly) -> SummitOut:
+    @app.get("/api/summits/{summit_id}", dependencies=admin)
+    def get_summit(summit_id: str) -> SummitOut:
         summit = state.store.get_summit(summit_id)
         if summit is None:
             raise HTTPException(404, "no such summit")
         return _summit_out(summit)
 
-    @app.post("/api/summits/{summit_id}/invitations", status_code=201)
-    def create_invitation(summit_id: str, body: InvitationIn, _: AdminOnly) -> InvitationOut:
+    @app.post("/api/summits/{summit_id}/invitations", status_code=201, dependencies=admin)
+    def create_invitation(summit_id: str, body: InvitationIn) -> InvitationOut:
         summit = state.store.get_summit(summit_id)
         if summit is None:
             raise HTTPException(404, "no such summit")

@@ -1,0 +1,84 @@
+"""The HTTP API as an organiser and a device use it, against the running server."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from parley.sdk.client import InviteLink, ParleyClient
+from parley.server.runtime import ParleyServer
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_an_organiser_creates_a_summit_and_invitations_and_a_device_joins_with_the_link(
+    parley: ParleyServer,
+) -> None:
+    admin = {"Authorization": f"Bearer {parley.admin_token}"}
+    async with httpx.AsyncClient(base_url=parley.settings.base_url, trust_env=False) as http:
+        body = {
+            "title": "Talks on the river",
+            "scheduled_start": "2026-12-01T10:00:00+01:00",
+            "duration_minutes": 120,
+            "delegations": [
+                {"name": "North", "working_language": "en"},
+                {"name": "South", "working_language": "fr"},
+            ],
+        }
+        assert (await http.post("/api/summits", json=body)).status_code == 401
+        assert (
+            await http.post("/api/summits", json=body, headers={"Authorization": "Bearer nope"})
+        ).status_code == 401
+        created = await http.post("/api/summits", json=body, headers=admin)
+        assert created.status_code == 201
+        summit = created.json()
+        assert summit["scheduled_start"].startswith("2026-12-01T09:00:00")  # kept in UTC
+        assert [d["name"] for d in summit["delegations"]] == ["North", "South"]
+
+        bad = {"title": "", "scheduled_start": "soon", "duration_minutes": 0, "delegations": [], "x": 1}
+        refused = await http.post("/api/summits", json=bad, headers=admin)
+        assert refused.status_code == 422
+        assert {e["loc"][-1] for e in refused.json()["detail"]} >= {"title", "scheduled_start", "x"}
+
+        south = summit["delegations"][1]["delegation_id"]
+        invitation = await http.post(
+            f"/api/summits/{summit['summit_id']}/invitations",
+            json={"delegation_id": south, "role": "principal", "valid_hours": 2},
+            headers=admin,
+        )
+        assert invitation.status_code == 201
+        link = invitation.json()["link"]
+        assert link.startswith(f"{parley.settings.base_url}/join/{summit['summit_id']}#pv1.")
+
+        token = InviteLink.parse(link).token
+        check = await http.post(
+            "/api/invitations/check", json={"summit_id": summit["summit_id"], "token": token}
+        )
+        assert check.json() == check.json() | {
+            "summit": "Talks on the river",
+            "delegation": "South",
+            "role": "principal",
+        }
+        forged = await http.post(
+            "/api/invitations/check", json={"summit_id": summit["summit_id"], "token": token[:-2] + "xx"}
+        )
+        assert forged.status_code == 403 and "forged" in forged.json()["detail"]
+
+        for method, path in (
+            ("GET", "/api/summits"),
+            ("GET", f"/api/summits/{summit['summit_id']}"),
+            ("POST", f"/api/summits/{summit['summit_id']}/invitations"),
+        ):
+            for headers in ({}, {"Authorization": "Bearer wrong"}):
+                denied = await http.request(method, path, params={"_": "x"}, headers=headers, json={})
+                assert denied.status_code == 401, (method, path, headers)
+
+        schema = (await http.get("/openapi.json")).json()
+        assert {"/api/summits", "/api/summits/{summit_id}/invitations", "/api/invitations/check"} <= set(
+            schema["paths"]
+        )
+
+    client = ParleyClient(link, ["South's principal"])
+    await client.join()
+    assert client.device["delegation"] == "South" and client.device["role"] == "principal"
+    await client.close()
