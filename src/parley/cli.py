@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aiortc.contrib.media import MediaPlayer
+
 from parley.e2ee.gateway import DaveGateway
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
 from parley.sdk.client import JoinError, ParleyClient
@@ -161,8 +163,13 @@ async def _serve(settings: Settings) -> None:
         await server.stop()
 
 
-async def _join(link: str, name: str, seconds: float) -> int:
-    client = ParleyClient(link, [name], audio=ToneAudioTrack(440.0), video=PatternVideoTrack(7))
+async def _join(link: str, name: str, seconds: float, play: Path | None) -> int:
+    if play is not None:  # any file FFmpeg reads; otherwise a test picture and a 440 Hz tone
+        player = MediaPlayer(str(play))
+        audio, video = player.audio, player.video
+    else:
+        audio, video = ToneAudioTrack(440.0), PatternVideoTrack(7)
+    client = ParleyClient(link, [name], audio=audio, video=video)
     try:
         await client.join()
     except JoinError as e:
@@ -180,6 +187,9 @@ async def _join(link: str, name: str, seconds: float) -> int:
                 print(f"  {device['delegation']}: {', '.join(device['people'])}{me}{got}")
     finally:
         await client.leave()
+        for track in (audio, video):
+            if track is not None:
+                track.stop()
     return 0
 
 
@@ -206,12 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     joining.add_argument("link")
     joining.add_argument("--name", required=True, help="who is at this device")
     joining.add_argument("--seconds", type=float, default=20.0)
+    joining.add_argument("--play", type=Path, help="publish this audio/video file instead of a test picture")
     commands.add_parser("e2ee-demo", help="the end-to-end encryption demo, in one process, without a server")
     args = parser.parse_args(argv)
     if args.command == "e2ee-demo":
         return _e2ee_demo()
     if args.command == "join":
-        return asyncio.run(_join(args.link, args.name, args.seconds))
+        return asyncio.run(_join(args.link, args.name, args.seconds, args.play))
     settings = load_settings(args.config, data_dir=args.data_dir)
     if args.command == "summit":
         start = args.start or datetime.now(UTC)

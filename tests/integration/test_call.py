@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
+import av
 import pytest
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 from calls import PATTERNS, THREE_DEVICES, TONES, joined, receiving, summit_links, until
@@ -155,3 +158,38 @@ async def test_a_device_that_leaves_loses_the_keys_and_can_rejoin_with_its_link(
             await until(lambda: receiving(again.feeds.get(a.user_id), PATTERNS["A"]), 30, "B2 to get A")
             await until(lambda: receiving(a.feeds.get(again.user_id), PATTERNS["B2"]), 30, "A to get B2")
             assert again.group_code() == a.group_code() == b1.group_code()
+
+
+def _media_file(path: Path, pattern: int, seconds: float) -> Path:
+    """A WebM with the test picture and a 440 Hz tone, written with PyAV (what an SDK user would play)."""
+    video, audio = PatternVideoTrack(pattern), ToneAudioTrack(440.0)
+    with av.open(str(path), "w") as container:
+        vstream = container.add_stream("libvpx", rate=15)
+        vstream.width, vstream.height, vstream.pix_fmt = 320, 240, "yuv420p"
+        astream = container.add_stream("libopus", rate=48000)
+        for i in range(int(seconds * 15)):
+            frame = video.frame(i)
+            frame.pts = None
+            container.mux(vstream.encode(frame))
+        for i in range(int(seconds * 50)):
+            container.mux(astream.encode(audio.frame(i * 960)))
+        container.mux(vstream.encode(None))
+        container.mux(astream.encode(None))
+    return path
+
+
+async def test_a_device_can_publish_from_a_file(parley: ParleyServer, tmp_path: Path) -> None:
+    links = summit_links(parley, THREE_DEVICES[:2])
+    player = MediaPlayer(str(_media_file(tmp_path / "statement.webm", 11, 4.0)))
+    publisher = ParleyClient(links[0], ["Recorded statement"], audio=player.audio, video=player.video)
+    await publisher.join()
+    try:
+        async with joined(links[1], "B1") as b1:
+            await until(
+                lambda: receiving(b1.feeds.get(publisher.user_id), 11, frames=5), 20, "the file's picture"
+            )
+    finally:
+        await publisher.close()
+        for track in (player.audio, player.video):
+            if track is not None:
+                track.stop()  # ends the player's reading thread
