@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, WebSocket
@@ -19,6 +20,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from parley.server.room import MediaPlane, Room
 from parley.server.signaling import SignalingConnection
+from parley.server.web import SecurityHeaders, default_web_dir, mount_web_client
 from parley.store.database import Store
 from parley.summit.invitations import InvitationError, InvitationSigner
 from parley.summit.model import Invitation, Role, Summit
@@ -178,7 +180,7 @@ class _Socket:
                 await self.ws.close(code, reason)
 
 
-def create_app(state: ServerState, admin_token: str) -> FastAPI:
+def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None) -> FastAPI:
     app = FastAPI(
         title="Parley",
         version="1",
@@ -261,4 +263,6 @@ def create_app(state: ServerState, admin_token: str) -> FastAPI:
         await ws.accept()
         await SignalingConnection(_Socket(ws), state, summit_id).run()
 
+    app.add_middleware(SecurityHeaders)
+    mount_web_client(app, web_dir or default_web_dir())  # last: its static files sit under "/"
     return app

@@ -9,6 +9,7 @@ Janus may use for ICE, a public 1:1 NAT address, STUN/TURN servers).
     port = 8470                 # PARLEY_PORT
     public_url = "http://127.0.0.1:8470"   # PARLEY_PUBLIC_URL: what invite links start with
     data_dir = "~/.local/share/parley"     # PARLEY_DATA_DIR
+    web_dir = ""                # PARLEY_WEB_DIR: the built browser client (default: web/dist here)
     database_url = ""           # PARLEY_DATABASE_URL; empty: SQLite in data_dir
 
     [media]
@@ -45,6 +46,7 @@ class Settings:
     stun_server: str = ""
     turn_servers: tuple[str, ...] = field(default_factory=tuple)
     ipv6: bool = False
+    web_dir: Path | None = None  # the built browser client; default: web/dist of this checkout
 
     @property
     def base_url(self) -> str:
@@ -56,8 +58,10 @@ class Settings:
 
 
 def _coerce(name: str, value: Any) -> Any:
+    if name == "web_dir":
+        return Path(str(value)).expanduser() if value else None
     if name == "data_dir":
-        return Path(str(value)).expanduser()
+        return Path(str(value)).expanduser() if value else Settings().data_dir
     if name in ("port", "janus_ws_port"):
         return int(value)
     if name == "rtp_port_range":

@@ -103,7 +103,7 @@ class ParleyServer:
         await self.janus.start()
         await self.media.connect()
         self.janus.on_restart(self._janus_restarted)
-        app = create_app(self.state, self.admin_token)
+        app = create_app(self.state, self.admin_token, self.settings.web_dir)
         config = uvicorn.Config(
             app,
             host=self.settings.host,

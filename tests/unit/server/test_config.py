@@ -182,3 +182,10 @@ def test_the_base_url_is_the_public_url_without_a_trailing_slash() -> None:
     assert (
         Settings(public_url="https://parley.example.org/calls").base_url == "https://parley.example.org/calls"
     )
+
+
+def test_an_empty_web_dir_means_the_default_not_the_current_directory() -> None:
+    assert load_settings(None, environ={"PARLEY_WEB_DIR": ""}).web_dir is None
+    assert load_settings(None, environ={"PARLEY_WEB_DIR": "/srv/parley-web"}).web_dir == Path(
+        "/srv/parley-web"
+    )
