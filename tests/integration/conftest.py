@@ -18,13 +18,6 @@ from calls import RTP_PORTS, free_port, free_udp_range
 from parley.media.janus_client import JanusClient, JanusSession
 from parley.media.janus_config import JanusConfig
 from parley.media.janus_process import JanusProcess
-from parley.server.config import load_settings
-from parley.server.runtime import ParleyServer
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -69,23 +62,3 @@ async def janus_client(janus: JanusProcess) -> AsyncIterator[JanusClient]:
 @pytest.fixture
 async def janus_session(janus_client: JanusClient) -> JanusSession:
     return await janus_client.create_session()
-
-
-@pytest.fixture
-async def parley(tmp_path: Path) -> AsyncIterator[ParleyServer]:
-    """`parley serve` in this event loop: store in tmp_path, its own Janus, ICE on 127.0.1.1 only."""
-    settings = load_settings(
-        None,
-        environ={},
-        data_dir=tmp_path / "parley",
-        port=free_port(socket.SOCK_STREAM),
-        janus_ws_port=free_port(socket.SOCK_STREAM),
-        rtp_port_range=free_udp_range(RTP_PORTS),
-        ice_enforce_list="127.",
-    )
-    server = ParleyServer(settings)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()

@@ -21,7 +21,9 @@ from queue import Empty, Queue
 from types import TracebackType
 from typing import IO, Any, Self
 
-__all__ = ["DaveyError", "DaveyMember", "ensure_davey_installed"]
+import pytest
+
+__all__ = ["DaveyError", "DaveyMember", "davey_installed", "ensure_davey_installed"]
 
 DAVEY_DIR = Path(__file__).resolve().parent / "davey"
 MEMBER_SCRIPT = DAVEY_DIR / "member.mjs"
@@ -213,3 +215,9 @@ class DaveyMember:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+@pytest.fixture(scope="session")
+def davey_installed() -> None:
+    """For the interop tests. No skip when Node is missing: a green run must mean davey was tested."""
+    ensure_davey_installed()

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from davey_member import DaveyError, DaveyMember
+from davey_member import DaveyError, DaveyMember, davey_installed  # noqa: F401 - a fixture
 
 from parley.e2ee import mls_wire
 from parley.e2ee.opcodes import ExternalSenderPackage, Op, encode_server_binary
 
-pytestmark = pytest.mark.interop
+pytestmark = [pytest.mark.interop, pytest.mark.usefixtures("davey_installed")]
 
 USER_ID = 1090123456789012345  # above 2**53: ids must travel as decimal strings, not JS numbers
 GROUP_ID = 77

@@ -6,13 +6,13 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from davey_member import DaveyMember
+from davey_member import DaveyMember, davey_installed  # noqa: F401 - a fixture
 from support import CHANNEL_ID, FRAMES, dave_members, join, new_group, pairwise
 
 from parley.sdk.codes import format_code
 from parley.sdk.member import DaveMember, Media
 
-pytestmark = pytest.mark.interop
+pytestmark = [pytest.mark.interop, pytest.mark.usefixtures("davey_installed")]
 
 
 @pytest.fixture

@@ -1,0 +1,38 @@
+"""Fixtures every async test shares: the asyncio backend, and `parley serve` in the test's loop."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from calls import RTP_PORTS, free_port, free_udp_range
+
+from parley.server.config import load_settings
+from parley.server.runtime import ParleyServer
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def parley(tmp_path: Path) -> AsyncIterator[ParleyServer]:
+    """`parley serve` in this event loop: store in tmp_path, its own Janus, ICE on 127.0.1.1 only."""
+    settings = load_settings(
+        None,
+        environ={},
+        data_dir=tmp_path / "parley",
+        port=free_port(socket.SOCK_STREAM),
+        janus_ws_port=free_port(socket.SOCK_STREAM),
+        rtp_port_range=free_udp_range(RTP_PORTS),
+        ice_enforce_list="127.",
+    )
+    server = ParleyServer(settings)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
