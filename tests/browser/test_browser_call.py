@@ -1,0 +1,202 @@
+"""The browser client in a real call: two Chromium devices of two delegations and one SDK device.
+
+Real Chromium (Debian's), real DAVE in the encoded-transform worker (davey, WebAssembly), the real
+server and Janus. What is checked is what a person would see: the others' video playing (decoded
+frames, a picture that is not black and moves), their audio arriving, the same code on every
+screen, the UI saying the call is encrypted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browsers import Browsers
+from calls import summit_links, until
+from playwright.async_api import Page, expect
+
+from parley.media.sources import PatternVideoTrack, ToneAudioTrack
+from parley.sdk.client import ParleyClient
+from parley.server.runtime import ParleyServer
+from parley.summit.model import Role
+
+pytestmark = pytest.mark.anyio
+
+INVITES = [
+    ("Delegation A", Role.PRINCIPAL),
+    ("Delegation B", Role.PRINCIPAL),
+    ("Delegation B", Role.DELEGATE),
+]
+
+# Draws a tile's <video> into a canvas: mean brightness and a cheap fingerprint of its pixels.
+SNAPSHOT = """(userId) => {
+  const video = document.querySelector(`[data-testid="tile"][data-user-id="${userId}"] video`);
+  if (!video || !video.videoWidth) return null;
+  const canvas = document.createElement("canvas");
+  canvas.width = 64; canvas.height = 48;
+  const g = canvas.getContext("2d");
+  g.drawImage(video, 0, 0, 64, 48);
+  const px = g.getImageData(0, 0, 64, 48).data;
+  let sum = 0, print = 0;
+  for (let i = 0; i < px.length; i += 4) {
+    sum += px[i] + px[i + 1] + px[i + 2];
+    print = (print * 31 + px[i]) >>> 0;
+  }
+  return { mean: sum / (px.length / 4) / 3, print };
+}"""
+
+
+async def state(page: Page) -> dict[str, Any]:
+    result: dict[str, Any] = await page.evaluate("window.parley.state()")
+    return result
+
+
+async def join_in_browser(page: Page, link: str, names: list[str], screenshot: Path | None = None) -> str:
+    """Open the link, enter the people at this device, join; returns the device's user id."""
+    await page.goto(link)
+    inputs = page.get_by_test_id("name-input")
+    await expect(inputs.first).to_be_visible(timeout=15_000)
+    for index, name in enumerate(names):
+        if index:
+            await page.get_by_test_id("add-name").click()
+        await inputs.nth(index).fill(name)
+    if screenshot:
+        await page.wait_for_timeout(1500)  # the camera preview starts
+        await page.screenshot(path=str(screenshot))
+    await page.get_by_test_id("join-button").click()
+    deadline = time.monotonic() + 20
+    while (user_id := (await state(page)).get("userId")) is None:
+        assert time.monotonic() < deadline, "the browser was not admitted"
+        await asyncio.sleep(0.1)
+    return str(user_id)
+
+
+async def decodes(page: Page, user_id: str, frames: int = 15) -> bool:
+    peer = (await state(page))["peers"].get(user_id)
+    return bool(peer) and peer["framesDecoded"] >= frames and peer["audioSamplesReceived"] > 0
+
+
+async def wait_until(check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.25)
+
+
+async def picture_moves(page: Page, user_id: str) -> bool:
+    first = await page.evaluate(SNAPSHOT, user_id)
+    await asyncio.sleep(0.7)
+    second = await page.evaluate(SNAPSHOT, user_id)
+    return (
+        bool(first and second)
+        and first["mean"] > 8
+        and second["mean"] > 8
+        and first["print"] != second["print"]
+    )
+
+
+def digits(code: str | None) -> str | None:
+    return code.replace(" ", "") if code else None
+
+
+async def test_two_browsers_and_an_sdk_device_see_and_hear_each_other_encrypted(
+    parley: ParleyServer, browsers: Browsers, output: Path
+) -> None:
+    links = summit_links(parley, INVITES)
+    page_a, page_b = await browsers.page("a"), await browsers.page("b")
+    a = await join_in_browser(page_a, links[0], ["Principal A"], screenshot=output / "join-page.png")
+    b = await join_in_browser(page_b, links[1], ["Principal B", "Adviser B"])
+    sdk = ParleyClient(links[2], ["Delegate B"], audio=ToneAudioTrack(660.0), video=PatternVideoTrack(5))
+    await sdk.join()
+    try:
+        s = str(sdk.user_id)
+        await wait_until(lambda: decodes(page_a, b), 40, "browser A to decode browser B")
+        await wait_until(lambda: decodes(page_a, s), 40, "browser A to decode the SDK device")
+        await wait_until(lambda: decodes(page_b, a), 40, "browser B to decode browser A")
+        await wait_until(lambda: decodes(page_b, s), 40, "browser B to decode the SDK device")
+        for page, others in ((page_a, (b, s)), (page_b, (a, s))):
+            for other in others:
+                assert await picture_moves(page, other), f"the picture of {other} is black or frozen"
+                before = (await state(page))["peers"][other]["framesDecoded"]
+                await asyncio.sleep(1)
+                assert (await state(page))["peers"][other]["framesDecoded"] > before  # still rising
+
+        for browser in (int(a), int(b)):  # the SDK device decrypts and decodes both browsers
+            await until(partial(_sdk_decodes, sdk, browser), 30, "the SDK to decode a browser")
+
+        await wait_until(lambda: _same_code(page_a, page_b, sdk), 10, "the same group code everywhere")
+        for page in (page_a, page_b):
+            await expect(page.get_by_test_id("encryption-indicator")).to_contain_text("End-to-end encrypted")
+            assert (await state(page))["decryptFailures"] == 0
+        await page_a.screenshot(path=str(output / "call-view.png"))
+    finally:
+        await sdk.close()
+
+
+def _sdk_decodes(sdk: ParleyClient, user_id: int) -> bool:
+    feed = sdk.feeds.get(user_id)
+    return feed is not None and feed.video_frames >= 10 and feed.stats["video"].decrypted >= 10
+
+
+async def _same_code(page_a: Page, page_b: Page, sdk: ParleyClient) -> bool:
+    codes = {
+        digits((await state(page_a))["groupCode"]),
+        digits((await state(page_b))["groupCode"]),
+        digits(sdk.group_code()),
+    }
+    return len(codes) == 1 and None not in codes
+
+
+async def test_a_browser_with_the_wrong_group_decodes_nothing_and_warns(
+    parley: ParleyServer, browsers: Browsers
+) -> None:
+    links = summit_links(parley, INVITES[:2])
+    sdk = ParleyClient(links[0], ["Principal A"], audio=ToneAudioTrack(440.0), video=PatternVideoTrack(3))
+    await sdk.join()
+    try:
+        page = await browsers.page("wrong")
+        path, _, fragment = links[1].partition("#")
+        user_id = await join_in_browser(page, f"{path}?testWrongGroup=1#{fragment}", ["Principal B"])
+        await expect(page.get_by_test_id("decryption-warning")).to_be_visible(timeout=20_000)
+        await asyncio.sleep(3)
+        peer = (await state(page))["peers"].get(str(sdk.user_id))
+        assert peer is None or peer["framesDecoded"] == 0  # not one frame of garbage decoded
+        assert (await state(page))["decryptFailures"] > 0
+        await expect(page.get_by_test_id("encryption-indicator")).not_to_contain_text("End-to-end encrypted")
+        assert int(user_id)  # it was admitted: the transform, not the server, stopped the media
+    finally:
+        await sdk.close()
+
+
+async def test_a_browser_that_leaves_disappears_in_2_s_and_one_that_reloads_rejoins(
+    parley: ParleyServer, browsers: Browsers
+) -> None:
+    links = summit_links(parley, INVITES[:2])
+    sdk = ParleyClient(links[0], ["Principal A"], audio=ToneAudioTrack(440.0), video=PatternVideoTrack(3))
+    await sdk.join()
+    try:
+        page_leaves = await browsers.page("leaves")
+        page_stays = await browsers.page("stays")
+        gone = await join_in_browser(page_leaves, links[1], ["Principal B"])
+        stays = await join_in_browser(page_stays, links[1], ["Adviser B"])
+        await wait_until(lambda: decodes(page_stays, gone, 5), 40, "the other browser to see it")
+
+        await page_leaves.get_by_test_id("leave-button").click()
+        left_at = time.monotonic()
+        tile = page_stays.locator(f'[data-testid="tile"][data-user-id="{gone}"]')
+        await expect(tile).to_have_count(0, timeout=2_000)
+        await until(lambda: int(gone) not in sdk.roster, 2, "the SDK device to drop it")
+        assert time.monotonic() - left_at < 2.0
+
+        await page_stays.reload()  # a reload is a new device on the same link
+        again = await join_in_browser(page_stays, links[1], ["Adviser B"])
+        assert again != stays
+        await until(lambda: _sdk_decodes(sdk, int(again)), 30, "the SDK to see it again")
+        await wait_until(lambda: decodes(page_stays, str(sdk.user_id)), 40, "it to decode the SDK again")
+    finally:
+        await sdk.close()
