@@ -29,6 +29,7 @@ async def parley(tmp_path: Path) -> AsyncIterator[ParleyServer]:
         janus_ws_port=free_port(socket.SOCK_STREAM),
         rtp_port_range=free_udp_range(RTP_PORTS),
         ice_enforce_list="127.",
+        test_hooks=True,  # the browser tests' hooks (e.g. a wrong DAVE group) may act
     )
     server = ParleyServer(settings)
     await server.start()

@@ -39,10 +39,12 @@ class ServerState:
         media: MediaPlane,
         base_url: str,
         ice_servers: list[dict[str, object]] | None = None,
+        test_hooks: bool = False,
     ) -> None:
         self.store = store
         self.organiser = Organiser(store, signer, base_url)
         self.ice_servers = ice_servers or []
+        self.test_hooks = test_hooks
         self.signer = signer
         self.media = media
         self.rooms: dict[str, Room] = {}

@@ -47,6 +47,7 @@ class Settings:
     turn_servers: tuple[str, ...] = field(default_factory=tuple)
     ipv6: bool = False
     web_dir: Path | None = None  # the built browser client; default: web/dist of this checkout
+    test_hooks: bool = False  # PARLEY_TEST_HOOKS: let browser test hooks act (never in production)
 
     @property
     def base_url(self) -> str:
@@ -74,7 +75,7 @@ def _coerce(name: str, value: Any) -> Any:
             if isinstance(value, str)
             else tuple(value)
         )
-    if name == "ipv6":
+    if name in ("ipv6", "test_hooks"):
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
     return str(value)
 

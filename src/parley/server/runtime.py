@@ -94,7 +94,12 @@ class ParleyServer:
         )
         self.media = JanusMediaPlane(self.janus.url, janus_secret)
         self.state = ServerState(
-            self.store, self.signer, self.media, settings.base_url, _ice_servers(settings)
+            self.store,
+            self.signer,
+            self.media,
+            settings.base_url,
+            _ice_servers(settings),
+            settings.test_hooks,
         )
         self._server: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None

@@ -68,6 +68,7 @@ class Rooms(Protocol):
 
     signer: InvitationSigner
     ice_servers: list[dict[str, object]]
+    test_hooks: bool
 
     async def summit_for(self, summit_id: str) -> Summit | None: ...
     async def check_invitation(self, invitation_id: str) -> Any: ...
@@ -159,6 +160,7 @@ class SignalingConnection:
                 "summit": _summit_info(summit).model_dump(mode="json"),
                 "heartbeat_interval": HEARTBEAT_INTERVAL,
                 "ice_servers": self.rooms.ice_servers,
+                "test_hooks": self.rooms.test_hooks,
             },
         )
         await self.room.admit(self.device, ready)
