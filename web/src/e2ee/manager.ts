@@ -1,0 +1,131 @@
+/**
+ * The page's side of end-to-end encryption: it starts the DAVE worker, forwards the server's DAVE
+ * ops to it, hands back what the worker wants sent, and attaches the worker to every sender and
+ * receiver as their RTCRtpScriptTransform. It never sees a key or a frame.
+ */
+
+import type {
+  AlarmReason,
+  ClientDaveMessage,
+  DaveJson,
+  FrameStatsMessage,
+  MainToWorker,
+  MediaKind,
+  SessionSnapshot,
+  TransformOptions,
+  WorkerToMain,
+} from './messages';
+
+export interface E2eeEvents {
+  /** DAVE messages for the server, for the current connection only. */
+  send(messages: ClientDaveMessage[]): void;
+  session(snapshot: SessionSnapshot): void;
+  alarm(reason: AlarmReason, detail: string): void;
+  frameStats(report: FrameStatsMessage): void;
+  error(detail: string): void;
+}
+
+/** RTCRtpScriptTransform is what keeps plaintext frames off the wire: without it, no call. */
+export function encodedTransformSupported(): boolean {
+  return typeof RTCRtpScriptTransform === 'function';
+}
+
+export class E2eeManager {
+  /** Resolves when davey has loaded in the worker; rejects if it cannot (the call cannot start). */
+  readonly loaded: Promise<string>;
+  private readonly worker: Worker;
+  private generation = 0;
+  private nextRequest = 1;
+  private readonly requests = new Map<number, { resolve: (code: string) => void; reject: (err: Error) => void }>();
+
+  constructor(private readonly events: E2eeEvents) {
+    this.worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'parley-dave' });
+    let resolveLoaded!: (version: string) => void;
+    let rejectLoaded!: (err: Error) => void;
+    this.loaded = new Promise<string>((resolve, reject) => {
+      resolveLoaded = resolve;
+      rejectLoaded = reject;
+    });
+    this.loaded.catch(() => undefined); // observed by whoever awaits it
+    this.worker.onerror = (event) => rejectLoaded(new Error(event.message || 'the encryption worker failed to start'));
+    this.worker.onmessage = (event: MessageEvent<WorkerToMain>) => {
+      const message = event.data;
+      switch (message.kind) {
+        case 'loaded':
+          resolveLoaded(message.version);
+          return;
+        case 'loadFailed':
+          rejectLoaded(new Error(message.reason));
+          return;
+        case 'send':
+          if (message.generation === this.generation) this.events.send(message.messages);
+          return;
+        case 'session':
+          if (message.generation === this.generation) this.events.session(message.session);
+          return;
+        case 'alarm':
+          if (message.generation === this.generation) this.events.alarm(message.reason, message.detail);
+          return;
+        case 'frameStats':
+          this.events.frameStats(message);
+          return;
+        case 'pairwiseCodeResult': {
+          const request = this.requests.get(message.id);
+          this.requests.delete(message.id);
+          if (!request) return;
+          if (message.code !== null) request.resolve(message.code);
+          else request.reject(new Error(message.error ?? 'no code'));
+          return;
+        }
+        case 'error':
+          if (message.generation === this.generation) this.events.error(message.detail);
+          return;
+      }
+    };
+  }
+
+  private post(message: MainToWorker, transfer: Transferable[] = []): void {
+    this.worker.postMessage(message, transfer);
+  }
+
+  /** A new DAVE session for a new signalling connection; ops of earlier ones are dropped from now on. */
+  start(userId: string, channelId: string, testWrongKeys = false): void {
+    this.generation += 1;
+    this.post({ kind: 'init', generation: this.generation, userId, channelId, testWrongKeys });
+  }
+
+  /** Leaving: the worker forgets the session and its keys. */
+  stop(): void {
+    this.post({ kind: 'close', generation: this.generation });
+    this.generation += 1;
+  }
+
+  receiveBinary(frame: ArrayBuffer): void {
+    this.post({ kind: 'daveBinary', generation: this.generation, frame }, [frame]);
+  }
+
+  receiveJson(message: DaveJson): void {
+    this.post({ kind: 'daveJson', generation: this.generation, message });
+  }
+
+  /** Every frame this sender encodes is encrypted in the worker before packetization (or dropped). */
+  encryptSender(sender: RTCRtpSender, userId: string, mediaKind: MediaKind): void {
+    const options = { kind: 'encrypt', userId, mediaKind } satisfies TransformOptions;
+    sender.transform = new RTCRtpScriptTransform(this.worker, options);
+  }
+
+  /** Every frame this receiver gets from `senderId` is decrypted in the worker before decoding (or dropped). */
+  decryptReceiver(receiver: RTCRtpReceiver, senderId: string, mediaKind: MediaKind): void {
+    const options = { kind: 'decrypt', userId: senderId, mediaKind } satisfies TransformOptions;
+    receiver.transform = new RTCRtpScriptTransform(this.worker, options);
+  }
+
+  /** The 45-digit code to compare aloud with `userId`, in groups of five. */
+  pairwiseCode(userId: string): Promise<string> {
+    const id = this.nextRequest++;
+    return new Promise<string>((resolve, reject) => {
+      this.requests.set(id, { resolve, reject });
+      this.post({ kind: 'pairwiseCode', id, userId });
+    });
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * One RTCRtpScriptTransform's stream, in the worker: each instance en- or decrypts the frames of a
+ * single sender or receiver track, through whatever `FrameCryptor` currently holds the keys.
+ *
+ * A frame is either transformed or dropped: a sender with no key drops its frames, a receiver drops
+ * every frame that does not decrypt. Nothing passes through untouched.
+ */
+
+import type { FrameCryptor, DecryptFailure } from './frameCryptor';
+import type { FrameCost, FrameStatsMessage, SenderFrameCounts, TransformOptions } from './messages';
+
+type EncodedFrame = RTCEncodedAudioFrame | RTCEncodedVideoFrame;
+
+function emptyCost(): FrameCost {
+  return { frames: 0, ms: 0, maxMs: 0 };
+}
+
+function addCost(cost: FrameCost, ms: number): void {
+  cost.frames += 1;
+  cost.ms += ms;
+  if (ms > cost.maxMs) cost.maxMs = ms;
+}
+
+/** Counts since the last report, shared by every transform of the worker. */
+export class FrameStats {
+  private senders: Record<string, SenderFrameCounts> = {};
+  private encrypted = 0;
+  private unsent = 0;
+  private encryptCost = emptyCost();
+  private decryptCost = emptyCost();
+  private dirty = false;
+
+  encryptedFrame(ms: number): void {
+    this.encrypted += 1;
+    addCost(this.encryptCost, ms);
+    this.dirty = true;
+  }
+
+  unsentFrame(): void {
+    this.unsent += 1;
+    this.dirty = true;
+  }
+
+  decryptedFrame(sender: string, ms: number): void {
+    this.sender(sender).decrypted += 1;
+    addCost(this.decryptCost, ms);
+    this.dirty = true;
+  }
+
+  droppedFrame(sender: string, reason: DecryptFailure): void {
+    const counts = this.sender(sender);
+    if (reason === 'no_key') counts.early += 1;
+    else counts.failed += 1;
+    this.dirty = true;
+  }
+
+  /** The counts since the previous call, or null if nothing happened. */
+  take(): FrameStatsMessage | null {
+    if (!this.dirty) return null;
+    const report = {
+      kind: 'frameStats',
+      senders: this.senders,
+      encrypted: this.encrypted,
+      unsent: this.unsent,
+      encrypt: this.encryptCost,
+      decrypt: this.decryptCost,
+    } satisfies FrameStatsMessage;
+    this.senders = {};
+    this.encrypted = 0;
+    this.unsent = 0;
+    this.encryptCost = emptyCost();
+    this.decryptCost = emptyCost();
+    this.dirty = false;
+    return report;
+  }
+
+  private sender(id: string): SenderFrameCounts {
+    let counts = this.senders[id];
+    if (counts === undefined) {
+      counts = { decrypted: 0, failed: 0, early: 0 };
+      this.senders[id] = counts;
+    }
+    return counts;
+  }
+}
+
+export function parseTransformOptions(options: unknown): TransformOptions {
+  const o = (options ?? {}) as Partial<Record<keyof TransformOptions, unknown>>;
+  if (o.kind !== 'encrypt' && o.kind !== 'decrypt') throw new Error('transform options: kind must be encrypt or decrypt');
+  if (o.mediaKind !== 'audio' && o.mediaKind !== 'video') throw new Error('transform options: mediaKind must be audio or video');
+  if (typeof o.userId !== 'string' || !/^\d+$/.test(o.userId)) throw new Error('transform options: userId must be decimal');
+  return { kind: o.kind, userId: o.userId, mediaKind: o.mediaKind };
+}
+
+/**
+ * Ask for a key frame without letting a refusal escape: Chromium throws synchronously (not only
+ * rejects) when it cannot, and an exception in `transform` would error the stream for good.
+ */
+function quietly(request: () => Promise<unknown>): void {
+  try {
+    request().catch(() => undefined);
+  } catch {
+    // not possible right now; the receiver's decoder asks by itself (PLI)
+  }
+}
+
+export class TrackTransform {
+  /** Whether the previous frame went through: used to ask for a key frame when that changes. */
+  private flowing = false;
+
+  constructor(
+    private readonly transformer: RTCRtpScriptTransformer,
+    readonly options: TransformOptions,
+    private readonly cryptor: () => FrameCryptor | null,
+    private readonly stats: FrameStats,
+  ) {}
+
+  start(): void {
+    const transform = new TransformStream<EncodedFrame, EncodedFrame>({
+      transform: (frame, controller) => {
+        try {
+          if (this.options.kind === 'encrypt') this.encrypt(frame, controller);
+          else this.decrypt(frame, controller);
+        } catch {
+          // Whatever went wrong, this frame is dropped (never passed on) and the stream lives on.
+        }
+      },
+    });
+    // The streams end when the sender or receiver goes away (its peer connection closed).
+    this.transformer.readable
+      .pipeThrough(transform)
+      .pipeTo(this.transformer.writable)
+      .catch(() => undefined);
+  }
+
+  private encrypt(frame: EncodedFrame, controller: TransformStreamDefaultController<EncodedFrame>): void {
+    const cryptor = this.cryptor();
+    const started = performance.now();
+    const sealed = cryptor ? cryptor.encrypt(this.options.mediaKind, new Uint8Array(frame.data)) : null;
+    if (sealed === null) {
+      this.stats.unsentFrame();
+      this.flowing = false;
+      return; // no key yet: the frame is not sent at all
+    }
+    this.stats.encryptedFrame(performance.now() - started);
+    frame.data = sealed.buffer as ArrayBuffer;
+    controller.enqueue(frame);
+    if (!this.flowing && this.options.mediaKind === 'video') {
+      // Receivers can only start decoding at a key frame: send one now that frames flow.
+      quietly(() => this.transformer.generateKeyFrame());
+    }
+    this.flowing = true;
+  }
+
+  private decrypt(frame: EncodedFrame, controller: TransformStreamDefaultController<EncodedFrame>): void {
+    const cryptor = this.cryptor();
+    const started = performance.now();
+    const result = cryptor
+      ? cryptor.decrypt(this.options.userId, this.options.mediaKind, new Uint8Array(frame.data))
+      : ({ ok: false, reason: 'no_key' } as const);
+    if (!result.ok) {
+      this.stats.droppedFrame(this.options.userId, result.reason);
+      this.flowing = false;
+      return; // never decoded: an undecryptable frame is dropped, not passed through
+    }
+    this.stats.decryptedFrame(this.options.userId, performance.now() - started);
+    frame.data = result.data.buffer as ArrayBuffer;
+    controller.enqueue(frame);
+    if (!this.flowing && this.options.mediaKind === 'video') {
+      // The frames before this one were dropped: ask the sender for a key frame to decode from.
+      quietly(() => this.transformer.sendKeyFrameRequest());
+    }
+    this.flowing = true;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The DAVE worker: one per page, and the RTCRtpScriptTransform worker of every sender and receiver.
+ *
+ * It loads davey (WebAssembly), holds this device's DAVE session (`DaveMember`) and all its keys,
+ * answers the DAVE ops the main thread forwards with the ops to send, and en-/decrypts frames
+ * through one `TrackTransform` per track. It reports `loaded` only once davey is usable; the page
+ * creates transforms only after that. It never logs keys, frames or DAVE payloads.
+ */
+
+import './bufferGlobal';
+
+import type { DaveyModule, SigningKeyPair } from './davey';
+import { DaveMember } from './daveMember';
+import type {
+  AlarmReason,
+  ClientDaveMessage,
+  MainToWorker,
+  PairwiseCodeResponse,
+  SessionSnapshot,
+  WorkerToMain,
+} from './messages';
+import { FrameStats, parseTransformOptions, TrackTransform } from './trackTransform';
+
+/** How often frame counts go to the page: throttled, so a flood of bad frames costs one message. */
+const STATS_INTERVAL_MS = 500;
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+
+function post(message: WorkerToMain, transfer: Transferable[] = []): void {
+  scope.postMessage(message, transfer);
+}
+
+let davey: DaveyModule | null = null;
+let key: SigningKeyPair | null = null;
+let member: DaveMember | null = null;
+let generation = -1;
+let lastSnapshot = '';
+const stats = new FrameStats();
+
+const loaded: Promise<boolean> = import('@snazzah/davey').then(
+  (module) => {
+    davey = module as unknown as DaveyModule;
+    // One signing key for the page's lifetime: group resets keep this device's identity.
+    key = davey.generateP256Keypair();
+    post({ kind: 'loaded', version: davey.VERSION });
+    return true;
+  },
+  (err: unknown) => {
+    post({ kind: 'loadFailed', reason: err instanceof Error ? err.message : String(err) });
+    return false;
+  },
+);
+
+function alarm(gen: number): (reason: AlarmReason, detail: string) => void {
+  return (reason, detail) => post({ kind: 'alarm', generation: gen, reason, detail });
+}
+
+function publishSnapshot(force = false): void {
+  if (member === null) return;
+  const snapshot: SessionSnapshot = member.snapshot();
+  const text = JSON.stringify(snapshot);
+  if (!force && text === lastSnapshot) return;
+  lastSnapshot = text;
+  post({ kind: 'session', generation, session: snapshot });
+}
+
+function send(messages: ClientDaveMessage[]): void {
+  if (messages.length === 0) return;
+  const transfer = messages.flatMap((m) => ('binary' in m ? [m.binary] : []));
+  post({ kind: 'send', generation, messages }, transfer);
+}
+
+function handle(message: MainToWorker): void {
+  switch (message.kind) {
+    case 'init': {
+      if (davey === null || key === null) return;
+      member?.dispose();
+      generation = message.generation;
+      member = new DaveMember(davey, message.userId, message.channelId, key, alarm(message.generation), {
+        testWrongKeys: message.testWrongKeys,
+      });
+      publishSnapshot(true);
+      return;
+    }
+    case 'close':
+      if (message.generation !== generation) return;
+      member?.dispose();
+      member = null;
+      return;
+    case 'daveBinary':
+    case 'daveJson': {
+      if (message.generation !== generation || member === null) return;
+      try {
+        send(
+          message.kind === 'daveBinary'
+            ? member.receiveBinary(new Uint8Array(message.frame))
+            : member.receiveJson(message.message),
+        );
+      } catch (err) {
+        const detail = err instanceof Error ? err.message : String(err);
+        post({ kind: 'error', generation, detail });
+      }
+      publishSnapshot();
+      return;
+    }
+    case 'pairwiseCode':
+      return; // answered outside the queue (below): it takes a few hundred ms of scrypt
+  }
+}
+
+async function pairwiseCode(id: number, userId: string): Promise<void> {
+  const reply = (code: string | null, error: string | null): void =>
+    post({ kind: 'pairwiseCodeResult', id, code, error } satisfies PairwiseCodeResponse);
+  if (!(await loaded) || member === null) {
+    reply(null, 'not in a call');
+    return;
+  }
+  try {
+    reply(await member.pairwiseCode(userId), null);
+  } catch (err) {
+    reply(null, err instanceof Error ? err.message : String(err));
+  }
+}
+
+// DAVE ops are handled one at a time, in arrival order, once davey has loaded.
+let queue: Promise<void> = Promise.resolve();
+scope.onmessage = (event: MessageEvent<MainToWorker>) => {
+  const message = event.data;
+  if (message.kind === 'pairwiseCode') {
+    void pairwiseCode(message.id, message.userId);
+    return;
+  }
+  queue = queue
+    .then(async () => {
+      if (await loaded) handle(message);
+    })
+    .catch((err: unknown) => {
+      post({ kind: 'error', generation, detail: err instanceof Error ? err.message : String(err) });
+    });
+};
+
+scope.onrtctransform = (event: RTCTransformEvent) => {
+  const transformer = event.transformer;
+  let options;
+  try {
+    options = parseTransformOptions(transformer.options);
+  } catch (err) {
+    // A transform we cannot place: leave its streams unread, so no frame goes anywhere.
+    post({ kind: 'error', generation, detail: err instanceof Error ? err.message : String(err) });
+    return;
+  }
+  new TrackTransform(transformer, options, () => member, stats).start();
+};
+
+setInterval(() => {
+  const report = stats.take();
+  if (report) post(report);
+}, STATS_INTERVAL_MS);

@@ -1,0 +1,272 @@
+/**
+ * The call: a tile per device, the speaker highlighted, the encryption indicator and group code
+ * always on screen, pairwise codes on a tile's click, mute / camera / leave.
+ */
+
+import type { Call, Participant } from '../call';
+import { clear, h, setText } from './dom';
+import { formatSchedule } from './format';
+import { icon, type IconName } from './icons';
+
+const CONNECTION_TEXT = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  closed: 'Disconnected',
+} as const;
+
+interface Tile {
+  el: HTMLElement;
+  video: HTMLVideoElement;
+  delegation: HTMLElement;
+  people: HTMLElement;
+  stream: MediaStream | null;
+}
+
+function peopleText(p: Participant): string {
+  return p.people.join(', ');
+}
+
+export function renderCallView(root: HTMLElement, call: Call): void {
+  clear(root);
+
+  // -- top bar -------------------------------------------------------------------------------
+  const title = h('h1', { class: 'call-title', testid: 'call-title' });
+  const schedule = h('div', { class: 'call-schedule', testid: 'call-schedule' });
+  const connection = h('span', { class: 'pill connection', testid: 'connection-state', attrs: { role: 'status' } });
+  const encryption = h('span', { class: 'pill encryption', testid: 'encryption-indicator', attrs: { role: 'status' } });
+  const encryptionText = h('span', {});
+  let encryptionIcon: SVGSVGElement = icon('clock');
+  encryption.append(encryptionIcon, encryptionText);
+  /** A control's label: an icon and words, replaced only when they change. */
+  const label = (el: HTMLElement, name: IconName, text: string): void => {
+    if (el.dataset.icon === name && el.textContent === text) return;
+    el.dataset.icon = name;
+    clear(el);
+    el.append(icon(name), h('span', { text }));
+  };
+
+  // -- banners -------------------------------------------------------------------------------
+  const warning = h('div', { class: 'banner warning', testid: 'decryption-warning', attrs: { role: 'alert' } });
+  const alarm = h('div', { class: 'banner alarm', testid: 'encryption-alarm', attrs: { role: 'alert' } });
+  warning.hidden = true;
+  alarm.hidden = true;
+
+  // -- group code ----------------------------------------------------------------------------
+  const groupCode = h('span', { class: 'code', testid: 'group-code' });
+  const codeHint = h('span', { class: 'hint' });
+  const codes = h('section', { class: 'group-code', attrs: { 'aria-label': 'Group verification code' } }, h('span', { class: 'label', text: 'Group code' }), groupCode, codeHint);
+
+  // -- tiles ---------------------------------------------------------------------------------
+  const tilesEl = h('main', { class: 'tiles', testid: 'tiles' });
+  const tiles = new Map<string, Tile>();
+
+  // -- controls ------------------------------------------------------------------------------
+  const mute = h('button', { class: 'control', testid: 'mute-toggle', attrs: { type: 'button' } });
+  const camera = h('button', { class: 'control', testid: 'camera-toggle', attrs: { type: 'button' } });
+  const leave = h('button', { class: 'control danger', testid: 'leave-button', attrs: { type: 'button' } });
+  label(leave, 'leave', 'Leave');
+  mute.addEventListener('click', () => call.setMicEnabled(!call.media.micEnabled));
+  camera.addEventListener('click', () => {
+    camera.disabled = true;
+    call
+      .setCameraEnabled(!call.media.cameraEnabled)
+      .catch(() => undefined)
+      .finally(() => {
+        camera.disabled = false;
+      });
+  });
+  leave.addEventListener('click', () => call.leave());
+
+  // -- pairwise code dialog ------------------------------------------------------------------
+  const dialogTitle = h('h2', {});
+  const dialogText = h('p', { class: 'dialog-text' });
+  const dialogCode = h('div', { class: 'code big-code', testid: 'pairwise-code' });
+  const dialog = h(
+    'dialog',
+    { class: 'pairwise', testid: 'pairwise-dialog' },
+    dialogTitle,
+    dialogText,
+    dialogCode,
+    h('p', {
+      class: 'hint',
+      text: 'If every digit matches, your two devices hold each other’s real keys: no one sits in between. If not, stop and tell the organiser.',
+    }),
+    h('form', { attrs: { method: 'dialog' } }, h('button', { class: 'primary', testid: 'pairwise-close', text: 'Done' })),
+  );
+  let dialogFor: string | null = null;
+  const openPairwise = (p: Participant): void => {
+    dialogFor = p.userId;
+    setText(dialogTitle, `Verify ${p.delegation}`);
+    setText(dialogText, `Read this code aloud with ${peopleText(p)} (${p.delegation}). Their screen shows a code for you: it must be the same.`);
+    setText(dialogCode, 'Computing…');
+    dialogCode.classList.add('pending');
+    if (!dialog.open) dialog.showModal();
+    call
+      .pairwiseCode(p.userId)
+      .then((code) => {
+        if (dialogFor !== p.userId) return;
+        setText(dialogCode, code);
+        dialogCode.classList.remove('pending');
+      })
+      .catch(() => {
+        if (dialogFor !== p.userId) return;
+        setText(dialogCode, 'Not available yet: this device is still joining the key group. Try again in a moment.');
+      });
+  };
+  dialog.addEventListener('close', () => {
+    dialogFor = null;
+  });
+
+  // -- the end ------------------------------------------------------------------------------
+  const endScreen = h('section', { class: 'card end', testid: 'call-ended' });
+  endScreen.hidden = true;
+
+  const view = h(
+    'div',
+    { class: 'call' },
+    h(
+      'header',
+      { class: 'topbar' },
+      h('div', { class: 'titles' }, title, schedule),
+      h('div', { class: 'status' }, connection, encryption),
+    ),
+    alarm,
+    warning,
+    codes,
+    tilesEl,
+    h('footer', { class: 'controls' }, mute, camera, leave),
+    dialog,
+  );
+  root.append(view, endScreen);
+
+  const makeTile = (p: Participant, self: boolean): Tile => {
+    const video = h('video', { class: self ? 'mirror' : '' });
+    video.autoplay = true;
+    video.playsInline = true;
+    video.muted = self; // our own sound would echo
+    const delegation = h('strong', { class: 'tile-delegation' });
+    const people = h('span', { class: 'tile-people' });
+    const placeholder = h('div', { class: 'placeholder', text: self ? 'Your camera is off' : 'No picture' });
+    const el = h(
+      'figure',
+      { class: `tile${self ? ' self' : ''}`, testid: 'tile', attrs: { 'data-user-id': p.userId } },
+      video,
+      placeholder,
+      h('figcaption', {}, delegation, people),
+    );
+    if (!self) {
+      el.tabIndex = 0;
+      el.setAttribute('role', 'button');
+      el.title = 'Show the code to verify this device';
+      const open = (): void => {
+        const current = call.roster.find((r) => r.userId === p.userId);
+        if (current) openPairwise(current);
+      };
+      el.addEventListener('click', open);
+      el.addEventListener('keydown', (event) => {
+        if (event.key === 'Enter' || event.key === ' ') {
+          event.preventDefault();
+          open();
+        }
+      });
+    }
+    return { el, video, delegation, people, stream: null };
+  };
+
+  const render = (): void => {
+    const summit = call.summit;
+    if (summit) {
+      setText(title, summit.title);
+      const when = formatSchedule(summit.scheduled_start, summit.duration_minutes);
+      setText(schedule, `${when.date} · ${when.time}`);
+    }
+    setText(connection, call.reconnectAttempt > 0 && call.connection !== 'closed' ? `${CONNECTION_TEXT[call.connection]} (attempt ${call.reconnectAttempt})` : CONNECTION_TEXT[call.connection]);
+    connection.dataset.state = call.connection;
+
+    const state = call.encryption;
+    encryption.dataset.state = state;
+    const labels = {
+      establishing: call.alone && call.connection === 'connected' ? 'Establishing encryption… (waiting for others)' : 'Establishing encryption…',
+      encrypted: 'End-to-end encrypted',
+      warning: `Decryption problems (${call.decryptFailures} frames)`,
+      alarm: call.alarmReason === 'unknown_member' ? 'Unknown member in the key group' : 'Not encrypted — refused',
+    };
+    setText(encryptionText, labels[state]);
+    const iconName: IconName = state === 'encrypted' ? 'lock' : state === 'establishing' ? 'clock' : 'warning';
+    if (encryptionIcon.dataset.name !== iconName) {
+      const next = icon(iconName);
+      next.dataset.name = iconName;
+      encryptionIcon.replaceWith(next);
+      encryptionIcon = next;
+    }
+
+    alarm.hidden = call.alarm === null;
+    if (call.alarm) setText(alarm, call.alarm);
+    warning.hidden = state !== 'warning';
+    setText(
+      warning,
+      `${call.decryptFailures} audio or video frames could not be decrypted and were not played. This can happen for a moment when someone joins; if it lasts, compare the group code aloud.`,
+    );
+
+    const code = call.session?.groupCode ?? null;
+    setText(groupCode, code ?? '— — — — — —');
+    groupCode.classList.toggle('pending', code === null);
+    setText(codeHint, code ? 'Everyone’s screen must show the same code. Click a tile to verify one device.' : 'Shown once this device has joined the key group.');
+
+    // Tiles: others first (by delegation), then this device.
+    const others = call.roster.filter((p) => p.userId !== call.userId).sort((a, b) => a.delegation.localeCompare(b.delegation));
+    const everyone: Participant[] = call.connection === 'closed' ? [] : [...others, ...(call.self && call.userId ? [call.self] : [])];
+    const keep = new Set(everyone.map((p) => p.userId));
+    for (const [id, tile] of tiles) {
+      if (!keep.has(id)) {
+        tile.video.srcObject = null;
+        tile.el.remove();
+        tiles.delete(id);
+      }
+    }
+    everyone.forEach((p, index) => {
+      const self = p.userId === call.userId;
+      let tile = tiles.get(p.userId);
+      if (!tile) {
+        tile = makeTile(p, self);
+        tiles.set(p.userId, tile);
+      }
+      if (tilesEl.children[index] !== tile.el) tilesEl.insertBefore(tile.el, tilesEl.children[index] ?? null);
+      setText(tile.delegation, self ? `${p.delegation} (this device)` : p.delegation);
+      setText(tile.people, peopleText(p));
+      const stream = call.streamFor(p.userId);
+      if (stream !== tile.stream) {
+        tile.stream = stream;
+        tile.video.srcObject = stream;
+      }
+      tile.el.classList.toggle('speaking', call.speaker === p.userId);
+      tile.el.classList.toggle('no-picture', stream === null || !call.hasPicture(p.userId));
+    });
+    tilesEl.dataset.count = String(everyone.length);
+
+    const micOn = call.media.micEnabled;
+    label(mute, micOn ? 'mic' : 'micOff', micOn ? 'Mute' : 'Unmute');
+    mute.setAttribute('aria-pressed', String(!micOn));
+    mute.classList.toggle('off', !micOn);
+    const camOn = call.media.cameraEnabled;
+    label(camera, camOn ? 'camera' : 'cameraOff', camOn ? 'Camera off' : 'Camera on');
+    camera.setAttribute('aria-pressed', String(!camOn));
+    camera.classList.toggle('off', !camOn);
+
+    if (call.connection === 'closed') {
+      if (dialog.open) dialog.close();
+      view.hidden = true;
+      endScreen.hidden = false;
+      clear(endScreen);
+      endScreen.append(
+        h('h1', { text: call.fatal ? 'The call has ended' : 'You have left the summit' }),
+        h('p', { testid: 'call-ended-reason', text: call.fatal ?? 'Thank you. You can join again with the same link.' }),
+        h('button', { class: 'primary big', testid: 'rejoin-button', text: 'Join again', attrs: { type: 'button' }, on: { click: () => location.reload() } }),
+      );
+    }
+  };
+
+  call.onChange(render);
+  render();
+}
