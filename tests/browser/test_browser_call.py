@@ -200,3 +200,21 @@ async def test_a_browser_that_leaves_disappears_in_2_s_and_one_that_reloads_rejo
         await wait_until(lambda: decodes(page_stays, str(sdk.user_id)), 40, "it to decode the SDK again")
     finally:
         await sdk.close()
+
+
+async def test_on_a_production_server_test_switches_in_a_link_do_nothing(
+    production_parley: ParleyServer, browsers: Browsers
+) -> None:
+    links = summit_links(production_parley, INVITES[:2])
+    sdk = ParleyClient(links[0], ["Principal A"], audio=ToneAudioTrack(440.0), video=PatternVideoTrack(3))
+    await sdk.join()
+    try:
+        page = await browsers.page("crafted")
+        path, _, fragment = links[1].partition("#")
+        crafted = f"{path}?testNoTransform=1&testWrongGroup=1#{fragment}"
+        browser = int(await join_in_browser(page, crafted, ["Principal B"]))
+        await wait_until(lambda: decodes(page, str(sdk.user_id)), 40, "the browser to decode the SDK device")
+        await until(partial(_sdk_decodes, sdk, browser), 30, "the SDK device to decrypt the browser")
+        await expect(page.get_by_test_id("encryption-indicator")).to_contain_text("End-to-end encrypted")
+    finally:
+        await sdk.close()

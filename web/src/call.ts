@@ -56,6 +56,8 @@ export interface CallOptions {
   media: LocalMedia;
   /** Test only: use channel id + 1 for the DAVE group, so this device's keys are wrong. */
   testWrongGroup: boolean;
+  /** Benchmark only: no frame transforms at all, to measure what E2EE costs. The UI says so. */
+  testNoTransform: boolean;
 }
 
 const MAX_RECONNECT_DELAY_S = 10;
@@ -339,6 +341,10 @@ export class Call {
         // also decrypts under keys it does not hold (the point is that nothing undecryptable plays).
         // The switch acts only when the server says it runs with test hooks: a crafted link can't.
         const wrong = this.options.testWrongGroup && test_hooks === true;
+        if (this.options.testNoTransform && test_hooks === true) {
+          this.e2ee.withoutTransforms = true;
+          this.alarm = 'Benchmark mode: this device sends and receives media WITHOUT end-to-end encryption.';
+        }
         const channel = BigInt(summit.channel_id) + (wrong ? 1n : 0n);
         this.e2ee.start(this.userId, channel.toString(), wrong);
         this.setConnection('connected');

@@ -131,7 +131,14 @@ async function start(): Promise<void> {
     media,
     onJoin: (people) => {
       leaveJoinPage();
-      call = new Call({ summitId, token, people, media, testWrongGroup: query.get('testWrongGroup') === '1' });
+      call = new Call({
+        summitId,
+        token,
+        people,
+        media,
+        testWrongGroup: query.get('testWrongGroup') === '1',
+        testNoTransform: query.get('testNoTransform') === '1',
+      });
       renderCallView(root, call);
       call.join().catch(() => undefined); // the call view shows why
     },

@@ -108,14 +108,19 @@ export class E2eeManager {
     this.post({ kind: 'daveJson', generation: this.generation, message });
   }
 
+  /** Benchmarks only (server test hooks on): attach no transforms, to measure what E2EE costs. */
+  withoutTransforms = false;
+
   /** Every frame this sender encodes is encrypted in the worker before packetization (or dropped). */
   encryptSender(sender: RTCRtpSender, userId: string, mediaKind: MediaKind): void {
+    if (this.withoutTransforms) return;
     const options = { kind: 'encrypt', userId, mediaKind } satisfies TransformOptions;
     sender.transform = new RTCRtpScriptTransform(this.worker, options);
   }
 
   /** Every frame this receiver gets from `senderId` is decrypted in the worker before decoding (or dropped). */
   decryptReceiver(receiver: RTCRtpReceiver, senderId: string, mediaKind: MediaKind): void {
+    if (this.withoutTransforms) return;
     const options = { kind: 'decrypt', userId: senderId, mediaKind } satisfies TransformOptions;
     receiver.transform = new RTCRtpScriptTransform(this.worker, options);
   }

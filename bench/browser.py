@@ -1,0 +1,196 @@
+"""The browser client's costs: Debian's Chromium in a real call, on loopback in a network namespace.
+
+Run: scripts/netns .venv/bin/python bench/browser.py [--seconds S]
+
+Prints one figure a line:
+- join to first decoded remote frame: from clicking Join to the first video frame the browser
+  decodes from a device already publishing (an SDK device), median of a few joins;
+- per-frame encrypt and decrypt cost in the transform worker (davey, WebAssembly), as the page
+  measures it around each call: mean and worst, over a call of S seconds between two browsers;
+- browser CPU with E2EE against the same two-browser call with the transforms not attached (a
+  benchmark switch the server allows only with test hooks on): CPU seconds of both Chromium
+  process trees per second of call, and the ratio. Both calls run in this one run.
+
+Chromium runs at 320x240, 15 fps (`testSmallVideo`), as in the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page, async_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from browsers import Browsers
+from calls import RTP_PORTS, free_port, free_udp_range, summit_links
+
+from parley.media.sources import PatternVideoTrack, ToneAudioTrack
+from parley.sdk.client import ParleyClient
+from parley.server.config import load_settings
+from parley.server.runtime import ParleyServer
+from parley.summit.model import Role
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def with_query(link: str, query: str) -> str:
+    path, _, fragment = link.partition("#")
+    return f"{path}?{query}#{fragment}"
+
+
+async def state(page: Page) -> dict[str, Any]:
+    result: dict[str, Any] = await page.evaluate("window.parley.state()")
+    return result
+
+
+async def join(page: Page, link: str, name: str) -> float:
+    """Open the link and join; returns the time Join was clicked (perf_counter)."""
+    await page.goto(link)
+    await page.get_by_test_id("name-input").first.fill(name)
+    clicked = time.perf_counter()
+    await page.get_by_test_id("join-button").click()
+    return clicked
+
+
+async def first_frame(page: Page, sender: str, timeout: float = 30) -> float:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        peer = (await state(page))["peers"].get(sender)
+        if peer and peer["framesDecoded"] > 0:
+            return time.perf_counter()
+        await asyncio.sleep(0.02)
+    raise TimeoutError("no decoded frame")
+
+
+def cpu_seconds(profile: Path) -> float:
+    """User+system CPU of every Chromium process started with this profile."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if str(profile).encode() not in cmdline:
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+async def start_server(tmp: Path) -> ParleyServer:
+    settings = load_settings(
+        None,
+        environ={},
+        data_dir=tmp / "parley",
+        port=free_port(socket.SOCK_STREAM),
+        janus_ws_port=free_port(socket.SOCK_STREAM),
+        rtp_port_range=free_udp_range(RTP_PORTS),
+        ice_enforce_list="127.",
+        test_hooks=True,
+    )
+    server = ParleyServer(settings)
+    await server.start()
+    return server
+
+
+async def join_times(server: ParleyServer, browsers: Browsers, joins: int) -> list[float]:
+    links = summit_links(
+        server, [("Delegation A", Role.PRINCIPAL)] + [("Delegation B", Role.PRINCIPAL)] * joins
+    )
+    sdk = ParleyClient(links[0], ["Principal A"], audio=ToneAudioTrack(440.0), video=PatternVideoTrack(3))
+    await sdk.join()
+    try:
+        times = []
+        for index, link in enumerate(links[1:]):
+            page = await browsers.page(f"joiner-{index}")
+            clicked = await join(page, with_query(link, "testSmallVideo=1"), "Principal B")
+            times.append(await first_frame(page, str(sdk.user_id)) - clicked)
+            await page.context.close()
+            browsers.contexts.remove(page.context)
+        return times
+    finally:
+        await sdk.close()
+
+
+async def two_browser_call(
+    server: ParleyServer, browsers: Browsers, seconds: float, query: str, tag: str
+) -> tuple[float, dict[str, Any]]:
+    """CPU seconds per call second of both browsers, and the first browser's frame costs."""
+    links = summit_links(server, [("Delegation A", Role.PRINCIPAL), ("Delegation B", Role.PRINCIPAL)])
+    pages = [await browsers.page(f"{tag}-{i}") for i in range(2)]
+    for page, link, name in zip(pages, links, ("Principal A", "Principal B"), strict=True):
+        await join(page, with_query(link, query), name)
+    deadline = time.perf_counter() + 40
+    while not all(ids := [(await state(p))["userId"] for p in pages]):
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the browsers were not admitted")
+        await asyncio.sleep(0.1)
+    await first_frame(pages[0], ids[1])
+    await first_frame(pages[1], ids[0])
+    await asyncio.sleep(2)  # past the first key frames and any key change
+    profiles = [browsers.root / f"{tag}-{i}" for i in range(2)]
+    before = sum(map(cpu_seconds, profiles))
+    await asyncio.sleep(seconds)
+    used = sum(map(cpu_seconds, profiles)) - before
+    cost: dict[str, Any] = await pages[0].evaluate("window.parley.frameCost()") or {}
+    for page in pages:
+        await page.context.close()
+        browsers.contexts.remove(page.context)
+    return used / seconds, cost
+
+
+def cost_line(name: str, cost: dict[str, Any]) -> str:
+    """From the page's totals (`window.parley.frameCost()`: encryptFrames, encryptMs, ...)."""
+    frames, total, worst = (
+        cost.get(f"{name}Frames", 0),
+        cost.get(f"{name}Ms", 0.0),
+        cost.get(f"{name}MaxMs", 0.0),
+    )
+    if not frames:
+        return f"{name} in the worker: no frames measured"
+    return f"{name} in the worker: {total / frames:.3f} ms a frame (worst {worst:.1f} ms, {frames} frames)"
+
+
+async def main(seconds: float, joins: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = await start_server(Path(tmp))
+        try:
+            async with async_playwright() as playwright:
+                browsers = Browsers(playwright, Path(tmp) / "profiles")
+                try:
+                    times = await join_times(server, browsers, joins)
+                    median_ms = statistics.median(times) * 1000
+                    print(f"join click to first decoded remote frame: {median_ms:.0f} ms (median of {joins})")
+                    with_e2ee, cost = await two_browser_call(
+                        server, browsers, seconds, "testSmallVideo=1", "e2ee"
+                    )
+                    print(cost_line("encrypt", cost))
+                    print(cost_line("decrypt", cost))
+                    plain, _ = await two_browser_call(
+                        server, browsers, seconds, "testSmallVideo=1&testNoTransform=1", "plain"
+                    )
+                    print(f"browser CPU, two browsers, with E2EE: {with_e2ee:.2f} s/s")
+                    print(f"browser CPU, two browsers, transforms off: {plain:.2f} s/s")
+                    print(f"browser CPU ratio with/without E2EE: {with_e2ee / plain:.2f}")
+                finally:
+                    await browsers.close()
+        finally:
+            await server.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each measured call")
+    parser.add_argument("--joins", type=int, default=3, help="joins to time (median)")
+    args = parser.parse_args()
+    asyncio.run(main(args.seconds, args.joins))
