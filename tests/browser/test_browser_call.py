@@ -134,6 +134,13 @@ async def test_two_browsers_and_an_sdk_device_see_and_hear_each_other_encrypted(
             await expect(page.get_by_test_id("encryption-indicator")).to_contain_text("End-to-end encrypted")
             assert (await state(page))["decryptFailures"] == 0
         await page_a.screenshot(path=str(output / "call-view.png"))
+
+        # The pairwise code, on demand: the browser's and the SDK device's agree.
+        await page_a.locator(f'[data-testid="tile"][data-user-id="{s}"]').click()
+        shown = page_a.get_by_test_id("pairwise-code")
+        await expect(shown).to_have_text(await sdk.pairwise_code(int(a)), timeout=15_000)
+        await expect(page_a.get_by_test_id("pairwise-dialog")).to_contain_text("aloud")
+        await page_a.screenshot(path=str(output / "pairwise-code.png"))
     finally:
         await sdk.close()
 
@@ -218,3 +225,15 @@ async def test_on_a_production_server_test_switches_in_a_link_do_nothing(
         await expect(page.get_by_test_id("encryption-indicator")).to_contain_text("End-to-end encrypted")
     finally:
         await sdk.close()
+
+
+async def test_a_bad_link_says_why_and_offers_no_join_button(
+    parley: ParleyServer, browsers: Browsers, output: Path
+) -> None:
+    (link,) = summit_links(parley, INVITES[:1])
+    page = await browsers.page("bad-link")
+    await page.goto(link[:-6] + "AAAAAA")
+    await expect(page.get_by_test_id("link-error")).to_be_visible(timeout=15_000)
+    await expect(page.get_by_test_id("link-error")).to_contain_text("forged")
+    assert await page.get_by_test_id("join-button").count() == 0
+    await page.screenshot(path=str(output / "link-error.png"))
