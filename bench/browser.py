@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -32,11 +31,10 @@ from playwright.async_api import Page, async_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from browsers import Browsers
-from calls import RTP_PORTS, free_port, free_udp_range, summit_links
+from calls import local_server, summit_links
 
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
 from parley.sdk.client import ParleyClient
-from parley.server.config import load_settings
 from parley.server.runtime import ParleyServer
 from parley.summit.model import Role
 
@@ -85,22 +83,6 @@ def cpu_seconds(profile: Path) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / TICKS
-
-
-async def start_server(tmp: Path) -> ParleyServer:
-    settings = load_settings(
-        None,
-        environ={},
-        data_dir=tmp / "parley",
-        port=free_port(socket.SOCK_STREAM),
-        janus_ws_port=free_port(socket.SOCK_STREAM),
-        rtp_port_range=free_udp_range(RTP_PORTS),
-        ice_enforce_list="127.",
-        test_hooks=True,
-    )
-    server = ParleyServer(settings)
-    await server.start()
-    return server
 
 
 async def join_times(server: ParleyServer, browsers: Browsers, joins: int) -> list[float]:
@@ -163,29 +145,24 @@ def cost_line(name: str, cost: dict[str, Any]) -> str:
 
 async def main(seconds: float, joins: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        server = await start_server(Path(tmp))
-        try:
-            async with async_playwright() as playwright:
-                browsers = Browsers(playwright, Path(tmp) / "profiles")
-                try:
-                    times = await join_times(server, browsers, joins)
-                    median_ms = statistics.median(times) * 1000
-                    print(f"join click to first decoded remote frame: {median_ms:.0f} ms (median of {joins})")
-                    with_e2ee, cost = await two_browser_call(
-                        server, browsers, seconds, "testSmallVideo=1", "e2ee"
-                    )
-                    print(cost_line("encrypt", cost))
-                    print(cost_line("decrypt", cost))
-                    plain, _ = await two_browser_call(
-                        server, browsers, seconds, "testSmallVideo=1&testNoTransform=1", "plain"
-                    )
-                    print(f"browser CPU, two browsers, with E2EE: {with_e2ee:.2f} s/s")
-                    print(f"browser CPU, two browsers, transforms off: {plain:.2f} s/s")
-                    print(f"browser CPU ratio with/without E2EE: {with_e2ee / plain:.2f}")
-                finally:
-                    await browsers.close()
-        finally:
-            await server.stop()
+        async with local_server(Path(tmp) / "parley", test_hooks=True) as server, async_playwright() as pw:
+            browsers = Browsers(pw, Path(tmp) / "profiles")
+            try:
+                times = await join_times(server, browsers, joins)
+                median_ms = statistics.median(times) * 1000
+                print(f"join click to first decoded remote frame: {median_ms:.0f} ms (median of {joins})")
+                small = "testSmallVideo=1"
+                with_e2ee, cost = await two_browser_call(server, browsers, seconds, small, "e2ee")
+                print(cost_line("encrypt", cost))
+                print(cost_line("decrypt", cost))
+                plain, _ = await two_browser_call(
+                    server, browsers, seconds, f"{small}&testNoTransform=1", "plain"
+                )
+                print(f"browser CPU, two browsers, with E2EE: {with_e2ee:.2f} s/s")
+                print(f"browser CPU, two browsers, transforms off: {plain:.2f} s/s")
+                print(f"browser CPU ratio with/without E2EE: {with_e2ee / plain:.2f}")
+            finally:
+                await browsers.close()
 
 
 if __name__ == "__main__":

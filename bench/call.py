@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import socket
 import statistics
 import sys
 import tempfile
@@ -29,15 +28,13 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from calls import RTP_PORTS, free_port, free_udp_range, joined, summit_links, until
+from calls import joined, local_server, summit_links, until
 from support import dave_members, join, new_group
 
 from parley.media.frame_transform import FrameTransform, attach_receiver_transform, attach_sender_transform
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack, collect
 from parley.sdk.client import ParleyClient
 from parley.sdk.member import DaveMember, Media
-from parley.server.config import load_settings
-from parley.server.runtime import ParleyServer
 from parley.summit.model import Role
 
 Stamps = dict[bytes, float]
@@ -70,25 +67,9 @@ def latencies(sent: Stamps, received: Stamps) -> list[float]:
     return [received[k] - sent[k] for k in received if k in sent]
 
 
-async def start_server(tmp: Path) -> ParleyServer:
-    settings = load_settings(
-        None,
-        environ={},
-        data_dir=tmp / "parley",
-        port=free_port(socket.SOCK_STREAM),
-        janus_ws_port=free_port(socket.SOCK_STREAM),
-        rtp_port_range=free_udp_range(RTP_PORTS),
-        ice_enforce_list="127.",
-    )
-    server = ParleyServer(settings)
-    await server.start()
-    return server
-
-
 async def server_figures(seconds: float, joins: int) -> tuple[float, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
-        server = await start_server(Path(tmp))
-        try:
+        async with local_server(Path(tmp) / "parley", test_hooks=False) as server:
             invites = [("Delegation A", Role.PRINCIPAL)] + [("Delegation B", Role.DELEGATE)] * joins
             links = summit_links(server, invites)
             async with joined(links[0], "A") as a:
@@ -109,8 +90,6 @@ async def server_figures(seconds: float, joins: int) -> tuple[float, list[float]
                 await asyncio.sleep(seconds)
                 await b.close()
             return statistics.median(times), latencies(sent, received)
-        finally:
-            await server.stop()
 
 
 def _decrypted(client: ParleyClient, sender: int) -> bool:

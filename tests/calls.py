@@ -8,9 +8,11 @@ import secrets
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack, read_pattern
 from parley.sdk.client import ParleyClient, RemoteFeed
+from parley.server.config import load_settings
 from parley.server.runtime import ParleyServer
 from parley.summit.model import Role
 
@@ -87,3 +89,27 @@ def free_udp_range(size: int) -> tuple[int, int]:
             for sock in socks:
                 sock.close()
     raise RuntimeError("no free block of UDP ports")
+
+
+@contextlib.asynccontextmanager
+async def local_server(data_dir: Path, *, test_hooks: bool = True) -> AsyncIterator[ParleyServer]:
+    """`parley serve` in this event loop on free ports: its own Janus, ICE on 127.0.1.1 only.
+
+    Run inside scripts/netns. `test_hooks`: may the browser's test switches act (never in production)?
+    """
+    settings = load_settings(
+        None,
+        environ={},
+        data_dir=data_dir,
+        port=free_port(socket.SOCK_STREAM),
+        janus_ws_port=free_port(socket.SOCK_STREAM),
+        rtp_port_range=free_udp_range(RTP_PORTS),
+        ice_enforce_list="127.",
+        test_hooks=test_hooks,
+    )
+    server = ParleyServer(settings)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from browsers import Browsers
-from calls import summit_links, until
+from calls import joined, summit_links, until
 from playwright.async_api import Page, expect
 
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
@@ -163,9 +163,7 @@ async def test_a_browser_with_the_wrong_group_decodes_nothing_and_warns(
     parley: ParleyServer, browsers: Browsers
 ) -> None:
     links = summit_links(parley, INVITES[:2])
-    sdk = ParleyClient(links[0], ["Principal A"], audio=ToneAudioTrack(440.0), video=PatternVideoTrack(3))
-    await sdk.join()
-    try:
+    async with joined(links[0], "A") as sdk:
         page = await browsers.page("wrong")
         path, _, fragment = links[1].partition("#")
         user_id = await join_in_browser(page, f"{path}?testWrongGroup=1#{fragment}", ["Principal B"])
@@ -176,17 +174,13 @@ async def test_a_browser_with_the_wrong_group_decodes_nothing_and_warns(
         assert (await state(page))["decryptFailures"] > 0
         await expect(page.get_by_test_id("encryption-indicator")).not_to_contain_text("End-to-end encrypted")
         assert int(user_id)  # it was admitted: the transform, not the server, stopped the media
-    finally:
-        await sdk.close()
 
 
 async def test_a_browser_that_leaves_disappears_in_2_s_and_one_that_reloads_rejoins(
     parley: ParleyServer, browsers: Browsers
 ) -> None:
     links = summit_links(parley, INVITES[:2])
-    sdk = ParleyClient(links[0], ["Principal A"], audio=ToneAudioTrack(440.0), video=PatternVideoTrack(3))
-    await sdk.join()
-    try:
+    async with joined(links[0], "A") as sdk:
         page_leaves = await browsers.page("leaves")
         page_stays = await browsers.page("stays")
         gone = await join_in_browser(page_leaves, links[1], ["Principal B"])
@@ -205,17 +199,13 @@ async def test_a_browser_that_leaves_disappears_in_2_s_and_one_that_reloads_rejo
         assert again != stays
         await until(lambda: _sdk_decodes(sdk, int(again)), 30, "the SDK to see it again")
         await wait_until(lambda: decodes(page_stays, str(sdk.user_id)), 40, "it to decode the SDK again")
-    finally:
-        await sdk.close()
 
 
 async def test_on_a_production_server_test_switches_in_a_link_do_nothing(
     production_parley: ParleyServer, browsers: Browsers
 ) -> None:
     links = summit_links(production_parley, INVITES[:2])
-    sdk = ParleyClient(links[0], ["Principal A"], audio=ToneAudioTrack(440.0), video=PatternVideoTrack(3))
-    await sdk.join()
-    try:
+    async with joined(links[0], "A") as sdk:
         page = await browsers.page("crafted")
         path, _, fragment = links[1].partition("#")
         crafted = f"{path}?testNoTransform=1&testWrongGroup=1#{fragment}"
@@ -223,8 +213,6 @@ async def test_on_a_production_server_test_switches_in_a_link_do_nothing(
         await wait_until(lambda: decodes(page, str(sdk.user_id)), 40, "the browser to decode the SDK device")
         await until(partial(_sdk_decodes, sdk, browser), 30, "the SDK device to decrypt the browser")
         await expect(page.get_by_test_id("encryption-indicator")).to_contain_text("End-to-end encrypted")
-    finally:
-        await sdk.close()
 
 
 async def test_a_bad_link_says_why_and_offers_no_join_button(
