@@ -14,6 +14,7 @@ from parley.media.sources import PatternVideoTrack, ToneAudioTrack, read_pattern
 from parley.sdk.client import ParleyClient, RemoteFeed
 from parley.server.config import load_settings
 from parley.server.runtime import ParleyServer
+from parley.summit.course import Admission, AtEnd
 from parley.summit.model import Role
 
 PATTERNS = {"A": 3, "B1": 5, "B2": 9}
@@ -25,10 +26,20 @@ THREE_DEVICES = [
 ]
 
 
-def summit_links(server: ParleyServer, invites: list[tuple[str, Role]]) -> list[str]:
+def summit_links(
+    server: ParleyServer,
+    invites: list[tuple[str, Role]],
+    *,
+    admission: Admission = Admission.OPEN,
+    at_end: AtEnd = AtEnd.HARD_STOP,
+    start: datetime | None = None,
+    minutes: int = 120,
+) -> list[str]:
+    """A summit of two delegations and its invite links. No lobby unless `admission` says so."""
     store = server.store
+    delegations = [("Delegation A", "en"), ("Delegation B", "ru")]
     summit = store.create_summit(
-        "Integration summit", datetime.now(UTC), 120, [("Delegation A", "en"), ("Delegation B", "ru")]
+        "Integration summit", start or datetime.now(UTC), minutes, delegations, admission, at_end
     )
     by_name = {d.name: d for d in summit.delegations}
     return [

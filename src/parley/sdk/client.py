@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ from parley.sdk.member import DaveMember, Media
 log = logging.getLogger(__name__)
 
 KEEP_FRAMES = 30  # decoded frames kept per remote feed and kind, for callers to inspect
+# Errors that end a device's stay (the server closes the connection after them).
+ENDINGS = frozenset({"admission_refused", "summit_locked", "removed", "opening_ended", "summit_ended"})
 
 
 class JoinError(Exception):
@@ -90,6 +93,7 @@ class RemoteFeed:
     audio: deque[AudioFrame] = field(default_factory=lambda: deque(maxlen=KEEP_FRAMES * 5))
     video_frames: int = 0
     audio_frames: int = 0
+    video_times: deque[float] = field(default_factory=lambda: deque(maxlen=KEEP_FRAMES * 20))
     stats: dict[str, FrameStats] = field(default_factory=dict)
     readers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -118,6 +122,11 @@ class ParleyClient:
         self.feeds: dict[int, RemoteFeed] = {}
         self.errors: list[dict[str, Any]] = []
         self.ice_servers: list[dict[str, Any]] = []
+        self.course: dict[str, Any] = {}
+        self.lobby: list[dict[str, Any]] = []
+        self.warnings: list[int] = []
+        self.ended: dict[str, Any] | None = None  # the error that ended this device's stay
+        self.admitted = asyncio.Event()
         self.publisher: RTCPeerConnection | None = None
         self.publish_stats: dict[str, SenderStats] = {}
         self._ws: websockets.ClientConnection | None = None
@@ -144,12 +153,45 @@ class ParleyClient:
             raise JoinError("protocol", f"expected ready, got {first.get('op')!r}")
         self.device, self.summit = first["d"]["device"], first["d"]["summit"]
         self.ice_servers = list(first["d"].get("ice_servers", []))
+        self.course = first["d"]["course"]
         key = load_or_create_signature_key(self.key_file) if self.key_file else None
         self.member = DaveMember(self.user_id, int(self.summit["channel_id"]), key)
         interval = float(first["d"]["heartbeat_interval"])
         self._tasks.append(asyncio.create_task(self._read(), name="parley-read"))
         self._tasks.append(asyncio.create_task(self._beat(interval), name="parley-heartbeat"))
-        await self._publish()
+        if first["d"]["admitted"]:
+            await self._on_admitted()
+
+    async def wait_admitted(self, timeout: float = 30) -> None:
+        """Until the host lets this device out of the lobby (or raise TimeoutError)."""
+        await asyncio.wait_for(self.admitted.wait(), timeout)
+
+    async def _on_admitted(self) -> None:
+        if self.admitted.is_set():  # `ready` said so already; `admitted` follows it
+            return
+        self.admitted.set()
+        if self.device["role"] != "press":  # the press sees and hears; it never publishes
+            self._tasks.append(asyncio.create_task(self._publish(), name="parley-publish"))
+
+    # -- host controls (the server refuses them from anyone else) ---------------------------
+
+    async def admit(self, user_id: int) -> None:
+        await self._send_op("admit", {"user_id": user_id})
+
+    async def refuse(self, user_id: int) -> None:
+        await self._send_op("refuse", {"user_id": user_id})
+
+    async def remove(self, user_id: int) -> None:
+        await self._send_op("remove", {"user_id": user_id})
+
+    async def lock(self, locked: bool) -> None:
+        await self._send_op("lock", {"locked": locked})
+
+    async def advance(self, phase: str) -> None:
+        await self._send_op("advance", {"phase": phase})
+
+    async def allow_overrun(self) -> None:
+        await self._send_op("allow_overrun", {})
 
     async def leave(self) -> None:
         if self._ws is not None:
@@ -226,8 +268,18 @@ class ParleyClient:
             await self._follow_roster()
         elif op == "media_reset":
             await self._media_reset()
+        elif op == "admitted":
+            await self._on_admitted()
+        elif op == "course":
+            self.course = d
+        elif op == "clock_warning":
+            self.warnings.append(int(d["minutes_left"]))
+        elif op == "lobby":
+            self.lobby = list(d["waiting"])
         elif op == "error":
             self.errors.append(d)
+            if d["code"] in ENDINGS:
+                self.ended = d
         self._event(op, d)
 
     def _event(self, name: str, data: dict[str, Any]) -> None:
@@ -268,6 +320,8 @@ class ParleyClient:
             if feed_id not in self.roster or not self.roster[feed_id].get("publishing"):
                 await self._drop_feed(feed)
         for user_id, dev in self.roster.items():
+            if dev.get("role") == "press":
+                continue  # press devices never publish
             if user_id != self.user_id and dev.get("publishing") and user_id not in self.feeds:
                 self.feeds[user_id] = RemoteFeed(user_id)
                 await self._send_op("subscribe", {"feed": user_id})
@@ -300,6 +354,7 @@ class ParleyClient:
                     assert isinstance(frame, VideoFrame)
                     feed.video.append(frame)
                     feed.video_frames += 1
+                    feed.video_times.append(time.monotonic())
                 else:
                     assert isinstance(frame, AudioFrame)
                     feed.audio.append(frame)

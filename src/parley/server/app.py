@@ -22,6 +22,7 @@ from parley.server.room import MediaPlane, Room
 from parley.server.signaling import SignalingConnection
 from parley.server.web import SecurityHeaders, default_web_dir, mount_web_client
 from parley.store.database import Store
+from parley.summit.course import Course
 from parley.summit.invitations import InvitationError, InvitationSigner
 from parley.summit.model import Invitation, Role, Summit
 from parley.summit.organiser import Organiser
@@ -66,7 +67,12 @@ class ServerState:
         async with self._lock:
             room = self.rooms.get(summit.summit_id)
             if room is None:
-                room = self.rooms[summit.summit_id] = Room(summit, self.media)
+                course = await asyncio.to_thread(self.store.load_course, summit)
+
+                async def persist(course: Course, kind: str, detail: dict[str, Any]) -> None:
+                    await asyncio.to_thread(self.store.save_course, summit.summit_id, course, kind, detail)
+
+                room = self.rooms[summit.summit_id] = Room(summit, self.media, course, persist)
             return room
 
     async def release(self, room: Room) -> None:

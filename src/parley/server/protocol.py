@@ -122,8 +122,69 @@ class Heartbeat(_Op):
     d: HeartbeatData
 
 
+class UserData(_Op):
+    user_id: Annotated[int, Field(ge=1, lt=1 << 53)]
+
+
+class Admit(_Op):
+    """Host (or the delegation's head): let a waiting device into the call."""
+
+    op: Literal["admit"]
+    d: UserData
+
+
+class Refuse(_Op):
+    op: Literal["refuse"]
+    d: UserData
+
+
+class Remove(_Op):
+    """Host: take a device out of the summit (MLS removal, Janus kick)."""
+
+    op: Literal["remove"]
+    d: UserData
+
+
+class LockData(_Op):
+    locked: bool
+
+
+class Lock(_Op):
+    op: Literal["lock"]
+    d: LockData
+
+
+class AdvanceData(_Op):
+    phase: Literal["lobby", "opening", "closed_session", "ended"]
+
+
+class Advance(_Op):
+    """Host: move the summit to its next phase."""
+
+    op: Literal["advance"]
+    d: AdvanceData
+
+
+class AllowOverrun(_Op):
+    op: Literal["allow_overrun"]
+    d: Empty = Empty()
+
+
 ClientOp = Annotated[
-    Identify | Publish | Subscribe | SubscribeAnswer | Trickle | Leave | Heartbeat, Field(discriminator="op")
+    Identify
+    | Publish
+    | Subscribe
+    | SubscribeAnswer
+    | Trickle
+    | Leave
+    | Heartbeat
+    | Admit
+    | Refuse
+    | Remove
+    | Lock
+    | Advance
+    | AllowOverrun,
+    Field(discriminator="op"),
 ]
 _client_op: TypeAdapter[ClientOp] = TypeAdapter(ClientOp)
 

@@ -12,17 +12,20 @@ device that cannot keep up (outbox full) is disconnected rather than allowed to 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from parley.e2ee.gateway import Accepted, DaveGateway, Outcome, Refused
 from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
 from parley.media.plane import MediaError
 from parley.server.protocol import DeviceInfo, server_op
+from parley.summit.course import Admission, Course, CourseError, Phase
 from parley.summit.model import Delegation, Role, Summit
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,24 @@ class MediaPlane(Protocol):
     async def close_room(self, room: int) -> None: ...
 
 
+@dataclass(frozen=True)
+class Close:
+    """Queued after a device's last messages: the writer closes the socket once they are sent."""
+
+    code: int
+    reason: str
+
+
+# Close codes of the endings the course decides (docs/protocol.md).
+CLOSE_REFUSED = 4003
+CLOSE_OPENING_ENDED = 4005
+CLOSE_SUMMIT_ENDED = 4006
+CLOSE_REMOVED = 4009
+
+Persist = Callable[[Course, str, dict[str, Any]], Coroutine[Any, Any, None]]
+Outgoing = str | bytes | Close
+
+
 @dataclass(eq=False)
 class Device:
     user_id: int
@@ -64,7 +85,9 @@ class Device:
     people: list[str]
     connection: Connection
     publishing: bool = False
-    outbox: asyncio.Queue[str | bytes | None] = field(default_factory=lambda: asyncio.Queue(OUTBOX_LIMIT))
+    outbox: asyncio.Queue[str | bytes | Close | None] = field(
+        default_factory=lambda: asyncio.Queue(OUTBOX_LIMIT)
+    )
     sequence: int = 0
     writer: asyncio.Task[None] | None = None
 
@@ -81,57 +104,231 @@ class Device:
 
 class Room:
     def __init__(
-        self, summit: Summit, media: MediaPlane, clock: Callable[[], float] = time.monotonic
+        self,
+        summit: Summit,
+        media: MediaPlane,
+        course: Course,
+        persist: Persist,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.summit = summit
         self.media = media
+        self.course = course
+        self._persist = persist
         self.clock = clock
+        self.wall_clock = wall_clock
         self.gateway = DaveGateway(summit.channel_id)
-        self.devices: dict[int, Device] = {}
+        self.devices: dict[int, Device] = {}  # admitted: in the call
+        self.lobby: dict[int, Device] = {}  # waiting: no keys, no media
         self._timer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._course_timer: asyncio.Task[None] | None = None
+        self._course_wake = asyncio.Event()
         self._media_ready = False
 
     # -- membership ------------------------------------------------------------------------------
 
-    async def admit(self, device: Device, ready: str) -> None:
-        """Bring a device in: it gets `ready`, everyone gets the roster, DAVE starts for it."""
-        await self._ensure_media()
-        self.devices[device.user_id] = device
+    def may_enter(self, role: Role) -> CourseError | None:
+        """Whether a device of this role may identify now (checked before it is given a place)."""
+        if self.course.phase is Phase.ENDED:
+            return CourseError("summit_ended", "this summit has ended")
+        if role is Role.PRESS and not self.course.press_allowed():
+            return CourseError("opening_ended", "the opening has ended: the press is no longer admitted")
+        if self.course.locked and role is not Role.HOST:
+            return CourseError("summit_locked", "the host has locked this summit: no one else may join")
+        return None
+
+    async def arrive(self, device: Device, ready: Callable[[bool], str]) -> None:
+        """A device identified: the host goes straight in, everyone else waits in the lobby."""
         device.writer = asyncio.create_task(self._write(device), name=f"writer-{device.user_id}")
-        self._enqueue(device, ready)
+        self._ensure_course_timer()
+        if device.role is Role.HOST or self.course.admission is Admission.OPEN:
+            self._enqueue(device, ready(True))
+            await self._admit(device)
+            return
+        self.lobby[device.user_id] = device
+        self._enqueue(device, ready(False))
+        self._broadcast_lobby()
+
+    async def _admit(self, device: Device) -> None:
+        """Into the call: the roster tells everyone, DAVE starts for it, it may publish now."""
+        await self._ensure_media()
+        self.lobby.pop(device.user_id, None)
+        self.devices[device.user_id] = device
+        self._enqueue(device, server_op("admitted", {}))
         self._broadcast_roster()
+        self._broadcast_lobby()
         self._deliver(self.gateway.connect(device.user_id, self.clock()))
         self._ensure_timer()
 
     async def depart(self, user_id: int) -> None:
         """The device is gone (left, disconnected, kicked): DAVE removes it, Janus drops it."""
+        if (waiting := self.lobby.pop(user_id, None)) is not None:
+            self._stop_writer(waiting)
+            self._broadcast_lobby()
+            return
         device = self.devices.pop(user_id, None)
         if device is None:
             return
         self._deliver(self.gateway.leave(user_id, self.clock()))
         self._broadcast_roster()
-        if device.writer:
-            try:
-                device.outbox.put_nowait(None)  # the writer sends what is queued, then stops
-            except asyncio.QueueFull:
-                device.writer.cancel()
+        self._stop_writer(device)
         try:
             await self.media.drop_device(user_id)
         except MediaError as e:
             log.warning("media cleanup for a departed device failed: %s", e)
 
+    def _stop_writer(self, device: Device) -> None:
+        if device.writer:
+            try:
+                device.outbox.put_nowait(None)  # the writer sends what is queued, then stops
+            except asyncio.QueueFull:
+                device.writer.cancel()
+
+    async def _dismiss(self, device: Device, code: str, message: str, close: int) -> None:
+        """End a device's stay: tell it why, close its socket, take it out of DAVE and Janus."""
+        self._enqueue(device, server_op("error", {"code": code, "message": message, "op": None}))
+        self._enqueue(device, Close(close, code))
+        await self.depart(device.user_id)
+
     @property
     def empty(self) -> bool:
-        return not self.devices
+        return not self.devices and not self.lobby
 
     async def close(self) -> None:
-        for user_id in list(self.devices):
+        for user_id in [*self.devices, *self.lobby]:
             await self.depart(user_id)
-        if self._timer:
-            self._timer.cancel()
+        for task in (self._timer, self._course_timer):
+            if task:
+                task.cancel()
         if self._media_ready:
             await self.media.close_room(self.summit.channel_id)
+
+    # -- host controls ---------------------------------------------------------------------------
+
+    def _may_admit(self, by: Device, waiting: Device) -> bool:
+        if by.role is Role.HOST:
+            return True
+        return (
+            self.course.admission is Admission.DELEGATION_HEAD
+            and by.role is Role.PRINCIPAL
+            and by.delegation.delegation_id == waiting.delegation.delegation_id
+        )
+
+    def can_admit(self, device: Device) -> bool:
+        return device.role is Role.HOST or (
+            self.course.admission is Admission.DELEGATION_HEAD and device.role is Role.PRINCIPAL
+        )
+
+    def _waiting(self, by: Device, user_id: int) -> Device:
+        waiting = self.lobby.get(user_id)
+        if waiting is None:
+            raise CourseError("not_waiting", f"device {user_id} is not waiting in the lobby")
+        if not self._may_admit(by, waiting):
+            raise CourseError("forbidden", "only the host, or its own delegation's head, admits a device")
+        return waiting
+
+    def _host(self, by: Device, what: str) -> None:
+        if by.role is not Role.HOST:
+            raise CourseError("forbidden", f"only the host may {what}")
+
+    async def admit(self, by: Device, user_id: int) -> None:
+        waiting = self._waiting(by, user_id)
+        await self._log("admitted", {"user_id": user_id, "by": by.user_id})
+        await self._admit(waiting)
+
+    async def refuse(self, by: Device, user_id: int) -> None:
+        waiting = self._waiting(by, user_id)
+        await self._log("refused", {"user_id": user_id, "by": by.user_id})
+        await self._dismiss(waiting, "admission_refused", "the host did not admit this device", CLOSE_REFUSED)
+
+    async def remove(self, by: Device, user_id: int) -> None:
+        self._host(by, "remove a device")
+        device = self.devices.get(user_id) or self.lobby.get(user_id)
+        if device is None or device is by:
+            raise CourseError("no_such_device", f"device {user_id} is not in this summit")
+        await self._log("removed", {"user_id": user_id, "by": by.user_id})
+        await self._dismiss(device, "removed", "the host removed this device from the summit", CLOSE_REMOVED)
+
+    async def lock(self, by: Device, locked: bool) -> None:
+        self._host(by, "lock the summit")
+        await self._change(self.course.lock(locked), "locked" if locked else "unlocked", {"by": by.user_id})
+
+    async def allow_overrun(self, by: Device) -> None:
+        self._host(by, "let the summit run over")
+        await self._change(self.course.allow_overrun(), "overrun_allowed", {"by": by.user_id})
+
+    async def advance(self, by: Device, to: Phase) -> None:
+        self._host(by, "change the phase")
+        await self._change(self.course.advance(to), "phase", {"phase": to.value, "by": by.user_id})
+
+    # -- the course ------------------------------------------------------------------------------
+
+    async def _log(self, kind: str, detail: dict[str, Any]) -> None:
+        await self._persist(self.course, kind, detail)
+
+    async def _change(self, course: Course, kind: str, detail: dict[str, Any]) -> None:
+        """A new course: persist and log it, tell everyone, then act on what it means."""
+        before, self.course = self.course, course
+        await self._persist(course, kind, detail)
+        self._broadcast_course()
+        self._course_wake.set()
+        if before.press_allowed() and not course.press_allowed():
+            await self._cut_press()
+        if course.phase is Phase.ENDED:
+            for device in [*self.devices.values(), *self.lobby.values()]:
+                await self._dismiss(device, "summit_ended", "the summit has ended", CLOSE_SUMMIT_ENDED)
+
+    async def _cut_press(self) -> None:
+        """The opening ends: every press device leaves the DAVE group (the keys rotate for the
+        others) and Janus, and its token no longer admits it (may_enter)."""
+        for device in [d for d in [*self.devices.values(), *self.lobby.values()] if d.role is Role.PRESS]:
+            await self._dismiss(device, "opening_ended", "the opening has ended", CLOSE_OPENING_ENDED)
+
+    def course_info(self) -> dict[str, Any]:
+        c = self.course
+        return {
+            "phase": c.phase.value,
+            "locked": c.locked,
+            "starts_at": c.starts_at.isoformat(),
+            "ends_at": c.ends_at.isoformat(),
+            "server_time": self.wall_clock().isoformat(),
+            "at_end": c.at_end.value,
+            "overrun": c.overrun,
+            "admission": c.admission.value,
+        }
+
+    def _broadcast_course(self) -> None:
+        text = server_op("course", self.course_info())
+        for device in [*self.devices.values(), *self.lobby.values()]:
+            self._enqueue(device, text)
+
+    def _ensure_course_timer(self) -> None:
+        if self._course_timer is None or self._course_timer.done():
+            self._course_timer = asyncio.create_task(
+                self._run_course(), name=f"clock-{self.summit.summit_id}"
+            )
+
+    async def _run_course(self) -> None:
+        """The summit's clock: warnings at 10 and 2 minutes, then the end (or the overrun)."""
+        while self.course.phase is not Phase.ENDED:
+            self._course_wake.clear()
+            now = self.wall_clock()
+            course, due = self.course.due_warnings(now)
+            if due:
+                self.course = course
+                for device in [*self.devices.values(), *self.lobby.values()]:
+                    self._enqueue(device, server_op("clock_warning", {"minutes_left": due[-1]}))
+            if self.course.ends_now(now):
+                await self._change(
+                    replace(self.course, phase=Phase.ENDED), "phase", {"phase": "ended", "by": "clock"}
+                )
+                return
+            deadline = self.course.next_deadline()
+            delay = (deadline - now).total_seconds() if deadline else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._course_wake.wait(), delay)
 
     # -- DAVE ----------------------------------------------------------------------------------
 
@@ -191,6 +388,10 @@ class Room:
 
     async def publish(self, device: Device, offer_sdp: str) -> str:
         """Relay the device's offer to Janus; it shows as publishing once its media is up."""
+        if device.user_id not in self.devices:
+            raise MediaError("not_admitted", "wait until the host admits this device")
+        if device.role is Role.PRESS:
+            raise MediaError("forbidden", "press devices see and hear the floor; they never publish")
         display = f"{device.delegation.name}: {', '.join(device.people)}"
         return await self.media.publish(self.summit.channel_id, device.user_id, display, offer_sdp)
 
@@ -201,9 +402,13 @@ class Room:
             self._broadcast_roster()
 
     async def subscribe(self, device: Device, feed: int) -> str:
+        if device.user_id not in self.devices:
+            raise MediaError("not_admitted", "wait until the host admits this device")
         source = self.devices.get(feed)
         if source is None or not source.publishing or feed == device.user_id:
             raise MediaError("no_such_feed", f"device {feed} is not publishing in this summit")
+        if device.role is Role.PRESS and source.role is Role.PRESS:
+            raise MediaError("forbidden", "the press hears the floor only")
         return await self.media.subscribe(self.summit.channel_id, device.user_id, feed)
 
     async def media_reset(self) -> None:
@@ -226,10 +431,21 @@ class Room:
         for device in self.devices.values():
             self._enqueue(device, text)
 
+    def _broadcast_lobby(self) -> None:
+        """Each device that may admit sees the devices it may admit."""
+        for device in self.devices.values():
+            if self.can_admit(device):
+                waiting = [
+                    w.info().model_dump(mode="json")
+                    for w in self.lobby.values()
+                    if self._may_admit(device, w)
+                ]
+                self._enqueue(device, server_op("lobby", {"waiting": waiting}))
+
     def send(self, device: Device, text: str) -> None:
         self._enqueue(device, text)
 
-    def _enqueue(self, device: Device, message: str | bytes) -> None:
+    def _enqueue(self, device: Device, message: Outgoing) -> None:
         try:
             device.outbox.put_nowait(message)
         except asyncio.QueueFull:
@@ -245,7 +461,9 @@ class Room:
     async def _write(self, device: Device) -> None:
         try:
             while (message := await device.outbox.get()) is not None:
-                if isinstance(message, bytes):
+                if isinstance(message, Close):
+                    await device.connection.close(message.code, message.reason)
+                elif isinstance(message, bytes):
                     await device.connection.send_bytes(message)
                 else:
                     await device.connection.send_text(message)

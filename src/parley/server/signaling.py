@@ -21,11 +21,17 @@ from typing import Any, Protocol
 from parley.e2ee.gateway import Refusal, Refused
 from parley.media.plane import MediaError
 from parley.server.protocol import (
+    Admit,
+    Advance,
+    AllowOverrun,
     Heartbeat,
     Identify,
     Leave,
+    Lock,
     ProtocolError,
     Publish,
+    Refuse,
+    Remove,
     Subscribe,
     SubscribeAnswer,
     SummitInfo,
@@ -34,7 +40,8 @@ from parley.server.protocol import (
     parse_client_op,
     server_op,
 )
-from parley.server.room import Connection, Device, Room
+from parley.server.room import CLOSE_OPENING_ENDED, CLOSE_SUMMIT_ENDED, Connection, Device, Room
+from parley.summit.course import CourseError, Phase
 from parley.summit.invitations import InvitationError, InvitationSigner, RevokedInvitation, UnknownInvitation
 from parley.summit.model import Summit
 
@@ -49,6 +56,7 @@ CLOSE_NORMAL = 1000
 CLOSE_NOT_IDENTIFIED = 4001
 CLOSE_INVITATION = 4003
 CLOSE_ABUSE = 4008
+CLOSE_ENDINGS = {"opening_ended": CLOSE_OPENING_ENDED, "summit_ended": CLOSE_SUMMIT_ENDED}
 
 # DAVE refusals that only mean "you lost a race" or "too late": not abuse.
 _BENIGN_REFUSALS = {
@@ -145,7 +153,16 @@ class SignalingConnection:
             )
             await self.socket.close(CLOSE_INVITATION, e.code)
             return False
-        self.room = await self.rooms.room(summit)
+        room = await self.rooms.room(summit)
+        refusal = room.may_enter(claims.role)
+        if refusal is not None:
+            await self.socket.send_text(
+                server_op("error", {"code": refusal.code, "message": str(refusal), "op": "identify"})
+            )
+            await self.socket.close(CLOSE_ENDINGS.get(refusal.code, CLOSE_INVITATION), refusal.code)
+            await self.rooms.release(room)
+            return False
+        self.room = room
         self.device = Device(
             user_id=secrets.randbits(52) or 1,
             delegation=delegation,
@@ -153,17 +170,24 @@ class SignalingConnection:
             people=list(op.d.people),
             connection=self.socket,
         )
-        ready = server_op(
-            "ready",
-            {
-                "device": self.device.info().model_dump(mode="json"),
-                "summit": _summit_info(summit).model_dump(mode="json"),
-                "heartbeat_interval": HEARTBEAT_INTERVAL,
-                "ice_servers": self.rooms.ice_servers,
-                "test_hooks": self.rooms.test_hooks,
-            },
-        )
-        await self.room.admit(self.device, ready)
+        device, info = self.device, _summit_info(summit).model_dump(mode="json")
+
+        def ready(admitted: bool) -> str:
+            return server_op(
+                "ready",
+                {
+                    "device": device.info().model_dump(mode="json"),
+                    "summit": info,
+                    "admitted": admitted,
+                    "can_admit": room.can_admit(device),
+                    "course": room.course_info(),
+                    "heartbeat_interval": HEARTBEAT_INTERVAL,
+                    "ice_servers": self.rooms.ice_servers,
+                    "test_hooks": self.rooms.test_hooks,
+                },
+            )
+
+        await room.arrive(device, ready)
         log.info("device %d joined summit %s as %s", self.device.user_id, summit.summit_id, claims.role.value)
         return True
 
@@ -223,10 +247,25 @@ class SignalingConnection:
             elif isinstance(op, Trickle):
                 candidate = op.d.candidate.model_dump() if op.d.candidate else None
                 await room.media.trickle(device.user_id, op.d.feed, candidate)
+            elif isinstance(op, Admit):
+                await room.admit(device, op.d.user_id)
+            elif isinstance(op, Refuse):
+                await room.refuse(device, op.d.user_id)
+            elif isinstance(op, Remove):
+                await room.remove(device, op.d.user_id)
+            elif isinstance(op, Lock):
+                await room.lock(device, op.d.locked)
+            elif isinstance(op, Advance):
+                await room.advance(device, Phase(op.d.phase))
+            elif isinstance(op, AllowOverrun):
+                await room.allow_overrun(device)
             elif isinstance(op, Identify):
                 return await self._error(
                     "already_identified", "this connection is already identified", "identify"
                 )
+        except CourseError as e:
+            # Not allowed now, or not by this device: say so; a mistaken click is not abuse.
+            return await self._error(e.code, str(e), getattr(op, "op", None), counts=False)
         except MediaError as e:
             # A media failure is not the device's fault: report it, do not count it.
             return await self._error(e.code, str(e), getattr(op, "op", None), counts=False)

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from parley.summit.course import Admission, AtEnd, Course, Phase
 from parley.summit.model import Delegation, Invitation, Role, Summit
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -48,6 +51,7 @@ class Store:
         self._summits = meta.tables["summits"]
         self._delegations = meta.tables["delegations"]
         self._invitations = meta.tables["invitations"]
+        self._log = meta.tables["summit_log"]
 
     def migrate(self) -> None:
         config = Config()
@@ -67,6 +71,8 @@ class Store:
         scheduled_start: datetime,
         duration_minutes: int,
         delegations: Sequence[tuple[str, str]],
+        admission: Admission = Admission.HOST,
+        at_end: AtEnd = AtEnd.HARD_STOP,
     ) -> Summit:
         """A summit with its delegations ((name, working language) each) and a fresh channel id."""
         summit_id = _id()
@@ -80,6 +86,8 @@ class Store:
                     duration_minutes=duration_minutes,
                     channel_id=channel_id,
                     created_at=datetime.now(UTC),
+                    admission=admission.value,
+                    at_end=at_end.value,
                 )
             )
             for position, (name, language) in enumerate(delegations):
@@ -112,7 +120,49 @@ class Store:
             delegations=tuple(
                 Delegation(r.delegation_id, r.summit_id, r.name, r.working_language) for r in rows
             ),
+            admission=Admission(row.admission),
+            at_end=AtEnd(row.at_end),
         )
+
+    # -- the course and the log ------------------------------------------------------------------
+
+    def load_course(self, summit: Summit) -> Course:
+        """The summit's course as last saved (phase, lock, overrun), with its clock."""
+        s = self._summits
+        with self.engine.connect() as db:
+            row = db.execute(
+                sa.select(s.c.phase, s.c.locked, s.c.overrun).where(s.c.summit_id == summit.summit_id)
+            ).one()
+        start = summit.scheduled_start
+        course = Course.new(
+            start, timedelta(minutes=summit.duration_minutes), summit.admission, summit.at_end
+        )
+        return replace(course, phase=Phase(row.phase), locked=row.locked, overrun=row.overrun)
+
+    def save_course(self, summit_id: str, course: Course, kind: str, detail: dict[str, Any]) -> None:
+        """Persist the course and append what happened to the summit's log, in one transaction."""
+        s = self._summits
+        with self.engine.begin() as db:
+            db.execute(
+                s.update()
+                .where(s.c.summit_id == summit_id)
+                .values(phase=course.phase.value, locked=course.locked, overrun=course.overrun)
+            )
+            db.execute(
+                self._log.insert().values(summit_id=summit_id, at=datetime.now(UTC), kind=kind, detail=detail)
+            )
+
+    def log(self, summit_id: str, kind: str, detail: dict[str, Any]) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                self._log.insert().values(summit_id=summit_id, at=datetime.now(UTC), kind=kind, detail=detail)
+            )
+
+    def read_log(self, summit_id: str) -> list[tuple[datetime, str, dict[str, Any]]]:
+        log = self._log
+        with self.engine.connect() as db:
+            rows = db.execute(log.select().where(log.c.summit_id == summit_id).order_by(log.c.entry)).all()
+        return [(_utc(r.at), r.kind, r.detail) for r in rows]
 
     def list_summits(self) -> list[Summit]:
         with self.engine.connect() as db:

@@ -11,14 +11,17 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from parley.summit.course import Admission, AtEnd
+
 
 class Role(enum.Enum):
-    """What a device may do. Interpreter and press arrive with their own features."""
+    """What a device may do. Interpreters arrive with their own feature."""
 
-    HOST = "host"  # runs the clock and the phases
-    PRINCIPAL = "principal"
+    HOST = "host"  # runs the clock and the phases, admits and removes
+    PRINCIPAL = "principal"  # a delegation's head
     DELEGATE = "delegate"
     OBSERVER = "observer"
+    PRESS = "press"  # sees and hears the floor during the opening only; never publishes
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class Summit:
     duration_minutes: int
     channel_id: int  # the DAVE group (u64) and the Janus room of the summit's call
     delegations: tuple[Delegation, ...] = ()
+    admission: Admission = Admission.HOST
+    at_end: AtEnd = AtEnd.HARD_STOP
 
     def delegation(self, delegation_id: str) -> Delegation | None:
         return next((d for d in self.delegations if d.delegation_id == delegation_id), None)
