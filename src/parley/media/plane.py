@@ -33,6 +33,7 @@ from parley.media.videoroom import (
 log = logging.getLogger(__name__)
 
 MAX_PUBLISHERS = 64
+ROOM_EXISTS = 427  # VideoRoom's "room already exists"
 
 
 class MediaError(Exception):
@@ -89,6 +90,9 @@ class JanusMediaPlane:
         try:
             if not await admin.exists(room):
                 await admin.create_room(room, publishers=MAX_PUBLISHERS, require_e2ee=True)
+        except VideoRoomError as e:
+            if e.code != ROOM_EXISTS:  # made meanwhile: that is what we wanted
+                raise _media_error(e, "opening the summit's media room") from e
         except JanusException as e:
             raise _media_error(e, "opening the summit's media room") from e
 

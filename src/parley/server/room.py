@@ -126,6 +126,7 @@ class Room:
         self._course_timer: asyncio.Task[None] | None = None
         self._course_wake = asyncio.Event()
         self._media_ready = False
+        self._media_lock = asyncio.Lock()
 
     # -- membership ------------------------------------------------------------------------------
 
@@ -142,14 +143,18 @@ class Room:
     async def arrive(self, device: Device, ready: Callable[[bool], str]) -> None:
         """A device identified: the host goes straight in, everyone else waits in the lobby."""
         device.writer = asyncio.create_task(self._write(device), name=f"writer-{device.user_id}")
-        self._ensure_course_timer()
         if device.role is Role.HOST or self.course.admission is Admission.OPEN:
             self._enqueue(device, ready(True))
             await self._admit(device)
-            return
-        self.lobby[device.user_id] = device
-        self._enqueue(device, ready(False))
-        self._broadcast_lobby()
+        else:
+            self.lobby[device.user_id] = device
+            self._enqueue(device, ready(False))
+            self._broadcast_lobby()
+        # A device that arrives after a warning was given still learns how close the end is.
+        if self.course.warned and self.course.phase is not Phase.ENDED:
+            left = min(self.course.warned)
+            self._enqueue(device, server_op("clock_warning", {"minutes_left": left}))
+        self._ensure_course_timer()
 
     async def _admit(self, device: Device) -> None:
         """Into the call: the roster tells everyone, DAVE starts for it, it may publish now."""
@@ -382,9 +387,10 @@ class Room:
     # -- media ---------------------------------------------------------------------------------
 
     async def _ensure_media(self) -> None:
-        if not self._media_ready:
-            await self.media.open_room(self.summit.channel_id)
-            self._media_ready = True
+        async with self._media_lock:  # two devices arriving together open the room once
+            if not self._media_ready:
+                await self.media.open_room(self.summit.channel_id)
+                self._media_ready = True
 
     async def publish(self, device: Device, offer_sdp: str) -> str:
         """Relay the device's offer to Janus; it shows as publishing once its media is up."""

@@ -1,0 +1,267 @@
+"""The summit's course against the real server and Janus: lobby, press cut, clock, host controls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+import websockets
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from calls import PATTERNS, joined, receiving, summit_links, until
+
+from parley.e2ee.gateway import TRANSITION_TIMEOUT
+from parley.media.frame_transform import attach_receiver_transform
+from parley.media.janus_api import Jsep
+from parley.media.janus_client import JanusClient
+from parley.media.videoroom import StreamRequest, VideoRoomSubscriber
+from parley.sdk.client import InviteLink, JoinError, ParleyClient
+from parley.sdk.member import Media
+from parley.server.runtime import ParleyServer
+from parley.summit.course import Admission, AtEnd
+from parley.summit.model import Role
+
+pytestmark = pytest.mark.anyio
+
+
+class RawDevice:
+    """A device speaking the protocol by hand, to see exactly what the server sends it."""
+
+    def __init__(self, ws: websockets.ClientConnection) -> None:
+        self.ws = ws
+
+    async def op(self, op: str, d: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps({"op": op, "d": d}))
+
+    async def next_text(self, timeout: float = 5) -> dict[str, Any]:
+        while True:
+            frame = await asyncio.wait_for(self.ws.recv(), timeout)
+            if isinstance(frame, str):
+                message: dict[str, Any] = json.loads(frame)
+                return message
+
+    async def drain(self, seconds: float) -> list[str | bytes]:
+        got: list[str | bytes] = []
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while True:
+                    got.append(await self.ws.recv())
+        return got
+
+
+@contextlib.asynccontextmanager
+async def raw(link: str, name: str) -> AsyncIterator[tuple[RawDevice, dict[str, Any]]]:
+    parsed = InviteLink.parse(link)
+    async with websockets.connect(parsed.websocket_url) as ws:
+        device = RawDevice(ws)
+        await device.op("identify", {"token": parsed.token, "people": [name]})
+        yield device, await device.next_text()
+
+
+async def test_a_device_in_the_lobby_gets_no_keys_no_media_until_admitted(parley: ParleyServer) -> None:
+    host_link, b_link, c_link = summit_links(
+        parley,
+        [("Delegation A", Role.HOST), ("Delegation B", Role.PRINCIPAL), ("Delegation B", Role.DELEGATE)],
+        admission=Admission.HOST,
+    )
+    async with joined(host_link, "A") as host, raw(b_link, "Principal B") as (b, ready):
+        assert ready["op"] == "ready" and ready["d"]["admitted"] is False
+        waiting = int(ready["d"]["device"]["user_id"])
+        await until(lambda: [w["user_id"] for w in host.lobby] == [waiting], 5, "the host to see the lobby")
+
+        # Nothing that carries keys or media reaches the lobby: no DAVE op, binary or JSON, no roster.
+        seen = await b.drain(2.0)
+        assert not [f for f in seen if isinstance(f, bytes)]
+        ops = [json.loads(f)["op"] for f in seen if isinstance(f, str)]
+        assert all(isinstance(op, str) for op in ops) and "roster" not in ops, ops
+        await b.op("subscribe", {"feed": host.user_id})
+        assert (await b.next_text())["d"]["code"] == "not_admitted"
+        await b.op("publish", {"sdp": "v=0"})
+        assert (await b.next_text())["d"]["code"] == "not_admitted"
+
+        await host.admit(waiting)
+        assert (await b.next_text())["op"] == "admitted"
+        after = await b.drain(2.0)
+        assert any(isinstance(f, bytes) and f[2] == 25 for f in after), "the external sender package"
+        assert any(isinstance(f, str) and json.loads(f)["op"] == 11 for f in after), "clients_connect"
+        await until(lambda: waiting in host.roster and not host.lobby, 5, "the host to see it admitted")
+
+        async with raw(c_link, "Delegate B") as (c, ready_c):
+            refused = int(ready_c["d"]["device"]["user_id"])
+            await until(lambda: refused in [w["user_id"] for w in host.lobby], 5, "C in the lobby")
+            await host.refuse(refused)
+            error = await c.next_text()
+            assert error["op"] == "error" and error["d"]["code"] == "admission_refused"
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await c.ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4003
+        assert [e[1] for e in parley.store.read_log(InviteLink.parse(b_link).summit_id)] == [
+            "admitted",
+            "refused",
+        ]
+
+
+async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the_floor_does_not_gap(
+    parley: ParleyServer,
+) -> None:
+    links = summit_links(
+        parley,
+        [("Delegation A", Role.HOST), ("Delegation B", Role.PRINCIPAL), ("Delegation B", Role.PRESS)],
+    )
+    async with joined(links[0], "A") as host, joined(links[1], "B1") as b:
+        await host.advance("lobby")
+        await host.advance("opening")
+        press = ParleyClient(links[2], ["Press pool"])
+        await press.join()
+        try:
+            await until(
+                lambda: receiving(press.feeds.get(host.user_id), PATTERNS["A"]), 30, "the press to see A"
+            )
+            await until(lambda: receiving(b.feeds.get(host.user_id), PATTERNS["A"]), 30, "B to see A")
+            assert press.publisher is None  # the press never publishes
+
+            # The test keeps its own Janus subscription to A's feed: it is handed every forwarded
+            # frame even after the server drops the press, and tries the press's old keys on them.
+            assert press.member is not None and host.member is not None
+            old_session, host_member = press.member, host.member
+            executed = len(host_member.executed_transitions)
+            arrivals: list[tuple[float, bytes]] = []
+            async with await JanusClient.connect(parley.media.url, parley.janus.config.api_secret) as janus:
+                spy = await VideoRoomSubscriber.attach(await janus.create_session())
+                offer = await spy.join(host.summit["channel_id"], [StreamRequest(feed=host.user_id)])
+                pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+                def keep(frame: bytes) -> None:
+                    arrivals.append((time.monotonic(), frame))
+
+                @pc.on("track")
+                def on_track(track: MediaStreamTrack) -> None:
+                    if track.kind == "video":
+                        receiver = next(r for r in pc.getReceivers() if r.track is track)
+                        attach_receiver_transform(receiver, lambda frame: keep(frame))
+
+                await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
+                await pc.setLocalDescription(await pc.createAnswer())
+                await spy.start(Jsep("answer", pc.localDescription.sdp, trickle=False))
+                await until(lambda: len(arrivals) > 10, 10, "the test's own subscription to receive")
+
+                cut = time.monotonic()
+                await host.advance("closed_session")
+                await until(lambda: press.ended is not None, 5, "the press to be told")
+                await until(lambda: len(host_member.executed_transitions) > executed, 5, "the keys to rotate")
+                rotated = time.monotonic()
+                await asyncio.sleep(2)
+                await pc.close()
+
+            assert press.ended is not None and press.ended["code"] == "opening_ended"
+            after_cut = [(t, f) for t, f in arrivals if t >= cut]
+            readable = [
+                t for t, f in after_cut if old_session.decrypt(host.user_id, Media.VIDEO, f) is not None
+            ]
+            last = max(readable, default=cut)
+            print(f"\npress cut -> last frame the press could still decrypt: {(last - cut) * 1000:.0f} ms")
+            assert [t for t, _ in after_cut if t > rotated + 0.5] and all(
+                t <= rotated + 0.5 for t in readable
+            )
+            assert last - cut < TRANSITION_TIMEOUT + 0.5
+
+            # The delegations' call went on: no gap over a second in B's picture of A across the cut.
+            times = [t for t in b.feeds[host.user_id].video_times if cut - 2 <= t <= rotated + 2]
+            gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+            assert times and max(gaps) < 1.0, max(gaps)
+            assert host.group_code() == b.group_code()
+        finally:
+            await press.close()
+
+        with pytest.raises(JoinError) as again:  # the press link no longer admits
+            await ParleyClient(links[2], ["Press pool"]).join()
+        assert again.value.code == "opening_ended"
+
+
+async def test_a_two_minute_summit_warns_then_ends_on_time_and_refuses_joins(parley: ParleyServer) -> None:
+    ends_at = datetime.now(UTC) + timedelta(seconds=5)
+    link, late = summit_links(
+        parley, [("Delegation A", Role.PRINCIPAL)] * 2, start=ends_at - timedelta(minutes=2), minutes=2
+    )
+    async with joined(link, "A") as a:
+        await until(lambda: a.warnings == [2], 3, "the 2-minute warning")
+        await until(lambda: a.ended is not None, 10, "the end")
+        ended = datetime.now(UTC)
+        assert a.ended is not None and a.ended["code"] == "summit_ended"
+        assert abs((ended - ends_at).total_seconds()) < 1.0, ended - ends_at
+    with pytest.raises(JoinError) as refused:
+        await ParleyClient(late, ["Latecomer"]).join()
+    assert refused.value.code == "summit_ended" and "ended" in str(refused.value)
+
+
+async def test_an_allowed_overrun_runs_past_the_end_until_the_host_ends_it(parley: ParleyServer) -> None:
+    ends_at = datetime.now(UTC) + timedelta(seconds=3)
+    host_link, link = summit_links(
+        parley,
+        [("Delegation A", Role.HOST), ("Delegation B", Role.PRINCIPAL)],
+        at_end=AtEnd.OVERRUN,
+        start=ends_at - timedelta(minutes=2),
+        minutes=2,
+    )
+    async with joined(host_link, "A") as host, joined(link, "B1") as b:
+        await host.allow_overrun()
+        await until(lambda: b.course.get("overrun") is True, 5, "everyone to know")
+        await asyncio.sleep(4)
+        assert b.ended is None and host.ended is None  # past the end, still in session
+        for phase in ("lobby", "opening", "closed_session", "ended"):
+            await host.advance(phase)
+        await until(lambda: b.ended is not None and host.ended is not None, 5, "the end")
+
+
+async def test_abuse_of_the_course_is_refused_with_clear_errors(parley: ParleyServer) -> None:
+    host_link, delegate_link, press_link, late_link = summit_links(
+        parley,
+        [
+            ("Delegation A", Role.HOST),
+            ("Delegation B", Role.DELEGATE),
+            ("Delegation B", Role.PRESS),
+            ("Delegation B", Role.PRINCIPAL),
+        ],
+    )
+    async with joined(host_link, "A") as host, joined(delegate_link, "B1") as delegate:
+        await until(lambda: host.user_id in delegate.roster, 5, "the roster")
+        for op, d in (
+            ("admit", {"user_id": host.user_id}),
+            ("refuse", {"user_id": host.user_id}),
+            ("remove", {"user_id": host.user_id}),
+            ("lock", {"locked": True}),
+            ("advance", {"phase": "lobby"}),
+            ("allow_overrun", {}),
+        ):
+            await delegate._send_op(op, d)
+            await until(partial(_answered, delegate, op), 5, f"the answer to {op}")
+            assert delegate.errors[-1]["code"] in ("forbidden", "not_waiting"), delegate.errors[-1]
+
+        await host.advance("opening")  # skipping the lobby
+        await until(partial(_answered, host, "advance"), 5, "phase_order")
+        assert host.errors[-1]["code"] == "phase_order"
+        assert "next phase is lobby" in host.errors[-1]["message"]
+
+        async with raw(press_link, "Press") as (press, ready):
+            assert ready["d"]["admitted"] is True and ready["d"]["device"]["role"] == "press"
+            await press.op("publish", {"sdp": "v=0"})
+            while (answer := await press.next_text())["op"] != "error":
+                pass
+            assert answer["d"]["code"] == "forbidden" and "never publish" in answer["d"]["message"]
+
+        await host.lock(True)
+        await until(lambda: host.course.get("locked") is True, 5, "the lock")
+        with pytest.raises(JoinError) as locked:
+            await ParleyClient(late_link, ["Latecomer"]).join()
+        assert locked.value.code == "summit_locked"
+
+
+def _answered(client: ParleyClient, op: str) -> bool:
+    return bool(client.errors) and client.errors[-1]["op"] == op
