@@ -2,21 +2,33 @@
  * One device's stay in a summit's call: the signalling connection, the DAVE session (in the
  * worker, through `E2eeManager`), the publisher and one subscription per other device.
  *
- * It follows the server: `ready` admits us (and gives our user id), `roster` says who is there
- * and who publishes (subscribe then), `media_reset` means publish again. When the connection
- * drops it rejoins with the same invitation as a new device (new user id, new DAVE session),
- * backing off up to `MAX_RECONNECT_DELAY_S`; a refused invitation ends the call instead.
+ * It follows the server: `ready` identifies us (our user id, the summit course) and says whether
+ * we are admitted; until `admitted` the device waits in the lobby: no DAVE session, no publishing,
+ * no subscribing. `roster` says who is there and who publishes (subscribe then), `media_reset`
+ * means publish again. Press devices never publish and subscribe to delegation devices only.
+ * When the connection drops it rejoins with the same invitation as a new device (new user id, new
+ * DAVE session), backing off up to `MAX_RECONNECT_DELAY_S`. A refused invitation, a refused
+ * admission, a locked summit, removal, the end of the opening (press) and the end of the summit
+ * end the stay instead: the `error` op before the close says which, and nothing reconnects.
  */
 
 import { E2eeManager } from './e2ee/manager';
 import type { AlarmReason, FrameStatsMessage, SenderFrameCounts, SessionSnapshot } from './e2ee/messages';
+import { CourseState } from './course';
 import type { LocalMedia } from './localMedia';
 import { Publisher, Subscription } from './media';
 import {
   CLOSE_INVITATION,
+  ENDING_FOR_CLOSE,
+  FINAL_CLOSE_CODES,
+  HOST_OPS,
   SignalingSocket,
+  isEndingCode,
   signalingUrl,
   type DeviceInfo,
+  type HostOp,
+  type LobbyEntry,
+  type Phase,
   type ServerOp,
   type SummitInfo,
 } from './signaling';
@@ -47,12 +59,39 @@ export interface TestState {
   roster: { userId: string; delegation: string; people: string[]; publishing: boolean }[];
   decryptFailures: number;
   peers: Record<string, PeerStats>;
+  /** In the call (false: in the lobby, or not identified yet). */
+  admitted: boolean;
+  phase: Phase | null;
+  /** User ids waiting in the lobby (devices that may admit only). */
+  lobby: string[];
+  /** The error code that ended the stay ("opening_ended", "removed", ...); null while it goes on. */
+  ended: string | null;
+  clockWarnings: number[];
+  /** The host allowed the summit to run past its end. */
+  overrun: boolean;
+}
+
+export interface Waiting {
+  userId: string;
+  delegationId: string;
+  delegation: string;
+  role: string;
+  people: string[];
+}
+
+/** How the stay ended, when the server ended it: the error code and the server's words. */
+export interface Ending {
+  code: string;
+  message: string;
 }
 
 export interface CallOptions {
   summitId: string;
   token: string;
   people: string[];
+  /** The invitation's role (from the invitation check); `ready` says it again. */
+  role: string;
+  /** Camera and microphone; never opened on a press device. */
   media: LocalMedia;
   /** Test only: use channel id + 1 for the DAVE group, so this device's keys are wrong. */
   testWrongGroup: boolean;
@@ -83,6 +122,16 @@ const ALARM_TEXT: Record<AlarmReason, string> = {
   duplicate_member: 'The key group contained one device twice, which only an attack produces. This device refused that group.',
   unknown_member: 'The key group contains a device the server never announced. Compare the group code aloud before going on.',
 };
+
+function waiting(entry: LobbyEntry): Waiting {
+  return {
+    userId: String(entry.user_id),
+    delegationId: entry.delegation_id,
+    delegation: entry.delegation,
+    role: entry.role,
+    people: [...entry.people],
+  };
+}
 
 function participant(device: DeviceInfo): Participant {
   return {
@@ -121,14 +170,31 @@ export class Call {
   private readonly videoProgress = new Map<string, { frames: number; at: number }>();
   speaker: string | null = null;
   reconnectAttempt = 0;
+  /** In the call: admitted by the host (or at `ready`). Until then the device waits in the lobby. */
+  admitted = false;
+  /** `ready` received on the current connection (we know whether we wait in the lobby). */
+  identified = false;
+  /** May this device admit others (host; a delegation head with "delegation_head" admission)? */
+  canAdmit = false;
+  readonly course = new CourseState();
+  /** Devices waiting in the lobby (sent to devices that may admit only). */
+  lobby: Waiting[] = [];
+  /** Set when the server ended the stay (refused, locked, removed, opening or summit ended). */
+  ending: Ending | null = null;
+  /** The last refusal of a host control (shown in the host panel until the next control). */
+  hostNotice: string | null = null;
   /** Measured cost of the frame layer in the worker: totals since the call started. */
   readonly cost = { encryptFrames: 0, encryptMs: 0, encryptMaxMs: 0, decryptFrames: 0, decryptMs: 0, decryptMaxMs: 0 };
 
   private readonly e2ee: E2eeManager;
   private socket: SignalingSocket | null = null;
   private generation = 0;
-  private identified = false;
-  private admitted = false;
+  /** Has any connection of this stay been in the call (a drop then shows "Reconnecting")? */
+  private wasInCall = false;
+  /** An ending announced by an `error` op; the close that follows makes it final. */
+  private pendingEnding: Ending | null = null;
+  /** The server runs with test hooks (from `ready`; the test switches act only then). */
+  private testHooks = false;
   private left = false;
   private iceServers: RTCIceServer[] = [];
   private publisher: Publisher | null = null;
@@ -190,6 +256,20 @@ export class Call {
     return this.options.media;
   }
 
+  /** A press device: view-only (no camera or microphone, never publishes). */
+  get press(): boolean {
+    return (this.self?.role ?? this.options.role) === 'press';
+  }
+
+  get host(): boolean {
+    return this.self?.role === 'host';
+  }
+
+  /** Waiting in the lobby: identified, not admitted, not over. */
+  get inLobby(): boolean {
+    return this.identified && !this.admitted && this.connection !== 'closed';
+  }
+
   /** What a tile plays: our own preview, or what we receive from that device. */
   streamFor(userId: string): MediaStream | null {
     if (userId === this.userId) return this.options.media.stream;
@@ -213,6 +293,12 @@ export class Call {
       roster: this.roster.map((p) => ({ userId: p.userId, delegation: p.delegation, people: [...p.people], publishing: p.publishing })),
       decryptFailures: this.decryptFailures,
       peers: structuredClone(this.peers),
+      admitted: this.admitted,
+      phase: this.course.phase,
+      lobby: this.lobby.map((w) => w.userId),
+      ended: this.ending?.code ?? null,
+      clockWarnings: [...this.course.warnings],
+      overrun: this.course.info?.overrun ?? false,
     };
   }
 
@@ -240,8 +326,11 @@ export class Call {
     this.setConnection('closed');
   }
 
-  private end(reason: string): void {
+  private end(reason: string, ending: Ending | null = null): void {
     this.fatal = reason;
+    this.ending = ending;
+    this.admitted = false;
+    this.lobby = [];
     this.left = true;
     this.socket?.close();
     this.socket = null;
@@ -270,45 +359,64 @@ export class Call {
     const generation = this.generation;
     const current = (): boolean => generation === this.generation && !this.left;
     this.identified = false;
-    this.setConnection(this.admitted ? 'reconnecting' : 'connecting');
+    this.admitted = false;
+    this.setConnection(this.wasInCall ? 'reconnecting' : 'connecting');
     const socket = new SignalingSocket(signalingUrl(this.options.summitId), {
       open: () => socket.identify(this.options.token, this.options.people),
       op: (message) => {
         if (current()) this.onOp(message, generation);
       },
+      // DAVE ops come only after admission; anything earlier has no session to go to.
       daveBinary: (frame) => {
-        if (current() && this.identified) this.e2ee.receiveBinary(frame);
+        if (current() && this.admitted) this.e2ee.receiveBinary(frame);
       },
       daveJson: (message) => {
-        if (current() && this.identified) this.e2ee.receiveJson(message);
+        if (current() && this.admitted) this.e2ee.receiveJson(message);
       },
-      close: (code) => {
-        if (current()) this.onClosed(code);
+      close: (code, reason) => {
+        if (current()) this.onClosed(code, reason);
       },
     });
     this.socket = socket;
   }
 
-  private onClosed(code: number): void {
+  private onClosed(code: number, reason: string): void {
     this.socket = null;
     this.identified = false;
+    this.admitted = false;
+    this.lobby = [];
     this.teardownMedia();
     this.e2ee.stop();
     this.session = null;
     this.roster = [];
     this.frameWindow = [];
     this.warning = false;
-    if (code === CLOSE_INVITATION) {
-      this.end(this.fatal ?? 'The server no longer accepts this invitation link.');
+    const pending = this.pendingEnding;
+    this.pendingEnding = null;
+    // Final: a final close code, or any close right after an ending `error` (never reconnect then).
+    if (FINAL_CLOSE_CODES.has(code) || (pending !== null && isEndingCode(pending.code))) {
+      const ending = pending ?? this.endingForClose(code, reason);
+      this.end(ending.message, ending);
       return;
     }
     this.reconnectAttempt += 1;
     const delay = Math.min(MAX_RECONNECT_DELAY_S, 2 ** (this.reconnectAttempt - 1));
-    this.setConnection(this.admitted ? 'reconnecting' : 'connecting');
+    this.setConnection(this.wasInCall ? 'reconnecting' : 'connecting');
     this.reconnectTimer = window.setTimeout(() => {
       this.reconnectTimer = null;
       if (!this.left) this.connect();
     }, delay * 1000);
+  }
+
+  /** A final close no `error` op explained: the close reason carries the code (4003), or the code says it. */
+  private endingForClose(code: number, reason: string): Ending {
+    const known = ENDING_FOR_CLOSE[code];
+    if (known) return { code: known, message: '' };
+    if (code === CLOSE_INVITATION) {
+      const named = /^[a-z_]+$/.test(reason) ? reason : 'invitation_refused';
+      return { code: named, message: isEndingCode(named) ? '' : 'The server no longer accepts this invitation link.' };
+    }
+    return { code: 'closed', message: reason };
   }
 
   private teardownMedia(): void {
@@ -328,29 +436,36 @@ export class Call {
   private onOp(message: ServerOp, generation: number): void {
     switch (message.op) {
       case 'ready': {
-        const { device, summit, heartbeat_interval, ice_servers, test_hooks } = message.d;
+        const { device, summit, heartbeat_interval, ice_servers, course, can_admit } = message.d;
         this.identified = true;
-        this.admitted = true;
         this.reconnectAttempt = 0;
         this.userId = String(device.user_id);
         this.self = participant(device);
         this.summit = summit;
         this.iceServers = ice_servers;
+        this.canAdmit = can_admit === true;
+        if (course) this.course.update(course);
         this.socket?.startHeartbeat(heartbeat_interval);
-        // Test only: another group id; davey does not bind a Welcome to the channel, so the member
-        // also decrypts under keys it does not hold (the point is that nothing undecryptable plays).
-        // The switch acts only when the server says it runs with test hooks: a crafted link can't.
-        const wrong = this.options.testWrongGroup && test_hooks === true;
-        if (this.options.testNoTransform && test_hooks === true) {
-          this.e2ee.withoutTransforms = true;
-          this.alarm = 'Benchmark mode: this device sends and receives media WITHOUT end-to-end encryption.';
-        }
-        const channel = BigInt(summit.channel_id) + (wrong ? 1n : 0n);
-        this.e2ee.start(this.userId, channel.toString(), wrong);
         this.setConnection('connected');
-        void this.publish(generation);
+        // A server without a lobby leaves `admitted` out: it admits at `ready`.
+        if (message.d.admitted !== false) this.enterCall(generation, message.d.test_hooks === true);
         return;
       }
+      case 'admitted':
+        if (this.identified && !this.admitted) this.enterCall(generation, this.testHooks);
+        return;
+      case 'course':
+        this.course.update(message.d);
+        this.changed();
+        return;
+      case 'clock_warning':
+        this.course.warn(message.d.minutes_left);
+        this.changed();
+        return;
+      case 'lobby':
+        this.lobby = message.d.waiting.map(waiting);
+        this.changed();
+        return;
       case 'roster':
         this.roster = message.d.devices.map(participant);
         this.self = this.roster.find((p) => p.userId === this.userId) ?? this.self;
@@ -368,36 +483,100 @@ export class Call {
         // Janus restarted: everything media is gone; DAVE keys are not affected.
         this.teardownMedia();
         this.changed();
-        void this.publish(generation);
+        if (this.admitted && !this.press) void this.publish(generation);
         return;
       case 'heartbeat_ack':
         return;
-      case 'error': {
-        const { code, message: text, op } = message.d;
-        // Lost commit races and the like are part of DAVE's normal operation.
-        const benign = ['dave_late_commit', 'dave_missing_proposal', 'dave_unknown_transition', 'dave_nothing_to_commit'];
-        (benign.includes(code) ? console.debug : console.warn)(`parley: the server refused ${String(op)}: ${code}`);
-        if (!this.identified) {
-          // Refused at identify (an invitation problem): the server closes with 4003 next.
-          this.fatal = text;
-          return;
-        }
-        if (op === 'publish') {
-          this.pendingPublish?.reject(new Error(code));
-          this.pendingPublish = null;
-        }
-        if (op === 'subscribe' || op === 'subscribe_answer') {
-          // Which feed is not said; drop unanswered ones, the next poll asks again.
-          for (const [feed, entry] of this.subscriptions) {
-            if (!entry.answered) {
-              entry.subscription.close();
-              this.subscriptions.delete(feed);
-            }
-          }
-        }
+      case 'error':
+        this.onError(message.d.code, message.d.message, message.d.op);
         return;
+    }
+  }
+
+  /** Admitted (at `ready`, or by `admitted`): start the DAVE session, publish (not press), subscribe. */
+  private enterCall(generation: number, testHooks: boolean): void {
+    if (this.userId === null || this.summit === null) return;
+    this.admitted = true;
+    this.wasInCall = true;
+    this.testHooks = testHooks;
+    // Test only: another group id; davey does not bind a Welcome to the channel, so the member
+    // also decrypts under keys it does not hold (the point is that nothing undecryptable plays).
+    // The switch acts only when the server says it runs with test hooks: a crafted link can't.
+    const wrong = this.options.testWrongGroup && testHooks;
+    if (this.options.testNoTransform && testHooks) {
+      this.e2ee.withoutTransforms = true;
+      this.alarm = 'Benchmark mode: this device sends and receives media WITHOUT end-to-end encryption.';
+    }
+    const channel = BigInt(this.summit.channel_id) + (wrong ? 1n : 0n);
+    this.e2ee.start(this.userId, channel.toString(), wrong);
+    this.changed();
+    if (!this.press) void this.publish(generation); // press devices never publish
+    this.followRoster();
+  }
+
+  private onError(code: string, text: string, op: string | number | null): void {
+    if (isEndingCode(code)) console.info(`parley: the server ends this stay: ${code}`);
+    else {
+      // Lost commit races and the like are part of DAVE's normal operation.
+      const benign = ['dave_late_commit', 'dave_missing_proposal', 'dave_unknown_transition', 'dave_nothing_to_commit'];
+      (benign.includes(code) ? console.debug : console.warn)(`parley: the server refused ${String(op)}: ${code}`);
+    }
+    if (typeof op === 'string' && HOST_OPS.has(op)) {
+      // A host control the server refused (forbidden, phase_order, ...): say so, the stay goes on.
+      this.hostNotice = text || code;
+      this.changed();
+      return;
+    }
+    if (isEndingCode(code) || !this.identified) {
+      // The end of the stay (or an invitation refused at identify): the server closes next.
+      this.pendingEnding = { code, message: text };
+      return;
+    }
+    if (op === 'publish') {
+      this.pendingPublish?.reject(new Error(code));
+      this.pendingPublish = null;
+    }
+    if (op === 'subscribe' || op === 'subscribe_answer') {
+      // Which feed is not said; drop unanswered ones, the next poll asks again.
+      for (const [feed, entry] of this.subscriptions) {
+        if (!entry.answered) {
+          entry.subscription.close();
+          this.subscriptions.delete(feed);
+        }
       }
     }
+  }
+
+  // -- host controls -----------------------------------------------------------------------
+
+  private sendHost(message: HostOp): void {
+    this.hostNotice = null;
+    this.socket?.sendHost(message);
+    this.changed();
+  }
+
+  admit(userId: string): void {
+    this.sendHost({ op: 'admit', d: { user_id: Number(userId) } });
+  }
+
+  refuse(userId: string): void {
+    this.sendHost({ op: 'refuse', d: { user_id: Number(userId) } });
+  }
+
+  remove(userId: string): void {
+    this.sendHost({ op: 'remove', d: { user_id: Number(userId) } });
+  }
+
+  setLocked(locked: boolean): void {
+    this.sendHost({ op: 'lock', d: { locked } });
+  }
+
+  advance(phase: Phase): void {
+    this.sendHost({ op: 'advance', d: { phase } });
+  }
+
+  allowOverrun(): void {
+    this.sendHost({ op: 'allow_overrun', d: {} });
   }
 
   private current(generation: number): boolean {
@@ -410,7 +589,8 @@ export class Call {
     } catch {
       return; // join() ends the call
     }
-    if (!this.current(generation) || this.userId === null) return;
+    // Never from the lobby, never from a press device (the server refuses it too).
+    if (!this.current(generation) || this.userId === null || !this.admitted || this.press) return;
     this.publisher?.close();
     const media = this.options.media;
     const publisher = new Publisher(this.iceServers, media.audioTrack, media.videoTrack, this.e2ee, this.userId);
@@ -436,10 +616,15 @@ export class Call {
     }
   }
 
-  /** Subscribe to every other device that publishes; drop what is gone or stopped publishing. */
+  /**
+   * Subscribe to every other device that publishes; drop what is gone or stopped publishing.
+   * Nothing from the lobby; a press device follows delegation devices only (not other press).
+   */
   private followRoster(): void {
     const now = performance.now();
-    const publishing = new Set(this.roster.filter((p) => p.publishing && p.userId !== this.userId).map((p) => p.userId));
+    const press = this.press;
+    const wanted = (p: Participant): boolean => p.publishing && p.userId !== this.userId && !(press && p.role === 'press');
+    const publishing = new Set(this.admitted ? this.roster.filter(wanted).map((p) => p.userId) : []);
     for (const [feed, entry] of this.subscriptions) {
       const stale = !entry.answered && now - entry.requestedAt > SUBSCRIBE_RETRY_MS;
       if (!publishing.has(feed) || stale) {

@@ -38,6 +38,12 @@ const idle: TestState = {
   roster: [],
   decryptFailures: 0,
   peers: {},
+  admitted: false,
+  phase: null,
+  lobby: [],
+  ended: null,
+  clockWarnings: [],
+  overrun: false,
 };
 
 window.parley = {
@@ -125,6 +131,7 @@ async function start(): Promise<void> {
     else linkError('Parley cannot be reached', check.reason, () => void start());
     return;
   }
+  // A press device never opens a camera or microphone (the join page does not ask for them).
   const media = new LocalMedia({ audioId: null, videoId: null }, query.has('testSmallVideo') ? SMALL_VIDEO : ROOM_VIDEO);
   const leaveJoinPage = renderJoinPage(root, {
     info: check.info,
@@ -135,6 +142,7 @@ async function start(): Promise<void> {
         summitId,
         token,
         people,
+        role: check.info.role,
         media,
         testWrongGroup: query.get('testWrongGroup') === '1',
         testNoTransform: query.get('testNoTransform') === '1',

@@ -11,8 +11,65 @@ export const PROTOCOL_VERSION = 1;
 /** Close codes the server uses (docs/protocol.md, "Close codes"). */
 export const CLOSE_LEFT = 1000;
 export const CLOSE_NOT_IDENTIFIED = 4001;
+/** The invitation was refused, the host refused admission, or the summit is locked. */
 export const CLOSE_INVITATION = 4003;
+/** A press device after the opening (at the cut, and at any identify later). */
+export const CLOSE_OPENING_ENDED = 4005;
+/** The summit has ended (and any identify after it). */
+export const CLOSE_SUMMIT_ENDED = 4006;
 export const CLOSE_ABUSE = 4008;
+/** The host removed this device. */
+export const CLOSE_REMOVED = 4009;
+
+/** Closes after which the device must not reconnect: the stay is over, the page says why. */
+export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE_INVITATION, CLOSE_OPENING_ENDED, CLOSE_SUMMIT_ENDED, CLOSE_REMOVED]);
+
+/** `error` codes that announce the end of this device's stay (a close follows). */
+export type EndingCode = 'admission_refused' | 'summit_locked' | 'removed' | 'opening_ended' | 'summit_ended';
+export const ENDING_CODES: ReadonlySet<string> = new Set<EndingCode>(['admission_refused', 'summit_locked', 'removed', 'opening_ended', 'summit_ended']);
+
+export function isEndingCode(code: string): code is EndingCode {
+  return ENDING_CODES.has(code);
+}
+
+/** What each final close means when no `error` op said it first. */
+export const ENDING_FOR_CLOSE: Readonly<Record<number, EndingCode>> = {
+  [CLOSE_OPENING_ENDED]: 'opening_ended',
+  [CLOSE_SUMMIT_ENDED]: 'summit_ended',
+  [CLOSE_REMOVED]: 'removed',
+};
+
+/** Refusals of a host control: not the host (or not this delegation's head); not the next phase. */
+export const ERROR_FORBIDDEN = 'forbidden';
+export const ERROR_PHASE_ORDER = 'phase_order';
+
+/** The summit course, held by the server and advanced by the host one step at a time. */
+export type Phase = 'scheduled' | 'lobby' | 'opening' | 'closed_session' | 'ended';
+export const PHASES: readonly Phase[] = ['scheduled', 'lobby', 'opening', 'closed_session', 'ended'];
+
+export interface CourseInfo {
+  phase: Phase;
+  locked: boolean;
+  /** ISO 8601, UTC. */
+  starts_at: string;
+  ends_at: string;
+  /** The server's clock when this was sent. */
+  server_time: string;
+  at_end: 'hard_stop' | 'overrun';
+  /** The host allowed the summit to run past `ends_at`. */
+  overrun: boolean;
+  /** "open": no lobby, every invited device goes straight in. */
+  admission: 'host' | 'delegation_head' | 'open';
+}
+
+/** A device waiting in the lobby, as shown to those who may admit it. */
+export interface LobbyEntry {
+  user_id: number;
+  delegation_id: string;
+  delegation: string;
+  role: string;
+  people: string[];
+}
 
 export interface DeviceInfo {
   user_id: number;
@@ -41,14 +98,34 @@ export type ServerOp =
         heartbeat_interval: number;
         ice_servers: RTCIceServer[];
         test_hooks: boolean;
+        /** false: the device waits in the lobby (no DAVE ops, no media) until `admitted`. */
+        admitted: boolean;
+        course: CourseInfo;
+        /** The host, or a delegation's principal when admission is "delegation_head". */
+        can_admit: boolean;
       };
     }
+  | { op: 'admitted'; d: Record<string, never> }
+  | { op: 'course'; d: CourseInfo }
+  | { op: 'clock_warning'; d: { minutes_left: number } }
+  | { op: 'lobby'; d: { waiting: LobbyEntry[] } }
   | { op: 'roster'; d: { devices: DeviceInfo[] } }
   | { op: 'publish_answer'; d: { sdp: string } }
   | { op: 'subscribe_offer'; d: { feed: number; sdp: string } }
   | { op: 'media_reset'; d: { reason: string } }
   | { op: 'heartbeat_ack'; d: { nonce: number } }
   | { op: 'error'; d: { code: string; message: string; op: string | number | null } };
+
+/** Host controls (device → server); anyone not allowed gets error `forbidden`. */
+export type HostOp =
+  | { op: 'admit'; d: { user_id: number } }
+  | { op: 'refuse'; d: { user_id: number } }
+  | { op: 'remove'; d: { user_id: number } }
+  | { op: 'lock'; d: { locked: boolean } }
+  | { op: 'advance'; d: { phase: Phase } }
+  | { op: 'allow_overrun'; d: Record<string, never> };
+
+export const HOST_OPS: ReadonlySet<string> = new Set<HostOp['op']>(['admit', 'refuse', 'remove', 'lock', 'advance', 'allow_overrun']);
 
 export interface SignalingHandlers {
   open(): void;
@@ -116,6 +193,10 @@ export class SignalingSocket {
     if (!this.open) return;
     if ('binary' in message) this.ws.send(message.binary);
     else this.ws.send(JSON.stringify(message.json));
+  }
+
+  sendHost(message: HostOp): void {
+    this.send(message.op, message.d);
   }
 
   identify(token: string, people: string[]): void {

@@ -1,12 +1,19 @@
 /**
  * The call: a tile per device, the speaker highlighted, the encryption indicator and group code
- * always on screen, pairwise codes on a tile's click, mute / camera / leave.
+ * always on screen, pairwise codes on a tile's click, mute / camera / leave. The summit course
+ * in the header (phase, clock); the lobby screen until admitted; the host panel beside the tiles
+ * for those who may admit; the end screen.
  */
 
 import type { Call, Participant } from '../call';
+import { confirmDialog } from './confirm';
+import { courseBar } from './courseBar';
 import { clear, h, setText } from './dom';
+import { renderEndScreen } from './endScreen';
 import { formatSchedule } from './format';
+import { hostPanel } from './hostPanel';
 import { icon, type IconName } from './icons';
+import { lobbyScreen } from './lobbyScreen';
 
 const CONNECTION_TEXT = {
   connecting: 'Connecting…',
@@ -20,6 +27,8 @@ interface Tile {
   video: HTMLVideoElement;
   delegation: HTMLElement;
   people: HTMLElement;
+  role: HTMLElement;
+  remove: HTMLButtonElement | null;
   stream: MediaStream | null;
 }
 
@@ -118,10 +127,20 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     dialogFor = null;
   });
 
+  // -- the course, the lobby, the host ------------------------------------------------------
+  const confirm = confirmDialog();
+  const course = courseBar(call);
+  const lobby = lobbyScreen(call);
+  const host = hostPanel(call, confirm);
+
   // -- the end ------------------------------------------------------------------------------
   const endScreen = h('section', { class: 'card end', testid: 'call-ended' });
   endScreen.hidden = true;
 
+  const inCall: HTMLElement[] = [];
+  const controls = h('footer', { class: 'controls' }, mute, camera, leave);
+  const stage = h('div', { class: 'stage' }, tilesEl, host.el);
+  inCall.push(codes, stage, controls);
   const view = h(
     'div',
     { class: 'call' },
@@ -129,16 +148,38 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       'header',
       { class: 'topbar' },
       h('div', { class: 'titles' }, title, schedule),
-      h('div', { class: 'status' }, connection, encryption),
+      h('div', { class: 'status' }, ...course.pills, connection, encryption),
     ),
     alarm,
     warning,
-    codes,
-    tilesEl,
-    h('footer', { class: 'controls' }, mute, camera, leave),
+    course.banner,
+    lobby.el,
+    ...inCall,
     dialog,
+    confirm.el,
   );
   root.append(view, endScreen);
+
+  /** The host's Remove on a tile (asks first); clicks and keys stay off the tile's own action. */
+  const removeButton = (userId: string): HTMLButtonElement => {
+    const button = h('button', { class: 'tile-remove', testid: 'remove-button', text: 'Remove', title: 'Remove this device from the summit', attrs: { type: 'button' } });
+    button.addEventListener('keydown', (event) => event.stopPropagation());
+    button.addEventListener('click', (event) => {
+      event.stopPropagation();
+      const p = call.roster.find((r) => r.userId === userId);
+      if (!p) return;
+      void confirm
+        .ask({
+          title: `Remove ${p.delegation}?`,
+          text: `${peopleText(p)} (${p.delegation}) will leave the call at once, and the encryption keys change so this device can no longer follow it.`,
+          action: 'Remove',
+        })
+        .then((ok) => {
+          if (ok && call.roster.some((r) => r.userId === userId)) call.remove(userId);
+        });
+    });
+    return button;
+  };
 
   const makeTile = (p: Participant, self: boolean): Tile => {
     const video = h('video', { class: self ? 'mirror' : '' });
@@ -147,13 +188,16 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     video.muted = self; // our own sound would echo
     const delegation = h('strong', { class: 'tile-delegation' });
     const people = h('span', { class: 'tile-people' });
-    const placeholder = h('div', { class: 'placeholder', text: self ? 'Your camera is off' : 'No picture' });
+    const role = h('span', { class: 'tile-role' });
+    const placeholder = h('div', { class: 'placeholder', text: self ? 'Your camera is off' : p.role === 'press' ? 'Press (view only)' : 'No picture' });
+    const remove = self ? null : removeButton(p.userId);
     const el = h(
       'figure',
       { class: `tile${self ? ' self' : ''}`, testid: 'tile', attrs: { 'data-user-id': p.userId } },
       video,
       placeholder,
-      h('figcaption', {}, delegation, people),
+      h('figcaption', {}, delegation, role, people),
+      remove,
     );
     if (!self) {
       el.tabIndex = 0;
@@ -171,7 +215,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
         }
       });
     }
-    return { el, video, delegation, people, stream: null };
+    return { el, video, delegation, people, role, remove, stream: null };
   };
 
   const render = (): void => {
@@ -183,6 +227,14 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     }
     setText(connection, call.reconnectAttempt > 0 && call.connection !== 'closed' ? `${CONNECTION_TEXT[call.connection]} (attempt ${call.reconnectAttempt})` : CONNECTION_TEXT[call.connection]);
     connection.dataset.state = call.connection;
+
+    // The lobby: no call yet, so no encryption to show, no code, no tiles.
+    course.update();
+    lobby.update();
+    host.update();
+    const waiting = call.inLobby;
+    for (const el of inCall) el.hidden = waiting;
+    encryption.hidden = waiting;
 
     const state = call.encryption;
     encryption.dataset.state = state;
@@ -214,9 +266,14 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     groupCode.classList.toggle('pending', code === null);
     setText(codeHint, code ? 'Everyone’s screen must show the same code. Click a tile to verify one device.' : 'Shown once this device has joined the key group.');
 
-    // Tiles: others first (by delegation), then this device.
-    const others = call.roster.filter((p) => p.userId !== call.userId).sort((a, b) => a.delegation.localeCompare(b.delegation));
-    const everyone: Participant[] = call.connection === 'closed' ? [] : [...others, ...(call.self && call.userId ? [call.self] : [])];
+    // Tiles: others first (by delegation), then this device. A press device shows no tile of its
+    // own (it sends nothing) and none of other press devices (it follows the delegations only).
+    const press = call.press;
+    const others = call.roster
+      .filter((p) => p.userId !== call.userId && !(press && p.role === 'press'))
+      .sort((a, b) => a.delegation.localeCompare(b.delegation));
+    const self = call.self && call.userId && !press ? [call.self] : [];
+    const everyone: Participant[] = call.connection === 'closed' || waiting ? [] : [...others, ...self];
     const keep = new Set(everyone.map((p) => p.userId));
     for (const [id, tile] of tiles) {
       if (!keep.has(id)) {
@@ -235,6 +292,8 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       if (tilesEl.children[index] !== tile.el) tilesEl.insertBefore(tile.el, tilesEl.children[index] ?? null);
       setText(tile.delegation, self ? `${p.delegation} (this device)` : p.delegation);
       setText(tile.people, peopleText(p));
+      setText(tile.role, p.role === 'press' ? 'Press' : '');
+      if (tile.remove) tile.remove.hidden = !call.host;
       const stream = call.streamFor(p.userId);
       if (stream !== tile.stream) {
         tile.stream = stream;
@@ -245,6 +304,8 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     });
     tilesEl.dataset.count = String(everyone.length);
 
+    mute.hidden = press;
+    camera.hidden = press;
     const micOn = call.media.micEnabled;
     label(mute, micOn ? 'mic' : 'micOff', micOn ? 'Mute' : 'Unmute');
     mute.setAttribute('aria-pressed', String(!micOn));
@@ -256,14 +317,11 @@ export function renderCallView(root: HTMLElement, call: Call): void {
 
     if (call.connection === 'closed') {
       if (dialog.open) dialog.close();
+      confirm.close();
+      course.dispose();
       view.hidden = true;
       endScreen.hidden = false;
-      clear(endScreen);
-      endScreen.append(
-        h('h1', { text: call.fatal ? 'The call has ended' : 'You have left the summit' }),
-        h('p', { testid: 'call-ended-reason', text: call.fatal ?? 'Thank you. You can join again with the same link.' }),
-        h('button', { class: 'primary big', testid: 'rejoin-button', text: 'Join again', attrs: { type: 'button' }, on: { click: () => location.reload() } }),
-      );
+      renderEndScreen(endScreen, call);
     }
   };
 

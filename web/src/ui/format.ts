@@ -23,6 +23,7 @@ const ROLES: Record<string, string> = {
   principal: 'Principal',
   delegate: 'Delegate',
   observer: 'Observer',
+  press: 'Press',
 };
 
 export function formatRole(role: string): string {

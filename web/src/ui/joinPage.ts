@@ -1,10 +1,11 @@
-/** The join page: what the invitation admits to, who is at this device, camera and microphone check. */
+/** The join page: what the invitation admits to, who is at this device, camera and microphone check (not for press). */
 
 import type { InvitationInfo } from '../api';
-import { LocalMedia } from '../localMedia';
+import type { LocalMedia } from '../localMedia';
 import { MAX_NAME, MAX_PEOPLE } from '../people';
 import { clear, h } from './dom';
 import { formatRole, formatSchedule } from './format';
+import { mediaCheck } from './mediaCheck';
 
 const PEOPLE_KEY = 'parley.people';
 
@@ -29,71 +30,10 @@ export function renderJoinPage(root: HTMLElement, options: JoinPageOptions): () 
   const when = formatSchedule(info.scheduled_start, info.duration_minutes);
   clear(root);
 
-  // -- preview, device choice, microphone level --------------------------------------------
-  const preview = h('video', { class: 'preview-video mirror', attrs: { 'aria-label': 'Your camera' } });
-  preview.muted = true;
-  preview.autoplay = true;
-  preview.playsInline = true;
-  preview.srcObject = media.stream;
-  const levelBar = h('span', { class: 'level-fill' });
-  const level = h('div', { class: 'level', title: 'Microphone level', attrs: { role: 'meter', 'aria-label': 'Microphone level' } }, levelBar);
-  const cameraSelect = h('select', { testid: 'camera-select', attrs: { 'aria-label': 'Camera' } });
-  const micSelect = h('select', { testid: 'mic-select', attrs: { 'aria-label': 'Microphone' } });
-  const mediaError = h('p', { class: 'media-error', testid: 'media-error', attrs: { role: 'status' } });
-
-  let audio: { context: AudioContext; source: MediaStreamAudioSourceNode; analyser: AnalyserNode } | null = null;
-  let meterFrame = 0;
-  const startMeter = (): void => {
-    audio?.source.disconnect();
-    const track = media.audioTrack;
-    if (!track) return;
-    const context = audio?.context ?? new AudioContext();
-    const analyser = audio?.analyser ?? context.createAnalyser();
-    analyser.fftSize = 512;
-    const source = context.createMediaStreamSource(new MediaStream([track]));
-    source.connect(analyser);
-    audio = { context, source, analyser };
-  };
-  const samples = new Float32Array(512);
-  const drawMeter = (): void => {
-    meterFrame = requestAnimationFrame(drawMeter);
-    if (!audio) return;
-    audio.analyser.getFloatTimeDomainData(samples);
-    let sum = 0;
-    for (const v of samples) sum += v * v;
-    const rms = Math.sqrt(sum / samples.length);
-    levelBar.style.width = `${Math.min(100, Math.round(rms * 400))}%`;
-  };
-  drawMeter();
-  const resume = (): void => void audio?.context.resume();
-  document.addEventListener('pointerdown', resume);
-  document.addEventListener('keydown', resume);
-
-  const fillSelect = (select: HTMLSelectElement, devices: MediaDeviceInfo[], chosen: string | null, noun: string): void => {
-    clear(select);
-    if (devices.length === 0) select.append(h('option', { text: `No ${noun} found`, attrs: { value: '' } }));
-    devices.forEach((d, i) => {
-      const option = h('option', { text: d.label || `${noun[0]?.toUpperCase()}${noun.slice(1)} ${i + 1}`, attrs: { value: d.deviceId } });
-      option.selected = d.deviceId === chosen;
-      select.append(option);
-    });
-    select.disabled = devices.length === 0;
-  };
-  const refreshDevices = async (): Promise<void> => {
-    const devices = await LocalMedia.devices();
-    fillSelect(cameraSelect, devices.video, media.choice.videoId, 'camera');
-    fillSelect(micSelect, devices.audio, media.choice.audioId, 'microphone');
-  };
-  const openMedia = async (): Promise<void> => {
-    await media.open({ audioId: micSelect.value || media.choice.audioId, videoId: cameraSelect.value || media.choice.videoId });
-    mediaError.textContent = media.error ?? '';
-    preview.srcObject = media.stream;
-    startMeter();
-    await refreshDevices();
-  };
-  cameraSelect.addEventListener('change', () => void openMedia());
-  micSelect.addEventListener('change', () => void openMedia());
-  navigator.mediaDevices.addEventListener('devicechange', () => void refreshDevices());
+  // -- camera and microphone (never asked for on a press device: it sends nothing) ----------
+  const press = info.role === 'press';
+  const check = press ? null : mediaCheck(media);
+  const mediaError = check?.error ?? null;
 
   // -- people at this device -----------------------------------------------------------------
   const list = h('ol', { class: 'people-list' });
@@ -195,26 +135,20 @@ export function renderJoinPage(root: HTMLElement, options: JoinPageOptions): () 
         h(
           'div',
           { class: 'join-grid' },
-          h(
-            'div',
-            { class: 'preview' },
-            preview,
-            level,
-            h('label', { class: 'device' }, h('span', { text: 'Camera' }), cameraSelect),
-            h('label', { class: 'device' }, h('span', { text: 'Microphone' }), micSelect),
-          ),
+          check?.el ??
+            h(
+              'div',
+              { class: 'preview press-note', testid: 'press-note' },
+              h('h2', { text: 'Press: you see the opening only' }),
+              h('p', { text: 'This device sends no picture and no sound: Parley does not ask for a camera or a microphone.' }),
+              h('p', { class: 'hint', text: 'The host admits the press when the opening starts. When the opening ends, this page says so.' }),
+            ),
           form,
         ),
       ),
     ),
   );
-  void openMedia();
+  void check?.open();
 
-  return () => {
-    cancelAnimationFrame(meterFrame);
-    document.removeEventListener('pointerdown', resume);
-    document.removeEventListener('keydown', resume);
-    audio?.source.disconnect();
-    void audio?.context.close();
-  };
+  return () => check?.dispose();
 }
