@@ -12,10 +12,9 @@ import asyncio
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
-from browsers import Browsers
+from browsers import Browsers, decodes, join_in_browser, state, wait_until
 from calls import joined, summit_links, until
 from playwright.async_api import Page, expect
 
@@ -48,44 +47,6 @@ SNAPSHOT = """(userId) => {
   }
   return { mean: sum / (px.length / 4) / 3, print };
 }"""
-
-
-async def state(page: Page) -> dict[str, Any]:
-    result: dict[str, Any] = await page.evaluate("window.parley.state()")
-    return result
-
-
-async def join_in_browser(page: Page, link: str, names: list[str], screenshot: Path | None = None) -> str:
-    """Open the link, enter the people at this device, join; returns the device's user id."""
-    await page.goto(link)
-    inputs = page.get_by_test_id("name-input")
-    await expect(inputs.first).to_be_visible(timeout=15_000)
-    for index, name in enumerate(names):
-        if index:
-            await page.get_by_test_id("add-name").click()
-        await inputs.nth(index).fill(name)
-    if screenshot:
-        await page.wait_for_timeout(1500)  # the camera preview starts
-        await page.screenshot(path=str(screenshot))
-    await page.get_by_test_id("join-button").click()
-    deadline = time.monotonic() + 20
-    while (user_id := (await state(page)).get("userId")) is None:
-        assert time.monotonic() < deadline, "the browser was not admitted"
-        await asyncio.sleep(0.1)
-    return str(user_id)
-
-
-async def decodes(page: Page, user_id: str, frames: int = 15) -> bool:
-    peer = (await state(page))["peers"].get(user_id)
-    return bool(peer) and peer["framesDecoded"] >= frames and peer["audioSamplesReceived"] > 0
-
-
-async def wait_until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.25)
 
 
 async def picture_moves(page: Page, user_id: str) -> bool:
