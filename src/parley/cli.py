@@ -30,6 +30,7 @@ from parley.sdk.member import DaveMember, Media
 from parley.server.config import Settings, load_settings
 from parley.server.runtime import ParleyServer, ServerFiles
 from parley.store.database import Store
+from parley.summit.course import Admission, AtEnd
 from parley.summit.invitations import InvitationSigner
 from parley.summit.model import Role
 from parley.summit.organiser import Organiser
@@ -111,13 +112,15 @@ def create_summit(
     delegations: Sequence[tuple[str, str]],
     invitations: Sequence[tuple[str, Role]],
     valid_for: timedelta,
+    admission: Admission = Admission.HOST,
+    at_end: AtEnd = AtEnd.HARD_STOP,
 ) -> list[tuple[str, Role, str]]:
     """Create a summit in the server's store; returns (delegation, role, link) per invitation."""
     server_files = ServerFiles(settings.data_dir)
     store = Store(settings.database)
     try:
         organiser = Organiser(store, InvitationSigner(server_files.invitation_secret()), settings.base_url)
-        summit = store.create_summit(title, start, duration_minutes, delegations)
+        summit = store.create_summit(title, start, duration_minutes, delegations, admission, at_end)
         by_name = {d.name: d for d in summit.delegations}
         links = []
         for name, role in invitations:
@@ -136,6 +139,7 @@ _DEMO_INVITATIONS = (
     ("Delegation A", Role.PRINCIPAL),
     ("Delegation B", Role.PRINCIPAL),
     ("Delegation B", Role.DELEGATE),
+    ("Delegation B", Role.PRESS),
 )
 
 
@@ -143,7 +147,8 @@ def _print_links(title: str, links: Sequence[tuple[str, Role, str]]) -> None:
     print(f"\n{title}: invite links (each admits one device)")
     for delegation, role, link in links:
         print(f"  {delegation:<16} {role.value:<10} {link}")
-    print("\nJoin from another terminal with: .venv/bin/parley join '<link>' --name 'Your name'\n")
+    print("\nOpen the host link first: the host admits the others from the lobby and runs the phases.")
+    print("Join from another terminal with: .venv/bin/parley join '<link>' --name 'Your name'\n")
 
 
 async def _serve(settings: Settings) -> None:
@@ -177,8 +182,15 @@ async def _join(link: str, name: str, seconds: float, play: Path | None) -> int:
         return 1
     print(f"Joined {client.summit['title']!r} as {client.device['delegation']} {client.device['role']}.")
     try:
+        if not client.admitted.is_set():
+            print("Waiting in the lobby for the host to admit this device...")
         for _ in range(max(1, int(seconds / 2))):
             await asyncio.sleep(2)
+            if client.ended:
+                print(f"\nThe stay ended: {client.ended['message']}")
+                break
+            if not client.admitted.is_set():
+                continue
             print(f"\ngroup code: {client.group_code() or '(forming the group)'}")
             for user_id, device in client.roster.items():
                 me = " (this device)" if user_id == client.user_id else ""
@@ -212,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--invite", type=_invitation_spec, action="append", default=[], metavar="DELEGATION:ROLE"
     )
     create.add_argument("--valid-hours", type=int, default=72)
+    create.add_argument(
+        "--admission", choices=[a.value for a in Admission], default="host", help="who admits from the lobby"
+    )
+    create.add_argument("--at-end", choices=[a.value for a in AtEnd], default="hard_stop")
     joining = commands.add_parser("join", help="join a summit from an invite link, as a Python device")
     joining.add_argument("link")
     joining.add_argument("--name", required=True, help="who is at this device")

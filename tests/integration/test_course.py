@@ -265,3 +265,51 @@ async def test_abuse_of_the_course_is_refused_with_clear_errors(parley: ParleySe
 
 def _answered(client: ParleyClient, op: str) -> bool:
     return bool(client.errors) and client.errors[-1]["op"] == op
+
+
+async def test_the_host_removes_a_device_and_a_delegation_head_admits_its_own(parley: ParleyServer) -> None:
+    host_link, head_link, own_link, other_link = summit_links(
+        parley,
+        [
+            ("Delegation A", Role.HOST),
+            ("Delegation B", Role.PRINCIPAL),
+            ("Delegation B", Role.DELEGATE),
+            ("Delegation A", Role.DELEGATE),
+        ],
+        admission=Admission.DELEGATION_HEAD,
+    )
+    async with joined(host_link, "A") as host:
+        head = ParleyClient(head_link, ["Principal B"])
+        own = ParleyClient(own_link, ["Delegate B"])
+        other = ParleyClient(other_link, ["Delegate A"])
+        for client in (head, own, other):
+            await client.join()
+        try:
+            await host.admit(head.user_id)
+            await head.wait_admitted(10)
+            # The head sees (and may admit) only its own delegation's waiting device.
+            await until(lambda: [w["user_id"] for w in head.lobby] == [own.user_id], 5, "the head's lobby")
+            await head.admit(other.user_id)
+            await until(partial(_answered, head, "admit"), 5, "a refusal")
+            assert head.errors[-1]["code"] == "forbidden" and not other.admitted.is_set()
+            await head.admit(own.user_id)
+            await own.wait_admitted(10)
+            await until(
+                lambda: own.group_code() is not None and own.group_code() == host.group_code(), 10, "keys"
+            )
+
+            epoch_code = host.group_code()
+            await host.remove(own.user_id)
+            await until(lambda: own.ended is not None, 5, "the removed device to be told")
+            assert own.ended is not None and own.ended["code"] == "removed"
+            await until(
+                lambda: own.user_id not in host.roster and own.user_id not in head.roster, 5, "the roster"
+            )
+            await until(lambda: host.group_code() not in (None, epoch_code), 5, "the keys to rotate")
+        finally:
+            for client in (head, own, other):
+                await client.close()
+
+
+def _same_code(a: ParleyClient, b: ParleyClient) -> bool:
+    return a.group_code() is not None and a.group_code() == b.group_code()

@@ -237,23 +237,32 @@ class ParleyClient:
             await self._send_op("heartbeat", {"nonce": next(self._heartbeat)})
 
     async def _read(self) -> None:
-        assert self._ws is not None and self.member is not None
+        assert self._ws is not None
         try:
             async for frame in self._ws:
-                if isinstance(frame, bytes):
-                    for reply in self.member.receive_wire(frame):
-                        await self._send_raw(reply)
+                try:
+                    await self._handle(frame)
+                except websockets.ConnectionClosed:
+                    # The server closed while we answered: still read what it said before (its
+                    # reason for closing comes just before the close).
                     continue
-                message = json.loads(frame)
-                if isinstance(message.get("op"), int):
-                    for reply in self.member.receive_wire(message):
-                        await self._send_raw(reply)
-                else:
-                    await self._on_op(message["op"], message["d"])
         except websockets.ConnectionClosed:
             pass
         finally:
             self._event("closed", {})
+
+    async def _handle(self, frame: str | bytes) -> None:
+        assert self.member is not None
+        if isinstance(frame, bytes):
+            for reply in self.member.receive_wire(frame):
+                await self._send_raw(reply)
+            return
+        message = json.loads(frame)
+        if isinstance(message.get("op"), int):
+            for reply in self.member.receive_wire(message):
+                await self._send_raw(reply)
+        else:
+            await self._on_op(message["op"], message["d"])
 
     async def _on_op(self, op: str, d: dict[str, Any]) -> None:
         if op in ("publish_answer", "subscribe_offer"):

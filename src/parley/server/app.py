@@ -22,7 +22,7 @@ from parley.server.room import MediaPlane, Room
 from parley.server.signaling import SignalingConnection
 from parley.server.web import SecurityHeaders, default_web_dir, mount_web_client
 from parley.store.database import Store
-from parley.summit.course import Course
+from parley.summit.course import Admission, AtEnd, Course
 from parley.summit.invitations import InvitationError, InvitationSigner
 from parley.summit.model import Invitation, Role, Summit
 from parley.summit.organiser import Organiser
@@ -104,6 +104,8 @@ class SummitIn(_In):
     scheduled_start: datetime
     duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
     delegations: Annotated[list[DelegationIn], Field(min_length=1, max_length=16)]
+    admission: Admission = Admission.HOST
+    at_end: AtEnd = AtEnd.HARD_STOP
 
 
 class DelegationOut(BaseModel):
@@ -118,6 +120,8 @@ class SummitOut(BaseModel):
     scheduled_start: datetime
     duration_minutes: int
     delegations: list[DelegationOut]
+    admission: Admission
+    at_end: AtEnd
 
 
 class InvitationIn(_In):
@@ -157,6 +161,8 @@ def _summit_out(summit: Summit) -> SummitOut:
             DelegationOut(delegation_id=d.delegation_id, name=d.name, working_language=d.working_language)
             for d in summit.delegations
         ],
+        admission=summit.admission,
+        at_end=summit.at_end,
     )
 
 
@@ -212,8 +218,9 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
         start = (
             body.scheduled_start if body.scheduled_start.tzinfo else body.scheduled_start.replace(tzinfo=UTC)
         )
+        delegations = [(d.name, d.working_language) for d in body.delegations]
         summit = state.store.create_summit(
-            body.title, start, body.duration_minutes, [(d.name, d.working_language) for d in body.delegations]
+            body.title, start, body.duration_minutes, delegations, body.admission, body.at_end
         )
         return _summit_out(summit)
 
