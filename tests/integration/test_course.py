@@ -220,16 +220,33 @@ async def test_an_allowed_overrun_runs_past_the_end_until_the_host_ends_it(parle
         await until(lambda: b.ended is not None and host.ended is not None, 5, "the end")
 
 
-async def test_abuse_of_the_course_is_refused_with_clear_errors(parley: ParleyServer) -> None:
-    host_link, delegate_link, press_link, late_link = summit_links(
-        parley,
-        [
-            ("Delegation A", Role.HOST),
-            ("Delegation B", Role.DELEGATE),
-            ("Delegation B", Role.PRESS),
-            ("Delegation B", Role.PRINCIPAL),
-        ],
-    )
+def abuse_links(parley: ParleyServer) -> list[str]:
+    invites = [
+        ("Delegation A", Role.HOST),
+        ("Delegation B", Role.DELEGATE),
+        ("Delegation B", Role.PRESS),
+        ("Delegation B", Role.PRINCIPAL),
+    ]
+    return summit_links(parley, invites)
+
+
+async def test_a_press_device_cannot_publish_or_subscribe_beyond_the_floor(parley: ParleyServer) -> None:
+    host_link, _, press_link, _ = abuse_links(parley)
+    async with joined(host_link, "A"), raw(press_link, "Press") as (press, ready):
+        assert ready["d"]["admitted"] is True and ready["d"]["device"]["role"] == "press"
+        await press.op("publish", {"sdp": "v=0"})
+        while (answer := await press.next_text())["op"] != "error":
+            pass
+        assert answer["d"]["code"] == "forbidden" and "never publish" in answer["d"]["message"]
+        for feed in (ready["d"]["device"]["user_id"], 12345):  # itself (press), a device not in the summit
+            await press.op("subscribe", {"feed": feed})
+            while (answer := await press.next_text())["op"] != "error":
+                pass
+            assert answer["d"]["code"] == "no_such_feed"
+
+
+async def test_a_delegate_cannot_use_host_controls(parley: ParleyServer) -> None:
+    host_link, delegate_link, _, _ = abuse_links(parley)
     async with joined(host_link, "A") as host, joined(delegate_link, "B1") as delegate:
         await until(lambda: host.user_id in delegate.roster, 5, "the roster")
         for op, d in (
@@ -243,24 +260,27 @@ async def test_abuse_of_the_course_is_refused_with_clear_errors(parley: ParleySe
             await delegate._send_op(op, d)
             await until(partial(_answered, delegate, op), 5, f"the answer to {op}")
             assert delegate.errors[-1]["code"] in ("forbidden", "not_waiting"), delegate.errors[-1]
+        assert host.course["phase"] == "scheduled" and host.course["locked"] is False
 
+
+async def test_a_phase_out_of_order_is_refused(parley: ParleyServer) -> None:
+    host_link, *_ = abuse_links(parley)
+    async with joined(host_link, "A") as host:
         await host.advance("opening")  # skipping the lobby
         await until(partial(_answered, host, "advance"), 5, "phase_order")
         assert host.errors[-1]["code"] == "phase_order"
         assert "next phase is lobby" in host.errors[-1]["message"]
+        assert host.course["phase"] == "scheduled"
 
-        async with raw(press_link, "Press") as (press, ready):
-            assert ready["d"]["admitted"] is True and ready["d"]["device"]["role"] == "press"
-            await press.op("publish", {"sdp": "v=0"})
-            while (answer := await press.next_text())["op"] != "error":
-                pass
-            assert answer["d"]["code"] == "forbidden" and "never publish" in answer["d"]["message"]
 
+async def test_a_locked_summit_refuses_joins(parley: ParleyServer) -> None:
+    host_link, _, _, late_link = abuse_links(parley)
+    async with joined(host_link, "A") as host:
         await host.lock(True)
         await until(lambda: host.course.get("locked") is True, 5, "the lock")
         with pytest.raises(JoinError) as locked:
             await ParleyClient(late_link, ["Latecomer"]).join()
-        assert locked.value.code == "summit_locked"
+        assert locked.value.code == "summit_locked" and "locked" in str(locked.value)
 
 
 def _answered(client: ParleyClient, op: str) -> bool:
