@@ -229,8 +229,8 @@ async def test_a_killed_janus_is_restarted_and_serves_new_rooms(
 
     with pytest.raises(JanusConnectionLost, match="connection"):
         await pending
-    assert isinstance(await next_event(lost_events, HandleLost, timeout=1), HandleLost)
-    await asyncio.wait_for(restarted.wait(), timeout=5)
+    assert isinstance(await next_event(lost_events, HandleLost, timeout=5), HandleLost)
+    await asyncio.wait_for(restarted.wait(), timeout=15)  # generous: CI machines are loaded
     print(f"\nJanus answered again {loop.time() - killed_at:.2f} s after kill -9")
     assert janus.pid not in (None, old_pid)
     assert janus.restarts == 1
@@ -257,7 +257,7 @@ async def test_a_hung_janus_is_killed_and_replaced(janus_config: JanusConfig, tm
         old_pid = janus.pid
         assert old_pid is not None
         os.kill(old_pid, signal.SIGSTOP)
-        await asyncio.wait_for(restarted.wait(), timeout=5)
+        await asyncio.wait_for(restarted.wait(), timeout=15)  # generous: CI machines are loaded
         assert janus.pid not in (None, old_pid) and janus.healthy()
 
 
