@@ -41,11 +41,7 @@ def summit_links(
     summit = store.create_summit(
         "Integration summit", start or datetime.now(UTC), minutes, delegations, admission, at_end
     )
-    by_name = {d.name: d for d in summit.delegations}
-    return [
-        server.state.organiser.invite(summit, by_name[name].delegation_id, role, timedelta(hours=1))[1]
-        for name, role in invites
-    ]
+    return server.state.organiser.invite_all(summit, invites, timedelta(hours=1))
 
 
 async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:

@@ -121,14 +121,11 @@ def create_summit(
     try:
         organiser = Organiser(store, InvitationSigner(server_files.invitation_secret()), settings.base_url)
         summit = store.create_summit(title, start, duration_minutes, delegations, admission, at_end)
-        by_name = {d.name: d for d in summit.delegations}
-        links = []
-        for name, role in invitations:
-            if name not in by_name:
-                raise SystemExit(f"no delegation named {name!r} in this summit")
-            _, link = organiser.invite(summit, by_name[name].delegation_id, role, valid_for)
-            links.append((name, role, link))
-        return links
+        try:
+            links = organiser.invite_all(summit, invitations, valid_for)
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
+        return [(name, role, link) for (name, role), link in zip(invitations, links, strict=True)]
     finally:
         store.close()
 

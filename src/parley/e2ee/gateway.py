@@ -268,10 +268,6 @@ class DaveGateway:
             return self._on_ready_for_transition(user, op)
         return self._on_invalid_commit_welcome(user, op, now)
 
-    def recreate(self, now: float) -> Accepted:
-        """Drop the group and have every connected user build a new one (prepare_epoch 1)."""
-        return Accepted(tuple(self._reset_group()))
-
     # -- opcode handlers -------------------------------------------------------------------------
 
     def _on_key_package(self, user: _User, kp: KeyPackage, now: float) -> Outcome:
@@ -455,7 +451,7 @@ class DaveGateway:
         """Forget the group; every connected user starts again with a new key package.
 
         Used when a single member would remain (no member keeps sole control of a group, as DAVE
-        requires) and on `recreate`. The sole member executes the reset at once (transition 0).
+        requires). The sole member executes the reset at once (transition 0).
         """
         sole = self.members()
         self._epoch = 0

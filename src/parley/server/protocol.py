@@ -237,7 +237,12 @@ class SummitInfo(_Op):
     delegations: list[dict[str, str]]
 
 
+def text_frame(message: dict[str, Any]) -> str:
+    """Any JSON op (Parley's or DAVE's) as the compact text frame to send."""
+    return json.dumps(message, separators=(",", ":"))
+
+
 def server_op(op: str, data: BaseModel | dict[str, Any]) -> str:
     """A Parley op as the text frame to send."""
     d = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
-    return json.dumps({"op": op, "d": d}, separators=(",", ":"))
+    return text_frame({"op": op, "d": d})

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -24,7 +23,7 @@ from typing import Any, Protocol
 from parley.e2ee.gateway import Accepted, DaveGateway, Outcome, Refused
 from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
 from parley.media.plane import MediaError
-from parley.server.protocol import DeviceInfo, server_op
+from parley.server.protocol import DeviceInfo, server_op, text_frame
 from parley.summit.course import Admission, Course, CourseError, Phase
 from parley.summit.model import Delegation, Role, Summit
 
@@ -127,6 +126,7 @@ class Room:
         self._course_wake = asyncio.Event()
         self._media_ready = False
         self._media_lock = asyncio.Lock()
+        self._chores: set[asyncio.Task[None]] = set()
 
     # -- membership ------------------------------------------------------------------------------
 
@@ -141,9 +141,16 @@ class Room:
         return None
 
     async def arrive(self, device: Device, ready: Callable[[bool], str]) -> None:
-        """A device identified: the host goes straight in, everyone else waits in the lobby."""
+        """A device identified: the host goes straight in, everyone else waits in the lobby.
+
+        Raises MediaError, with nothing of the device left behind, when the media server cannot
+        open the summit's room for a device that goes straight in.
+        """
+        straight_in = device.role is Role.HOST or self.course.admission is Admission.OPEN
+        if straight_in:
+            await self._ensure_media()
         device.writer = asyncio.create_task(self._write(device), name=f"writer-{device.user_id}")
-        if device.role is Role.HOST or self.course.admission is Admission.OPEN:
+        if straight_in:
             self._enqueue(device, ready(True))
             await self._admit(device)
         else:
@@ -360,7 +367,7 @@ class Room:
                 device.sequence = (device.sequence + 1) & 0xFFFF
                 self._enqueue(device, frame)
             else:
-                self._enqueue(device, server_json(send.op.to_json()))
+                self._enqueue(device, text_frame(send.op.to_json()))
 
     def _ensure_timer(self) -> None:
         if self._timer is None or self._timer.done():
@@ -458,7 +465,9 @@ class Room:
             log.warning("device %d is not reading; disconnecting it", device.user_id)
             if device.writer:
                 device.writer.cancel()
-            asyncio.get_running_loop().create_task(self._drop_slow(device))
+            task = asyncio.get_running_loop().create_task(self._drop_slow(device))
+            self._chores.add(task)  # owned until done, so it is neither lost nor left running
+            task.add_done_callback(self._chores.discard)
 
     async def _drop_slow(self, device: Device) -> None:
         await device.connection.close(1008, "not reading fast enough")
@@ -475,7 +484,3 @@ class Room:
                     await device.connection.send_text(message)
         except Exception as e:  # the socket is gone; the reader sees it and departs the device
             log.info("writer for device %d stopped: %s", device.user_id, type(e).__name__)
-
-
-def server_json(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))

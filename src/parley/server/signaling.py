@@ -56,6 +56,7 @@ CLOSE_NORMAL = 1000
 CLOSE_NOT_IDENTIFIED = 4001
 CLOSE_INVITATION = 4003
 CLOSE_ABUSE = 4008
+CLOSE_TRY_AGAIN = 1013
 CLOSE_ENDINGS = {"opening_ended": CLOSE_OPENING_ENDED, "summit_ended": CLOSE_SUMMIT_ENDED}
 
 # DAVE refusals that only mean "you lost a race" or "too late": not abuse.
@@ -187,7 +188,15 @@ class SignalingConnection:
                 },
             )
 
-        await room.arrive(device, ready)
+        try:
+            await room.arrive(device, ready)
+        except MediaError as e:
+            # Not the device's fault and not a crash: say so, and let it try again.
+            await self.socket.send_text(
+                server_op("error", {"code": e.code, "message": str(e), "op": "identify"})
+            )
+            await self.socket.close(CLOSE_TRY_AGAIN, e.code)
+            return False  # run() departs (a no-op: it never got a place) and releases the room
         log.info("device %d joined summit %s as %s", self.device.user_id, summit.summit_id, claims.role.value)
         return True
 

@@ -152,12 +152,6 @@ class Store:
                 self._log.insert().values(summit_id=summit_id, at=datetime.now(UTC), kind=kind, detail=detail)
             )
 
-    def log(self, summit_id: str, kind: str, detail: dict[str, Any]) -> None:
-        with self.engine.begin() as db:
-            db.execute(
-                self._log.insert().values(summit_id=summit_id, at=datetime.now(UTC), kind=kind, detail=detail)
-            )
-
     def read_log(self, summit_id: str) -> list[tuple[datetime, str, dict[str, Any]]]:
         log = self._log
         with self.engine.connect() as db:

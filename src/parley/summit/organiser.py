@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from parley.store.database import Store
@@ -27,6 +28,18 @@ class Organiser:
             invitation.invitation_id, summit.summit_id, delegation_id, role, int(expires.timestamp())
         )
         return invitation, self.link(summit.summit_id, self.signer.mint(claims))
+
+    def invite_all(
+        self, summit: Summit, invites: Sequence[tuple[str, Role]], valid_for: timedelta
+    ) -> list[str]:
+        """A link per (delegation name, role), in order; ValueError names an unknown delegation."""
+        by_name = {d.name: d for d in summit.delegations}
+        links = []
+        for name, role in invites:
+            if name not in by_name:
+                raise ValueError(f"no delegation named {name!r} in this summit")
+            links.append(self.invite(summit, by_name[name].delegation_id, role, valid_for)[1])
+        return links
 
     def link(self, summit_id: str, token: str) -> str:
         """The token rides in the fragment: browsers never send it in a request line or a log."""
