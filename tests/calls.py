@@ -6,16 +6,27 @@ import asyncio
 import contextlib
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame, VideoFrame
+
+from parley.media.frame_transform import attach_receiver_transform
+from parley.media.janus_api import Jsep
+from parley.media.janus_client import JanusClient
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack, read_pattern
+from parley.media.videoroom import StreamRequest, VideoRoomSubscriber
 from parley.sdk.client import ParleyClient, RemoteFeed
+from parley.sdk.member import Media
 from parley.server.config import load_settings
 from parley.server.runtime import ParleyServer
 from parley.summit.course import Admission, AtEnd
-from parley.summit.model import Role
+from parley.summit.model import DEFAULT_DUCKING, Role
+from parley.summit.organiser import Seat
 
 PATTERNS = {"A": 3, "B1": 5, "B2": 9}
 TONES = {"A": 440.0, "B1": 660.0, "B2": 880.0}
@@ -28,20 +39,32 @@ THREE_DEVICES = [
 
 def summit_links(
     server: ParleyServer,
-    invites: list[tuple[str, Role]],
+    invites: Sequence[tuple[str, Role] | tuple[str, Role, str]],
     *,
     admission: Admission = Admission.OPEN,
     at_end: AtEnd = AtEnd.HARD_STOP,
     start: datetime | None = None,
     minutes: int = 120,
+    languages: Sequence[str] = ("en", "ru"),
+    ducking: float = DEFAULT_DUCKING,
 ) -> list[str]:
-    """A summit of two delegations and its invite links. No lobby unless `admission` says so."""
+    """A summit of two delegations (working languages en and ru) with en and ru channels, and its
+    invite links; an invite is (delegation, role) or (delegation, Role.INTERPRETER, language).
+    No lobby unless `admission` says so."""
     store = server.store
     delegations = [("Delegation A", "en"), ("Delegation B", "ru")]
     summit = store.create_summit(
-        "Integration summit", start or datetime.now(UTC), minutes, delegations, admission, at_end
+        "Integration summit",
+        start or datetime.now(UTC),
+        minutes,
+        delegations,
+        admission,
+        at_end,
+        languages,
+        ducking,
     )
-    return server.state.organiser.invite_all(summit, invites, timedelta(hours=1))
+    seats = [Seat(*invite) for invite in invites]
+    return server.state.organiser.invite_all(summit, seats, timedelta(hours=1))
 
 
 async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -69,6 +92,71 @@ async def joined(link: str, name: str) -> AsyncIterator[ParleyClient]:
         yield client
     finally:
         await client.close()
+
+
+def record_plaintext(client: ParleyClient) -> set[bytes]:
+    """From now on, every frame the client encrypts, as its encoder produced it (in the clear)."""
+    assert client.member is not None
+    member, plaintext = client.member, set()
+    seal = member.encrypt
+
+    def recording_seal(media: Media, frame: bytes) -> bytes | None:
+        plaintext.add(frame)
+        return seal(media, frame)
+
+    member.encrypt = recording_seal  # type: ignore[method-assign]
+    return plaintext
+
+
+@dataclass
+class Spied:
+    """What a keyless subscriber at Janus got: the payloads as forwarded, and what decoded."""
+
+    forwarded: list[bytes] = field(default_factory=list)
+    video: list[VideoFrame] = field(default_factory=list)
+    audio: list[AudioFrame] = field(default_factory=list)
+
+
+async def spy_at_janus(server: ParleyServer, room: int, feed: int, frames: int = 100) -> Spied:
+    """Subscribe to `feed` at Janus directly, with the server's own API access but no keys, and
+    hand every forwarded payload to the decoders as it came: what the server could make of it."""
+    spied = Spied()
+    async with await JanusClient.connect(server.media.url, server.janus.config.api_secret) as janus:
+        session = await janus.create_session()
+        spy = await VideoRoomSubscriber.attach(session)
+        offer = await spy.join(room, [StreamRequest(feed=feed)])
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        readers: list[asyncio.Future[None]] = []
+
+        def record(frame: bytes) -> bytes:
+            spied.forwarded.append(frame)
+            return frame  # no key, no decryption
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            receiver = next(r for r in pc.getReceivers() if r.track is track)
+            attach_receiver_transform(receiver, record)
+            readers.append(asyncio.ensure_future(_decode_all(track, spied)))
+
+        await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        await spy.start(Jsep("answer", pc.localDescription.sdp, trickle=False))
+        await until(lambda: len(spied.forwarded) > frames, 20, "Janus to forward frames to the spy")
+        await asyncio.sleep(1)
+        await pc.close()
+        for reader in readers:
+            reader.cancel()
+    return spied
+
+
+async def _decode_all(track: MediaStreamTrack, spied: Spied) -> None:
+    with contextlib.suppress(MediaStreamError):
+        while True:
+            frame = await track.recv()
+            if isinstance(frame, VideoFrame):
+                spied.video.append(frame)
+            elif isinstance(frame, AudioFrame):
+                spied.audio.append(frame)
 
 
 RTP_PORTS = 200  # ~4 per PeerConnection with bundle and rtcp-mux; room for a few tests at once

@@ -3,8 +3,8 @@
 - `parley serve [--config FILE] [--demo]`: the server (HTTP API, signalling, a supervised Janus).
   `--demo` first creates a demo summit and prints its invite links.
 - `parley summit create ...`: create a summit and its invitations; prints the links.
-- `parley join LINK --name NAME`: join as a Python device with a test picture and tone; prints
-  the roster, the group code and what it receives.
+- `parley join LINK --name NAME [--listen LANGUAGE] [--take-over]`: join as a Python device with a
+  test picture and tone; prints the roster, the group code, the booths and what it receives.
 - `parley e2ee-demo`: a summit's key agreement in one process, no server: the DAVE gateway and
   three members of two delegations over an in-memory link, printing what each person would see.
 """
@@ -24,7 +24,8 @@ from aiortc.contrib.media import MediaPlayer
 
 from parley.e2ee.gateway import DaveGateway
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
-from parley.sdk.client import JoinError, ParleyClient
+from parley.sdk.choices import FLOOR
+from parley.sdk.client import DEFAULT_CHOICE, JoinError, ParleyClient
 from parley.sdk.local_group import LocalGroup
 from parley.sdk.member import DaveMember, Media
 from parley.server.config import Settings, load_settings
@@ -32,8 +33,8 @@ from parley.server.runtime import ParleyServer, ServerFiles
 from parley.store.database import Store
 from parley.summit.course import Admission, AtEnd
 from parley.summit.invitations import InvitationSigner
-from parley.summit.model import Role
-from parley.summit.organiser import Organiser
+from parley.summit.model import DEFAULT_DUCKING, LANGUAGE_TAG, Role
+from parley.summit.organiser import Organiser, Seat
 
 _DEMO_PEOPLE = (
     (1001, "Delegation A", "principal"),
@@ -86,15 +87,32 @@ def _e2ee_demo() -> int:
     return 0
 
 
-def _invitation_spec(text: str) -> tuple[str, Role]:
-    delegation, _, role = text.rpartition(":")
-    if not delegation:
+def _invitation_spec(text: str) -> Seat:
+    """DELEGATION:ROLE, or DELEGATION:interpreter:LANGUAGE."""
+    rest, _, last = text.rpartition(":")
+    if not rest:
         raise argparse.ArgumentTypeError("an invitation is DELEGATION:ROLE, e.g. 'Delegation A:host'")
+    delegation, _, role = rest.rpartition(":")
+    if role == Role.INTERPRETER.value and delegation:
+        return Seat(delegation, Role.INTERPRETER, last)
     try:
-        return delegation, Role(role)
+        return Seat(rest, Role(last))
     except ValueError:
         roles = ", ".join(r.value for r in Role)
         raise argparse.ArgumentTypeError(f"role must be one of: {roles}") from None
+
+
+def _language(text: str) -> str:
+    if not LANGUAGE_TAG.fullmatch(text):
+        raise argparse.ArgumentTypeError("a language is a tag such as 'en', 'ru' or 'zh-Hans'")
+    return text
+
+
+def _ducking(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("ducking is the floor's level under a channel, from 0 to 1")
+    return value
 
 
 def _delegation_spec(text: str) -> tuple[str, str]:
@@ -110,40 +128,49 @@ def create_summit(
     start: datetime,
     duration_minutes: int,
     delegations: Sequence[tuple[str, str]],
-    invitations: Sequence[tuple[str, Role]],
+    invitations: Sequence[Seat],
     valid_for: timedelta,
     admission: Admission = Admission.HOST,
     at_end: AtEnd = AtEnd.HARD_STOP,
-) -> list[tuple[str, Role, str]]:
-    """Create a summit in the server's store; returns (delegation, role, link) per invitation."""
+    languages: Sequence[str] = (),
+    ducking: float = DEFAULT_DUCKING,
+) -> list[tuple[Seat, str]]:
+    """Create a summit in the server's store; returns (seat, link) per invitation."""
     server_files = ServerFiles(settings.data_dir)
     store = Store(settings.database)
     try:
         organiser = Organiser(store, InvitationSigner(server_files.invitation_secret()), settings.base_url)
-        summit = store.create_summit(title, start, duration_minutes, delegations, admission, at_end)
+        summit = store.create_summit(
+            title, start, duration_minutes, delegations, admission, at_end, languages, ducking
+        )
         try:
             links = organiser.invite_all(summit, invitations, valid_for)
         except ValueError as e:
             raise SystemExit(str(e)) from None
-        return [(name, role, link) for (name, role), link in zip(invitations, links, strict=True)]
+        return list(zip(invitations, links, strict=True))
     finally:
         store.close()
 
 
 _DEMO_DELEGATIONS = (("Delegation A", "en"), ("Delegation B", "ru"))
+_DEMO_LANGUAGES = ("en", "ru")
 _DEMO_INVITATIONS = (
-    ("Delegation A", Role.HOST),
-    ("Delegation A", Role.PRINCIPAL),
-    ("Delegation B", Role.PRINCIPAL),
-    ("Delegation B", Role.DELEGATE),
-    ("Delegation B", Role.PRESS),
+    Seat("Delegation A", Role.HOST),
+    Seat("Delegation A", Role.PRINCIPAL),
+    Seat("Delegation B", Role.PRINCIPAL),
+    Seat("Delegation B", Role.DELEGATE),
+    Seat("Delegation B", Role.PRESS),
+    Seat("Delegation A", Role.INTERPRETER, "en"),
+    Seat("Delegation B", Role.INTERPRETER, "ru"),
+    Seat("Delegation B", Role.INTERPRETER, "ru"),
 )
 
 
-def _print_links(title: str, links: Sequence[tuple[str, Role, str]]) -> None:
+def _print_links(title: str, links: Sequence[tuple[Seat, str]]) -> None:
     print(f"\n{title}: invite links (each admits one device)")
-    for delegation, role, link in links:
-        print(f"  {delegation:<16} {role.value:<10} {link}")
+    for seat, link in links:
+        role = f"{seat.role.value} {seat.language}" if seat.language else seat.role.value
+        print(f"  {seat.delegation:<16} {role:<14} {link}")
     print("\nOpen the host link first: the host admits the others from the lobby and runs the phases.")
     print("Join from another terminal with: .venv/bin/parley join '<link>' --name 'Your name'\n")
 
@@ -165,19 +192,26 @@ async def _serve(settings: Settings) -> None:
         await server.stop()
 
 
-async def _join(link: str, name: str, seconds: float, play: Path | None) -> int:
+async def _join(
+    link: str, name: str, seconds: float, play: Path | None, listen: str | None, take_over: bool
+) -> int:
     if play is not None:  # any file FFmpeg reads; otherwise a test picture and a 440 Hz tone
         player = MediaPlayer(str(play))
         audio, video = player.audio, player.video
     else:
         audio, video = ToneAudioTrack(440.0), PatternVideoTrack(7)
-    client = ParleyClient(link, [name], audio=audio, video=video)
+    choice = DEFAULT_CHOICE if listen is None else None if listen == FLOOR else listen
+    client = ParleyClient(link, [name], audio=audio, video=video, listen=choice)
     try:
         await client.join()
-    except JoinError as e:
+    except (JoinError, ValueError) as e:
         print(f"Not admitted: {e}")
         return 1
     print(f"Joined {client.summit['title']!r} as {client.device['delegation']} {client.device['role']}.")
+    if client.interpreter:
+        print(f"Interpreting into {client.device['language']}; hearing {client.listening or 'the floor'}.")
+    else:
+        print(f"Listening to {client.listening or 'the floor'}.")
     try:
         if not client.admitted.is_set():
             print("Waiting in the lobby for the host to admit this device...")
@@ -188,7 +222,16 @@ async def _join(link: str, name: str, seconds: float, play: Path | None) -> int:
                 break
             if not client.admitted.is_set():
                 continue
+            if (
+                take_over
+                and client.publisher is not None
+                and not client.booths.get(client.device["language"], {}).get("live")
+            ):
+                await client.take_over()
             print(f"\ngroup code: {client.group_code() or '(forming the group)'}")
+            for booth in client.booths.values():
+                live = client.roster.get(booth["live"] or 0, {}).get("people", ["nobody"])
+                print(f"  {booth['language']} booth: {', '.join(live)} live")
             for user_id, device in client.roster.items():
                 me = " (this device)" if user_id == client.user_id else ""
                 feed = client.feeds.get(user_id)
@@ -218,7 +261,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--delegation", type=_delegation_spec, action="append", required=True, metavar="NAME:LANG"
     )
     create.add_argument(
-        "--invite", type=_invitation_spec, action="append", default=[], metavar="DELEGATION:ROLE"
+        "--invite",
+        type=_invitation_spec,
+        action="append",
+        default=[],
+        metavar="DELEGATION:ROLE",
+        help="repeatable; an interpreter is DELEGATION:interpreter:LANGUAGE",
+    )
+    create.add_argument(
+        "--language", type=_language, action="append", default=[], help="an interpretation channel"
+    )
+    create.add_argument(
+        "--ducking", type=_ducking, default=DEFAULT_DUCKING, help="the floor's level under a channel (0.2)"
     )
     create.add_argument("--valid-hours", type=int, default=72)
     create.add_argument(
@@ -230,12 +284,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     joining.add_argument("--name", required=True, help="who is at this device")
     joining.add_argument("--seconds", type=float, default=20.0)
     joining.add_argument("--play", type=Path, help="publish this audio/video file instead of a test picture")
+    joining.add_argument(
+        "--listen", metavar="LANGUAGE", help="hear this language channel over the floor ('floor': the floor)"
+    )
+    joining.add_argument(
+        "--take-over", action="store_true", help="an interpreter: go live when the booth is free"
+    )
     commands.add_parser("e2ee-demo", help="the end-to-end encryption demo, in one process, without a server")
     args = parser.parse_args(argv)
     if args.command == "e2ee-demo":
         return _e2ee_demo()
     if args.command == "join":
-        return asyncio.run(_join(args.link, args.name, args.seconds, args.play))
+        return asyncio.run(_join(args.link, args.name, args.seconds, args.play, args.listen, args.take_over))
     settings = load_settings(args.config, data_dir=args.data_dir)
     if args.command == "summit":
         start = args.start or datetime.now(UTC)
@@ -248,13 +308,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.delegation,
             args.invite,
             timedelta(hours=args.valid_hours),
+            Admission(args.admission),
+            AtEnd(args.at_end),
+            args.language,
+            args.ducking,
         )
         _print_links(args.title, links)
         return 0
     if args.demo:
         title = "Demo summit"
         links = create_summit(
-            settings, title, datetime.now(UTC), 120, _DEMO_DELEGATIONS, _DEMO_INVITATIONS, timedelta(days=3)
+            settings,
+            title,
+            datetime.now(UTC),
+            120,
+            _DEMO_DELEGATIONS,
+            _DEMO_INVITATIONS,
+            timedelta(days=3),
+            languages=_DEMO_LANGUAGES,
         )
         _print_links(title, links)
     asyncio.run(_serve(settings))

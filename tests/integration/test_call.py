@@ -7,28 +7,29 @@ video decodes to their pattern, their tone arrives, every screen shows the same 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from pathlib import Path
 
 import av
 import pytest
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
-from aiortc.mediastreams import MediaStreamError
-from av import VideoFrame
-from calls import PATTERNS, THREE_DEVICES, TONES, joined, receiving, summit_links, until
+from calls import (
+    PATTERNS,
+    THREE_DEVICES,
+    TONES,
+    joined,
+    receiving,
+    record_plaintext,
+    spy_at_janus,
+    summit_links,
+    until,
+)
 
-from parley.media.frame_transform import attach_receiver_transform
-from parley.media.janus_api import Jsep
-from parley.media.janus_client import JanusClient
 from parley.media.sources import (
     PatternVideoTrack,
     ToneAudioTrack,
     dominant_frequency,
     samples_of,
 )
-from parley.media.videoroom import StreamRequest, VideoRoomSubscriber
 from parley.sdk.client import ParleyClient
 from parley.sdk.member import Media
 from parley.server.runtime import ParleyServer
@@ -76,57 +77,12 @@ async def test_the_server_is_blind_a_keyless_subscriber_at_janus_decodes_nothing
     links = summit_links(parley, THREE_DEVICES[:2])
     async with joined(links[0], "A") as a, joined(links[1], "B1") as b1:
         await until(lambda: receiving(b1.feeds.get(a.user_id), PATTERNS["A"]), 30, "B1 to receive A")
-        # Record the plaintext frames A's encoder produces from now on.
-        assert a.member is not None
-        member, plaintext = a.member, set()
-        seal = member.encrypt
-
-        def recording_seal(media: Media, frame: bytes) -> bytes | None:
-            plaintext.add(frame)
-            return seal(media, frame)
-
-        member.encrypt = recording_seal  # type: ignore[method-assign]
-
-        # A subscriber the test attaches to Janus itself, with the server's own API access but no keys.
-        forwarded: list[bytes] = []
-        async with await JanusClient.connect(parley.media.url, parley.janus.config.api_secret) as janus:
-            session = await janus.create_session()
-            spy = await VideoRoomSubscriber.attach(session)
-            offer = await spy.join(a.summit["channel_id"], [StreamRequest(feed=a.user_id)])
-            pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-            decoded: list[VideoFrame] = []
-            readers: list[asyncio.Future[None]] = []
-
-            def record(frame: bytes) -> bytes:
-                forwarded.append(frame)
-                return frame  # handed to the decoder as it came: no key, no decryption
-
-            @pc.on("track")
-            def on_track(track: MediaStreamTrack) -> None:
-                receiver = next(r for r in pc.getReceivers() if r.track is track)
-                attach_receiver_transform(receiver, record)
-                if track.kind == "video":
-                    readers.append(asyncio.ensure_future(_collect_video(track, decoded)))
-
-            await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
-            await pc.setLocalDescription(await pc.createAnswer())
-            await spy.start(Jsep("answer", pc.localDescription.sdp, trickle=False))
-            await until(lambda: len(forwarded) > 100, 20, "Janus to forward frames to the spy")
-            await asyncio.sleep(1)
-            await pc.close()
-
-        assert forwarded and plaintext
-        assert not plaintext & set(forwarded)  # no forwarded payload is a frame A produced in the clear
-        assert decoded == []  # VP8 cannot decode a single forwarded frame without the key
+        plaintext = record_plaintext(a)
+        spied = await spy_at_janus(parley, a.summit["channel_id"], a.user_id)
+        assert spied.forwarded and plaintext
+        assert not plaintext & set(spied.forwarded)  # no forwarded payload is a frame A produced in the clear
+        assert spied.video == []  # VP8 cannot decode a single forwarded frame without the key
         assert receiving(b1.feeds.get(a.user_id), PATTERNS["A"])  # while B1, with the key, sees it
-
-
-async def _collect_video(track: MediaStreamTrack, into: list[VideoFrame]) -> None:
-    with contextlib.suppress(MediaStreamError):
-        while True:
-            frame = await track.recv()
-            assert isinstance(frame, VideoFrame)
-            into.append(frame)
 
 
 async def test_a_device_that_leaves_loses_the_keys_and_can_rejoin_with_its_link(parley: ParleyServer) -> None:

@@ -82,3 +82,53 @@ async def test_an_organiser_creates_a_summit_and_invitations_and_a_device_joins_
     await client.join()
     assert client.device["delegation"] == "South" and client.device["role"] == "principal"
     await client.close()
+
+
+async def test_an_organiser_sets_language_channels_and_invites_an_interpreter_into_one(
+    parley: ParleyServer,
+) -> None:
+    admin = {"Authorization": f"Bearer {parley.admin_token}"}
+    async with httpx.AsyncClient(base_url=parley.settings.base_url, trust_env=False) as http:
+        body = {
+            "title": "Interpreted talks",
+            "scheduled_start": "2026-12-01T10:00:00Z",
+            "duration_minutes": 60,
+            "delegations": [{"name": "North", "working_language": "en"}],
+            "languages": ["en", "fr"],
+            "ducking": 0.3,
+        }
+        summit = (await http.post("/api/summits", json=body, headers=admin)).json()
+        assert summit["languages"] == ["en", "fr"] and summit["ducking"] == 0.3
+        unset = {k: v for k, v in body.items() if k not in ("languages", "ducking")}
+        plain = (await http.post("/api/summits", json=unset, headers=admin)).json()
+        assert plain["languages"] == [] and plain["ducking"] == 0.2
+
+        for bad in (
+            {"languages": ["en", "en"]},
+            {"languages": ["not a tag"]},
+            {"ducking": 1.5},
+            {"ducking": None},
+        ):
+            refused = await http.post("/api/summits", json=body | bad, headers=admin)
+            assert refused.status_code == 422, bad
+
+        invitations = f"/api/summits/{summit['summit_id']}/invitations"
+        north = summit["delegations"][0]["delegation_id"]
+        made = await http.post(
+            invitations, json={"delegation_id": north, "role": "interpreter", "language": "fr"}, headers=admin
+        )
+        assert made.status_code == 201 and made.json()["language"] == "fr"
+        token = InviteLink.parse(made.json()["link"]).token
+        check = await http.post(
+            "/api/invitations/check", json={"summit_id": summit["summit_id"], "token": token}
+        )
+        assert check.json()["role"] == "interpreter" and check.json()["language"] == "fr"
+
+        for wrong in (
+            {"role": "interpreter"},  # an interpreter needs a channel
+            {"role": "interpreter", "language": "de"},  # one the summit has
+            {"role": "delegate", "language": "fr"},  # and only interpreters have one
+        ):
+            refused = await http.post(invitations, json={"delegation_id": north} | wrong, headers=admin)
+            assert refused.status_code == 422, wrong
+            assert "interpret" in refused.json()["detail"] or "language" in refused.json()["detail"]

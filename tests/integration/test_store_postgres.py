@@ -67,10 +67,15 @@ def _cluster(root: Path) -> Iterator[str]:
 def test_summits_and_invitations_live_in_postgresql_and_survive_a_reopen(postgres: str) -> None:
     store = Store(postgres)
     start = datetime(2026, 12, 1, 10, 0, tzinfo=timezone(timedelta(hours=1)))
-    summit = store.create_summit("Talks", start, 120, [("North", "en"), ("South", "fr")])
+    summit = store.create_summit(
+        "Talks", start, 120, [("North", "en"), ("South", "fr")], languages=("en", "fr"), ducking=0.25
+    )
     north = summit.delegations[0].delegation_id
     invitation = store.create_invitation(
         summit.summit_id, north, Role.HOST, datetime.now(UTC) + timedelta(hours=1)
+    )
+    interpreter = store.create_invitation(
+        summit.summit_id, north, Role.INTERPRETER, datetime.now(UTC) + timedelta(hours=1), "fr"
     )
     store.close()
 
@@ -84,6 +89,8 @@ def test_summits_and_invitations_live_in_postgresql_and_survive_a_reopen(postgre
             and loaded.scheduled_start.tzinfo is not None
         )
         assert [d.name for d in loaded.delegations] == ["North", "South"]
+        assert loaded.languages == ("en", "fr") and loaded.ducking == 0.25
+        assert again.get_invitation(interpreter.invitation_id) == interpreter
         assert again.get_invitation(invitation.invitation_id) == invitation
         assert again.revoke_invitation(invitation.invitation_id)
         assert again.get_invitation(invitation.invitation_id).revoked  # type: ignore[union-attr]

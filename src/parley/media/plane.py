@@ -22,6 +22,7 @@ from typing import Any
 
 from parley.media.janus_api import HandleEvent, IceCandidate, JanusException, Jsep, WebrtcUp
 from parley.media.janus_client import JanusClient, JanusSession
+from parley.media.sdp import media_sections
 from parley.media.videoroom import (
     StreamRequest,
     VideoRoom,
@@ -58,6 +59,7 @@ class JanusMediaPlane:
         self._session: JanusSession | None = None
         self._admin: VideoRoom | None = None
         self._publishers: dict[int, VideoRoomPublisher] = {}
+        self._audio_mids: dict[int, list[str]] = {}
         self._subscribers: dict[tuple[int, int], VideoRoomSubscriber] = {}
         self.on_published: Callable[[int], Coroutine[Any, Any, None]] | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
@@ -70,6 +72,7 @@ class JanusMediaPlane:
     async def reconnect(self) -> None:
         """After a Janus restart: a new connection and session; the old handles are gone."""
         self._publishers.clear()
+        self._audio_mids.clear()
         self._subscribers.clear()
         if self._client:
             with contextlib.suppress(JanusException, OSError):
@@ -115,7 +118,22 @@ class JanusMediaPlane:
             answer = await publisher.publish(Jsep("offer", offer_sdp, trickle=False), e2ee=True)
         except JanusException as e:
             raise _media_error(e, "publishing") from e
+        self._audio_mids[feed] = [
+            s.mid for s in media_sections(offer_sdp) if s.kind == "audio" and s.active and s.mid
+        ]
         return answer.sdp
+
+    async def forward_audio(self, room: int, feed: int, forward: bool) -> None:
+        """Have Janus forward a publisher's audio, or drop it at the publisher (VideoRoom
+        `moderate`). A feed that is not published (any more) has nothing to forward: no-op."""
+        _, admin = self._need()
+        if feed not in self._publishers:
+            return
+        try:
+            for mid in self._audio_mids.get(feed, []):
+                await admin.moderate(room, feed, mid, mute=not forward)
+        except JanusException as e:
+            raise _media_error(e, "moderating a channel") from e
 
     def _publisher_event(self, feed: int, event: HandleEvent) -> None:
         """Runs in the Janus reader task: must not block, so the callback gets its own task."""
@@ -166,6 +184,7 @@ class JanusMediaPlane:
         """Detach every handle that served this device, and every subscription to its feed."""
         handles = [p.handle for f, p in self._publishers.items() if f == device]
         self._publishers.pop(device, None)
+        self._audio_mids.pop(device, None)
         for key in [k for k in self._subscribers if device in k]:
             handles.append(self._subscribers.pop(key).handle)
         for handle in handles:

@@ -44,6 +44,7 @@ __all__ = [
     "dominant_frequency",
     "read_pattern",
     "samples_of",
+    "tone_amplitude",
 ]
 
 _COLUMNS = 8  # marker bit, six data bits (most significant first), parity bit
@@ -213,6 +214,19 @@ def dominant_frequency(samples: npt.NDArray[np.floating], sample_rate: int) -> f
         denominator = a - 2 * b + c
         offset = 0.5 * (a - c) / denominator if denominator else 0.0
     return float((peak + offset) * sample_rate / len(samples))
+
+
+def tone_amplitude(samples: npt.NDArray[np.floating], frequency_hz: float, sample_rate: int) -> float:
+    """The amplitude (peak, in full-scale units) of the tone at `frequency_hz` in `samples`: the
+    Hann-windowed spectrum's strongest bin within 2 % of it, scaled so a lone sine of amplitude
+    `a` reads `a`. Ratios of two readings measure a gain (ducking) whatever the codec did."""
+    if len(samples) < 16:
+        raise ValueError("Need at least 16 samples to measure a tone")
+    window = np.hanning(len(samples))
+    spectrum = np.abs(np.fft.rfft(samples * window)) * 2 / window.sum()
+    bins = np.fft.rfftfreq(len(samples), 1 / sample_rate)
+    near = np.abs(bins - frequency_hz) <= max(0.02 * frequency_hz, 2 * sample_rate / len(samples))
+    return float(spectrum[near].max())
 
 
 async def collect(track: MediaStreamTrack, seconds: float) -> list[Frame | Packet[Any]]:

@@ -303,6 +303,17 @@ class VideoRoom:
             self.handle, "success", _with_secret({"request": "kick", "room": room, "id": feed_id}, secret)
         )
 
+    async def moderate(
+        self, room: int, feed_id: int, mid: str, mute: bool, *, secret: str | None = None
+    ) -> None:
+        """Stop (or resume) forwarding one of a publisher's streams to its subscribers.
+
+        Janus drops the stream's packets at the publisher while it is muted; the publisher's
+        PeerConnection stays up, so unmuting resumes forwarding at the next packet.
+        """
+        body = {"request": "moderate", "room": room, "id": feed_id, "mid": mid, "mute": mute}
+        await _call(self.handle, "success", _with_secret(body, secret))
+
 
 class VideoRoomPublisher:
     """One participant's sending side: ``join`` the room, then ``publish`` an offer."""

@@ -9,12 +9,19 @@ arriving is decrypted (or dropped) before decoding.
 
 The client repairs what the server asks it to: after `media_reset` (Janus restarted) it publishes
 again and resubscribes to everyone, with the same DAVE keys.
+
+Interpretation: the device listens to the floor or one language channel (`listen`); it
+subscribes to the floor feeds and to the booth of that channel, and `ear` is what it hears, the
+channel over the ducked floor (`parley.interpretation.mixer`). An interpreter publishes audio only,
+into its channel, through a cough gate, and works its booth with `take_over` / `hand_over` /
+`cough`; its `listen` picks a relay channel (None: the floor).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import itertools
 import json
 import logging
@@ -26,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 import websockets
 from aiortc import (
     MediaStreamTrack,
@@ -38,6 +46,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
+from parley.interpretation.mixer import Listening, Mixer
 from parley.media.frame_transform import (
     FrameStats,
     FrameTransform,
@@ -45,6 +54,9 @@ from parley.media.frame_transform import (
     attach_receiver_transform,
     attach_sender_transform,
 )
+from parley.media.sources import samples_of
+from parley.sdk.audio import CoughGate, EarTrack
+from parley.sdk.choices import ListeningChoices
 from parley.sdk.identity import load_or_create_signature_key
 from parley.sdk.member import DaveMember, Media
 
@@ -53,6 +65,13 @@ log = logging.getLogger(__name__)
 KEEP_FRAMES = 30  # decoded frames kept per remote feed and kind, for callers to inspect
 # Errors that end a device's stay (the server closes the connection after them).
 ENDINGS = frozenset({"admission_refused", "summit_locked", "removed", "opening_ended", "summit_ended"})
+
+
+class _Default(enum.Enum):
+    CHOICE = "the stored choice, else the summit's default for this device"
+
+
+DEFAULT_CHOICE = _Default.CHOICE
 
 
 class JoinError(Exception):
@@ -88,12 +107,14 @@ class RemoteFeed:
     """What this client receives from one other device."""
 
     feed: int
+    channel: str | None = None  # the language channel this feed speaks into; None: the floor
     pc: RTCPeerConnection | None = None
     video: deque[VideoFrame] = field(default_factory=lambda: deque(maxlen=KEEP_FRAMES))
     audio: deque[AudioFrame] = field(default_factory=lambda: deque(maxlen=KEEP_FRAMES * 5))
     video_frames: int = 0
     audio_frames: int = 0
     video_times: deque[float] = field(default_factory=lambda: deque(maxlen=KEEP_FRAMES * 20))
+    audio_times: deque[float] = field(default_factory=lambda: deque(maxlen=KEEP_FRAMES * 5))
     stats: dict[str, FrameStats] = field(default_factory=dict)
     readers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -108,12 +129,21 @@ class ParleyClient:
         video: MediaStreamTrack | None = None,
         key_file: Path | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        listen: str | _Default | None = DEFAULT_CHOICE,
+        choices_file: Path | None = None,
     ) -> None:
         self.link = InviteLink.parse(link)
         self.people = people
         self.audio_track = audio
         self.video_track = video
         self.key_file = key_file
+        self.choices = ListeningChoices(choices_file) if choices_file else None
+        self._listen: str | _Default | None = listen
+        self.listening: str | None = None  # the channel this device hears (None: the floor)
+        self.booths: dict[str, dict[str, Any]] = {}
+        self.mixer = Mixer()
+        self.ear = EarTrack(self.mixer, self._gains)
+        self.gate: CoughGate | None = None
         self.on_event = on_event
         self.member: DaveMember | None = None
         self.device: dict[str, Any] = {}
@@ -154,6 +184,7 @@ class ParleyClient:
         self.device, self.summit = first["d"]["device"], first["d"]["summit"]
         self.ice_servers = list(first["d"].get("ice_servers", []))
         self.course = first["d"]["course"]
+        self.listening = self._initial_channel()
         key = load_or_create_signature_key(self.key_file) if self.key_file else None
         self.member = DaveMember(self.user_id, int(self.summit["channel_id"]), key)
         interval = float(first["d"]["heartbeat_interval"])
@@ -192,6 +223,67 @@ class ParleyClient:
 
     async def allow_overrun(self) -> None:
         await self._send_op("allow_overrun", {})
+
+    # -- interpretation ------------------------------------------------------------------------
+
+    @property
+    def interpreter(self) -> bool:
+        return self.device.get("role") == "interpreter"
+
+    def _initial_channel(self) -> str | None:
+        if not isinstance(self._listen, _Default):
+            channel = self._listen
+        else:
+            stored, channel = self.choices.get(self.link.summit_id) if self.choices else (False, None)
+            if not stored:
+                channel = None if self.interpreter else self.device.get("default_channel")
+        self._check_channel(channel)
+        return channel
+
+    def _check_channel(self, channel: str | None) -> None:
+        if channel is not None and channel not in self.summit.get("languages", []):
+            raise ValueError(f"this summit has no {channel!r} channel")
+        if channel is not None and channel == self.device.get("language"):
+            raise ValueError("an interpreter relays another channel, never its own")
+
+    async def listen(self, channel: str | None) -> None:
+        """Hear `channel` (a language of the summit) over the ducked floor, or the floor (None).
+        For an interpreter: relay from `channel` instead of the floor. Kept for this device."""
+        self._check_channel(channel)
+        previous, self.listening = self.listening, channel
+        if self.choices:
+            self.choices.set(self.link.summit_id, channel)
+        if previous is not None and previous != channel:
+            self.mixer.forget(previous)
+        await self._follow_roster()
+
+    def _gains(self) -> dict[Any, float]:
+        """What the ear plays, by mixer source: floor feeds by user id, the channel by language."""
+        booth = self.booths.get(self.listening or "", {})
+        listening = Listening(
+            self.listening,
+            relay=self.interpreter,
+            ducking=float(self.summit.get("ducking", 0.2)),
+            live=booth.get("live") is not None,
+        )
+        floor = listening.floor_gain()
+        gains: dict[Any, float] = {f.feed: floor for f in self.feeds.values() if f.channel is None}
+        if self.listening is not None:
+            gains[self.listening] = 1.0
+        return gains
+
+    async def take_over(self) -> None:
+        """Go live in this interpreter's booth (refused with `booth_busy` until the live one hands over)."""
+        await self._send_op("take_over", {})
+
+    async def hand_over(self) -> None:
+        await self._send_op("hand_over", {})
+
+    async def cough(self, muted: bool) -> None:
+        """The cough key: silence leaves this device at once; the server stops forwarding too."""
+        if self.gate is not None:
+            self.gate.muted = muted
+        await self._send_op("cough", {"muted": muted})
 
     async def leave(self) -> None:
         if self._ws is not None:
@@ -285,6 +377,8 @@ class ParleyClient:
             self.warnings.append(int(d["minutes_left"]))
         elif op == "lobby":
             self.lobby = list(d["waiting"])
+        elif op == "booths":
+            self.booths = {b["language"]: b for b in d["booths"]}
         elif op == "error":
             self.errors.append(d)
             if d["code"] in ENDINGS:
@@ -308,37 +402,57 @@ class ParleyClient:
         member = self.member
         pc = self._peer_connection()
         self.publisher = pc
-        for track, media in ((self.audio_track, Media.AUDIO), (self.video_track, Media.VIDEO)):
+        # An interpreter publishes its voice only, into its channel, through the cough gate.
+        channel = self.device.get("language")
+        video = None if channel else self.video_track
+        for track, media in ((self.audio_track, Media.AUDIO), (video, Media.VIDEO)):
             if track is None:
                 continue
             # Each publish gets a relay of the source: aiortc stops a sender's track when the
             # sender stops, and after a media reset the same camera must publish again.
-            sender = pc.addTrack(self._relay.subscribe(track, buffered=False))
+            source = self._relay.subscribe(track, buffered=False)
+            if channel and media is Media.AUDIO:
+                muted = self.gate.muted if self.gate else False
+                self.gate = CoughGate(source)
+                self.gate.muted = muted
+                source = self.gate
+            sender = pc.addTrack(source)
             self.publish_stats[media.value] = attach_sender_transform(sender, _sealer(member, media))
         if not pc.getSenders():
             return
         await pc.setLocalDescription(await pc.createOffer())
         self._answers["publish_answer"] = asyncio.get_running_loop().create_future()
-        await self._send_op("publish", {"sdp": pc.localDescription.sdp})
+        offer: dict[str, Any] = {"sdp": pc.localDescription.sdp}
+        if channel:
+            offer["channel"] = channel
+        await self._send_op("publish", offer)
         answer = await self._answers["publish_answer"]
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
 
+    def _wanted(self, user_id: int, dev: dict[str, Any]) -> bool:
+        """The floor (every publishing device but press, which never publishes) and the booth of
+        the channel this device listens to; never itself."""
+        if user_id == self.user_id or not dev.get("publishing") or dev.get("role") == "press":
+            return False
+        channel = dev.get("language")
+        return channel is None or channel == self.listening
+
     async def _follow_roster(self) -> None:
-        """Subscribe to every other device that publishes; drop feeds that are gone."""
+        """Subscribe to every feed this device hears or sees; drop the others."""
         for feed_id, feed in list(self.feeds.items()):
-            if feed_id not in self.roster or not self.roster[feed_id].get("publishing"):
+            if feed_id not in self.roster or not self._wanted(feed_id, self.roster[feed_id]):
                 await self._drop_feed(feed)
         for user_id, dev in self.roster.items():
-            if dev.get("role") == "press":
-                continue  # press devices never publish
-            if user_id != self.user_id and dev.get("publishing") and user_id not in self.feeds:
-                self.feeds[user_id] = RemoteFeed(user_id)
+            if self._wanted(user_id, dev) and user_id not in self.feeds:
+                self.feeds[user_id] = RemoteFeed(user_id, dev.get("language"))
                 await self._send_op("subscribe", {"feed": user_id})
 
     async def _accept_offer(self, feed_id: int, sdp: str) -> None:
         assert self.member is not None
         member = self.member
-        feed = self.feeds.setdefault(feed_id, RemoteFeed(feed_id))
+        feed = self.feeds.get(feed_id)
+        if feed is None:  # dropped while the offer was on its way: not wanted any more
+            return
         if feed.pc is not None:
             await feed.pc.close()
         pc = self._peer_connection()
@@ -368,11 +482,17 @@ class ParleyClient:
                     assert isinstance(frame, AudioFrame)
                     feed.audio.append(frame)
                     feed.audio_frames += 1
+                    feed.audio_times.append(time.monotonic())
+                    # The booth's feeds share one queue: one voice (parley.interpretation.mixer).
+                    source = feed.channel if feed.channel is not None else feed.feed
+                    self.mixer.push(source, samples_of([frame]).astype(np.float32))
         except MediaStreamError:
             return
 
     async def _drop_feed(self, feed: RemoteFeed) -> None:
         self.feeds.pop(feed.feed, None)
+        if feed.channel is None:
+            self.mixer.forget(feed.feed)
         for reader in feed.readers:
             reader.cancel()
         if feed.pc:

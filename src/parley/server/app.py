@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, WebSocket
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from parley.server.protocol import Language
 from parley.server.room import MediaPlane, Room
 from parley.server.signaling import SignalingConnection
 from parley.server.web import SecurityHeaders, default_web_dir, mount_web_client
 from parley.store.database import Store
 from parley.summit.course import Admission, AtEnd, Course
 from parley.summit.invitations import InvitationError, InvitationSigner
-from parley.summit.model import Invitation, Role, Summit
+from parley.summit.model import DEFAULT_DUCKING, MAX_LANGUAGES, Invitation, Role, Summit
 from parley.summit.organiser import Organiser
 
 MAX_INVITATION_HOURS = 24 * 90
@@ -96,7 +97,7 @@ class _In(BaseModel):
 
 class DelegationIn(_In):
     name: Annotated[str, Field(min_length=1, max_length=120)]
-    working_language: Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[A-Za-z-]+$")]
+    working_language: Language
 
 
 class SummitIn(_In):
@@ -106,6 +107,15 @@ class SummitIn(_In):
     delegations: Annotated[list[DelegationIn], Field(min_length=1, max_length=16)]
     admission: Admission = Admission.HOST
     at_end: AtEnd = AtEnd.HARD_STOP
+    languages: Annotated[list[Language], Field(max_length=MAX_LANGUAGES)] = []
+    ducking: Annotated[float, Field(ge=0, le=1)] = DEFAULT_DUCKING
+
+    @field_validator("languages")
+    @classmethod
+    def _distinct(cls, languages: list[str]) -> list[str]:
+        if len(set(languages)) != len(languages):
+            raise ValueError("each language is one channel: name it once")
+        return languages
 
 
 class DelegationOut(BaseModel):
@@ -122,12 +132,15 @@ class SummitOut(BaseModel):
     delegations: list[DelegationOut]
     admission: Admission
     at_end: AtEnd
+    languages: list[str]
+    ducking: float
 
 
 class InvitationIn(_In):
     delegation_id: Annotated[str, Field(min_length=1, max_length=32)]
     role: Role
     valid_hours: Annotated[int, Field(ge=1, le=MAX_INVITATION_HOURS)] = 72
+    language: Language | None = None  # an interpreter's channel
 
 
 class InvitationOut(BaseModel):
@@ -136,6 +149,7 @@ class InvitationOut(BaseModel):
     role: Role
     expires_at: datetime
     link: str
+    language: str | None
 
 
 class InvitationCheckIn(_In):
@@ -147,6 +161,7 @@ class InvitationCheck(BaseModel):
     summit: str
     delegation: str
     role: Role
+    language: str | None
     scheduled_start: datetime
     duration_minutes: int
 
@@ -163,6 +178,8 @@ def _summit_out(summit: Summit) -> SummitOut:
         ],
         admission=summit.admission,
         at_end=summit.at_end,
+        languages=list(summit.languages),
+        ducking=summit.ducking,
     )
 
 
@@ -220,7 +237,14 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
         )
         delegations = [(d.name, d.working_language) for d in body.delegations]
         summit = state.store.create_summit(
-            body.title, start, body.duration_minutes, delegations, body.admission, body.at_end
+            body.title,
+            start,
+            body.duration_minutes,
+            delegations,
+            body.admission,
+            body.at_end,
+            body.languages,
+            body.ducking,
         )
         return _summit_out(summit)
 
@@ -244,13 +268,19 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
         if delegation is None:
             raise HTTPException(422, "no such delegation in this summit")
         valid_for = timedelta(hours=body.valid_hours)
-        invitation, link = state.organiser.invite(summit, delegation.delegation_id, body.role, valid_for)
+        try:
+            invitation, link = state.organiser.invite(
+                summit, delegation.delegation_id, body.role, valid_for, body.language
+            )
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
         return InvitationOut(
             invitation_id=invitation.invitation_id,
             delegation=delegation.name,
             role=invitation.role,
             expires_at=invitation.expires_at,
             link=link,
+            language=invitation.language,
         )
 
     @app.post("/api/invitations/check")
@@ -269,6 +299,7 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
             summit=summit.title,
             delegation=delegation.name,
             role=claims.role,
+            language=claims.language,
             scheduled_start=summit.scheduled_start,
             duration_minutes=summit.duration_minutes,
         )

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from parley.summit.model import LANGUAGE_PATTERN
+
 PROTOCOL_VERSION = 1
 MAX_TEXT_FRAME = 64 * 1024  # an SDP with audio and video is a few KB
 MAX_PEOPLE = 12
@@ -60,11 +62,19 @@ class SdpData(_Op):
     sdp: Annotated[str, Field(min_length=1, max_length=MAX_SDP)]
 
 
+Language = Annotated[str, Field(min_length=2, max_length=16, pattern=LANGUAGE_PATTERN)]  # a channel
+
+
+class PublishData(SdpData):
+    channel: Language | None = None  # None: the floor
+
+
 class Publish(_Op):
-    """An offer to publish this device's audio and video (frames already end-to-end encrypted)."""
+    """An offer to publish this device's audio and video (frames already end-to-end encrypted),
+    to the floor or (interpreters) into a language channel."""
 
     op: Literal["publish"]
-    d: SdpData
+    d: PublishData
 
 
 class SubscribeData(_Op):
@@ -78,9 +88,8 @@ class Subscribe(_Op):
     d: SubscribeData
 
 
-class SubscribeAnswerData(_Op):
+class SubscribeAnswerData(SdpData):
     feed: Annotated[int, Field(ge=1, lt=1 << 53)]
-    sdp: Annotated[str, Field(min_length=1, max_length=MAX_SDP)]
 
 
 class SubscribeAnswer(_Op):
@@ -170,6 +179,31 @@ class AllowOverrun(_Op):
     d: Empty = Empty()
 
 
+class TakeOver(_Op):
+    """Interpreter: go live in its booth (nobody live, or the live one handed over)."""
+
+    op: Literal["take_over"]
+    d: Empty = Empty()
+
+
+class HandOver(_Op):
+    """The live interpreter: offer the channel to a booth mate; it stays live until one takes over."""
+
+    op: Literal["hand_over"]
+    d: Empty = Empty()
+
+
+class CoughData(_Op):
+    muted: bool
+
+
+class Cough(_Op):
+    """Interpreter: the cough key. While muted its channel voice is not forwarded."""
+
+    op: Literal["cough"]
+    d: CoughData
+
+
 ClientOp = Annotated[
     Identify
     | Publish
@@ -183,7 +217,10 @@ ClientOp = Annotated[
     | Remove
     | Lock
     | Advance
-    | AllowOverrun,
+    | AllowOverrun
+    | TakeOver
+    | HandOver
+    | Cough,
     Field(discriminator="op"),
 ]
 _client_op: TypeAdapter[ClientOp] = TypeAdapter(ClientOp)
@@ -226,6 +263,7 @@ class DeviceInfo(_Op):
     role: str
     people: list[str]
     publishing: bool = False
+    language: str | None = None  # an interpreter's channel: its feed is not the floor
 
 
 class SummitInfo(_Op):
@@ -235,6 +273,8 @@ class SummitInfo(_Op):
     duration_minutes: int
     channel_id: int
     delegations: list[dict[str, str]]
+    languages: list[str]
+    ducking: float
 
 
 def text_frame(message: dict[str, Any]) -> str:

@@ -22,7 +22,9 @@ from typing import Any, Protocol
 
 from parley.e2ee.gateway import Accepted, DaveGateway, Outcome, Refused
 from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
+from parley.interpretation.booth import Booth, BoothError
 from parley.media.plane import MediaError
+from parley.media.sdp import media_sections
 from parley.server.protocol import DeviceInfo, server_op, text_frame
 from parley.summit.course import Admission, Course, CourseError, Phase
 from parley.summit.model import Delegation, Role, Summit
@@ -54,6 +56,7 @@ class MediaPlane(Protocol):
     async def subscribe(self, room: int, subscriber: int, feed: int) -> str: ...
     async def start(self, subscriber: int, feed: int, answer_sdp: str) -> None: ...
     async def trickle(self, device: int, feed: int | None, candidate: dict[str, Any] | None) -> None: ...
+    async def forward_audio(self, room: int, feed: int, forward: bool) -> None: ...
     async def drop_device(self, device: int) -> None: ...
     async def close_room(self, room: int) -> None: ...
 
@@ -83,6 +86,7 @@ class Device:
     role: Role
     people: list[str]
     connection: Connection
+    language: str | None = None  # an interpreter's channel
     publishing: bool = False
     outbox: asyncio.Queue[str | bytes | Close | None] = field(
         default_factory=lambda: asyncio.Queue(OUTBOX_LIMIT)
@@ -98,6 +102,7 @@ class Device:
             role=self.role.value,
             people=self.people,
             publishing=self.publishing,
+            language=self.language,
         )
 
 
@@ -127,6 +132,9 @@ class Room:
         self._media_ready = False
         self._media_lock = asyncio.Lock()
         self._chores: set[asyncio.Task[None]] = set()
+        self.booths = {language: Booth(language) for language in summit.languages}
+        self._forwarded: dict[str, int | None] = {}  # per channel: the feed Janus forwards
+        self._booth_lock = asyncio.Lock()  # one booth change at a time reaches Janus
 
     # -- membership ------------------------------------------------------------------------------
 
@@ -168,6 +176,8 @@ class Room:
         await self._ensure_media()
         self.lobby.pop(device.user_id, None)
         self.devices[device.user_id] = device
+        if device.language is not None:
+            self.booths[device.language] = self.booths[device.language].join(device.user_id)
         self._enqueue(device, server_op("admitted", {}))
         self._broadcast_roster()
         self._broadcast_lobby()
@@ -184,10 +194,14 @@ class Room:
         if device is None:
             return
         self._deliver(self.gateway.leave(user_id, self.clock()))
+        if device.language is not None:
+            self.booths[device.language] = self.booths[device.language].leave(user_id)
         self._broadcast_roster()
         self._stop_writer(device)
         try:
             await self.media.drop_device(user_id)
+            if device.language is not None:
+                await self._forward(device.language)
         except MediaError as e:
             log.warning("media cleanup for a departed device failed: %s", e)
 
@@ -399,14 +413,27 @@ class Room:
                 await self.media.open_room(self.summit.channel_id)
                 self._media_ready = True
 
-    async def publish(self, device: Device, offer_sdp: str) -> str:
-        """Relay the device's offer to Janus; it shows as publishing once its media is up."""
+    async def publish(self, device: Device, offer_sdp: str, channel: str | None = None) -> str:
+        """Relay the device's offer to Janus; it shows as publishing once its media is up.
+
+        To the floor, or (an interpreter, audio only) into its language channel. An interpreter
+        who is not live is muted at Janus before its offer is answered, so no frame of it can
+        reach a listener before it takes over.
+        """
         if device.user_id not in self.devices:
             raise MediaError("not_admitted", "wait until the host admits this device")
         if device.role is Role.PRESS:
             raise MediaError("forbidden", "press devices see and hear the floor; they never publish")
+        _check_channel(self.summit.languages, device, channel, offer_sdp)
         display = f"{device.delegation.name}: {', '.join(device.people)}"
-        return await self.media.publish(self.summit.channel_id, device.user_id, display, offer_sdp)
+        answer = await self.media.publish(self.summit.channel_id, device.user_id, display, offer_sdp)
+        if device.language is not None:
+            async with self._booth_lock:
+                live = self.booths[device.language].forwarding() == device.user_id
+                await self.media.forward_audio(self.summit.channel_id, device.user_id, live)
+                if live:
+                    self._forwarded[device.language] = device.user_id
+        return answer
 
     def published(self, user_id: int) -> None:
         device = self.devices.get(user_id)
@@ -427,12 +454,64 @@ class Room:
     async def media_reset(self) -> None:
         """Janus restarted: every handle is gone. Reopen the room; devices publish again."""
         self._media_ready = False
+        self._forwarded.clear()  # new publishers: each is muted or not as it publishes again
         await self._ensure_media()
         for device in self.devices.values():
             device.publishing = False
         for device in self.devices.values():
             self._enqueue(device, server_op("media_reset", {"reason": "the media server restarted"}))
         self._broadcast_roster()
+
+    # -- interpretation --------------------------------------------------------------------------
+
+    def _booth_of(self, device: Device) -> str:
+        if device.language is None:
+            raise BoothError("forbidden", "only interpreters work in a booth")
+        return device.language
+
+    async def take_over(self, device: Device) -> None:
+        language = self._booth_of(device)
+        await self._booth_change(
+            language, self.booths[language].take_over(device.user_id, device.publishing), "booth_live"
+        )
+
+    async def hand_over(self, device: Device) -> None:
+        language = self._booth_of(device)
+        await self._booth_change(language, self.booths[language].hand_over(device.user_id), "booth_hand_over")
+
+    async def cough(self, device: Device, muted: bool) -> None:
+        language = self._booth_of(device)
+        await self._booth_change(language, self.booths[language].cough(device.user_id, muted), None)
+
+    async def _booth_change(self, language: str, booth: Booth, kind: str | None) -> None:
+        """Take the new booth, make Janus forward what it says, tell everyone, log turns."""
+        self.booths[language] = booth
+        await self._forward(language)
+        self._broadcast_booths()
+        if kind is not None:  # the summit's log keeps who interpreted when; coughs are not records
+            await self._log(kind, {"language": language, "user_id": booth.live})
+
+    async def _forward(self, language: str) -> None:
+        """Bring Janus in line with the booth: forward its live voice only. Serialised, and the
+        outgoing voice is muted before the incoming one is let through: never two voices."""
+        async with self._booth_lock:
+            target = self.booths[language].forwarding()
+            current = self._forwarded.get(language)
+            if target == current:
+                return
+            if current is not None:
+                await self.media.forward_audio(self.summit.channel_id, current, False)
+                self._forwarded[language] = None
+            if target is not None:
+                await self.media.forward_audio(self.summit.channel_id, target, True)
+                self._forwarded[language] = target
+
+    def _broadcast_booths(self) -> None:
+        if not self.booths:
+            return
+        text = server_op("booths", {"booths": [b.info() for b in self.booths.values()]})
+        for device in self.devices.values():
+            self._enqueue(device, text)
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -443,6 +522,7 @@ class Room:
         text = server_op("roster", {"devices": self.roster()})
         for device in self.devices.values():
             self._enqueue(device, text)
+        self._broadcast_booths()  # who is in which booth changes with the roster
 
     def _broadcast_lobby(self) -> None:
         """Each device that may admit sees the devices it may admit."""
@@ -484,3 +564,21 @@ class Room:
                     await device.connection.send_text(message)
         except Exception as e:  # the socket is gone; the reader sees it and departs the device
             log.info("writer for device %d stopped: %s", device.user_id, type(e).__name__)
+
+
+def _check_channel(languages: tuple[str, ...], device: Device, channel: str | None, offer_sdp: str) -> None:
+    """The publishing policy of channels: raise MediaError naming the rule a publish breaks."""
+    if channel is not None and channel not in languages:
+        raise MediaError("no_such_channel", f"this summit has no {channel!r} channel")
+    if device.language is None:
+        if channel is not None:
+            rule = f"only the {channel} booth's interpreters publish into the {channel} channel"
+            raise MediaError("channel_forbidden", rule)
+        return
+    if channel != device.language:
+        where = "to the floor" if channel is None else f"into the {channel} channel"
+        raise MediaError(
+            "channel_forbidden", f"you interpret into {device.language}: you cannot publish {where}"
+        )
+    if any(s.active and s.kind != "audio" for s in media_sections(offer_sdp)):
+        raise MediaError("audio_only", "interpreters publish audio only: offer no video")

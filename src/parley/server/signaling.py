@@ -19,11 +19,14 @@ import time
 from typing import Any, Protocol
 
 from parley.e2ee.gateway import Refusal, Refused
+from parley.interpretation.booth import BoothError
 from parley.media.plane import MediaError
 from parley.server.protocol import (
     Admit,
     Advance,
     AllowOverrun,
+    Cough,
+    HandOver,
     Heartbeat,
     Identify,
     Leave,
@@ -35,6 +38,7 @@ from parley.server.protocol import (
     Subscribe,
     SubscribeAnswer,
     SummitInfo,
+    TakeOver,
     Trickle,
     parse_client_json,
     parse_client_op,
@@ -43,7 +47,7 @@ from parley.server.protocol import (
 from parley.server.room import CLOSE_OPENING_ENDED, CLOSE_SUMMIT_ENDED, Connection, Device, Room
 from parley.summit.course import CourseError, Phase
 from parley.summit.invitations import InvitationError, InvitationSigner, RevokedInvitation, UnknownInvitation
-from parley.summit.model import Summit
+from parley.summit.model import Role, Summit
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +152,8 @@ class SignalingConnection:
             delegation = summit.delegation(claims.delegation_id) if summit else None
             if summit is None or delegation is None:
                 raise UnknownInvitation("this invitation's summit no longer exists")
+            if (claims.role is Role.INTERPRETER) != (claims.language in summit.languages):
+                raise UnknownInvitation("this invitation does not match the summit's language channels")
         except InvitationError as e:
             await self.socket.send_text(
                 server_op("error", {"code": e.code, "message": str(e), "op": "identify"})
@@ -170,6 +176,7 @@ class SignalingConnection:
             role=claims.role,
             people=list(op.d.people),
             connection=self.socket,
+            language=claims.language,
         )
         device, info = self.device, _summit_info(summit).model_dump(mode="json")
 
@@ -177,7 +184,10 @@ class SignalingConnection:
             return server_op(
                 "ready",
                 {
-                    "device": device.info().model_dump(mode="json"),
+                    "device": {
+                        **device.info().model_dump(mode="json"),
+                        "default_channel": summit.default_channel(delegation),
+                    },
                     "summit": info,
                     "admitted": admitted,
                     "can_admit": room.can_admit(device),
@@ -246,7 +256,7 @@ class SignalingConnection:
             if isinstance(op, Heartbeat):
                 await self._send(server_op("heartbeat_ack", {"nonce": op.d.nonce}))
             elif isinstance(op, Publish):
-                answer = await room.publish(device, op.d.sdp)
+                answer = await room.publish(device, op.d.sdp, op.d.channel)
                 await self._send(server_op("publish_answer", {"sdp": answer}))
             elif isinstance(op, Subscribe):
                 offer = await room.subscribe(device, op.d.feed)
@@ -268,11 +278,17 @@ class SignalingConnection:
                 await room.advance(device, Phase(op.d.phase))
             elif isinstance(op, AllowOverrun):
                 await room.allow_overrun(device)
+            elif isinstance(op, TakeOver):
+                await room.take_over(device)
+            elif isinstance(op, HandOver):
+                await room.hand_over(device)
+            elif isinstance(op, Cough):
+                await room.cough(device, op.d.muted)
             elif isinstance(op, Identify):
                 return await self._error(
                     "already_identified", "this connection is already identified", "identify"
                 )
-        except CourseError as e:
+        except (CourseError, BoothError) as e:
             # Not allowed now, or not by this device: say so; a mistaken click is not abuse.
             return await self._error(e.code, str(e), getattr(op, "op", None), counts=False)
         except MediaError as e:
@@ -292,4 +308,6 @@ def _summit_info(summit: Summit) -> SummitInfo:
             {"delegation_id": d.delegation_id, "name": d.name, "working_language": d.working_language}
             for d in summit.delegations
         ],
+        languages=list(summit.languages),
+        ducking=summit.ducking,
     )

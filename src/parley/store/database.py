@@ -21,7 +21,7 @@ from alembic import command
 from alembic.config import Config
 
 from parley.summit.course import Admission, AtEnd, Course, Phase
-from parley.summit.model import Delegation, Invitation, Role, Summit
+from parley.summit.model import DEFAULT_DUCKING, Delegation, Invitation, Role, Summit
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -73,8 +73,11 @@ class Store:
         delegations: Sequence[tuple[str, str]],
         admission: Admission = Admission.HOST,
         at_end: AtEnd = AtEnd.HARD_STOP,
+        languages: Sequence[str] = (),
+        ducking: float = DEFAULT_DUCKING,
     ) -> Summit:
-        """A summit with its delegations ((name, working language) each) and a fresh channel id."""
+        """A summit with its delegations ((name, working language) each), its interpretation
+        channels and a fresh channel id."""
         summit_id = _id()
         channel_id = secrets.randbits(52) or 1  # a Janus room id too: keep it exact in JSON numbers
         with self.engine.begin() as db:
@@ -88,6 +91,8 @@ class Store:
                     created_at=datetime.now(UTC),
                     admission=admission.value,
                     at_end=at_end.value,
+                    languages=list(languages),
+                    ducking=ducking,
                 )
             )
             for position, (name, language) in enumerate(delegations):
@@ -122,6 +127,8 @@ class Store:
             ),
             admission=Admission(row.admission),
             at_end=AtEnd(row.at_end),
+            languages=tuple(row.languages),
+            ducking=row.ducking,
         )
 
     # -- the course and the log ------------------------------------------------------------------
@@ -169,9 +176,14 @@ class Store:
     # -- invitations ---------------------------------------------------------------------------
 
     def create_invitation(
-        self, summit_id: str, delegation_id: str, role: Role, expires_at: datetime
+        self,
+        summit_id: str,
+        delegation_id: str,
+        role: Role,
+        expires_at: datetime,
+        language: str | None = None,
     ) -> Invitation:
-        invitation = Invitation(_id(), summit_id, delegation_id, role, _to_utc(expires_at))
+        invitation = Invitation(_id(), summit_id, delegation_id, role, _to_utc(expires_at), False, language)
         with self.engine.begin() as db:
             db.execute(
                 self._invitations.insert().values(
@@ -182,6 +194,7 @@ class Store:
                     expires_at=invitation.expires_at,
                     revoked=False,
                     created_at=datetime.now(UTC),
+                    language=language,
                 )
             )
         return invitation
@@ -199,6 +212,7 @@ class Store:
             Role(row.role),
             _utc(row.expires_at),
             row.revoked,
+            row.language,
         )
 
     def revoke_invitation(self, invitation_id: str) -> bool:

@@ -1,10 +1,10 @@
 """Invitation tokens: what an invite link carries.
 
-A token names an invitation, its summit, delegation and role, and when it expires, and is
-authenticated with HMAC-SHA256 under the server's secret: only this server can mint one, and
-any change to it is detected. Form: `pv1.<base64url JSON claims>.<base64url MAC>`. Verifying is
-sans-IO (`now` is passed in); the caller then checks the invitation still exists and is not
-revoked in the store.
+A token names an invitation, its summit, delegation and role (and an interpreter's language), and
+when it expires, and is authenticated with HMAC-SHA256 under the server's secret: only this
+server can mint one, and any change to it is detected. Form: `pv1.<base64url JSON claims>.<base64url
+MAC>`. Verifying is sans-IO (`now` is passed in); the caller then checks the invitation still
+exists and is not revoked in the store.
 
 Errors (all `InvitationError`, with a message a person can act on):
 * ForgedToken     - not a token of this server (bad form or MAC)
@@ -61,6 +61,7 @@ class Claims:
     delegation_id: str
     role: Role
     expires_at: int  # unix seconds
+    language: str | None = None  # an interpreter's channel
 
 
 def _b64(data: bytes) -> str:
@@ -83,13 +84,15 @@ class InvitationSigner:
         return hmac.new(self._secret, message, hashlib.sha256).digest()
 
     def mint(self, claims: Claims) -> str:
-        body = {
+        body: dict[str, str | int] = {
             "i": claims.invitation_id,
             "s": claims.summit_id,
             "d": claims.delegation_id,
             "r": claims.role.value,
             "e": claims.expires_at,
         }
+        if claims.language is not None:
+            body["l"] = claims.language
         payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
         signed = f"{_PREFIX}.{payload}"
         return f"{signed}.{_b64(self._mac(signed.encode()))}"
@@ -117,6 +120,7 @@ class InvitationSigner:
                 delegation_id=str(body["d"]),
                 role=Role(body["r"]),
                 expires_at=int(body["e"]),
+                language=None if body.get("l") is None else str(body["l"]),
             )
         except (KeyError, TypeError, ValueError):
             raise ForgedToken("this invitation is damaged or forged") from None

@@ -8,20 +8,29 @@ signed, expiring token in an invite link (`invitations.py`).
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from parley.summit.course import Admission, AtEnd
 
+DEFAULT_DUCKING = 0.2  # about -14 dB: the floor stays audible under the interpretation
+MAX_LANGUAGES = 12
+# A language tag (BCP 47's shape, simplified): "en", "ru", "zh-Hans". It names a channel in the
+# protocol, the store and the UI, so it is kept short and plain.
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,2}$"
+LANGUAGE_TAG = re.compile(LANGUAGE_PATTERN)
+
 
 class Role(enum.Enum):
-    """What a device may do. Interpreters arrive with their own feature."""
+    """What a device may do."""
 
     HOST = "host"  # runs the clock and the phases, admits and removes
     PRINCIPAL = "principal"  # a delegation's head
     DELEGATE = "delegate"
     OBSERVER = "observer"
     PRESS = "press"  # sees and hears the floor during the opening only; never publishes
+    INTERPRETER = "interpreter"  # hears the floor (or relays a channel), speaks into one language channel
 
 
 @dataclass(frozen=True)
@@ -42,9 +51,16 @@ class Summit:
     delegations: tuple[Delegation, ...] = ()
     admission: Admission = Admission.HOST
     at_end: AtEnd = AtEnd.HARD_STOP
+    languages: tuple[str, ...] = ()  # its interpretation channels, one booth each
+    ducking: float = DEFAULT_DUCKING  # the floor's level under a channel, 0..1
 
     def delegation(self, delegation_id: str) -> Delegation | None:
         return next((d for d in self.delegations if d.delegation_id == delegation_id), None)
+
+    def default_channel(self, delegation: Delegation) -> str | None:
+        """What a device hears until it chooses: its delegation's language if the summit
+        interprets into it, else the floor (None)."""
+        return delegation.working_language if delegation.working_language in self.languages else None
 
 
 @dataclass(frozen=True)
@@ -55,3 +71,4 @@ class Invitation:
     role: Role
     expires_at: datetime
     revoked: bool = False
+    language: str | None = None  # an interpreter's channel; None for every other role

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from parley.store.database import Store
 from parley.summit.invitations import Claims, InvitationSigner
 from parley.summit.model import Invitation, Role, Summit
+
+
+class Seat(NamedTuple):
+    """One invitation to make by name: a delegation, a role, and an interpreter's language."""
+
+    delegation: str
+    role: Role
+    language: str | None = None
 
 
 class Organiser:
@@ -17,28 +26,43 @@ class Organiser:
         self.base_url = base_url.rstrip("/")
 
     def invite(
-        self, summit: Summit, delegation_id: str, role: Role, valid_for: timedelta
+        self,
+        summit: Summit,
+        delegation_id: str,
+        role: Role,
+        valid_for: timedelta,
+        language: str | None = None,
     ) -> tuple[Invitation, str]:
-        """A stored invitation and its link."""
+        """A stored invitation and its link. An interpreter's names one of the summit's languages
+        (its channel); no other role names one. ValueError says what is wrong."""
         if summit.delegation(delegation_id) is None:
             raise ValueError("no such delegation in this summit")
+        if role is Role.INTERPRETER and language not in summit.languages:
+            offered = ", ".join(summit.languages) or "none"
+            raise ValueError(f"an interpreter interprets into one of the summit's languages ({offered})")
+        if role is not Role.INTERPRETER and language is not None:
+            raise ValueError("only an interpreter's invitation names a language")
         expires = datetime.now(UTC) + valid_for
-        invitation = self.store.create_invitation(summit.summit_id, delegation_id, role, expires)
+        invitation = self.store.create_invitation(summit.summit_id, delegation_id, role, expires, language)
         claims = Claims(
-            invitation.invitation_id, summit.summit_id, delegation_id, role, int(expires.timestamp())
+            invitation.invitation_id,
+            summit.summit_id,
+            delegation_id,
+            role,
+            int(expires.timestamp()),
+            language,
         )
         return invitation, self.link(summit.summit_id, self.signer.mint(claims))
 
-    def invite_all(
-        self, summit: Summit, invites: Sequence[tuple[str, Role]], valid_for: timedelta
-    ) -> list[str]:
-        """A link per (delegation name, role), in order; ValueError names an unknown delegation."""
+    def invite_all(self, summit: Summit, invites: Sequence[Seat], valid_for: timedelta) -> list[str]:
+        """A link per seat, in order; ValueError names an unknown delegation or a bad language."""
         by_name = {d.name: d for d in summit.delegations}
         links = []
-        for name, role in invites:
-            if name not in by_name:
-                raise ValueError(f"no delegation named {name!r} in this summit")
-            links.append(self.invite(summit, by_name[name].delegation_id, role, valid_for)[1])
+        for seat in invites:
+            if seat.delegation not in by_name:
+                raise ValueError(f"no delegation named {seat.delegation!r} in this summit")
+            delegation_id = by_name[seat.delegation].delegation_id
+            links.append(self.invite(summit, delegation_id, seat.role, valid_for, seat.language)[1])
         return links
 
     def link(self, summit_id: str, token: str) -> str:

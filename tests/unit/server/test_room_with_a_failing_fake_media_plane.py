@@ -37,6 +37,9 @@ class FailingMediaPlane:
     async def trickle(self, device: int, feed: int | None, candidate: dict[str, Any] | None) -> None:
         raise AssertionError("not reached")
 
+    async def forward_audio(self, room: int, feed: int, forward: bool) -> None:
+        raise AssertionError("not reached")
+
     async def drop_device(self, device: int) -> None:
         pass
 

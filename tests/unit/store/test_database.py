@@ -49,6 +49,28 @@ def test_a_summit_may_have_no_delegations(store: Store) -> None:
     assert store.get_summit(created.summit_id) == created
 
 
+def test_a_summit_keeps_its_language_channels_and_ducking_and_defaults_to_none_and_a_fifth(
+    store: Store,
+) -> None:
+    plain = summit(store)
+    assert plain.languages == () and plain.ducking == 0.2
+    created = store.create_summit(
+        "Interpreted", START, 60, PARTIES, languages=("en", "zh-Hans"), ducking=0.35
+    )
+    assert created.languages == ("en", "zh-Hans") and created.ducking == 0.35
+    assert store.get_summit(created.summit_id) == created
+
+
+def test_an_interpreter_invitation_keeps_its_language(store: Store) -> None:
+    created = store.create_summit("Interpreted", START, 60, PARTIES, languages=("ru",))
+    delegation = created.delegations[0].delegation_id
+    interpreter = store.create_invitation(created.summit_id, delegation, Role.INTERPRETER, START, "ru")
+    loaded = store.get_invitation(interpreter.invitation_id)
+    assert loaded is not None and loaded.language == "ru" and loaded == interpreter
+    other = store.create_invitation(created.summit_id, delegation, Role.DELEGATE, START)
+    assert store.get_invitation(other.invitation_id).language is None  # type: ignore[union-attr]
+
+
 def test_an_unknown_summit_is_none(store: Store) -> None:
     assert store.get_summit("0" * 16) is None
 
@@ -146,7 +168,7 @@ def test_reopening_the_file_keeps_everything_and_migrating_again_changes_nothing
         loaded = second.get_invitation(invitation.invitation_id)
         assert loaded is not None and loaded.revoked is True and loaded.role is Role.HOST
         with second.engine.connect() as db:
-            assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
+            assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0003"]
     finally:
         second.close()
 
