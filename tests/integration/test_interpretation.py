@@ -190,6 +190,18 @@ async def test_a_handover_passes_the_channel_from_one_voice_to_the_other_never_b
         # room for server, Janus and three clients sharing one loaded process.
         assert -overlap < 0.6, f"a gap of {-overlap * 1000:.0f} ms at the handover"
 
+        # The summit's log keeps the turns: who went live in which booth, and the offer between.
+        turns = [
+            (kind, detail["user_id"])
+            for _, kind, detail in parley.store.read_log(listener.summit["summit_id"])
+            if kind.startswith("booth_")
+        ]
+        assert turns == [
+            ("booth_live", first.user_id),
+            ("booth_hand_over", first.user_id),
+            ("booth_live", second.user_id),
+        ]
+
 
 async def test_an_interpreter_relaying_a_channel_hears_it_instead_of_the_floor(parley: ParleyServer) -> None:
     speaker_link, en_link, ru_link = summit_links(
