@@ -236,7 +236,7 @@ class ParleyClient:
         else:
             stored, channel = self.choices.get(self.link.summit_id) if self.choices else (False, None)
             if not stored:
-                channel = None if self.interpreter else self.device.get("default_channel")
+                channel = self.device.get("default_channel")  # null for interpreters: the floor
         self._check_channel(channel)
         return channel
 

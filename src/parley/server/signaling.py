@@ -186,7 +186,10 @@ class SignalingConnection:
                 {
                     "device": {
                         **device.info().model_dump(mode="json"),
-                        "default_channel": summit.default_channel(delegation),
+                        # An interpreter starts on the floor (its source), never on its own channel.
+                        "default_channel": None
+                        if device.language is not None
+                        else summit.default_channel(delegation),
                     },
                     "summit": info,
                     "admitted": admitted,
