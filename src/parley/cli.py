@@ -33,7 +33,7 @@ from parley.server.runtime import ParleyServer, ServerFiles
 from parley.store.database import Store
 from parley.summit.course import Admission, AtEnd
 from parley.summit.invitations import InvitationSigner
-from parley.summit.model import DEFAULT_DUCKING, LANGUAGE_TAG, Role
+from parley.summit.model import DEFAULT_DUCKING, LANGUAGE_TAG, Role, check_languages
 from parley.summit.organiser import Organiser, Seat
 
 _DEMO_PEOPLE = (
@@ -140,8 +140,12 @@ def create_summit(
     store = Store(settings.database)
     try:
         organiser = Organiser(store, InvitationSigner(server_files.invitation_secret()), settings.base_url)
+        try:
+            channels = check_languages(languages)
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
         summit = store.create_summit(
-            title, start, duration_minutes, delegations, admission, at_end, languages, ducking
+            title, start, duration_minutes, delegations, admission, at_end, channels, ducking
         )
         try:
             links = organiser.invite_all(summit, invitations, valid_for)

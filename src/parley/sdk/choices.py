@@ -27,6 +27,8 @@ class ListeningChoices:
             data = json.loads(self.path.read_text())
         except (FileNotFoundError, ValueError):
             return {}  # none yet, or damaged: start afresh rather than refuse to join
+        if not isinstance(data, dict):
+            return {}
         return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
 
     def get(self, summit_id: str) -> tuple[bool, str | None]:

@@ -25,7 +25,7 @@ from parley.server.web import SecurityHeaders, default_web_dir, mount_web_client
 from parley.store.database import Store
 from parley.summit.course import Admission, AtEnd, Course
 from parley.summit.invitations import InvitationError, InvitationSigner
-from parley.summit.model import DEFAULT_DUCKING, MAX_LANGUAGES, Invitation, Role, Summit
+from parley.summit.model import DEFAULT_DUCKING, MAX_LANGUAGES, Invitation, Role, Summit, check_languages
 from parley.summit.organiser import Organiser
 
 MAX_INVITATION_HOURS = 24 * 90
@@ -112,10 +112,8 @@ class SummitIn(_In):
 
     @field_validator("languages")
     @classmethod
-    def _distinct(cls, languages: list[str]) -> list[str]:
-        if len(set(languages)) != len(languages):
-            raise ValueError("each language is one channel: name it once")
-        return languages
+    def _channels(cls, languages: list[str]) -> list[str]:
+        return list(check_languages(languages))
 
 
 class DelegationOut(BaseModel):

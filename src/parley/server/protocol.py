@@ -62,7 +62,7 @@ class SdpData(_Op):
     sdp: Annotated[str, Field(min_length=1, max_length=MAX_SDP)]
 
 
-Language = Annotated[str, Field(min_length=2, max_length=16, pattern=LANGUAGE_PATTERN)]  # a channel
+Language = Annotated[str, Field(pattern=LANGUAGE_PATTERN)]  # a channel: 13 characters at most
 
 
 class PublishData(SdpData):

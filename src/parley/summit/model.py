@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,10 +17,23 @@ from parley.summit.course import Admission, AtEnd
 
 DEFAULT_DUCKING = 0.2  # about -14 dB: the floor stays audible under the interpretation
 MAX_LANGUAGES = 12
-# A language tag (BCP 47's shape, simplified): "en", "ru", "zh-Hans". It names a channel in the
-# protocol, the store and the UI, so it is kept short and plain.
-LANGUAGE_PATTERN = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,2}$"
+# A language tag (BCP 47's common shape): "en", "pt-BR", "zh-Hans", "yue-Hant-HK", "es-419". It
+# names a channel in the protocol, the store and the UI, so it is kept short (13 characters at
+# most) and plain.
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$"
 LANGUAGE_TAG = re.compile(LANGUAGE_PATTERN)
+
+
+def check_languages(languages: Sequence[str]) -> tuple[str, ...]:
+    """A summit's channels as given, or ValueError saying what is wrong with them."""
+    for language in languages:
+        if not LANGUAGE_TAG.fullmatch(language):
+            raise ValueError(f"{language!r} is not a language tag such as 'en', 'ru' or 'zh-Hans'")
+    if len(set(languages)) != len(languages):
+        raise ValueError("each language is one channel: name it once")
+    if len(languages) > MAX_LANGUAGES:
+        raise ValueError(f"a summit has at most {MAX_LANGUAGES} language channels")
+    return tuple(languages)
 
 
 class Role(enum.Enum):

@@ -16,7 +16,9 @@ from parley.server.protocol import (
     MAX_SDP,
     MAX_TEXT_FRAME,
     Candidate,
+    Cough,
     DeviceInfo,
+    HandOver,
     Heartbeat,
     Identify,
     Leave,
@@ -24,6 +26,8 @@ from parley.server.protocol import (
     Publish,
     Subscribe,
     SubscribeAnswer,
+    SummitInfo,
+    TakeOver,
     Trickle,
     parse_client_json,
     parse_client_op,
@@ -41,7 +45,11 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "leave": {"op": "leave", "d": {}},
     "heartbeat": {"op": "heartbeat", "d": {"nonce": 42}},
+    "take_over": {"op": "take_over", "d": {}},
+    "hand_over": {"op": "hand_over", "d": {}},
+    "cough": {"op": "cough", "d": {"muted": True}},
 }
+WITHOUT_DATA = {"leave", "trickle", "take_over", "hand_over"}  # ops whose data may be left out
 
 
 def refusal(message: dict[str, Any]) -> ProtocolError:
@@ -180,7 +188,7 @@ def test_a_candidate_out_of_bounds_is_invalid_and_named(candidate: dict[str, Any
     assert error.code == "invalid" and f"d.candidate.{field}:" in str(error)
 
 
-@pytest.mark.parametrize("op", sorted(set(VALID) - {"leave", "trickle"}))
+@pytest.mark.parametrize("op", sorted(set(VALID) - WITHOUT_DATA))
 def test_missing_data_is_invalid(op: str) -> None:
     error = refusal({"op": op})
     assert error.code == "invalid" and ".d:" in str(error)
@@ -248,6 +256,7 @@ def test_server_op_serialises_models_and_dicts_compactly() -> None:
             "role": "delegate",
             "people": ["Ada"],
             "publishing": False,
+            "language": None,
         },
     }
     assert server_op("error", {"code": "invalid"}) == '{"op":"error","d":{"code":"invalid"}}'
@@ -271,7 +280,10 @@ def test_random_json_objects_only_raise_protocol_errors(message: dict[str, Any])
 
 @given(
     op_names,
-    st.dictionaries(st.sampled_from(["token", "people", "sdp", "feed", "nonce", "candidate"]), json_values),
+    st.dictionaries(
+        st.sampled_from(["token", "people", "sdp", "feed", "nonce", "candidate", "channel", "muted"]),
+        json_values,
+    ),
 )
 def test_random_data_for_any_op_only_raises_protocol_errors(op: Any, data: dict[str, Any]) -> None:
     try:
@@ -305,3 +317,76 @@ def test_values_of_the_wrong_json_type_are_refused_not_coerced(
     with pytest.raises(ProtocolError) as caught:
         parse_client_op({"op": op, "d": data})
     assert caught.value.code == "invalid" and field in str(caught.value)
+
+
+# -- interpretation ------------------------------------------------------------------------------
+
+
+def test_publish_goes_to_the_floor_unless_it_names_a_channel() -> None:
+    floor = parse_client_op(VALID["publish"])
+    assert isinstance(floor, Publish) and floor.d.channel is None
+    explicit = parse_client_op(with_data("publish", channel=None))
+    assert isinstance(explicit, Publish) and explicit.d.channel is None
+    channel = parse_client_op(with_data("publish", channel="zh-Hans"))
+    assert isinstance(channel, Publish) and channel.d.channel == "zh-Hans" and channel.d.sdp == "v=0\r\n"
+
+
+@pytest.mark.parametrize("channel", ["en", "yue", "sr-Latn-RS", "tlh"])
+def test_a_publish_channel_of_a_language_tags_shape_parses_whatever_the_summit_has(channel: str) -> None:
+    op = parse_client_op(with_data("publish", channel=channel))
+    assert isinstance(op, Publish) and op.d.channel == channel  # the room checks the summit has it
+
+
+@pytest.mark.parametrize("channel", ["", "e", "en_US", "en-", "ru!", "x" * 17, "en\n", "en-a-b-c", "../en"])
+def test_a_publish_channel_that_is_not_a_language_tag_is_invalid_and_named(channel: str) -> None:
+    error = refusal(with_data("publish", channel=channel))
+    assert error.code == "invalid" and ".d.channel:" in str(error)
+
+
+@pytest.mark.parametrize("channel", [1, ["en"], {"tag": "en"}, True])
+def test_a_publish_channel_of_the_wrong_json_type_is_refused(channel: Any) -> None:
+    error = refusal(with_data("publish", channel=channel))
+    assert error.code == "invalid" and "d.channel" in str(error)
+
+
+def test_take_over_and_hand_over_parse_with_or_without_data() -> None:
+    assert isinstance(parse_client_op(VALID["take_over"]), TakeOver)
+    assert isinstance(parse_client_op({"op": "take_over"}), TakeOver)
+    assert isinstance(parse_client_op(VALID["hand_over"]), HandOver)
+    assert isinstance(parse_client_op({"op": "hand_over"}), HandOver)
+
+
+@pytest.mark.parametrize("muted", [True, False])
+def test_cough_parses_with_its_muted_flag(muted: bool) -> None:
+    op = parse_client_op(with_data("cough", muted=muted))
+    assert isinstance(op, Cough) and op.d.muted is muted
+
+
+@pytest.mark.parametrize("muted", [1, 0, "true", None])
+def test_a_cough_flag_that_is_not_a_boolean_is_refused_not_coerced(muted: Any) -> None:
+    error = refusal(with_data("cough", muted=muted))
+    assert error.code == "invalid" and "d.muted" in str(error)
+
+
+def test_a_cough_without_its_flag_is_invalid() -> None:
+    error = refusal({"op": "cough", "d": {}})
+    assert error.code == "invalid" and "d.muted" in str(error)
+
+
+def test_a_device_shows_its_channel_and_a_summit_its_languages_and_ducking() -> None:
+    interpreter = DeviceInfo(
+        user_id=5, delegation_id="d1", delegation="North", role="interpreter", people=["Ada"], language="ru"
+    )
+    assert json.loads(server_op("joined", interpreter))["d"]["language"] == "ru"
+    summit = SummitInfo(
+        summit_id="s1",
+        title="Talks",
+        scheduled_start="2027-03-01T09:30:00+00:00",
+        duration_minutes=60,
+        channel_id=42,
+        delegations=[],
+        languages=["en", "ru"],
+        ducking=0.2,
+    )
+    sent = json.loads(server_op("summit", summit))["d"]
+    assert sent["languages"] == ["en", "ru"] and sent["ducking"] == 0.2

@@ -234,3 +234,48 @@ def test_random_strings_raise_only_invitation_errors(text: str) -> None:
 def test_random_tokens_with_the_prefix_are_forged(parts: list[str]) -> None:
     with pytest.raises(ForgedToken):
         signer().verify("pv1." + ".".join(parts), NOW)
+
+
+INTERPRETER = Claims("inv-2", "summit-1", "deleg-1", Role.INTERPRETER, NOW + 3600, language="zh-Hans")
+
+
+def test_an_interpreter_token_carries_its_language_under_l_and_round_trips() -> None:
+    minted = signer().mint(INTERPRETER)
+    payload = minted.split(".")[1]
+    body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert body["l"] == "zh-Hans" and body["r"] == "interpreter"
+    assert signer().verify(minted, NOW) == INTERPRETER
+
+
+def test_a_token_without_a_language_has_no_l_and_verifies_to_none() -> None:
+    payload = token().split(".")[1]
+    assert "l" not in json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert signer().verify(token(), NOW).language is None
+
+
+def test_changing_any_character_of_an_interpreter_token_makes_it_forged() -> None:
+    minted = signer().mint(INTERPRETER)
+    for index in (i for i, c in enumerate(minted) if i >= len("pv1.") and c != "."):
+        with pytest.raises(ForgedToken):
+            signer().verify(replace_char(minted, index), NOW)
+
+
+def test_changing_adding_or_removing_the_language_under_the_old_mac_makes_the_token_forged() -> None:
+    def payload_of(t: str) -> dict[str, object]:
+        payload = t.split(".")[1]
+        decoded: dict[str, object] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return decoded
+
+    def rebuilt(t: str, body: dict[str, object]) -> str:
+        prefix, _, mac = t.split(".")
+        return f"{prefix}.{b64(json.dumps(body, separators=(',', ':'), sort_keys=True).encode())}.{mac}"
+
+    interpreter, delegate = signer().mint(INTERPRETER), token()
+    for tampered in (
+        rebuilt(interpreter, payload_of(interpreter) | {"l": "ru"}),
+        rebuilt(interpreter, {k: v for k, v in payload_of(interpreter).items() if k != "l"}),
+        rebuilt(delegate, payload_of(delegate) | {"l": "ru"}),
+    ):
+        with pytest.raises(ForgedToken):
+            signer().verify(tampered, NOW)
+    assert rebuilt(interpreter, payload_of(interpreter)) == interpreter  # the rebuilding itself is exact
