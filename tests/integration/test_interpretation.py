@@ -88,6 +88,30 @@ def frames_of(client: ParleyClient, feed: int) -> int:
     return found.audio_frames if found else 0
 
 
+@contextlib.asynccontextmanager
+async def booth_of_two(
+    parley: ParleyServer,
+) -> AsyncIterator[tuple[ParleyClient, ParleyClient, ParleyClient]]:
+    """Two ru interpreters (1000 and 1500 Hz), the first live and heard, and a listener on ru."""
+    first_link, second_link, listener_link = summit_links(
+        parley,
+        [
+            ("Delegation B", Role.INTERPRETER, "ru"),
+            ("Delegation B", Role.INTERPRETER, "ru"),
+            ("Delegation B", Role.DELEGATE),
+        ],
+    )
+    async with (
+        device(first_link, "First", RU_HZ) as first,
+        device(second_link, "Second", RU2_HZ) as second,
+        device(listener_link, "Listener", listen="ru") as listener,
+    ):
+        await until(lambda: publishing(listener, first, second), 30, "both interpreters to publish")
+        await first.take_over()
+        await until(lambda: frames_of(listener, first.user_id) > 25, 20, "the first voice to arrive")
+        yield first, second, listener
+
+
 async def test_a_channel_listener_hears_the_interpreter_over_the_ducked_floor_a_floor_listener_only_the_floor(
     parley: ParleyServer,
 ) -> None:
@@ -138,23 +162,7 @@ async def test_a_channel_listener_hears_the_interpreter_over_the_ducked_floor_a_
 async def test_a_handover_passes_the_channel_from_one_voice_to_the_other_never_both(
     parley: ParleyServer,
 ) -> None:
-    first_link, second_link, listener_link = summit_links(
-        parley,
-        [
-            ("Delegation B", Role.INTERPRETER, "ru"),
-            ("Delegation B", Role.INTERPRETER, "ru"),
-            ("Delegation B", Role.DELEGATE),
-        ],
-    )
-    async with (
-        device(first_link, "First", RU_HZ) as first,
-        device(second_link, "Second", RU2_HZ) as second,
-        device(listener_link, "Listener", listen="ru") as listener,
-    ):
-        await until(lambda: publishing(listener, first, second), 30, "both interpreters to publish")
-        await first.take_over()
-        await until(lambda: frames_of(listener, first.user_id) > 25, 20, "the first voice to arrive")
-
+    async with booth_of_two(parley) as (first, second, listener):
         # The second cannot cut in.
         code, message = await refused(second, "take_over", {})
         assert code == "booth_busy" and "hand over" in message
@@ -283,22 +291,7 @@ async def test_an_interpreter_publishing_into_another_language_or_the_floor_is_r
 async def test_a_second_interpreter_going_live_without_a_handover_is_refused_and_not_heard(
     parley: ParleyServer,
 ) -> None:
-    first_link, second_link, listener_link = summit_links(
-        parley,
-        [
-            ("Delegation B", Role.INTERPRETER, "ru"),
-            ("Delegation B", Role.INTERPRETER, "ru"),
-            ("Delegation B", Role.DELEGATE),
-        ],
-    )
-    async with (
-        device(first_link, "First", RU_HZ) as first,
-        device(second_link, "Second", RU2_HZ) as second,
-        device(listener_link, "Listener", listen="ru") as listener,
-    ):
-        await until(lambda: publishing(listener, first, second), 30, "both interpreters to publish")
-        await first.take_over()
-        await until(lambda: frames_of(listener, first.user_id) > 25, 20, "the first voice to arrive")
+    async with booth_of_two(parley) as (first, second, listener):
         code, _ = await refused(second, "take_over", {})
         assert code == "booth_busy"
         await asyncio.sleep(1)

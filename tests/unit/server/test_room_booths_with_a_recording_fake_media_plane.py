@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fakes import RecordingSocket
 
 from parley.interpretation.booth import BoothError, BoothState
 from parley.media.plane import MediaError
@@ -85,24 +85,6 @@ class RecordingFakeMediaPlane:
         self.calls.append(("close_room", room))
 
 
-class Socket:
-    def __init__(self) -> None:
-        self.sent: list[str | bytes] = []
-
-    async def send_text(self, data: str) -> None:
-        self.sent.append(data)
-
-    async def send_bytes(self, data: bytes) -> None:
-        self.sent.append(data)
-
-    async def close(self, code: int, reason: str) -> None:
-        pass
-
-    def ops(self, name: str) -> list[dict[str, Any]]:
-        messages = [json.loads(t) for t in self.sent if isinstance(t, str) and t.startswith("{")]
-        return [m["d"] for m in messages if m.get("op") == name]
-
-
 class Summitry:
     """A summit with English and Russian channels, its room on the fake, and what it logged."""
 
@@ -123,7 +105,9 @@ class Summitry:
         self, user_id: int, role: Role = Role.INTERPRETER, language: str | None = "ru"
     ) -> Device:
         delegation = SOUTH if language == "ru" else NORTH
-        device = Device(user_id, delegation, role, [f"Person {user_id}"], Socket(), language=language)
+        device = Device(
+            user_id, delegation, role, [f"Person {user_id}"], RecordingSocket(), language=language
+        )
         if language is not None:
             self.media.channel_of[user_id] = language
         await self.room.arrive(device, lambda admitted: "ready")
@@ -147,8 +131,8 @@ class Summitry:
             await asyncio.sleep(0)
 
 
-def socket_of(device: Device) -> Socket:
-    assert isinstance(device.connection, Socket)
+def socket_of(device: Device) -> RecordingSocket:
+    assert isinstance(device.connection, RecordingSocket)
     return device.connection
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fakes import RecordingSocket
 
 from parley.media.plane import MediaError
 from parley.server.room import Device, Room
@@ -47,20 +48,6 @@ class FailingMediaPlane:
         pass
 
 
-class Socket:
-    def __init__(self) -> None:
-        self.sent: list[str | bytes] = []
-
-    async def send_text(self, data: str) -> None:
-        self.sent.append(data)
-
-    async def send_bytes(self, data: bytes) -> None:
-        self.sent.append(data)
-
-    async def close(self, code: int, reason: str) -> None:
-        pass
-
-
 async def test_a_device_going_straight_in_is_answered_with_the_media_error_and_leaves_nothing() -> None:
     start = datetime.now(UTC)
     delegation = Delegation("d1", "s1", "Delegation A", "en")
@@ -71,7 +58,7 @@ async def test_a_device_going_straight_in_is_answered_with_the_media_error_and_l
         pass
 
     room = Room(summit, FailingMediaPlane(), course, persist)
-    socket = Socket()
+    socket = RecordingSocket()
     device = Device(7, delegation, Role.PRINCIPAL, ["Principal A"], socket)
     with pytest.raises(MediaError) as failed:
         await room.arrive(device, lambda admitted: "ready")
