@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+import wave
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from playwright.async_api import BrowserContext, Page, Playwright, expect
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,12 +38,13 @@ class Browsers:
         self.root = root
         self.contexts: list[BrowserContext] = []
 
-    async def page(self, name: str) -> Page:
+    async def page(self, name: str, args: Sequence[str] = ()) -> Page:
+        """A new Chromium with its own profile; `args`: extra flags (a fake microphone file, say)."""
         context = await self.playwright.chromium.launch_persistent_context(
             str(self.root / name),
             executable_path=CHROMIUM,
             headless=True,
-            args=FLAGS,
+            args=[*FLAGS, *args],
             viewport={"width": 1280, "height": 800},
         )
         self.contexts.append(context)
@@ -49,6 +53,24 @@ class Browsers:
     async def close(self) -> None:
         for context in self.contexts:
             await context.close()
+
+
+def tone_wav(path: Path, frequency_hz: float, seconds: int = 10, sample_rate: int = 48000) -> Path:
+    """A mono 16-bit sine tone for `--use-file-for-fake-audio-capture` (Chromium loops it; whole
+    seconds of a whole-Hz tone loop without a click)."""
+    n = np.arange(seconds * sample_rate)
+    pcm = np.round(0.5 * np.sin(2 * np.pi * frequency_hz * n / sample_rate) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm.tobytes())
+    return path
+
+
+def fake_microphone(wav: Path) -> list[str]:
+    """Chromium flags: the fake microphone plays `wav` instead of its beep."""
+    return [f"--use-file-for-fake-audio-capture={wav}"]
 
 
 async def state(page: Page) -> dict[str, Any]:

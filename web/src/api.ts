@@ -6,6 +6,8 @@ export interface InvitationInfo {
   role: string;
   scheduled_start: string;
   duration_minutes: number;
+  /** An interpreter's language, if the server says it (`ready` always does). */
+  language?: string | null;
 }
 
 export type InvitationCheck =

@@ -6,6 +6,9 @@
  * we are admitted; until `admitted` the device waits in the lobby: no DAVE session, no publishing,
  * no subscribing. `roster` says who is there and who publishes (subscribe then), `media_reset`
  * means publish again. Press devices never publish and subscribe to delegation devices only.
+ * Interpretation (`Listening`): every device subscribes to the floor and to the channel it chose,
+ * and plays all sound through one WebAudio mix (`Mixer`); an interpreter publishes its microphone
+ * only, into its language's channel, and drives its booth (take over, hand over, cough).
  * When the connection drops it rejoins with the same invitation as a new device (new user id, new
  * DAVE session), backing off up to `MAX_RECONNECT_DELAY_S`. A refused invitation, a refused
  * admission, a locked summit, removal, the end of the opening (press) and the end of the summit
@@ -15,9 +18,16 @@
 import { E2eeManager } from './e2ee/manager';
 import type { AlarmReason, FrameStatsMessage, SenderFrameCounts, SessionSnapshot } from './e2ee/messages';
 import { CourseState } from './course';
+import { EarProbe, type EarReading } from './interpretation/analysis';
+import { refusalText } from './interpretation/booth';
+import type { Channel } from './interpretation/channels';
+import { Listening } from './interpretation/listening';
+import { Mixer } from './interpretation/mixer';
 import type { LocalMedia } from './localMedia';
 import { Publisher, Subscription } from './media';
 import {
+  BOOTH_OPS,
+  CHANNEL_REFUSALS,
   CLOSE_INVITATION,
   ENDING_FOR_CLOSE,
   FINAL_CLOSE_CODES,
@@ -25,6 +35,7 @@ import {
   SignalingSocket,
   isEndingCode,
   signalingUrl,
+  type BoothOp,
   type DeviceInfo,
   type HostOp,
   type LobbyEntry,
@@ -43,6 +54,8 @@ export interface Participant {
   role: string;
   people: string[];
   publishing: boolean;
+  /** An interpreter's channel: its feed is that language, not the floor. Null for everyone else. */
+  language: string | null;
 }
 
 export interface PeerStats {
@@ -69,6 +82,20 @@ export interface TestState {
   clockWarnings: number[];
   /** The host allowed the summit to run past its end. */
   overrun: boolean;
+  /** What this device hears: a language channel, or null for the floor (an interpreter: its source). */
+  channel: string | null;
+  /** An interpreter's own language (its booth); null for every other device. */
+  language: string | null;
+  /** The booths as the server last sent them (`booths` op). */
+  booths: { language: string; interpreters: string[]; live: string | null; handingOver: boolean; muted: boolean }[];
+  /** Each subscribed feed's gain in the mix (0: not heard; the summit's ducking: the floor under a channel). */
+  gains: Record<string, number>;
+  /** An interpreter's cough key is down (its microphone track is disabled). */
+  coughing: boolean;
+  /** The mix this device plays, analysed (server with test hooks only; else null). */
+  ear: EarReading | null;
+  /** The AudioContext is running (false: the browser holds the sound until the page is clicked). */
+  sound: boolean;
 }
 
 export interface Waiting {
@@ -141,6 +168,7 @@ function participant(device: DeviceInfo): Participant {
     role: device.role,
     people: [...device.people],
     publishing: device.publishing,
+    language: device.language ?? null,
   };
 }
 
@@ -185,6 +213,12 @@ export class Call {
   hostNotice: string | null = null;
   /** Measured cost of the frame layer in the worker: totals since the call started. */
   readonly cost = { encryptFrames: 0, encryptMs: 0, encryptMaxMs: 0, decryptFrames: 0, decryptMs: 0, decryptMaxMs: 0 };
+  /** Channels, booths and this device's choice of what to hear. */
+  readonly listening: Listening;
+  /** Every remote sound plays through this mix (tiles' videos are muted). */
+  readonly mix: Mixer;
+  /** Test hooks: the mix analysed (`ear` in the test state). */
+  private ear: EarProbe | null = null;
 
   private readonly e2ee: E2eeManager;
   private socket: SignalingSocket | null = null;
@@ -208,7 +242,10 @@ export class Call {
   private reconnectTimer: number | null = null;
   private readonly listeners = new Set<() => void>();
 
+  /** Construct it in the Join click: the AudioContext starts then, without an autoplay block. */
   constructor(private readonly options: CallOptions) {
+    this.listening = new Listening(options.summitId);
+    this.mix = new Mixer(() => this.changed());
     this.e2ee = new E2eeManager({
       send: (messages) => {
         for (const message of messages) this.socket?.sendDave(message);
@@ -265,6 +302,11 @@ export class Call {
     return this.self?.role === 'host';
   }
 
+  /** An interpreter: microphone only, into its language's channel; the console drives its booth. */
+  get interpreter(): boolean {
+    return (this.self?.role ?? this.options.role) === 'interpreter';
+  }
+
   /** Waiting in the lobby: identified, not admitted, not over. */
   get inLobby(): boolean {
     return this.identified && !this.admitted && this.connection !== 'closed';
@@ -299,6 +341,13 @@ export class Call {
       ended: this.ending?.code ?? null,
       clockWarnings: [...this.course.warnings],
       overrun: this.course.info?.overrun ?? false,
+      channel: this.listening.channel,
+      language: this.listening.ownLanguage,
+      booths: this.listening.booths.map((b) => ({ ...b, interpreters: [...b.interpreters] })),
+      gains: this.mix.gains(),
+      coughing: this.listening.coughing,
+      ear: this.ear?.reading() ?? null,
+      sound: this.mix.running,
     };
   }
 
@@ -347,6 +396,9 @@ export class Call {
     this.poller = null;
     this.reconnectTimer = null;
     this.options.media.stop();
+    this.ear?.stop();
+    this.ear = null;
+    this.mix.close();
   }
 
   private setConnection(state: ConnectionState): void {
@@ -426,6 +478,7 @@ export class Call {
     this.publisher = null;
     for (const entry of this.subscriptions.values()) entry.subscription.close();
     this.subscriptions.clear();
+    this.mix.detachAll();
     this.peers = {};
     this.energy.clear();
     this.speaker = null;
@@ -442,6 +495,7 @@ export class Call {
         this.userId = String(device.user_id);
         this.self = participant(device);
         this.summit = summit;
+        this.listening.configure(device, summit);
         this.iceServers = ice_servers;
         this.canAdmit = can_admit === true;
         if (course) this.course.update(course);
@@ -470,6 +524,13 @@ export class Call {
         this.roster = message.d.devices.map(participant);
         this.self = this.roster.find((p) => p.userId === this.userId) ?? this.self;
         this.followRoster();
+        this.syncMix();
+        this.changed();
+        return;
+      case 'booths':
+        this.listening.setBooths(message.d.booths);
+        this.reconcileCough();
+        this.syncMix(); // the floor ducks under a channel that has someone live
         this.changed();
         return;
       case 'publish_answer':
@@ -499,6 +560,7 @@ export class Call {
     this.admitted = true;
     this.wasInCall = true;
     this.testHooks = testHooks;
+    if (testHooks && this.ear === null) this.ear = new EarProbe(this.mix.ear);
     // Test only: another group id; davey does not bind a Welcome to the channel, so the member
     // also decrypts under keys it does not hold (the point is that nothing undecryptable plays).
     // The switch acts only when the server says it runs with test hooks: a crafted link can't.
@@ -520,6 +582,13 @@ export class Call {
       // Lost commit races and the like are part of DAVE's normal operation.
       const benign = ['dave_late_commit', 'dave_missing_proposal', 'dave_unknown_transition', 'dave_nothing_to_commit'];
       (benign.includes(code) ? console.debug : console.warn)(`parley: the server refused ${String(op)}: ${code}`);
+    }
+    if (typeof op === 'string' && (BOOTH_OPS.has(op) || (op === 'publish' && CHANNEL_REFUSALS.has(code)))) {
+      // A booth control refused (booth_busy, not_publishing, ...), or the channel publish: the
+      // console says so; the publish is not retried (the server's policy, not a glitch).
+      this.listening.notice = refusalText(code, text);
+      this.changed();
+      if (op !== 'publish') return;
     }
     if (typeof op === 'string' && HOST_OPS.has(op)) {
       // A host control the server refused (forbidden, phase_order, ...): say so, the stay goes on.
@@ -593,7 +662,9 @@ export class Call {
     if (!this.current(generation) || this.userId === null || !this.admitted || this.press) return;
     this.publisher?.close();
     const media = this.options.media;
-    const publisher = new Publisher(this.iceServers, media.audioTrack, media.videoTrack, this.e2ee, this.userId);
+    // An interpreter publishes its microphone only, into its own language's channel.
+    const channel = this.interpreter ? this.listening.ownLanguage : null;
+    const publisher = new Publisher(this.iceServers, media.audioTrack, media.videoTrack, this.e2ee, this.userId, this.interpreter);
     this.publisher = publisher;
     try {
       const offer = await publisher.offer();
@@ -601,15 +672,20 @@ export class Call {
       const answer = await new Promise<string>((resolve, reject) => {
         this.pendingPublish?.reject(new Error('superseded'));
         this.pendingPublish = { resolve, reject };
-        this.socket?.send('publish', { sdp: offer });
+        this.socket?.send('publish', channel === null ? { sdp: offer } : { sdp: offer, channel });
       });
       if (this.publisher !== publisher) return;
       await publisher.accept(answer);
     } catch (err) {
       if (!this.current(generation) || this.publisher !== publisher) return;
-      console.warn(`parley: publishing failed (${err instanceof Error ? err.message : String(err)}); retrying`);
+      const reason = err instanceof Error ? err.message : String(err);
       publisher.close();
       this.publisher = null;
+      if (CHANNEL_REFUSALS.has(reason)) {
+        console.warn(`parley: the server refused this device's channel (${reason}); not retrying`);
+        return;
+      }
+      console.warn(`parley: publishing failed (${reason}); retrying`);
       window.setTimeout(() => {
         if (this.current(generation) && this.publisher === null) void this.publish(generation);
       }, PUBLISH_RETRY_MS);
@@ -617,19 +693,22 @@ export class Call {
   }
 
   /**
-   * Subscribe to every other device that publishes; drop what is gone or stopped publishing.
-   * Nothing from the lobby; a press device follows delegation devices only (not other press).
+   * Subscribe to every other device that publishes and that this device hears (the floor, and
+   * the chosen channel's interpreters); drop what is gone, stopped publishing or is another
+   * channel. Nothing from the lobby; a press device follows delegation devices only (not other press).
    */
   private followRoster(): void {
     const now = performance.now();
     const press = this.press;
-    const wanted = (p: Participant): boolean => p.publishing && p.userId !== this.userId && !(press && p.role === 'press');
+    const wanted = (p: Participant): boolean =>
+      p.publishing && p.userId !== this.userId && !(press && p.role === 'press') && this.listening.hears(p);
     const publishing = new Set(this.admitted ? this.roster.filter(wanted).map((p) => p.userId) : []);
     for (const [feed, entry] of this.subscriptions) {
       const stale = !entry.answered && now - entry.requestedAt > SUBSCRIBE_RETRY_MS;
       if (!publishing.has(feed) || stale) {
         entry.subscription.close();
         this.subscriptions.delete(feed);
+        this.mix.detach(feed);
         delete this.peers[feed];
         this.energy.delete(feed);
       }
@@ -654,6 +733,7 @@ export class Call {
       if (!this.current(generation) || this.subscriptions.get(feed) !== entry) return;
       this.socket?.send('subscribe_answer', { feed: Number(feed), sdp: answer });
       entry.answered = true;
+      this.syncMix();
       this.changed();
     } catch (err) {
       console.warn(`parley: could not answer the offer for a feed (${err instanceof Error ? err.message : String(err)})`);
@@ -673,6 +753,60 @@ export class Call {
     const track = await this.options.media.setCameraEnabled(on);
     await this.publisher?.replaceTrack('video', track);
     this.changed();
+  }
+
+  // -- interpretation ----------------------------------------------------------------------
+
+  /** Hear the floor (null) or a language channel; an interpreter chooses its source. Kept on the device. */
+  listen(channel: Channel): void {
+    if (!this.listening.choose(channel)) return;
+    this.followRoster();
+    this.syncMix();
+    this.changed();
+  }
+
+  private sendBooth(message: BoothOp): void {
+    this.listening.notice = null;
+    this.socket?.sendBooth(message);
+    this.changed();
+  }
+
+  takeOver(): void {
+    this.sendBooth({ op: 'take_over', d: {} });
+  }
+
+  handOver(): void {
+    this.sendBooth({ op: 'hand_over', d: {} });
+  }
+
+  /**
+   * The cough key: the microphone track is disabled at once (nothing leaves this device), and
+   * the server is told (it keeps the key per interpreter, and stops forwarding a live one's voice).
+   */
+  setCough(down: boolean): void {
+    if (down === this.listening.coughing) return;
+    this.options.media.setMicEnabled(!down);
+    this.listening.cough(down);
+    this.sendBooth({ op: 'cough', d: { muted: down } });
+  }
+
+  /** After a booths update: the server's cough state follows the key (it went live with the key down). */
+  private reconcileCough(): void {
+    const muted = this.listening.coughToSend();
+    if (muted !== null) this.socket?.sendBooth({ op: 'cough', d: { muted } });
+  }
+
+  /** Every answered subscription's audio into the mix, at the gain the channel choice and the booths give it. */
+  private syncMix(): void {
+    const byId = new Map(this.roster.map((p) => [p.userId, p]));
+    for (const feed of this.mix.feeds()) if (!this.subscriptions.get(feed)?.answered) this.mix.detach(feed);
+    for (const [feed, entry] of this.subscriptions) {
+      if (!entry.answered) continue;
+      const track = entry.subscription.stream.getAudioTracks()[0];
+      if (!track) continue;
+      const p = byId.get(feed);
+      this.mix.attach(feed, track, p ? this.listening.gain(p) : 0);
+    }
   }
 
   // -- verification ------------------------------------------------------------------------
@@ -760,6 +894,7 @@ export class Call {
     for (const feed of this.videoProgress.keys()) if (!(feed in peers)) this.videoProgress.delete(feed);
     this.pickSpeaker(levels);
     this.followRoster(); // retries subscriptions the server did not answer
+    this.syncMix();
     this.changed();
   }
 
@@ -767,7 +902,10 @@ export class Call {
     const now = performance.now();
     let loudest: string | null = null;
     let loudestLevel = SPEAKING_LEVEL;
+    // The speaker is someone on the floor: an interpreter's voice is a channel, not a tile.
+    const channels = new Set(this.roster.filter((p) => p.language !== null).map((p) => p.userId));
     for (const [id, value] of levels) {
+      if (channels.has(id)) continue;
       if (value > loudestLevel) {
         loudest = id;
         loudestLevel = value;

@@ -1,4 +1,7 @@
-/** This device's camera and microphone: device choice, preview, mute and camera off. */
+/**
+ * This device's camera and microphone: device choice, preview, mute and camera off. An
+ * interpreter's device is microphone only: it never asks for a camera.
+ */
 
 export interface DeviceChoice {
   audioId: string | null;
@@ -38,12 +41,20 @@ export class LocalMedia {
   readonly stream = new MediaStream();
   error: string | null = null;
   private micOn = true;
-  private cameraOn = true;
+  private cameraOn: boolean;
 
+  /** `shape` null: microphone only (an interpreter), the camera is never opened. */
   constructor(
     public choice: DeviceChoice,
-    private readonly shape: VideoShape,
-  ) {}
+    private readonly shape: VideoShape | null,
+  ) {
+    this.cameraOn = shape !== null;
+  }
+
+  /** Microphone only: no camera is asked for, none can be turned on. */
+  get audioOnly(): boolean {
+    return this.shape === null;
+  }
 
   get audioTrack(): MediaStreamTrack | null {
     return this.stream.getAudioTracks()[0] ?? null;
@@ -69,17 +80,18 @@ export class LocalMedia {
     try {
       const media = await navigator.mediaDevices.getUserMedia({
         audio: audioConstraints(choice.audioId),
-        video: this.cameraOn ? videoConstraints(choice.videoId, this.shape) : false,
+        video: this.cameraOn && this.shape ? videoConstraints(choice.videoId, this.shape) : false,
       });
       for (const track of media.getTracks()) this.stream.addTrack(track);
     } catch (err) {
       // Try each kind alone: a room may have a microphone but no camera, or the reverse.
       const reasons: string[] = [err instanceof Error ? err.name : String(err)];
       for (const kind of ['audio', 'video'] as const) {
-        if (kind === 'video' && !this.cameraOn) continue;
+        const shape = this.shape;
+        if (kind === 'video' && (!this.cameraOn || shape === null)) continue;
         try {
           const media = await navigator.mediaDevices.getUserMedia(
-            kind === 'audio' ? { audio: audioConstraints(choice.audioId) } : { video: videoConstraints(choice.videoId, this.shape) },
+            kind === 'audio' || shape === null ? { audio: audioConstraints(choice.audioId) } : { video: videoConstraints(choice.videoId, shape) },
           );
           for (const track of media.getTracks()) this.stream.addTrack(track);
         } catch (e) {
@@ -112,6 +124,7 @@ export class LocalMedia {
 
   /** Camera off releases the camera (its light goes out); on opens it again. Returns the new track. */
   async setCameraEnabled(on: boolean): Promise<MediaStreamTrack | null> {
+    if (this.shape === null) return null;
     this.cameraOn = on;
     const current = this.videoTrack;
     if (!on) {

@@ -44,6 +44,13 @@ const idle: TestState = {
   ended: null,
   clockWarnings: [],
   overrun: false,
+  channel: null,
+  language: null,
+  booths: [],
+  gains: {},
+  coughing: false,
+  ear: null,
+  sound: false,
 };
 
 window.parley = {
@@ -131,8 +138,10 @@ async function start(): Promise<void> {
     else linkError('Parley cannot be reached', check.reason, () => void start());
     return;
   }
-  // A press device never opens a camera or microphone (the join page does not ask for them).
-  const media = new LocalMedia({ audioId: null, videoId: null }, query.has('testSmallVideo') ? SMALL_VIDEO : ROOM_VIDEO);
+  // A press device never opens a camera or microphone (the join page does not ask for them); an
+  // interpreter's opens the microphone only.
+  const shape = check.info.role === 'interpreter' ? null : query.has('testSmallVideo') ? SMALL_VIDEO : ROOM_VIDEO;
+  const media = new LocalMedia({ audioId: null, videoId: null }, shape);
   const leaveJoinPage = renderJoinPage(root, {
     info: check.info,
     media,

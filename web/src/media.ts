@@ -99,20 +99,30 @@ export interface MediaStats {
   audioDuration: number;
 }
 
-/** This device's audio and video, published through one peer connection. */
+/**
+ * This device's audio and video, published through one peer connection. `audioOnly` (an
+ * interpreter): no video transceiver at all, so the offer has no video section (the server
+ * refuses an interpreter's video: `audio_only`).
+ */
 export class Publisher {
   readonly pc: RTCPeerConnection;
   private readonly audio: RTCRtpTransceiver;
-  private readonly video: RTCRtpTransceiver;
+  private readonly video: RTCRtpTransceiver | null;
 
-  constructor(iceServers: RTCIceServer[], audio: MediaStreamTrack | null, video: MediaStreamTrack | null, e2ee: E2eeManager, userId: string) {
+  constructor(
+    iceServers: RTCIceServer[],
+    audio: MediaStreamTrack | null,
+    video: MediaStreamTrack | null,
+    e2ee: E2eeManager,
+    userId: string,
+    audioOnly = false,
+  ) {
     this.pc = peerConnection(iceServers);
     this.audio = this.pc.addTransceiver(audio ?? 'audio', { direction: 'sendonly' });
-    this.video = this.pc.addTransceiver(video ?? 'video', { direction: 'sendonly' });
-    for (const [transceiver, kind] of [
-      [this.audio, 'audio'],
-      [this.video, 'video'],
-    ] as const) {
+    this.video = audioOnly ? null : this.pc.addTransceiver(video ?? 'video', { direction: 'sendonly' });
+    const transceivers: [RTCRtpTransceiver, MediaKind][] = [[this.audio, 'audio']];
+    if (this.video) transceivers.push([this.video, 'video']);
+    for (const [transceiver, kind] of transceivers) {
       // Before the offer, so the transform is in place before the first frame is encoded.
       e2ee.encryptSender(transceiver.sender, userId, kind);
       preferCodecs(transceiver, kind);
@@ -133,7 +143,7 @@ export class Publisher {
   }
 
   async replaceTrack(kind: MediaKind, track: MediaStreamTrack | null): Promise<void> {
-    await (kind === 'audio' ? this.audio : this.video).sender.replaceTrack(track);
+    await (kind === 'audio' ? this.audio : this.video)?.sender.replaceTrack(track);
   }
 
   /** The local microphone level (0..1) as the sender sees it, for the speaker highlight. */

@@ -78,6 +78,23 @@ export interface DeviceInfo {
   role: string;
   people: string[];
   publishing: boolean;
+  /** An interpreter's channel (its feed is that channel, not the floor); null for everyone else. */
+  language?: string | null;
+}
+
+/** This device, as `ready` describes it. */
+export interface ReadyDevice extends DeviceInfo {
+  /** What it hears until it chooses: its delegation's working language if the summit has that channel; null: the floor. */
+  default_channel?: string | null;
+}
+
+/** One language's booth (the `booths` op): its interpreters, who is live, handed over, coughing. */
+export interface BoothInfo {
+  language: string;
+  interpreters: number[];
+  live: number | null;
+  handing_over: boolean;
+  muted: boolean;
 }
 
 export interface SummitInfo {
@@ -87,13 +104,17 @@ export interface SummitInfo {
   duration_minutes: number;
   channel_id: number;
   delegations: { delegation_id: string; name: string; working_language: string }[];
+  /** Its interpretation channels (language tags); none: no interpretation. */
+  languages?: string[];
+  /** The floor's level (0..1) under a channel while its booth has a live interpreter. */
+  ducking?: number;
 }
 
 export type ServerOp =
   | {
       op: 'ready';
       d: {
-        device: DeviceInfo;
+        device: ReadyDevice;
         summit: SummitInfo;
         heartbeat_interval: number;
         ice_servers: RTCIceServer[];
@@ -110,6 +131,7 @@ export type ServerOp =
   | { op: 'clock_warning'; d: { minutes_left: number } }
   | { op: 'lobby'; d: { waiting: LobbyEntry[] } }
   | { op: 'roster'; d: { devices: DeviceInfo[] } }
+  | { op: 'booths'; d: { booths: BoothInfo[] } }
   | { op: 'publish_answer'; d: { sdp: string } }
   | { op: 'subscribe_offer'; d: { feed: number; sdp: string } }
   | { op: 'media_reset'; d: { reason: string } }
@@ -126,6 +148,17 @@ export type HostOp =
   | { op: 'allow_overrun'; d: Record<string, never> };
 
 export const HOST_OPS: ReadonlySet<string> = new Set<HostOp['op']>(['admit', 'refuse', 'remove', 'lock', 'advance', 'allow_overrun']);
+
+/** An interpreter's booth controls (device → server); refusals: `booth_busy`, `not_live`, `already_live`, `not_publishing`. */
+export type BoothOp =
+  | { op: 'take_over'; d: Record<string, never> }
+  | { op: 'hand_over'; d: Record<string, never> }
+  | { op: 'cough'; d: { muted: boolean } };
+
+export const BOOTH_OPS: ReadonlySet<string> = new Set<BoothOp['op']>(['take_over', 'hand_over', 'cough']);
+
+/** Refusals of a publish into a channel: a policy answer, so publishing again would not help. */
+export const CHANNEL_REFUSALS: ReadonlySet<string> = new Set(['channel_forbidden', 'audio_only', 'no_such_channel']);
 
 export interface SignalingHandlers {
   open(): void;
@@ -196,6 +229,10 @@ export class SignalingSocket {
   }
 
   sendHost(message: HostOp): void {
+    this.send(message.op, message.d);
+  }
+
+  sendBooth(message: BoothOp): void {
     this.send(message.op, message.d);
   }
 

@@ -2,17 +2,25 @@
  * The call: a tile per device, the speaker highlighted, the encryption indicator and group code
  * always on screen, pairwise codes on a tile's click, mute / camera / leave. The summit course
  * in the header (phase, clock); the lobby screen until admitted; the host panel beside the tiles
- * for those who may admit; the end screen.
+ * for those who may admit; the end screen. Interpretation: what this device hears in the header
+ * and the "Listen to" selector in the controls; an interpreter's console beside the tiles. Tiles
+ * are the floor's devices (interpreters are channels, not tiles); their <video>s are muted, as
+ * all sound plays through the mix (interpretation/mixer.ts). Every device without a tile
+ * (interpreters; for a press device, the other press devices) is a name in "Also in the call"
+ * beside the group code, which opens its pairwise code just as a tile does: every member of the
+ * key group can be verified.
  */
 
 import type { Call, Participant } from '../call';
 import { confirmDialog } from './confirm';
+import { channelBar } from './channelBar';
 import { courseBar } from './courseBar';
 import { clear, h, setText } from './dom';
 import { renderEndScreen } from './endScreen';
-import { formatSchedule } from './format';
+import { formatSchedule, languageName } from './format';
 import { hostPanel } from './hostPanel';
 import { icon, type IconName } from './icons';
+import { interpreterConsole } from './interpreterConsole';
 import { lobbyScreen } from './lobbyScreen';
 
 const CONNECTION_TEXT = {
@@ -60,11 +68,26 @@ export function renderCallView(root: HTMLElement, call: Call): void {
   const alarm = h('div', { class: 'banner alarm', testid: 'encryption-alarm', attrs: { role: 'alert' } });
   warning.hidden = true;
   alarm.hidden = true;
+  const soundBlocked = h('div', { class: 'banner warning', testid: 'sound-blocked', attrs: { role: 'alert' } });
+  soundBlocked.textContent = 'The browser is holding the sound back. Click anywhere on the page to hear the call.';
+  soundBlocked.hidden = true;
 
   // -- group code ----------------------------------------------------------------------------
   const groupCode = h('span', { class: 'code', testid: 'group-code' });
   const codeHint = h('span', { class: 'hint' });
-  const codes = h('section', { class: 'group-code', attrs: { 'aria-label': 'Group verification code' } }, h('span', { class: 'label', text: 'Group code' }), groupCode, codeHint);
+  // The devices without a tile, each a button that opens its pairwise code like a tile.
+  const untiledList = h('span', { class: 'untiled-list' });
+  const untiled = h('div', { class: 'untiled', testid: 'also-in-call' }, h('span', { class: 'label', text: 'Also in the call' }), untiledList);
+  untiled.hidden = true;
+  let untiledKey = '';
+  const codes = h(
+    'section',
+    { class: 'group-code', attrs: { 'aria-label': 'Group verification code' } },
+    h('span', { class: 'label', text: 'Group code' }),
+    groupCode,
+    untiled,
+    codeHint,
+  );
 
   // -- tiles ---------------------------------------------------------------------------------
   const tilesEl = h('main', { class: 'tiles', testid: 'tiles' });
@@ -126,20 +149,27 @@ export function renderCallView(root: HTMLElement, call: Call): void {
   dialog.addEventListener('close', () => {
     dialogFor = null;
   });
+  /** Verify one device (a tile's click, or its name in "Also in the call"): its pairwise code. */
+  const verify = (userId: string): void => {
+    const current = call.roster.find((r) => r.userId === userId);
+    if (current) openPairwise(current);
+  };
 
   // -- the course, the lobby, the host ------------------------------------------------------
   const confirm = confirmDialog();
   const course = courseBar(call);
   const lobby = lobbyScreen(call);
   const host = hostPanel(call, confirm);
+  const channels = channelBar(call);
+  const booth = interpreterConsole(call);
 
   // -- the end ------------------------------------------------------------------------------
   const endScreen = h('section', { class: 'card end', testid: 'call-ended' });
   endScreen.hidden = true;
 
   const inCall: HTMLElement[] = [];
-  const controls = h('footer', { class: 'controls' }, mute, camera, leave);
-  const stage = h('div', { class: 'stage' }, tilesEl, host.el);
+  const controls = h('footer', { class: 'controls' }, channels.selector, mute, camera, leave);
+  const stage = h('div', { class: 'stage' }, tilesEl, host.el, booth.el);
   inCall.push(codes, stage, controls);
   const view = h(
     'div',
@@ -148,10 +178,11 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       'header',
       { class: 'topbar' },
       h('div', { class: 'titles' }, title, schedule),
-      h('div', { class: 'status' }, ...course.pills, connection, encryption),
+      h('div', { class: 'status' }, ...course.pills, channels.pill, connection, encryption),
     ),
     alarm,
     warning,
+    soundBlocked,
     course.banner,
     lobby.el,
     ...inCall,
@@ -185,7 +216,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     const video = h('video', { class: self ? 'mirror' : '' });
     video.autoplay = true;
     video.playsInline = true;
-    video.muted = self; // our own sound would echo
+    video.muted = true; // sound plays through the mix only (never twice); our own would echo
     const delegation = h('strong', { class: 'tile-delegation' });
     const people = h('span', { class: 'tile-people' });
     const role = h('span', { class: 'tile-role' });
@@ -203,10 +234,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       el.tabIndex = 0;
       el.setAttribute('role', 'button');
       el.title = 'Show the code to verify this device';
-      const open = (): void => {
-        const current = call.roster.find((r) => r.userId === p.userId);
-        if (current) openPairwise(current);
-      };
+      const open = (): void => verify(p.userId);
       el.addEventListener('click', open);
       el.addEventListener('keydown', (event) => {
         if (event.key === 'Enter' || event.key === ' ') {
@@ -216,6 +244,38 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       });
     }
     return { el, video, delegation, people, role, remove, stream: null };
+  };
+
+  /** "Also in the call": a compact button per device without a tile; rebuilt when they change. */
+  const renderUntiled = (devices: Participant[]): void => {
+    const entries = devices.map((p) => ({
+      userId: p.userId,
+      role: p.role,
+      language: p.language,
+      text: `${peopleText(p)} · ${p.language !== null ? languageName(p.language) : p.role === 'press' ? 'Press' : p.delegation}`,
+      title: `${p.delegation}: ${p.language !== null ? `interpreter into ${languageName(p.language)}` : p.role === 'press' ? 'press' : p.role}. Show the code to verify this device`,
+    }));
+    untiled.hidden = entries.length === 0;
+    const key = JSON.stringify(entries);
+    if (key === untiledKey) return;
+    untiledKey = key;
+    clear(untiledList);
+    for (const entry of entries) {
+      untiledList.append(
+        h(
+          'button',
+          {
+            class: 'untiled-device',
+            testid: 'also-in-call-entry',
+            title: entry.title,
+            attrs: { type: 'button', 'data-user-id': entry.userId, 'data-role': entry.role, 'data-language': entry.language ?? '' },
+            on: { click: () => verify(entry.userId) },
+          },
+          entry.language !== null ? icon('headphones') : null,
+          h('span', { text: entry.text }),
+        ),
+      );
+    }
   };
 
   const render = (): void => {
@@ -232,6 +292,9 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     course.update();
     lobby.update();
     host.update();
+    channels.update();
+    booth.update();
+    soundBlocked.hidden = !call.admitted || call.connection === 'closed' || call.mix.running;
     const waiting = call.inLobby;
     for (const el of inCall) el.hidden = waiting;
     encryption.hidden = waiting;
@@ -264,15 +327,15 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     const code = call.session?.groupCode ?? null;
     setText(groupCode, code ?? '— — — — — —');
     groupCode.classList.toggle('pending', code === null);
-    setText(codeHint, code ? 'Everyone’s screen must show the same code. Click a tile to verify one device.' : 'Shown once this device has joined the key group.');
 
     // Tiles: others first (by delegation), then this device. A press device shows no tile of its
     // own (it sends nothing) and none of other press devices (it follows the delegations only).
+    // Interpreters are channels, not the floor: no tiles (they are in "Also in the call").
     const press = call.press;
     const others = call.roster
-      .filter((p) => p.userId !== call.userId && !(press && p.role === 'press'))
+      .filter((p) => p.userId !== call.userId && !(press && p.role === 'press') && p.language === null)
       .sort((a, b) => a.delegation.localeCompare(b.delegation));
-    const self = call.self && call.userId && !press ? [call.self] : [];
+    const self = call.self && call.userId && !press && !call.interpreter ? [call.self] : [];
     const everyone: Participant[] = call.connection === 'closed' || waiting ? [] : [...others, ...self];
     const keep = new Set(everyone.map((p) => p.userId));
     for (const [id, tile] of tiles) {
@@ -304,8 +367,32 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     });
     tilesEl.dataset.count = String(everyone.length);
 
-    mute.hidden = press;
-    camera.hidden = press;
+    // The devices without a tile: interpreters (by language), and for a press device the other
+    // press devices. They are in the key group and hear the call: each must be verifiable.
+    const withoutTile =
+      call.connection === 'closed' || waiting
+        ? []
+        : call.roster
+            .filter((p) => p.userId !== call.userId && !keep.has(p.userId))
+            .sort(
+              (a, b) =>
+                Number(a.language === null) - Number(b.language === null) ||
+                (a.language ?? '').localeCompare(b.language ?? '') ||
+                a.delegation.localeCompare(b.delegation),
+            );
+    renderUntiled(withoutTile);
+    setText(
+      codeHint,
+      code === null
+        ? 'Shown once this device has joined the key group.'
+        : untiled.hidden
+          ? 'Everyone’s screen must show the same code. Click a tile to verify one device.'
+          : 'Everyone’s screen must show the same code. Click a tile, or a name in “Also in the call”, to verify one device.',
+    );
+
+    // An interpreter's cough key (in its console) is its mute; it has no camera.
+    mute.hidden = press || call.interpreter;
+    camera.hidden = press || call.media.audioOnly;
     const micOn = call.media.micEnabled;
     label(mute, micOn ? 'mic' : 'micOff', micOn ? 'Mute' : 'Unmute');
     mute.setAttribute('aria-pressed', String(!micOn));
@@ -319,6 +406,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       if (dialog.open) dialog.close();
       confirm.close();
       course.dispose();
+      booth.dispose();
       view.hidden = true;
       endScreen.hidden = false;
       renderEndScreen(endScreen, call);

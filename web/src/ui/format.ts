@@ -24,8 +24,32 @@ const ROLES: Record<string, string> = {
   delegate: 'Delegate',
   observer: 'Observer',
   press: 'Press',
+  interpreter: 'Interpreter',
 };
 
 export function formatRole(role: string): string {
   return ROLES[role] ?? role;
+}
+
+let languageNames: Intl.DisplayNames | null | undefined;
+
+/** A language tag as a name in the reader's language ("ru" → "Russian"); the tag itself when unknown. */
+export function languageName(tag: string): string {
+  if (languageNames === undefined) {
+    try {
+      languageNames = new Intl.DisplayNames(undefined, { type: 'language', fallback: 'none' });
+    } catch {
+      languageNames = null;
+    }
+  }
+  try {
+    return languageNames?.of(tag) ?? tag.toUpperCase();
+  } catch {
+    return tag.toUpperCase(); // not a well-formed tag
+  }
+}
+
+/** A channel for people: "Floor" or the language's name. */
+export function channelName(channel: string | null): string {
+  return channel === null ? 'Floor' : languageName(channel);
 }

@@ -9,6 +9,8 @@ const PATHS = {
   camera: 'M3 7h12v10H3zM15 10l6-3v10l-6-3',
   cameraOff: 'M3 7h12v10H3zM15 10l6-3v10l-6-3M2 3l19 18',
   leave: 'M10 17l-5-5 5-5M5 12h11M14 4h5v16h-5',
+  headphones: 'M4 15v-3a8 8 0 0 1 16 0v3M4 15h3v6H4zM17 15h3v6h-3z',
+  onAir: 'M12 10a2 2 0 1 0 0 4a2 2 0 1 0 0-4M7.8 7.8a6 6 0 0 0 0 8.4M16.2 7.8a6 6 0 0 1 0 8.4M5 5a10 10 0 0 0 0 14M19 5a10 10 0 0 1 0 14',
 } as const;
 
 export type IconName = keyof typeof PATHS;

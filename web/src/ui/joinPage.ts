@@ -1,10 +1,13 @@
-/** The join page: what the invitation admits to, who is at this device, camera and microphone check (not for press). */
+/**
+ * The join page: what the invitation admits to, who is at this device, camera and microphone
+ * check (not for press; microphone only for an interpreter).
+ */
 
 import type { InvitationInfo } from '../api';
 import type { LocalMedia } from '../localMedia';
 import { MAX_NAME, MAX_PEOPLE } from '../people';
 import { clear, h } from './dom';
-import { formatRole, formatSchedule } from './format';
+import { formatRole, formatSchedule, languageName } from './format';
 import { mediaCheck } from './mediaCheck';
 
 const PEOPLE_KEY = 'parley.people';
@@ -130,6 +133,7 @@ export function renderJoinPage(root: HTMLElement, options: JoinPageOptions): () 
           { class: 'facts' },
           h('div', {}, h('dt', { text: 'Delegation' }), h('dd', { testid: 'delegation', text: info.delegation })),
           h('div', {}, h('dt', { text: 'Role' }), h('dd', { testid: 'role', text: formatRole(info.role) })),
+          info.language ? h('div', {}, h('dt', { text: 'Interpreting into' }), h('dd', { testid: 'interpreter-language', text: languageName(info.language) })) : null,
           h('div', {}, h('dt', { text: 'When' }), h('dd', { testid: 'schedule' }, when.date, h('br'), when.time)),
         ),
         h(

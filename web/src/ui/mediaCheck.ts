@@ -1,4 +1,7 @@
-/** The join page's camera and microphone check: preview, device choice, microphone level. */
+/**
+ * The join page's camera and microphone check: preview, device choice, microphone level. For a
+ * microphone-only device (an interpreter) there is no preview and no camera choice.
+ */
 
 import { LocalMedia } from '../localMedia';
 import { clear, h } from './dom';
@@ -70,7 +73,7 @@ export function mediaCheck(media: LocalMedia): MediaCheck {
     fillSelect(micSelect, devices.audio, media.choice.audioId, 'microphone');
   };
   const openMedia = async (): Promise<void> => {
-    await media.open({ audioId: micSelect.value || media.choice.audioId, videoId: cameraSelect.value || media.choice.videoId });
+    await media.open({ audioId: micSelect.value || media.choice.audioId, videoId: media.audioOnly ? null : cameraSelect.value || media.choice.videoId });
     mediaError.textContent = media.error ?? '';
     preview.srcObject = media.stream;
     startMeter();
@@ -81,12 +84,15 @@ export function mediaCheck(media: LocalMedia): MediaCheck {
   navigator.mediaDevices.addEventListener('devicechange', () => void refreshDevices());
 
 
+  const audioOnly = media.audioOnly;
   const el = h(
     'div',
-    { class: 'preview' },
-    preview,
+    { class: `preview${audioOnly ? ' audio-only' : ''}` },
+    audioOnly
+      ? h('p', { class: 'hint', testid: 'mic-only-note', text: 'Microphone only: Parley does not ask for a camera here. Speak to see the level move.' })
+      : preview,
     level,
-    h('label', { class: 'device' }, h('span', { text: 'Camera' }), cameraSelect),
+    audioOnly ? null : h('label', { class: 'device' }, h('span', { text: 'Camera' }), cameraSelect),
     h('label', { class: 'device' }, h('span', { text: 'Microphone' }), micSelect),
   );
   return {
