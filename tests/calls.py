@@ -75,6 +75,17 @@ async def until(condition: Callable[[], bool], timeout: float, what: str) -> Non
         await asyncio.sleep(0.1)
 
 
+def publishing(client: ParleyClient, *others: ParleyClient) -> bool:
+    """The client's roster shows every one of `others` publishing (subscribe-able)."""
+    return all(client.roster.get(o.user_id, {}).get("publishing") for o in others)
+
+
+def frames_of(client: ParleyClient, feed: int) -> int:
+    """How many audio frames the client has decoded from `feed`."""
+    found = client.feeds.get(feed)
+    return found.audio_frames if found else 0
+
+
 def receiving(feed: RemoteFeed | None, pattern: int, frames: int = 10) -> bool:
     """Enough decoded video from the feed, the latest frames showing its pattern, and audio."""
     if feed is None or feed.video_frames < frames or feed.audio_frames < 25:

@@ -176,11 +176,16 @@ async def test_an_interpreter_takes_over_from_the_browser_console_and_is_heard_o
             await expect(self_row).to_have_attribute("data-live", "true")
             await expect(mate_row).to_have_attribute("data-live", "false")
             await until(lambda: listener.booths.get("en", {}).get("live") == int(me), 10, "the SDK to see it")
-            await until(
-                lambda: abs((received_hz(listener, int(me)) or 0) - 660.0) < TOLERANCE_HZ,
-                30,
-                "the en listener to hear the browser interpreter's 660 Hz",
-            )
+            try:
+                await until(
+                    lambda: abs((received_hz(listener, int(me)) or 0) - 660.0) < TOLERANCE_HZ,
+                    30,
+                    "the en listener to hear the browser interpreter's 660 Hz",
+                )
+            except AssertionError as e:  # say what the listener got, to tell keys from forwarding
+                feed = listener.feeds.get(int(me))
+                got = (feed.stats, feed.audio_frames, received_hz(listener, int(me))) if feed else None
+                raise AssertionError(f"{e}; the listener's feed (stats, frames, Hz): {got}") from None
             await expect(page.get_by_test_id("interpreter-notice")).to_be_hidden()
             await expect(page.get_by_test_id("encryption-indicator")).to_contain_text("End-to-end encrypted")
             await expect(take_over).to_be_disabled()

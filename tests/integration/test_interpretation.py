@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from aiortc import RTCPeerConnection
-from calls import record_plaintext, spy_at_janus, summit_links, until
+from calls import frames_of, publishing, record_plaintext, spy_at_janus, summit_links, until
 
 from parley.media.sources import (
     PatternVideoTrack,
@@ -54,10 +54,6 @@ async def device(
         await client.close()
 
 
-def publishing(client: ParleyClient, *others: ParleyClient) -> bool:
-    return all(client.roster.get(o.user_id, {}).get("publishing") for o in others)
-
-
 def live_in(client: ParleyClient, language: str) -> int | None:
     live: int | None = client.booths.get(language, {}).get("live")
     return live
@@ -81,11 +77,6 @@ async def refused(client: ParleyClient, op: str, d: dict[str, object]) -> tuple[
     await until(answered, 10, f"the server to answer {op}")
     error = next(e for e in client.errors[before:] if e.get("op") == op)
     return error["code"], error["message"]
-
-
-def frames_of(client: ParleyClient, feed: int) -> int:
-    found = client.feeds.get(feed)
-    return found.audio_frames if found else 0
 
 
 @contextlib.asynccontextmanager

@@ -4,6 +4,13 @@ Decoded audio arrives per feed, in bursts and with jitter; the ear plays in stea
 Each source gets a `SourceQueue`: it holds back until it has `PREBUFFER` of audio (so jitter does
 not tear the sound), plays from then on, and buffers again after it runs dry. A queue never holds
 more than `MAX_BUFFER`: when a source runs ahead, its oldest audio goes, so delay stays bounded.
+A backlog (after the process stalled, or a burst) that lasts `DRAIN_AFTER` is cut back to
+`PREBUFFER` in one step: one small skip, rather than that much more delay for good.
+
+A receiver that stops getting packets (a booth mate muted at Janus) keeps its last few frames
+(aiortc's jitter buffer holds 4); when packets come again it delivers those first, with
+timestamps that run straight on from before the pause. `Resumption` tells them apart, so the
+start of an interpreter's turn is not the end of its previous one.
 
 Sources are the floor feeds (one queue each, summed: two delegates may talk at once) and the
 channel (ONE queue for the whole booth). A booth's feeds are one voice: the server lets Janus
@@ -28,6 +35,8 @@ SAMPLE_RATE = 48000
 FRAME = SAMPLE_RATE // 50  # 20 ms, Opus's frame and the ear's step
 PREBUFFER = 2 * FRAME
 MAX_BUFFER = 10 * FRAME
+DRAIN_AFTER = 25  # steps (0.5 s) spent with more than a frame of audio beyond PREBUFFER
+HELD_PAUSE = 0.25  # s: a frame this late that still continues the previous one was held back
 
 Samples = npt.NDArray[np.float32]
 
@@ -38,6 +47,7 @@ class SourceQueue:
     def __init__(self) -> None:
         self._chunks: deque[Samples] = deque()
         self._held = 0
+        self._behind = 0  # consecutive steps with a backlog
         self.playing = False
         self.dropped = 0  # samples discarded because the source ran too far ahead
 
@@ -47,8 +57,14 @@ class SourceQueue:
     def push(self, samples: Samples) -> None:
         self._chunks.append(samples)
         self._held += len(samples)
-        while self._held > MAX_BUFFER:
-            excess = self._held - MAX_BUFFER
+        self._drop_to(MAX_BUFFER)
+        if not self.playing and self._held >= PREBUFFER:
+            self.playing = True
+
+    def _drop_to(self, limit: int) -> None:
+        """Discard the oldest audio until at most `limit` samples are held."""
+        while self._held > limit:
+            excess = self._held - limit
             head = self._chunks[0]
             if len(head) <= excess:
                 self._chunks.popleft()
@@ -58,8 +74,6 @@ class SourceQueue:
                 cut = excess
             self._held -= cut
             self.dropped += cut
-        if not self.playing and self._held >= PREBUFFER:
-            self.playing = True
 
     def pull(self, n: int) -> Samples:
         """The next `n` samples; silence while buffering, and silence fills a run dry."""
@@ -79,7 +93,29 @@ class SourceQueue:
         self._held -= filled
         if not self._held:
             self.playing = False
+        self._behind = self._behind + 1 if self._held > PREBUFFER + FRAME else 0
+        if self._behind >= DRAIN_AFTER:
+            self._drop_to(PREBUFFER)
+            self._behind = 0
         return out
+
+
+class Resumption:
+    """Tells a receiver's fresh frames from those it held back over a pause (see above)."""
+
+    def __init__(self) -> None:
+        self._last: tuple[int, float] | None = None  # the previous frame's pts and arrival
+        self._replaying = False
+
+    def fresh(self, pts: int, samples: int, now: float) -> bool:
+        """Whether a frame (its timestamp, length, and when it arrived) is new audio."""
+        if self._last is not None and pts == self._last[0] + samples:
+            if now - self._last[1] > HELD_PAUSE:
+                self._replaying = True  # late, yet straight on from before: it was held
+        else:
+            self._replaying = False  # a jump in timestamps: what the sender says now
+        self._last = (pts, now)
+        return not self._replaying
 
 
 @dataclass(frozen=True)

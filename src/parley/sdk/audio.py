@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame
 from av.frame import Frame
@@ -24,7 +25,8 @@ from parley.interpretation.mixer import FRAME, SAMPLE_RATE, Mixer
 _TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 
 
-def _frame(samples: np.ndarray, pts: int) -> AudioFrame:
+def mono_frame(samples: npt.NDArray[np.floating], pts: int) -> AudioFrame:
+    """Mono float samples in [-1, 1] as a 48 kHz s16 frame starting at `pts`."""
     pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16).reshape(1, -1)
     frame = AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
     frame.sample_rate = SAMPLE_RATE
@@ -33,16 +35,14 @@ def _frame(samples: np.ndarray, pts: int) -> AudioFrame:
     return frame
 
 
-class EarTrack(MediaStreamTrack):
-    """The mix, 20 ms at a time, paced in real time. `gains()` is asked at every step, so a
-    change of channel, or a booth going live, is heard within one frame."""
+class PacedAudioTrack(MediaStreamTrack):
+    """Mono audio from `produce(n)`, 20 ms at a time, paced in real time (as a sound card takes it)."""
 
     kind = "audio"
 
-    def __init__(self, mixer: Mixer, gains: Callable[[], Mapping[Hashable, float]]) -> None:
+    def __init__(self, produce: Callable[[int], npt.NDArray[np.floating]]) -> None:
         super().__init__()
-        self.mixer = mixer
-        self.gains = gains
+        self.produce = produce
         self._start: float | None = None
         self._pts = 0
 
@@ -53,9 +53,18 @@ class EarTrack(MediaStreamTrack):
             self._start = time.monotonic()
         else:
             await asyncio.sleep(self._start + self._pts / SAMPLE_RATE - time.monotonic())
-        frame = _frame(self.mixer.pull(FRAME, self.gains()), self._pts)
+        frame = mono_frame(self.produce(FRAME), self._pts)
         self._pts += FRAME
         return frame
+
+
+class EarTrack(PacedAudioTrack):
+    """The mix. `gains()` is asked at every step, so a change of channel, or a booth going live,
+    is heard within one frame."""
+
+    def __init__(self, mixer: Mixer, gains: Callable[[], Mapping[Hashable, float]]) -> None:
+        super().__init__(lambda n: mixer.pull(n, gains()))
+        self.mixer = mixer
 
 
 class CoughGate(MediaStreamTrack):

@@ -46,7 +46,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
-from parley.interpretation.mixer import Listening, Mixer
+from parley.interpretation.mixer import Listening, Mixer, Resumption
 from parley.media.frame_transform import (
     FrameStats,
     FrameTransform,
@@ -115,6 +115,8 @@ class RemoteFeed:
     audio_frames: int = 0
     video_times: deque[float] = field(default_factory=lambda: deque(maxlen=KEEP_FRAMES * 20))
     audio_times: deque[float] = field(default_factory=lambda: deque(maxlen=KEEP_FRAMES * 5))
+    resumption: Resumption = field(default_factory=Resumption)
+    held: int = 0  # frames held back over a pause and dropped (see parley.interpretation.mixer)
     stats: dict[str, FrameStats] = field(default_factory=dict)
     readers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -480,9 +482,13 @@ class ParleyClient:
                     feed.video_times.append(time.monotonic())
                 else:
                     assert isinstance(frame, AudioFrame)
+                    now = time.monotonic()
+                    if frame.pts is not None and not feed.resumption.fresh(frame.pts, frame.samples, now):
+                        feed.held += 1  # the end of a turn long past: not what it says now
+                        continue
                     feed.audio.append(frame)
                     feed.audio_frames += 1
-                    feed.audio_times.append(time.monotonic())
+                    feed.audio_times.append(now)
                     # The booth's feeds share one queue: one voice (parley.interpretation.mixer).
                     source = feed.channel if feed.channel is not None else feed.feed
                     self.mixer.push(source, samples_of([frame]).astype(np.float32))

@@ -6,7 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from parley.interpretation.mixer import FRAME, MAX_BUFFER, PREBUFFER, Listening, Mixer, Samples, SourceQueue
+from parley.interpretation.mixer import (
+    DRAIN_AFTER,
+    FRAME,
+    MAX_BUFFER,
+    PREBUFFER,
+    Listening,
+    Mixer,
+    Resumption,
+    Samples,
+    SourceQueue,
+)
 from parley.media.sources import ToneAudioTrack, samples_of, tone_amplitude
 
 
@@ -153,3 +163,51 @@ def test_the_floor_is_full_ducked_while_a_booth_is_live_or_off_for_a_relay(
     listening: Listening, gain: float
 ) -> None:
     assert listening.floor_gain() == gain
+
+
+def test_a_lasting_backlog_is_cut_back_to_the_prebuffer_in_one_step() -> None:
+    queue = SourceQueue()
+    for index in range(1, 7):
+        queue.push(numbered(index))  # 120 ms held: a stall left it behind
+    for step in range(DRAIN_AFTER - 1):
+        queue.push(numbered(7 + step))
+        queue.pull(FRAME)  # one in, one out: the backlog would last for good
+    assert len(queue) == 6 * FRAME
+    queue.push(numbered(100))
+    queue.pull(FRAME)
+    assert len(queue) == PREBUFFER  # cut back, the newest audio kept
+    assert np.array_equal(queue.pull(FRAME), numbered(7 + DRAIN_AFTER - 2))
+    assert np.array_equal(queue.pull(FRAME), numbered(100))
+
+
+def test_a_short_backlog_is_left_alone() -> None:
+    queue = SourceQueue()
+    for index in range(1, 4):
+        queue.push(numbered(index))  # one frame beyond the prebuffer: ordinary jitter
+    for step in range(3 * DRAIN_AFTER):
+        queue.push(numbered(4 + step))
+        queue.pull(FRAME)
+    assert len(queue) == 3 * FRAME and queue.dropped == 0
+
+
+def test_frames_held_over_a_pause_are_told_from_fresh_ones() -> None:
+    resumption = Resumption()
+    pts, now = 0, 100.0
+    for _ in range(10):  # a turn: one frame every 20 ms
+        assert resumption.fresh(pts, FRAME, now)
+        pts, now = pts + FRAME, now + 0.02
+    now += 5.0  # muted at Janus for five seconds; the receiver kept four frames
+    for _ in range(4):
+        assert not resumption.fresh(pts, FRAME, now)  # straight on from before the pause: held
+        pts, now = pts + FRAME, now + 0.001
+    pts += 250 * FRAME  # the timestamps jump: the sender's audio of now
+    for _ in range(3):
+        assert resumption.fresh(pts, FRAME, now)
+        pts, now = pts + FRAME, now + 0.02
+
+
+def test_a_lost_packet_or_ordinary_jitter_is_not_taken_for_a_pause() -> None:
+    resumption = Resumption()
+    assert resumption.fresh(0, FRAME, 0.0)
+    assert resumption.fresh(2 * FRAME, FRAME, 0.04)  # a frame lost on the way
+    assert resumption.fresh(3 * FRAME, FRAME, 0.2)  # late, within what jitter does
