@@ -300,7 +300,7 @@ class ParleyClient:
         for feed in list(self.feeds.values()):
             await self._drop_feed(feed)
         if self.publisher:
-            await self.publisher.close()
+            await close_peer(self.publisher)
             self.publisher = None
         if self._ws:
             await self._ws.close()
@@ -456,7 +456,7 @@ class ParleyClient:
         if feed is None:  # dropped while the offer was on its way: not wanted any more
             return
         if feed.pc is not None:
-            await feed.pc.close()
+            await close_peer(feed.pc)
         pc = self._peer_connection()
         feed.pc = pc
 
@@ -502,15 +502,41 @@ class ParleyClient:
         for reader in feed.readers:
             reader.cancel()
         if feed.pc:
-            await feed.pc.close()
+            await close_peer(feed.pc)
 
     async def _media_reset(self) -> None:
         """Janus restarted: publish again and resubscribe to everyone, same keys."""
         for feed in list(self.feeds.values()):
             await self._drop_feed(feed)
         if self.publisher:
-            await self.publisher.close()
+            await close_peer(self.publisher)
         self._tasks.append(asyncio.create_task(self._publish(), name="parley-republish"))
+
+
+CONNECT_SETTLE = 5.0  # s: how long closing waits for a connection attempt to finish
+
+
+async def close_peer(pc: RTCPeerConnection) -> None:
+    """Close a peer connection, first letting a connection attempt in progress finish.
+
+    aiortc connects in a background task that starts each transceiver's transport in turn; a
+    connection closed in between makes that task fail on a closed transport (InvalidStateError,
+    raised where no one can catch it). Waiting for the attempt to end, then one moment for the
+    task to finish its loop, avoids it; a dropped feed or a leaving device waits at most
+    CONNECT_SETTLE.
+    """
+    if pc.connectionState in ("new", "connecting") and pc.remoteDescription is not None:
+        settled = asyncio.Event()
+
+        @pc.on("connectionstatechange")
+        def on_change() -> None:
+            if pc.connectionState not in ("new", "connecting"):
+                settled.set()
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(settled.wait(), CONNECT_SETTLE)
+        await asyncio.sleep(0.05)
+    await pc.close()
 
 
 def _sealer(member: DaveMember, media: Media) -> FrameTransform:
