@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -314,3 +315,19 @@ async def test_the_server_is_blind_to_channel_audio_a_keyless_subscriber_at_janu
         assert len(noise) == 0 or tone_amplitude(noise, RU_HZ, RATE) < 0.05
         # ...which the listener, a member of the DAVE group, hears.
         assert abs(dominant_frequency(await heard(listener), RATE) - RU_HZ) < 5
+
+
+async def test_a_devices_choice_of_channel_is_kept_for_its_next_join(
+    parley: ParleyServer, tmp_path: Path
+) -> None:
+    (link,) = summit_links(parley, [("Delegation A", Role.DELEGATE)])
+    choices = tmp_path / "choices.json"
+    async with device(link, "Delegate", choices_file=choices) as first:
+        assert first.listening == "en"  # Delegation A works in English: the default
+        await first.listen("ru")
+    async with device(link, "Delegate", choices_file=choices) as again:
+        assert again.listening == "ru"
+        await again.listen(None)
+    async with device(link, "Delegate", choices_file=choices) as floor:
+        assert floor.listening is None  # the floor is a choice too, not "no choice"
+    assert choices.stat().st_mode & 0o077 == 0  # which language a delegation follows is its own
