@@ -163,6 +163,7 @@ class ParleyClient:
         self.publish_stats: dict[str, SenderStats] = {}
         self._ws: websockets.ClientConnection | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing: set[asyncio.Task[None]] = set()  # peer connections being closed
         self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._heartbeat = itertools.count()
         self._relay = MediaRelay()
@@ -298,10 +299,11 @@ class ParleyClient:
         for task in self._tasks:
             task.cancel()
         for feed in list(self.feeds.values()):
-            await self._drop_feed(feed)
+            self._drop_feed(feed)
         if self.publisher:
-            await close_peer(self.publisher)
+            self._retire(self.publisher)
             self.publisher = None
+        await asyncio.gather(*self._closing)
         if self._ws:
             await self._ws.close()
         self._tasks.clear()
@@ -443,7 +445,7 @@ class ParleyClient:
         """Subscribe to every feed this device hears or sees; drop the others."""
         for feed_id, feed in list(self.feeds.items()):
             if feed_id not in self.roster or not self._wanted(feed_id, self.roster[feed_id]):
-                await self._drop_feed(feed)
+                self._drop_feed(feed)
         for user_id, dev in self.roster.items():
             if self._wanted(user_id, dev) and user_id not in self.feeds:
                 self.feeds[user_id] = RemoteFeed(user_id, dev.get("language"))
@@ -456,7 +458,7 @@ class ParleyClient:
         if feed is None:  # dropped while the offer was on its way: not wanted any more
             return
         if feed.pc is not None:
-            await close_peer(feed.pc)
+            self._retire(feed.pc)
         pc = self._peer_connection()
         feed.pc = pc
 
@@ -495,21 +497,28 @@ class ParleyClient:
         except MediaStreamError:
             return
 
-    async def _drop_feed(self, feed: RemoteFeed) -> None:
+    def _drop_feed(self, feed: RemoteFeed) -> None:
         self.feeds.pop(feed.feed, None)
         if feed.channel is None:
             self.mixer.forget(feed.feed)
         for reader in feed.readers:
             reader.cancel()
         if feed.pc:
-            await close_peer(feed.pc)
+            self._retire(feed.pc)
+
+    def _retire(self, pc: RTCPeerConnection) -> None:
+        """Close a peer connection in the background: closing may wait for a connection attempt
+        to end (`close_peer`), and the signalling loop must not wait with it."""
+        task = asyncio.create_task(close_peer(pc))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def _media_reset(self) -> None:
         """Janus restarted: publish again and resubscribe to everyone, same keys."""
         for feed in list(self.feeds.values()):
-            await self._drop_feed(feed)
+            self._drop_feed(feed)
         if self.publisher:
-            await close_peer(self.publisher)
+            self._retire(self.publisher)
         self._tasks.append(asyncio.create_task(self._publish(), name="parley-republish"))
 
 
