@@ -239,7 +239,11 @@ async def _join(
             for user_id, device in client.roster.items():
                 me = " (this device)" if user_id == client.user_id else ""
                 feed = client.feeds.get(user_id)
-                got = f", {feed.video_frames} video frames decrypted" if feed else ""
+                got = (
+                    f", {feed.video_frames} video and {feed.audio_frames} audio frames decrypted"
+                    if feed
+                    else ""
+                )
                 print(f"  {device['delegation']}: {', '.join(device['people'])}{me}{got}")
     finally:
         await client.leave()
