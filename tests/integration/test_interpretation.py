@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +28,7 @@ from parley.media.sources import (
     samples_of,
     tone_amplitude,
 )
-from parley.sdk.client import ParleyClient
+from parley.sdk.client import InviteLink, JoinError, ParleyClient
 from parley.server.runtime import ParleyServer
 from parley.summit.model import Role
 
@@ -331,3 +333,19 @@ async def test_a_devices_choice_of_channel_is_kept_for_its_next_join(
     async with device(link, "Delegate", choices_file=choices) as floor:
         assert floor.listening is None  # the floor is a choice too, not "no choice"
     assert choices.stat().st_mode & 0o077 == 0  # which language a delegation follows is its own
+
+
+async def test_a_token_whose_language_does_not_fit_its_role_is_refused_at_identify(
+    parley: ParleyServer,
+) -> None:
+    delegate_link, interpreter_link = summit_links(
+        parley, [("Delegation B", Role.DELEGATE), ("Delegation B", Role.INTERPRETER, "ru")]
+    )
+    cases = [(delegate_link, "ru"), (delegate_link, "de"), (interpreter_link, "de"), (interpreter_link, None)]
+    for link, language in cases:
+        parsed = InviteLink.parse(link)
+        claims = parley.signer.verify(parsed.token, time.time())
+        token = parley.signer.mint(replace(claims, language=language))  # minted by the server itself
+        with pytest.raises(JoinError) as refused_join:
+            await ParleyClient(parley.state.organiser.link(parsed.summit_id, token), ["Someone"]).join()
+        assert refused_join.value.code == "invitation_unknown", (claims.role, language)

@@ -161,15 +161,7 @@ function waiting(entry: LobbyEntry): Waiting {
 }
 
 function participant(device: DeviceInfo): Participant {
-  return {
-    userId: String(device.user_id),
-    delegationId: device.delegation_id,
-    delegation: device.delegation,
-    role: device.role,
-    people: [...device.people],
-    publishing: device.publishing,
-    language: device.language ?? null,
-  };
+  return { ...waiting(device), publishing: device.publishing, language: device.language ?? null };
 }
 
 interface SubscriptionEntry {

@@ -71,12 +71,7 @@ export interface LobbyEntry {
   people: string[];
 }
 
-export interface DeviceInfo {
-  user_id: number;
-  delegation_id: string;
-  delegation: string;
-  role: string;
-  people: string[];
+export interface DeviceInfo extends LobbyEntry {
   publishing: boolean;
   /** An interpreter's channel (its feed is that channel, not the floor); null for everyone else. */
   language?: string | null;

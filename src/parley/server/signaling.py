@@ -152,7 +152,13 @@ class SignalingConnection:
             delegation = summit.delegation(claims.delegation_id) if summit else None
             if summit is None or delegation is None:
                 raise UnknownInvitation("this invitation's summit no longer exists")
-            if (claims.role is Role.INTERPRETER) != (claims.language in summit.languages):
+            # An interpreter's token names one of the summit's channels; no other role's names any.
+            fits = (
+                claims.language in summit.languages
+                if claims.role is Role.INTERPRETER
+                else claims.language is None
+            )
+            if not fits:
                 raise UnknownInvitation("this invitation does not match the summit's language channels")
         except InvitationError as e:
             await self.socket.send_text(
