@@ -128,9 +128,11 @@ class Spied:
     audio: list[AudioFrame] = field(default_factory=list)
 
 
-async def spy_at_janus(server: ParleyServer, room: int, feed: int, frames: int = 100) -> Spied:
+@contextlib.asynccontextmanager
+async def janus_spy(server: ParleyServer, room: int, feed: int) -> AsyncIterator[Spied]:
     """Subscribe to `feed` at Janus directly, with the server's own API access but no keys, and
-    hand every forwarded payload to the decoders as it came: what the server could make of it."""
+    hand every forwarded payload to the decoders as it came: what the server could make of it.
+    What Janus forwards accumulates in the yielded `Spied` until the block ends."""
     spied = Spied()
     async with await JanusClient.connect(server.media.url, server.janus.config.api_secret) as janus:
         session = await janus.create_session()
@@ -152,11 +154,19 @@ async def spy_at_janus(server: ParleyServer, room: int, feed: int, frames: int =
         await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
         await spy.start(Jsep("answer", pc.localDescription.sdp, trickle=False))
+        try:
+            yield spied
+        finally:
+            await pc.close()
+            for reader in readers:
+                reader.cancel()
+
+
+async def spy_at_janus(server: ParleyServer, room: int, feed: int, frames: int = 100) -> Spied:
+    """What a keyless subscriber at Janus gets of `feed`: at least `frames` forwarded frames."""
+    async with janus_spy(server, room, feed) as spied:
         await until(lambda: len(spied.forwarded) > frames, 20, "Janus to forward frames to the spy")
         await asyncio.sleep(1)
-        await pc.close()
-        for reader in readers:
-            reader.cancel()
     return spied
 
 
