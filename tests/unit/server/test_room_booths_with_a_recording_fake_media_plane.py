@@ -106,7 +106,14 @@ class Summitry:
     ) -> Device:
         delegation = SOUTH if language == "ru" else NORTH
         device = Device(
-            user_id, delegation, role, [f"Person {user_id}"], RecordingSocket(), language=language
+            user_id,
+            delegation,
+            role,
+            [f"Person {user_id}"],
+            RecordingSocket(),
+            f"invitation-{user_id}",
+            1,
+            language=language,
         )
         if language is not None:
             self.media.channel_of[user_id] = language
