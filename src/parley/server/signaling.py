@@ -63,12 +63,15 @@ CLOSE_INVITATION = 4003
 CLOSE_ABUSE = 4008
 CLOSE_TRY_AGAIN = 1013
 CLOSE_RATE_LIMITED = 4029  # too many connections or identifies from this address (cf. HTTP 429)
-# How an identify refused by the room closes: the endings with their own codes; a full lobby
-# with "try again later"; every other refusal (a locked summit, a link already in use) as 4003.
+# How an identify refused by the room closes: the endings with their own codes; every other
+# refusal (a locked summit) as 4003, but for two that pass with time, closed as "try again later"
+# so that a browser retries: a full lobby, and a link in use (its own earlier connection, dropped
+# without a close, holds the link until the server notices, IDLE_TIMEOUT at most).
 CLOSE_REFUSALS = {
     "opening_ended": CLOSE_OPENING_ENDED,
     "summit_ended": CLOSE_SUMMIT_ENDED,
     "lobby_full": CLOSE_TRY_AGAIN,
+    "invitation_in_use": CLOSE_TRY_AGAIN,
 }
 
 # DAVE refusals that only mean "you lost a race" or "too late": not abuse.
