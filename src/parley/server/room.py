@@ -571,7 +571,7 @@ class Room:
         self._broadcast_booths()  # who is in which booth changes with the roster
 
     def _admitters_of(self, waiting: Device) -> list[Device]:
-        return [d for d in self.devices.values() if self._may_admit(d, waiting)]
+        return [d for d in self.devices.values() if d is not waiting and self._may_admit(d, waiting)]
 
     def _lobby_joined(self, waiting: Device) -> None:
         """Each device that may admit this one hears of it alone: one op per device, never the
