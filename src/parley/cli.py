@@ -36,7 +36,13 @@ from parley.server.runtime import ParleyServer, ServerFiles
 from parley.store.database import Store
 from parley.summit.course import Admission, AtEnd
 from parley.summit.invitations import InvitationSigner
-from parley.summit.model import DEFAULT_DUCKING, LANGUAGE_TAG, Role, check_languages
+from parley.summit.model import (
+    DEFAULT_DUCKING,
+    LANGUAGE_TAG,
+    MAX_DEVICES_PER_INVITATION,
+    Role,
+    check_languages,
+)
 from parley.summit.organiser import Organiser, Seat
 
 _DEMO_PEOPLE = (
@@ -91,18 +97,32 @@ def _e2ee_demo() -> int:
 
 
 def _invitation_spec(text: str) -> Seat:
-    """DELEGATION:ROLE, or DELEGATION:interpreter:LANGUAGE."""
+    """DELEGATION:ROLE, or DELEGATION:interpreter:LANGUAGE; then *N for a link that admits N
+    devices at once (one without it)."""
+    text, devices = _devices_of(text)
     rest, _, last = text.rpartition(":")
     if not rest:
         raise argparse.ArgumentTypeError("an invitation is DELEGATION:ROLE, e.g. 'Delegation A:host'")
     delegation, _, role = rest.rpartition(":")
     if role == Role.INTERPRETER.value and delegation:
-        return Seat(delegation, Role.INTERPRETER, last)
+        return Seat(delegation, Role.INTERPRETER, last, devices)
     try:
-        return Seat(rest, Role(last))
+        return Seat(rest, Role(last), devices=devices)
     except ValueError:
         roles = ", ".join(r.value for r in Role)
         raise argparse.ArgumentTypeError(f"role must be one of: {roles}") from None
+
+
+def _devices_of(text: str) -> tuple[str, int]:
+    """An invitation's text without its *N, and N (1 when absent)."""
+    rest, star, count = text.rpartition("*")
+    if not star:
+        return text, 1
+    if not count.isdigit() or not 1 <= int(count) <= MAX_DEVICES_PER_INVITATION:
+        raise argparse.ArgumentTypeError(
+            f"*N after an invitation admits N devices at once, 1 to {MAX_DEVICES_PER_INVITATION}"
+        )
+    return rest, int(count)
 
 
 def _language(text: str) -> str:
@@ -166,7 +186,7 @@ _DEMO_INVITATIONS = (
     Seat("Delegation A", Role.PRINCIPAL),
     Seat("Delegation B", Role.PRINCIPAL),
     Seat("Delegation B", Role.DELEGATE),
-    Seat("Delegation B", Role.PRESS),
+    Seat("Delegation B", Role.PRESS, devices=3),
     Seat("Delegation A", Role.INTERPRETER, "en"),
     Seat("Delegation B", Role.INTERPRETER, "ru"),
     Seat("Delegation B", Role.INTERPRETER, "ru"),
@@ -174,10 +194,11 @@ _DEMO_INVITATIONS = (
 
 
 def _print_links(title: str, links: Sequence[tuple[Seat, str]]) -> None:
-    print(f"\n{title}: invite links (each admits one device)")
+    print(f"\n{title}: invite links (each admits one device at a time unless it says more)")
     for seat, link in links:
         role = f"{seat.role.value} {seat.language}" if seat.language else seat.role.value
-        print(f"  {seat.delegation:<16} {role:<14} {link}")
+        devices = "1 device" if seat.devices == 1 else f"{seat.devices} devices"
+        print(f"  {seat.delegation:<16} {role:<14} {devices:<11} {link}")
     print("\nOpen the host link first: the host admits the others from the lobby and runs the phases.")
     print("Join from another terminal with: .venv/bin/parley join '<link>' --name 'Your name'\n")
 
@@ -303,8 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=_invitation_spec,
         action="append",
         default=[],
-        metavar="DELEGATION:ROLE",
-        help="repeatable; an interpreter is DELEGATION:interpreter:LANGUAGE",
+        metavar="DELEGATION:ROLE[*N]",
+        help="repeatable; an interpreter is DELEGATION:interpreter:LANGUAGE; *N: the link admits N devices"
+        " at once (default 1)",
     )
     create.add_argument(
         "--language", type=_language, action="append", default=[], help="an interpretation channel"

@@ -31,6 +31,10 @@ from parley.summit.organiser import Seat
         ("UN:Geneva:interpreter:en", Seat("UN:Geneva", Role.INTERPRETER, "en")),
         # No language: parsed, and refused by the organiser, which names the summit's languages.
         ("Delegation A:interpreter", Seat("Delegation A", Role.INTERPRETER)),
+        # *N: a link that admits N devices at once.
+        ("Delegation B:press*20", Seat("Delegation B", Role.PRESS, devices=20)),
+        ("Delegation A:interpreter:ru*2", Seat("Delegation A", Role.INTERPRETER, "ru", 2)),
+        ("Delegation A:host*1", Seat("Delegation A", Role.HOST)),
     ],
 )
 def test_an_invitation_is_delegation_and_role_or_an_interpreters_language(text: str, seat: Seat) -> None:
@@ -48,6 +52,9 @@ def test_an_invitation_is_delegation_and_role_or_an_interpreters_language(text: 
         ),
         ("interpreter:ru", "role must be one of"),
         ("Delegation A:ru", "role must be one of"),
+        ("Delegation B:press*0", "admits N devices at once, 1 to 100"),
+        ("Delegation B:press*101", "admits N devices at once, 1 to 100"),
+        ("Delegation B:press*many", "admits N devices at once, 1 to 100"),
     ],
 )
 def test_a_malformed_invitation_says_what_an_invitation_is(text: str, message: str) -> None:
@@ -182,3 +189,26 @@ def test_summit_create_holds_channels_to_the_rules_the_http_api_and_the_protocol
             assert isinstance(parse_client_op(publish), Publish)
         except ProtocolError as e:
             pytest.fail(f"the {channel!r} booth's interpreters could never publish: {e}")
+
+
+def test_summit_create_stores_and_prints_how_many_devices_each_link_admits(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir.mkdir()
+    argv = ["--data-dir", str(data_dir), "summit", "create", "--title", "T", "--delegation", "North:en"]
+    assert main([*argv, "--invite", "North:host", "--invite", "North:press*20"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "/join/" in line]
+    assert "1 device " in lines[0] and "20 devices" in lines[1]
+    store = Store(f"sqlite:///{data_dir / 'parley.db'}")
+    try:
+        signer = InvitationSigner(ServerFiles(data_dir).invitation_secret())
+        now = datetime.now(UTC).timestamp()
+        limits = []
+        for line in lines:
+            claims = signer.verify(line.split()[-1].partition("#")[2], now)
+            invitation = store.get_invitation(claims.invitation_id)
+            assert invitation is not None
+            limits.append(invitation.max_devices)
+        assert limits == [1, 20]
+    finally:
+        store.close()

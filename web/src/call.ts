@@ -508,10 +508,18 @@ export class Call {
         this.course.warn(message.d.minutes_left);
         this.changed();
         return;
-      case 'lobby':
-        this.lobby = message.d.waiting.map(waiting);
+      case 'lobby_joined': {
+        const joined = waiting(message.d.device);
+        this.lobby = [...this.lobby.filter((w) => w.userId !== joined.userId), joined];
         this.changed();
         return;
+      }
+      case 'lobby_left': {
+        const left = String(message.d.user_id);
+        this.lobby = this.lobby.filter((w) => w.userId !== left);
+        this.changed();
+        return;
+      }
       case 'roster':
         this.roster = message.d.devices.map(participant);
         this.self = this.roster.find((p) => p.userId === this.userId) ?? this.self;

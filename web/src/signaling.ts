@@ -124,7 +124,10 @@ export type ServerOp =
   | { op: 'admitted'; d: Record<string, never> }
   | { op: 'course'; d: CourseInfo }
   | { op: 'clock_warning'; d: { minutes_left: number } }
-  | { op: 'lobby'; d: { waiting: LobbyEntry[] } }
+  /** One device more waiting that this device may admit (one op per device; the lobby is never sent whole). */
+  | { op: 'lobby_joined'; d: { device: LobbyEntry } }
+  /** That device no longer waits (admitted, refused, or gone). */
+  | { op: 'lobby_left'; d: { user_id: number } }
   | { op: 'roster'; d: { devices: DeviceInfo[] } }
   | { op: 'booths'; d: { booths: BoothInfo[] } }
   | { op: 'publish_answer'; d: { sdp: string } }

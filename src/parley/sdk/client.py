@@ -166,7 +166,7 @@ class ParleyClient:
         self.errors: list[dict[str, Any]] = []
         self.ice_servers: list[dict[str, Any]] = []
         self.course: dict[str, Any] = {}
-        self.lobby: list[dict[str, Any]] = []
+        self.lobby: list[dict[str, Any]] = []  # who waits that this device may admit, in arrival order
         self.warnings: list[int] = []
         self.ended: dict[str, Any] | None = None  # the error that ended this device's stay
         self.admitted = asyncio.Event()
@@ -444,8 +444,11 @@ class ParleyClient:
             self.course = d
         elif op == "clock_warning":
             self.warnings.append(int(d["minutes_left"]))
-        elif op == "lobby":
-            self.lobby = list(d["waiting"])
+        elif op == "lobby_joined":
+            waiting = int(d["device"]["user_id"])
+            self.lobby = [w for w in self.lobby if int(w["user_id"]) != waiting] + [d["device"]]
+        elif op == "lobby_left":
+            self.lobby = [w for w in self.lobby if int(w["user_id"]) != int(d["user_id"])]
         elif op == "booths":
             self.booths = {b["language"]: b for b in d["booths"]}
         elif op == "error":

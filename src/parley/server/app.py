@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,14 +19,23 @@ from fastapi import Depends, FastAPI, Header, HTTPException, WebSocket
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from parley.server.protocol import Language
+from parley.server.protocol import Language, server_op
+from parley.server.rate_limit import SignalingLimits
 from parley.server.room import MediaPlane, Room
-from parley.server.signaling import SignalingConnection
+from parley.server.signaling import CLOSE_RATE_LIMITED, SignalingConnection
 from parley.server.web import SecurityHeaders, default_web_dir, mount_web_client
 from parley.store.database import Store
 from parley.summit.course import Admission, AtEnd, Course
 from parley.summit.invitations import InvitationError, InvitationSigner
-from parley.summit.model import DEFAULT_DUCKING, MAX_LANGUAGES, Invitation, Role, Summit, check_languages
+from parley.summit.model import (
+    DEFAULT_DUCKING,
+    MAX_DEVICES_PER_INVITATION,
+    MAX_LANGUAGES,
+    Invitation,
+    Role,
+    Summit,
+    check_languages,
+)
 from parley.summit.organiser import Organiser
 
 MAX_INVITATION_HOURS = 24 * 90
@@ -40,12 +50,14 @@ class ServerState:
         signer: InvitationSigner,
         media: MediaPlane,
         base_url: str,
-        ice_servers: list[dict[str, object]] | None = None,
-        test_hooks: bool = False,
+        ice_servers: list[dict[str, object]],
+        test_hooks: bool,
+        limits: SignalingLimits,
     ) -> None:
         self.store = store
+        self.limits = limits
         self.organiser = Organiser(store, signer, base_url)
-        self.ice_servers = ice_servers or []
+        self.ice_servers = ice_servers
         self.test_hooks = test_hooks
         self.signer = signer
         self.media = media
@@ -139,6 +151,8 @@ class InvitationIn(_In):
     role: Role
     valid_hours: Annotated[int, Field(ge=1, le=MAX_INVITATION_HOURS)] = 72
     language: Language | None = None  # an interpreter's channel
+    # Devices present at once on this link; more than one for a link meant to be shared.
+    max_devices: Annotated[int, Field(ge=1, le=MAX_DEVICES_PER_INVITATION)] = 1
 
 
 class InvitationOut(BaseModel):
@@ -148,6 +162,7 @@ class InvitationOut(BaseModel):
     expires_at: datetime
     link: str
     language: str | None
+    max_devices: int
 
 
 class InvitationCheckIn(_In):
@@ -268,7 +283,7 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
         valid_for = timedelta(hours=body.valid_hours)
         try:
             invitation, link = state.organiser.invite(
-                summit, delegation.delegation_id, body.role, valid_for, body.language
+                summit, delegation.delegation_id, body.role, valid_for, body.language, body.max_devices
             )
         except ValueError as e:
             raise HTTPException(422, str(e)) from None
@@ -279,6 +294,7 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
             expires_at=invitation.expires_at,
             link=link,
             language=invitation.language,
+            max_devices=invitation.max_devices,
         )
 
     @app.post("/api/invitations/check")
@@ -304,8 +320,17 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
 
     @app.websocket("/api/summits/{summit_id}/ws")
     async def signaling(ws: WebSocket, summit_id: str) -> None:
+        address = ws.client.host if ws.client else ""
         await ws.accept()
-        await SignalingConnection(_Socket(ws), state, summit_id).run()
+        socket = _Socket(ws)
+        limited = state.limits.connect(address, time.monotonic())
+        if limited is not None:  # accepted only to say why, in the protocol's own words
+            await socket.send_text(
+                server_op("error", {"code": "rate_limited", "message": limited.message, "op": None})
+            )
+            await socket.close(CLOSE_RATE_LIMITED, "rate_limited")
+            return
+        await SignalingConnection(socket, state, summit_id, address).run()
 
     app.add_middleware(SecurityHeaders)
     mount_web_client(app, web_dir or default_web_dir())  # last: its static files sit under "/"

@@ -11,6 +11,9 @@ Janus may use for ICE, a public 1:1 NAT address, STUN/TURN servers).
     data_dir = "~/.local/share/parley"     # PARLEY_DATA_DIR
     web_dir = ""                # PARLEY_WEB_DIR: the built browser client (default: web/dist here)
     database_url = ""           # PARLEY_DATABASE_URL; empty: SQLite in data_dir
+    connection_rate = [30, 60]  # PARLEY_CONNECTION_RATE="30,60": signalling WebSockets per client
+                                #   address: 30 at once, then 60 a minute (IPv6: per /64)
+    identify_rate = [20, 30]    # PARLEY_IDENTIFY_RATE: identify attempts per address, likewise
 
     [media]
     janus_ws_port = 8188        # PARLEY_JANUS_WS_PORT (Janus API on 127.0.0.1 only)
@@ -48,6 +51,9 @@ class Settings:
     ipv6: bool = False
     web_dir: Path | None = None  # the built browser client; default: web/dist of this checkout
     test_hooks: bool = False  # PARLEY_TEST_HOOKS: let browser test hooks act (never in production)
+    # Per client address (parley.server.rate_limit): (at once, then per minute).
+    connection_rate: tuple[int, float] = (30, 60.0)
+    identify_rate: tuple[int, float] = (20, 30.0)
 
     @property
     def base_url(self) -> str:
@@ -68,6 +74,9 @@ def _coerce(name: str, value: Any) -> Any:
     if name == "rtp_port_range":
         low, high = (int(v) for v in (value.split("-") if isinstance(value, str) else value))
         return (low, high)
+    if name in ("connection_rate", "identify_rate"):
+        burst, per_minute = value.split(",") if isinstance(value, str) else value
+        return (int(burst), float(per_minute))
     if name == "turn_servers":
         # An empty variable means none, not one server named "".
         return (

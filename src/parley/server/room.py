@@ -7,6 +7,10 @@ is present. It owns one task (the gateway's transition timer) and each device's 
 
 Sending never blocks the room: each device has a bounded outbox drained by its own writer. A
 device that cannot keep up (outbox full) is disconnected rather than allowed to stall the others.
+
+What one invitation link can bring in is bounded too (`may_enter`): as many devices at once as
+the invitation allows, and at most MAX_LOBBY waiting in the lobby; those who may admit learn of
+the lobby one device at a time (`lobby_joined` / `lobby_left`), never as one growing list.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ from parley.summit.model import Delegation, Role, Summit
 log = logging.getLogger(__name__)
 
 OUTBOX_LIMIT = 256  # messages; a device this far behind is gone or hostile
+# Devices waiting at once in a summit's lobby. A newly admitted host is told of each in one op,
+# so the lobby fits in a host's outbox with room to spare.
+MAX_LOBBY = 100
+assert MAX_LOBBY < OUTBOX_LIMIT // 2
 
 
 class Connection(Protocol):
@@ -89,6 +97,8 @@ class Device:
     connection: Connection
     key: bytes  # its DAVE signature key: the gateway admits only key packages it signed
     link: str  # its invitation's tag (InvitationSigner.link_tag)
+    invitation_id: str  # the invitation it identified with
+    max_devices: int  # how many devices that invitation may have present at once
     language: str | None = None  # an interpreter's channel
     publishing: bool = False
     outbox: asyncio.Queue[str | bytes | Close | None] = field(
@@ -130,6 +140,7 @@ class Room:
         self.gateway = DaveGateway(summit.channel_id)
         self.devices: dict[int, Device] = {}  # admitted: in the call
         self.lobby: dict[int, Device] = {}  # waiting: no keys, no media
+        self._entering: dict[int, Device] = {}  # past may_enter, not yet in the lobby or the call
         self._timer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._course_timer: asyncio.Task[None] | None = None
@@ -143,28 +154,63 @@ class Room:
 
     # -- membership ------------------------------------------------------------------------------
 
-    def may_enter(self, role: Role) -> CourseError | None:
-        """Whether a device of this role may identify now (checked before it is given a place)."""
+    def may_enter(self, device: Device) -> CourseError | None:
+        """Whether this device may come in now; `arrive` asks, and nothing else decides it.
+
+        The course must allow its role; its invitation must not already have as many devices
+        present (lobby, call, or arriving) as it allows; and a device that would wait must find
+        room in the lobby.
+        """
+        role = device.role
         if self.course.phase is Phase.ENDED:
             return CourseError("summit_ended", "this summit has ended")
         if role is Role.PRESS and not self.course.press_allowed():
             return CourseError("opening_ended", "the opening has ended: the press is no longer admitted")
         if self.course.locked and role is not Role.HOST:
             return CourseError("summit_locked", "the host has locked this summit: no one else may join")
+        present = {**self.devices, **self.lobby, **self._entering}.values()
+        # The same device coming back (same user id) replaces itself: it does not count twice.
+        holders = [
+            d for d in present if d.invitation_id == device.invitation_id and d.user_id != device.user_id
+        ]
+        if len(holders) >= device.max_devices:
+            many = "one device" if device.max_devices == 1 else f"{device.max_devices} devices"
+            return CourseError(
+                "invitation_in_use",
+                f"this invitation admits {many} at a time, and that many are in the summit now",
+            )
+        if not self._straight_in(device) and len(self.lobby) >= MAX_LOBBY:
+            return CourseError("lobby_full", f"{MAX_LOBBY} devices are waiting in the lobby: try again later")
         return None
 
-    async def arrive(self, device: Device, ready: Callable[[bool], str]) -> None:
+    def _straight_in(self, device: Device) -> bool:
+        return device.role is Role.HOST or self.course.admission is Admission.OPEN
+
+    async def arrive(self, device: Device, ready: Callable[[bool], str]) -> CourseError | None:
         """A device identified: the host goes straight in, everyone else waits in the lobby.
 
         The same device coming back (same invitation and key, so the same user id: a reloaded
         page, a dropped connection not yet noticed) replaces its earlier connection, and goes
         straight back in if that one was in the call: it is the holder of the same key.
 
-        Raises MediaError, with nothing of the device left behind, when the media server cannot
-        open the summit's room for a device that goes straight in.
+        Returns the refusal, with nothing done, when `may_enter` refuses it. Raises MediaError,
+        with nothing of the device left behind, when the media server cannot open the summit's
+        room for a device that goes straight in.
         """
+        refusal = self.may_enter(device)
+        if refusal is not None:
+            return refusal
         was_in = await self._replace(device.user_id)
-        straight_in = was_in or device.role is Role.HOST or self.course.admission is Admission.OPEN
+        # Counted from here on, so that two devices arriving on one link together cannot both
+        # pass may_enter while the first waits for the media server.
+        self._entering[device.user_id] = device
+        try:
+            await self._place(device, ready, was_in or self._straight_in(device))
+        finally:
+            del self._entering[device.user_id]
+        return None
+
+    async def _place(self, device: Device, ready: Callable[[bool], str], straight_in: bool) -> None:
         if straight_in:
             await self._ensure_media()
         device.writer = asyncio.create_task(self._write(device), name=f"writer-{device.user_id}")
@@ -174,7 +220,7 @@ class Room:
         else:
             self.lobby[device.user_id] = device
             self._enqueue(device, ready(False))
-            self._broadcast_lobby()
+            self._lobby_joined(device)
         # A device that arrives after a warning was given still learns how close the end is.
         if self.course.warned and self.course.phase is not Phase.ENDED:
             left = min(self.course.warned)
@@ -195,13 +241,15 @@ class Room:
     async def _admit(self, device: Device) -> None:
         """Into the call: the roster tells everyone, DAVE starts for it, it may publish now."""
         await self._ensure_media()
-        self.lobby.pop(device.user_id, None)
+        waited = self.lobby.pop(device.user_id, None)
         self.devices[device.user_id] = device
         if device.language is not None:
             self.booths[device.language] = self.booths[device.language].join(device.user_id)
         self._enqueue(device, server_op("admitted", {}))
         self._broadcast_roster()
-        self._broadcast_lobby()
+        if waited is not None:
+            self._lobby_left(waited)
+        self._show_lobby(device)
         self._deliver(self.gateway.connect(device.user_id, self.clock(), device.key))
         self._ensure_timer()
 
@@ -214,7 +262,7 @@ class Room:
             return
         if (waiting := self.lobby.pop(user_id, None)) is not None:
             self._stop_writer(waiting)
-            self._broadcast_lobby()
+            self._lobby_left(waiting)
             return
         device = self.devices.pop(user_id, None)
         if device is None:
@@ -550,16 +598,26 @@ class Room:
             self._enqueue(device, text)
         self._broadcast_booths()  # who is in which booth changes with the roster
 
-    def _broadcast_lobby(self) -> None:
-        """Each device that may admit sees the devices it may admit."""
-        for device in self.devices.values():
-            if self.can_admit(device):
-                waiting = [
-                    w.info().model_dump(mode="json")
-                    for w in self.lobby.values()
-                    if self._may_admit(device, w)
-                ]
-                self._enqueue(device, server_op("lobby", {"waiting": waiting}))
+    def _admitters_of(self, waiting: Device) -> list[Device]:
+        return [d for d in self.devices.values() if d is not waiting and self._may_admit(d, waiting)]
+
+    def _lobby_joined(self, waiting: Device) -> None:
+        """Each device that may admit this one hears of it alone: one op per device, never the
+        whole lobby again, so what one arrival costs the host is bounded."""
+        text = _lobby_joined(waiting)
+        for device in self._admitters_of(waiting):
+            self._enqueue(device, text)
+
+    def _lobby_left(self, waiting: Device) -> None:
+        text = server_op("lobby_left", {"user_id": waiting.user_id})
+        for device in self._admitters_of(waiting):
+            self._enqueue(device, text)
+
+    def _show_lobby(self, device: Device) -> None:
+        """A device just admitted that may admit others learns who waits, one op each."""
+        for waiting in self.lobby.values():
+            if self._may_admit(device, waiting):
+                self._enqueue(device, _lobby_joined(waiting))
 
     def send(self, device: Device, text: str) -> None:
         self._enqueue(device, text)
@@ -590,6 +648,10 @@ class Room:
                     await device.connection.send_text(message)
         except Exception as e:  # the socket is gone; the reader sees it and departs the device
             log.info("writer for device %d stopped: %s", device.user_id, type(e).__name__)
+
+
+def _lobby_joined(waiting: Device) -> str:
+    return server_op("lobby_joined", {"device": waiting.info().model_dump(mode="json")})
 
 
 def _check_channel(languages: tuple[str, ...], device: Device, channel: str | None, offer_sdp: str) -> None:

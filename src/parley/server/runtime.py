@@ -25,6 +25,7 @@ from parley.media.janus_process import JanusProcess
 from parley.media.plane import JanusMediaPlane
 from parley.server.app import ServerState, create_app
 from parley.server.config import Settings
+from parley.server.rate_limit import Rate, SignalingLimits
 from parley.store.database import Store
 from parley.summit.invitations import InvitationSigner
 
@@ -100,6 +101,7 @@ class ParleyServer:
             settings.base_url,
             _ice_servers(settings),
             settings.test_hooks,
+            SignalingLimits(Rate(*settings.connection_rate), Rate(*settings.identify_rate)),
         )
         self._server: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None

@@ -182,8 +182,11 @@ class Store:
         role: Role,
         expires_at: datetime,
         language: str | None = None,
+        max_devices: int = 1,
     ) -> Invitation:
-        invitation = Invitation(_id(), summit_id, delegation_id, role, _to_utc(expires_at), False, language)
+        invitation = Invitation(
+            _id(), summit_id, delegation_id, role, _to_utc(expires_at), False, language, max_devices
+        )
         with self.engine.begin() as db:
             db.execute(
                 self._invitations.insert().values(
@@ -195,6 +198,7 @@ class Store:
                     revoked=False,
                     created_at=datetime.now(UTC),
                     language=language,
+                    max_devices=max_devices,
                 )
             )
         return invitation
@@ -213,6 +217,7 @@ class Store:
             _utc(row.expires_at),
             row.revoked,
             row.language,
+            row.max_devices,
         )
 
     def revoke_invitation(self, invitation_id: str) -> bool:

@@ -114,6 +114,8 @@ class Summitry:
             RecordingSocket(),
             key=device_key(),
             link=f"link-{user_id}",
+            invitation_id=f"invitation-{user_id}",
+            max_devices=1,
             language=language,
         )
         if language is not None:

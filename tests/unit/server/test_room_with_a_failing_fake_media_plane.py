@@ -60,7 +60,9 @@ async def test_a_device_going_straight_in_is_answered_with_the_media_error_and_l
 
     room = Room(summit, FailingMediaPlane(), course, persist)
     socket = RecordingSocket()
-    device = Device(7, delegation, Role.PRINCIPAL, ["Principal A"], socket, device_key(), "link-7")
+    device = Device(
+        7, delegation, Role.PRINCIPAL, ["Principal A"], socket, device_key(), "link-7", "invitation-7", 1
+    )
     with pytest.raises(MediaError) as failed:
         await room.arrive(device, lambda admitted: "ready")
     assert failed.value.code == "media_unavailable"
