@@ -35,6 +35,7 @@ from parley.server.protocol import (
     Publish,
     Refuse,
     Remove,
+    Revoke,
     Subscribe,
     SubscribeAnswer,
     SummitInfo,
@@ -167,14 +168,6 @@ class SignalingConnection:
             await self.socket.close(CLOSE_INVITATION, e.code)
             return False
         room = await self.rooms.room(summit)
-        refusal = room.may_enter(claims.role)
-        if refusal is not None:
-            await self.socket.send_text(
-                server_op("error", {"code": refusal.code, "message": str(refusal), "op": "identify"})
-            )
-            await self.socket.close(CLOSE_ENDINGS.get(refusal.code, CLOSE_INVITATION), refusal.code)
-            await self.rooms.release(room)
-            return False
         self.room = room
         self.device = Device(
             user_id=secrets.randbits(52) or 1,
@@ -183,6 +176,7 @@ class SignalingConnection:
             people=list(op.d.people),
             connection=self.socket,
             language=claims.language,
+            invitation_id=claims.invitation_id,
         )
         device, info = self.device, _summit_info(summit).model_dump(mode="json")
 
@@ -209,12 +203,14 @@ class SignalingConnection:
 
         try:
             await room.arrive(device, ready)
-        except MediaError as e:
-            # Not the device's fault and not a crash: say so, and let it try again.
+        except (CourseError, MediaError) as e:
+            # Not let in now (the summit ended, is locked, the link was revoked), or the media
+            # server failed (not the device's fault: it may try again). Say so and close.
             await self.socket.send_text(
                 server_op("error", {"code": e.code, "message": str(e), "op": "identify"})
             )
-            await self.socket.close(CLOSE_TRY_AGAIN, e.code)
+            ending = CLOSE_ENDINGS.get(e.code, CLOSE_INVITATION)
+            await self.socket.close(CLOSE_TRY_AGAIN if isinstance(e, MediaError) else ending, e.code)
             return False  # run() departs (a no-op: it never got a place) and releases the room
         log.info("device %d joined summit %s as %s", self.device.user_id, summit.summit_id, claims.role.value)
         return True
@@ -281,6 +277,8 @@ class SignalingConnection:
                 await room.refuse(device, op.d.user_id)
             elif isinstance(op, Remove):
                 await room.remove(device, op.d.user_id)
+            elif isinstance(op, Revoke):
+                await room.revoke(device, op.d.user_id)
             elif isinstance(op, Lock):
                 await room.lock(device, op.d.locked)
             elif isinstance(op, Advance):

@@ -86,3 +86,6 @@ class Invitation:
     expires_at: datetime
     revoked: bool = False
     language: str | None = None  # an interpreter's channel; None for every other role
+    # The host removed a device of this link: its next devices wait in the lobby, flagged, until
+    # the host admits one again (docs/security.md, "Removal and revocation").
+    removed: bool = False
