@@ -140,6 +140,23 @@ async def test_a_removed_host_device_cannot_walk_back_in_under_host_admission(pa
             await until(lambda: _same_group(host, again), 10, "the readmitted host device in the group")
 
 
+async def test_a_principal_waiting_in_the_lobby_cannot_admit_itself_under_delegation_head_admission(
+    parley: ParleyServer,
+) -> None:
+    """Who may admit is decided for devices in the call: a head waiting in the lobby is not one."""
+    host_link, head_link = summit_links(
+        parley,
+        [("Delegation A", Role.HOST), ("Delegation B", Role.PRINCIPAL)],
+        admission=Admission.DELEGATION_HEAD,
+    )
+    async with joined(host_link, "A") as host, device(head_link, "Principal B") as head:
+        await until(lambda: _waiting(host, head) is not None, 5, "the host to see it waiting")
+        await head.admit(head.user_id)
+        await until(partial(_answered, head, "admit"), 5, "the answer")
+        assert head.errors[-1]["code"] == "not_admitted" and not head.admitted.is_set()
+        assert _waiting(host, head) is not None and head.user_id not in host.roster
+
+
 async def test_revoking_a_link_over_the_http_api_removes_its_device_at_once_and_refuses_it_again(
     parley: ParleyServer,
 ) -> None:
