@@ -3,6 +3,9 @@
 - `parley serve [--config FILE] [--demo]`: the server (HTTP API, signalling, a supervised Janus).
   `--demo` first creates a demo summit and prints its invite links.
 - `parley summit create ...`: create a summit and its invitations; prints the links.
+- `parley invitation list SUMMIT_ID`: a summit's invitations, with the ids `revoke` takes.
+- `parley invitation revoke INVITATION_ID`: the link admits no one any more; the running server
+  removes its devices from the call and the lobby at once.
 - `parley join LINK --name NAME [--listen LANGUAGE] [--take-over]`: join as a Python device with a
   test picture and tone; prints the roster, the group code, the booths and what it receives.
 - `parley e2ee-demo`: a summit's key agreement in one process, no server: the DAVE gateway and
@@ -13,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
+import ipaddress
 import os
 import signal
 import sys
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from aiortc.contrib.media import MediaPlayer
 
 from parley.e2ee.gateway import DaveGateway
@@ -40,6 +46,7 @@ from parley.summit.model import (
     DEFAULT_DUCKING,
     LANGUAGE_TAG,
     MAX_DEVICES_PER_INVITATION,
+    Invitation,
     Role,
     check_languages,
 )
@@ -199,8 +206,81 @@ def _print_links(title: str, links: Sequence[tuple[Seat, str]]) -> None:
         role = f"{seat.role.value} {seat.language}" if seat.language else seat.role.value
         devices = "1 device" if seat.devices == 1 else f"{seat.devices} devices"
         print(f"  {seat.delegation:<16} {role:<14} {devices:<11} {link}")
+    if links:
+        summit_id = links[0][1].rpartition("/join/")[2].partition("#")[0]
+        print(f"\nTo revoke a link: parley invitation list {summit_id}, then parley invitation revoke ID.")
     print("\nOpen the host link first: the host admits the others from the lobby and runs the phases.")
     print("Join from another terminal with: .venv/bin/parley join '<link>' --name 'Your name'\n")
+
+
+def _invitation_state(invitation: Invitation, now: datetime) -> str:
+    if invitation.revoked:
+        return "revoked"
+    if invitation.expires_at <= now:
+        return "expired"
+    if invitation.removed:
+        return "removed by the host (its next device waits in the lobby)"
+    return "valid"
+
+
+def list_invitations(settings: Settings, summit_id: str) -> None:
+    """Print a summit's invitations from the store: the id `revoke` takes, and each one's state."""
+    store = Store(settings.database)
+    try:
+        summit = store.get_summit(summit_id)
+        if summit is None:
+            raise SystemExit(f"no summit {summit_id!r} (it is in the link: /join/<summit id>)")
+        invitations = store.list_invitations(summit_id)
+    finally:
+        store.close()
+    print(f"{summit.title} (summit {summit_id}): {len(invitations)} invitations")
+    now = datetime.now(UTC)
+    for invitation in invitations:
+        delegation = summit.delegation(invitation.delegation_id)
+        role = invitation.role.value + (f" {invitation.language}" if invitation.language else "")
+        state = _invitation_state(invitation, now)
+        expires = invitation.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        name = delegation.name if delegation else "?"
+        print(f"  {invitation.invitation_id}  {name:<16} {role:<14} until {expires}  {state}")
+
+
+def _local_url(settings: Settings) -> str:
+    """Where this machine reaches the server it runs: its own listening address, not the public URL
+    (which may be a proxy that does not pass the organiser API)."""
+    host = settings.host
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_unspecified:  # listening on every address
+            host = "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.port}"
+
+
+def revoke_invitation(settings: Settings, invitation_id: str) -> str:
+    """Revoke through the running server, which removes the link's devices at once; if none is
+    running here, in the store (no device can be connected then). Returns what happened."""
+    url = _local_url(settings)
+    token = ServerFiles(settings.data_dir).admin_token()
+    try:
+        answer = httpx.post(
+            f"{url}/api/invitations/{invitation_id}/revoke",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+            trust_env=False,  # the server is local: never through a proxy
+        )
+    except httpx.ConnectError:
+        store = Store(settings.database)
+        try:
+            if not store.revoke_invitation(invitation_id):
+                raise SystemExit(f"no invitation {invitation_id!r}") from None
+        finally:
+            store.close()
+        return f"Revoked {invitation_id} in the store. No server answered at {url}: no device was connected."
+    if answer.status_code == 404:
+        raise SystemExit(f"no invitation {invitation_id!r}")
+    if answer.status_code != 200:
+        raise SystemExit(f"the server at {url} refused: {answer.status_code} {answer.text}")
+    removed = answer.json()["devices_removed"]
+    return f"Revoked {invitation_id}: {removed} device(s) with this link removed from the summit."
 
 
 async def _serve(settings: Settings) -> None:
@@ -339,6 +419,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--admission", choices=[a.value for a in Admission], default="host", help="who admits from the lobby"
     )
     create.add_argument("--at-end", choices=[a.value for a in AtEnd], default="hard_stop")
+    invitation = commands.add_parser("invitation", help="list or revoke a summit's invitations")
+    invitations = invitation.add_subparsers(dest="action", required=True)
+    invitations.add_parser("list", help="a summit's invitations and their ids").add_argument("summit_id")
+    invitations.add_parser(
+        "revoke", help="the link admits no one; its devices leave the summit now"
+    ).add_argument("invitation_id")
     joining = commands.add_parser("join", help="join a summit from an invite link, as a Python device")
     joining.add_argument("link")
     joining.add_argument("--name", required=True, help="who is at this device")
@@ -365,6 +451,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         seat = _Joining(args.link, args.name, args.key_file, args.listen, args.take_over)
         return asyncio.run(_join(seat, args.seconds, args.play))
     settings = load_settings(args.config, data_dir=args.data_dir)
+    if args.command == "invitation":
+        if args.action == "list":
+            list_invitations(settings, args.summit_id)
+        else:
+            print(revoke_invitation(settings, args.invitation_id))
+        return 0
     if args.command == "summit":
         start = args.start or datetime.now(UTC)
         start = start if start.tzinfo else start.replace(tzinfo=UTC)

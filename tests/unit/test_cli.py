@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -212,3 +213,39 @@ def test_summit_create_stores_and_prints_how_many_devices_each_link_admits(
         assert limits == [1, 20]
     finally:
         store.close()
+
+
+def test_invitation_list_shows_each_links_id_and_revoke_without_a_running_server_revokes_in_the_store(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No server listens on the port the settings name (a free one): the store alone is changed,
+    and the CLI says that no device could have been connected."""
+    data_dir.mkdir()
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = data_dir / "parley.toml"
+    config.write_text(f'[server]\nhost = "127.0.0.1"\nport = {port}\n')
+    argv = ["--config", str(config), "--data-dir", str(data_dir)]
+    create = ["summit", "create", "--title", "T", "--delegation", "North:en", "--delegation", "South:ru"]
+    assert main([*argv, *create, "--invite", "North:host", "--invite", "South:delegate"]) == 0
+    printed = capsys.readouterr().out
+    summit_id = next(w for w in printed.split() if "/join/" in w).rpartition("/join/")[2].partition("#")[0]
+    assert f"parley invitation list {summit_id}" in printed
+
+    assert main([*argv, "invitation", "list", summit_id]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [(row[1], row[2], row[-1]) for row in rows] == [
+        ("North", "host", "valid"),
+        ("South", "delegate", "valid"),
+    ]
+    delegate = rows[1][0]
+
+    assert main([*argv, "invitation", "revoke", delegate]) == 0
+    assert "in the store. No server answered" in capsys.readouterr().out
+    assert main([*argv, "invitation", "list", summit_id]) == 0
+    assert [line.split()[-1] for line in capsys.readouterr().out.splitlines()[1:]] == ["valid", "revoked"]
+    with pytest.raises(SystemExit, match="no invitation 'nonesuch'"):
+        main([*argv, "invitation", "revoke", "nonesuch"])
+    with pytest.raises(SystemExit, match="no summit"):
+        main([*argv, "invitation", "list", "nonesuch"])

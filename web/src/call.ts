@@ -42,6 +42,7 @@ import {
   type Phase,
   type ServerOp,
   type SummitInfo,
+  type WaitingEntry,
 } from './signaling';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -104,6 +105,8 @@ export interface Waiting {
   delegation: string;
   role: string;
   people: string[];
+  /** The host removed a device of its link earlier: admitting it lifts that removal. */
+  removedEarlier: boolean;
 }
 
 /** How the stay ended, when the server ended it: the error code and the server's words. */
@@ -150,7 +153,8 @@ const ALARM_TEXT: Record<AlarmReason, string> = {
   unknown_member: 'The key group contains a device the server never announced. Compare the group code aloud before going on.',
 };
 
-function waiting(entry: LobbyEntry): Waiting {
+/** Who a device is, as the lobby and the roster both say it. */
+function who(entry: LobbyEntry): Omit<Waiting, 'removedEarlier'> {
   return {
     userId: String(entry.user_id),
     delegationId: entry.delegation_id,
@@ -160,8 +164,12 @@ function waiting(entry: LobbyEntry): Waiting {
   };
 }
 
+function waiting(entry: WaitingEntry): Waiting {
+  return { ...who(entry), removedEarlier: entry.removed_earlier === true };
+}
+
 function participant(device: DeviceInfo): Participant {
-  return { ...waiting(device), publishing: device.publishing, language: device.language ?? null };
+  return { ...who(device), publishing: device.publishing, language: device.language ?? null };
 }
 
 interface SubscriptionEntry {
@@ -634,6 +642,11 @@ export class Call {
 
   remove(userId: string): void {
     this.sendHost({ op: 'remove', d: { user_id: Number(userId) } });
+  }
+
+  /** Revoke the link that device joined with (host): all its devices leave, and it admits no one. */
+  revoke(userId: string): void {
+    this.sendHost({ op: 'revoke', d: { user_id: Number(userId) } });
   }
 
   setLocked(locked: boolean): void {

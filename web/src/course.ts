@@ -34,6 +34,7 @@ export const ENDING_TEXT: Readonly<Record<EndingCode, string>> = {
   admission_refused: 'Not admitted to the summit',
   summit_locked: 'The summit is locked',
   removed: 'Removed from the summit',
+  invitation_revoked: 'This invitation link was revoked',
   opening_ended: 'The opening has ended. Thank you.',
   summit_ended: 'The summit has ended',
 };
@@ -43,6 +44,7 @@ export const ENDING_DETAIL: Readonly<Record<EndingCode, string>> = {
   admission_refused: 'The host did not admit this device.',
   summit_locked: 'The host has locked the summit: no more devices can join now.',
   removed: 'The host removed this device from the summit.',
+  invitation_revoked: 'The link this device joined with no longer admits anyone. Ask the organiser for a new one.',
   opening_ended: 'The press leaves when the closed session begins.',
   summit_ended: 'Thank you for taking part.',
 };

@@ -11,7 +11,7 @@ export const PROTOCOL_VERSION = 1;
 /** Close codes the server uses (docs/protocol.md, "Close codes"). */
 export const CLOSE_LEFT = 1000;
 export const CLOSE_NOT_IDENTIFIED = 4001;
-/** The invitation was refused, the host refused admission, or the summit is locked. */
+/** The invitation was refused or revoked, the host refused admission, or the summit is locked. */
 export const CLOSE_INVITATION = 4003;
 /** A press device after the opening (at the cut, and at any identify later). */
 export const CLOSE_OPENING_ENDED = 4005;
@@ -25,8 +25,8 @@ export const CLOSE_REMOVED = 4009;
 export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE_INVITATION, CLOSE_OPENING_ENDED, CLOSE_SUMMIT_ENDED, CLOSE_REMOVED]);
 
 /** `error` codes that announce the end of this device's stay (a close follows). */
-export type EndingCode = 'admission_refused' | 'summit_locked' | 'removed' | 'opening_ended' | 'summit_ended';
-export const ENDING_CODES: ReadonlySet<string> = new Set<EndingCode>(['admission_refused', 'summit_locked', 'removed', 'opening_ended', 'summit_ended']);
+export type EndingCode = 'admission_refused' | 'summit_locked' | 'removed' | 'invitation_revoked' | 'opening_ended' | 'summit_ended';
+export const ENDING_CODES: ReadonlySet<string> = new Set<EndingCode>(['admission_refused', 'summit_locked', 'removed', 'invitation_revoked', 'opening_ended', 'summit_ended']);
 
 export function isEndingCode(code: string): code is EndingCode {
   return ENDING_CODES.has(code);
@@ -69,6 +69,11 @@ export interface LobbyEntry {
   delegation: string;
   role: string;
   people: string[];
+}
+
+/** A `lobby` entry: `removed_earlier` when the host removed a device of its link and has not admitted one since. */
+export interface WaitingEntry extends LobbyEntry {
+  removed_earlier: boolean;
 }
 
 export interface DeviceInfo extends LobbyEntry {
@@ -125,7 +130,7 @@ export type ServerOp =
   | { op: 'course'; d: CourseInfo }
   | { op: 'clock_warning'; d: { minutes_left: number } }
   /** One device more waiting that this device may admit (one op per device; the lobby is never sent whole). */
-  | { op: 'lobby_joined'; d: { device: LobbyEntry } }
+  | { op: 'lobby_joined'; d: { device: WaitingEntry } }
   /** That device no longer waits (admitted, refused, or gone). */
   | { op: 'lobby_left'; d: { user_id: number } }
   | { op: 'roster'; d: { devices: DeviceInfo[] } }
@@ -141,11 +146,13 @@ export type HostOp =
   | { op: 'admit'; d: { user_id: number } }
   | { op: 'refuse'; d: { user_id: number } }
   | { op: 'remove'; d: { user_id: number } }
+  /** Revoke the link this device joined with: every device of it leaves, and it admits no one. */
+  | { op: 'revoke'; d: { user_id: number } }
   | { op: 'lock'; d: { locked: boolean } }
   | { op: 'advance'; d: { phase: Phase } }
   | { op: 'allow_overrun'; d: Record<string, never> };
 
-export const HOST_OPS: ReadonlySet<string> = new Set<HostOp['op']>(['admit', 'refuse', 'remove', 'lock', 'advance', 'allow_overrun']);
+export const HOST_OPS: ReadonlySet<string> = new Set<HostOp['op']>(['admit', 'refuse', 'remove', 'revoke', 'lock', 'advance', 'allow_overrun']);
 
 /** An interpreter's booth controls (device → server); refusals: `booth_busy`, `not_live`, `already_live`, `not_publishing`. */
 export type BoothOp =

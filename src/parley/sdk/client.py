@@ -68,7 +68,15 @@ log = logging.getLogger(__name__)
 KEEP_FRAMES = 30  # decoded frames kept per remote feed and kind, for callers to inspect
 # Errors that end a device's stay (the server closes the connection after them).
 ENDINGS = frozenset(
-    {"admission_refused", "summit_locked", "removed", "opening_ended", "summit_ended", "replaced"}
+    {
+        "admission_refused",
+        "summit_locked",
+        "removed",
+        "invitation_revoked",
+        "opening_ended",
+        "summit_ended",
+        "replaced",
+    }
 )
 
 
@@ -236,6 +244,10 @@ class ParleyClient:
 
     async def remove(self, user_id: int) -> None:
         await self._send_op("remove", {"user_id": user_id})
+
+    async def revoke(self, user_id: int) -> None:
+        """Revoke the link that device joined with: all its devices leave, and it admits no one."""
+        await self._send_op("revoke", {"user_id": user_id})
 
     async def lock(self, locked: bool) -> None:
         await self._send_op("lock", {"locked": locked})

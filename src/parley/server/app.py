@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import secrets
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, WebSocket
+from fastapi import Path as UrlPath
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
@@ -81,12 +83,37 @@ class ServerState:
             room = self.rooms.get(summit.summit_id)
             if room is None:
                 course = await asyncio.to_thread(self.store.load_course, summit)
+                invitations = await asyncio.to_thread(self.store.list_invitations, summit.summit_id)
 
                 async def persist(course: Course, kind: str, detail: dict[str, Any]) -> None:
                     await asyncio.to_thread(self.store.save_course, summit.summit_id, course, kind, detail)
 
-                room = self.rooms[summit.summit_id] = Room(summit, self.media, course, persist)
+                room = self.rooms[summit.summit_id] = Room(
+                    summit,
+                    self.media,
+                    course,
+                    persist,
+                    links=self,
+                    removed=[i.invitation_id for i in invitations if i.removed],
+                    revoked=[i.invitation_id for i in invitations if i.revoked],
+                )
             return room
+
+    # The room's Links: what the host does to a link outlives the room and a restart.
+
+    async def mark_removed(self, invitation_id: str, removed: bool) -> None:
+        await asyncio.to_thread(self.store.mark_removed, invitation_id, removed)
+
+    async def revoke(self, invitation_id: str) -> None:
+        await asyncio.to_thread(self.store.revoke_invitation, invitation_id)
+
+    async def revoke_invitation(self, invitation: Invitation) -> int:
+        """The organiser revokes a link: stored first (so a room opened from now on knows it), then
+        every device of it leaves the summit's live call at once. Returns how many left."""
+        async with self._lock:  # no room opens between the store's change and the live one
+            await self.revoke(invitation.invitation_id)
+            room = self.rooms.get(invitation.summit_id)
+        return await room.revoked_link(invitation.invitation_id, "organiser") if room else 0
 
     async def release(self, room: Room) -> None:
         async with self._lock:
@@ -165,6 +192,23 @@ class InvitationOut(BaseModel):
     max_devices: int
 
 
+class InvitationState(BaseModel):
+    """An invitation as an organiser lists it (never its link: that was handed out once)."""
+
+    invitation_id: str
+    delegation: str
+    role: Role
+    language: str | None
+    expires_at: datetime
+    revoked: bool
+    removed: bool  # the host removed a device of it: its next device waits for the host
+
+
+class Revocation(BaseModel):
+    invitation: InvitationState
+    devices_removed: int  # devices of this link that were in the call or the lobby
+
+
 class InvitationCheckIn(_In):
     summit_id: Annotated[str, Field(min_length=1, max_length=32)]
     token: Annotated[str, Field(min_length=1, max_length=1024)]
@@ -177,6 +221,19 @@ class InvitationCheck(BaseModel):
     language: str | None
     scheduled_start: datetime
     duration_minutes: int
+
+
+def _invitation_state(summit: Summit, invitation: Invitation) -> InvitationState:
+    delegation = summit.delegation(invitation.delegation_id)
+    return InvitationState(
+        invitation_id=invitation.invitation_id,
+        delegation=delegation.name if delegation else invitation.delegation_id,
+        role=invitation.role,
+        language=invitation.language,
+        expires_at=invitation.expires_at,
+        revoked=invitation.revoked,
+        removed=invitation.removed,
+    )
 
 
 def _summit_out(summit: Summit) -> SummitOut:
@@ -295,6 +352,26 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
             link=link,
             language=invitation.language,
             max_devices=invitation.max_devices,
+        )
+
+    @app.get("/api/summits/{summit_id}/invitations", dependencies=admin)
+    def list_invitations(summit_id: str) -> list[InvitationState]:
+        summit = state.store.get_summit(summit_id)
+        if summit is None:
+            raise HTTPException(404, "no such summit")
+        return [_invitation_state(summit, i) for i in state.store.list_invitations(summit_id)]
+
+    @app.post("/api/invitations/{invitation_id}/revoke", dependencies=admin)
+    async def revoke_invitation(invitation_id: Annotated[str, UrlPath(max_length=32)]) -> Revocation:
+        """The link admits no one any more, and its devices leave the call and the lobby now."""
+        invitation = await asyncio.to_thread(state.store.get_invitation, invitation_id)
+        summit = await state.summit_for(invitation.summit_id) if invitation else None
+        if invitation is None or summit is None:
+            raise HTTPException(404, "no such invitation")
+        removed = await state.revoke_invitation(invitation)
+        return Revocation(
+            invitation=_invitation_state(summit, replace(invitation, revoked=True, removed=False)),
+            devices_removed=removed,
         )
 
     @app.post("/api/invitations/check")

@@ -220,6 +220,13 @@ class Remove(_Op):
     d: UserData
 
 
+class Revoke(_Op):
+    """Host: revoke the invitation link this device joined with; every device of that link leaves."""
+
+    op: Literal["revoke"]
+    d: UserData
+
+
 class LockData(_Op):
     locked: bool
 
@@ -281,6 +288,7 @@ ClientOp = Annotated[
     | Admit
     | Refuse
     | Remove
+    | Revoke
     | Lock
     | Advance
     | AllowOverrun

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -67,6 +67,14 @@ class MediaPlane(Protocol):
     async def forward_audio(self, room: int, feed: int, forward: bool) -> None: ...
     async def drop_device(self, device: int) -> None: ...
     async def close_room(self, room: int) -> None: ...
+
+
+class Links(Protocol):
+    """Where the room records what the host does to invitation links (the store, through the
+    app): they must outlive the room and a restart of the server."""
+
+    async def mark_removed(self, invitation_id: str, removed: bool) -> None: ...
+    async def revoke(self, invitation_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -130,11 +138,20 @@ class Room:
         persist: Persist,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        links: Links | None = None,
+        removed: Iterable[str] = (),
+        revoked: Iterable[str] = (),
     ) -> None:
+        """`removed` and `revoked`: the summit's invitations so marked in the store, read when the
+        room opens; from then on the room keeps both sets (and `links` records the changes)."""
         self.summit = summit
         self.media = media
         self.course = course
         self._persist = persist
+        self._links = links
+        self.removed: set[str] = set(removed)  # links whose devices wait for the host, flagged
+        self.revoked: set[str] = set(revoked)  # links that admit no one
         self.clock = clock
         self.wall_clock = wall_clock
         self.gateway = DaveGateway(summit.channel_id)
@@ -162,6 +179,8 @@ class Room:
         room in the lobby.
         """
         role = device.role
+        if device.invitation_id in self.revoked:
+            return CourseError("invitation_revoked", "this invitation was withdrawn")
         if self.course.phase is Phase.ENDED:
             return CourseError("summit_ended", "this summit has ended")
         if role is Role.PRESS and not self.course.press_allowed():
@@ -183,11 +202,18 @@ class Room:
             return CourseError("lobby_full", f"{MAX_LOBBY} devices are waiting in the lobby: try again later")
         return None
 
+    def removed_earlier(self, device: Device) -> bool:
+        """The host removed a device of this one's link and has not admitted one since."""
+        return device.invitation_id in self.removed
+
     def _straight_in(self, device: Device) -> bool:
-        return device.role is Role.HOST or self.course.admission is Admission.OPEN
+        return not self.removed_earlier(device) and (
+            device.role is Role.HOST or self.course.admission is Admission.OPEN
+        )
 
     async def arrive(self, device: Device, ready: Callable[[bool], str]) -> CourseError | None:
-        """A device identified: the host goes straight in, everyone else waits in the lobby.
+        """A device identified: the host goes straight in (everyone, with open admission), the
+        others wait in the lobby; so does any device whose link the host removed a device of.
 
         The same device coming back (same invitation and key, so the same user id: a reloaded
         page, a dropped connection not yet noticed) replaces its earlier connection, and goes
@@ -308,10 +334,12 @@ class Room:
     # -- host controls ---------------------------------------------------------------------------
 
     def _may_admit(self, by: Device, waiting: Device) -> bool:
+        """The host; or its delegation's head, unless the host removed a device of its link."""
         if by.role is Role.HOST:
             return True
         return (
-            self.course.admission is Admission.DELEGATION_HEAD
+            not self.removed_earlier(waiting)
+            and self.course.admission is Admission.DELEGATION_HEAD
             and by.role is Role.PRINCIPAL
             and by.delegation.delegation_id == waiting.delegation.delegation_id
         )
@@ -321,7 +349,14 @@ class Room:
             self.course.admission is Admission.DELEGATION_HEAD and device.role is Role.PRINCIPAL
         )
 
+    def _in_call(self, by: Device) -> None:
+        """Controls are for devices in the call: one waiting in the lobby (a removed host among
+        them) cannot admit itself or anyone else."""
+        if by.user_id not in self.devices:
+            raise CourseError("not_admitted", "wait until the host admits this device")
+
     def _waiting(self, by: Device, user_id: int) -> Device:
+        self._in_call(by)
         waiting = self.lobby.get(user_id)
         if waiting is None:
             raise CourseError("not_waiting", f"device {user_id} is not waiting in the lobby")
@@ -332,10 +367,25 @@ class Room:
     def _host(self, by: Device, what: str) -> None:
         if by.role is not Role.HOST:
             raise CourseError("forbidden", f"only the host may {what}")
+        self._in_call(by)
+
+    def _present(self, by: Device, user_id: int) -> Device:
+        """Another device of this summit, in the call or in the lobby."""
+        device = self.devices.get(user_id) or self.lobby.get(user_id)
+        if device is None or device is by:
+            raise CourseError("no_such_device", f"device {user_id} is not in this summit")
+        return device
 
     async def admit(self, by: Device, user_id: int) -> None:
+        """Into the call; admitting a device whose link was removed lifts that removal."""
         waiting = self._waiting(by, user_id)
-        await self._log("admitted", {"user_id": user_id, "by": by.user_id})
+        detail: dict[str, Any] = {"user_id": user_id, "by": by.user_id}
+        if self.removed_earlier(waiting) and waiting.invitation_id is not None:
+            self.removed.discard(waiting.invitation_id)
+            if self._links:
+                await self._links.mark_removed(waiting.invitation_id, False)
+            detail["removal_lifted"] = waiting.invitation_id
+        await self._log("admitted", detail)
         await self._admit(waiting)
 
     async def refuse(self, by: Device, user_id: int) -> None:
@@ -344,12 +394,41 @@ class Room:
         await self._dismiss(waiting, "admission_refused", "the host did not admit this device", CLOSE_REFUSED)
 
     async def remove(self, by: Device, user_id: int) -> None:
+        """Out of the call (MLS removal, Janus handles dropped); and its link's next devices wait
+        in the lobby, flagged, until the host admits one (the mark is kept in the store)."""
         self._host(by, "remove a device")
-        device = self.devices.get(user_id) or self.lobby.get(user_id)
-        if device is None or device is by:
-            raise CourseError("no_such_device", f"device {user_id} is not in this summit")
-        await self._log("removed", {"user_id": user_id, "by": by.user_id})
+        device = self._present(by, user_id)
+        link = device.invitation_id
+        if link is not None:
+            self.removed.add(link)  # before any await: a device of this link arriving now waits
+            if self._links:
+                await self._links.mark_removed(link, True)
+        await self._log("removed", {"user_id": user_id, "by": by.user_id, "invitation_id": link})
         await self._dismiss(device, "removed", "the host removed this device from the summit", CLOSE_REMOVED)
+
+    async def revoke(self, by: Device, user_id: int) -> None:
+        """The host revokes the link this device joined with: see `revoked_link`."""
+        self._host(by, "revoke a link")
+        link = self._present(by, user_id).invitation_id
+        if link is None:
+            raise CourseError("no_such_device", f"device {user_id} joined without a link")
+        self.revoked.add(link)  # before any await: the link admits no one from now on
+        if self._links:
+            await self._links.revoke(link)
+        await self.revoked_link(link, by.user_id)
+
+    async def revoked_link(self, invitation_id: str, by: int | str) -> int:
+        """The link is revoked (in the store already): every device that came with it leaves at
+        once, from the call (MLS removal, Janus handles dropped) and from the lobby, and none is
+        let in again (may_enter). Returns how many devices left."""
+        self.revoked.add(invitation_id)
+        self.removed.discard(invitation_id)
+        await self._log("revoked", {"invitation_id": invitation_id, "by": by})
+        present = [*self.devices.values(), *self.lobby.values()]
+        leaving = [d for d in present if d.invitation_id == invitation_id]
+        for device in leaving:
+            await self._dismiss(device, "invitation_revoked", "this invitation was withdrawn", CLOSE_REFUSED)
+        return len(leaving)
 
     async def lock(self, by: Device, locked: bool) -> None:
         self._host(by, "lock the summit")
@@ -604,7 +683,7 @@ class Room:
     def _lobby_joined(self, waiting: Device) -> None:
         """Each device that may admit this one hears of it alone: one op per device, never the
         whole lobby again, so what one arrival costs the host is bounded."""
-        text = _lobby_joined(waiting)
+        text = _lobby_joined(waiting, self.removed_earlier(waiting))
         for device in self._admitters_of(waiting):
             self._enqueue(device, text)
 
@@ -617,7 +696,7 @@ class Room:
         """A device just admitted that may admit others learns who waits, one op each."""
         for waiting in self.lobby.values():
             if self._may_admit(device, waiting):
-                self._enqueue(device, _lobby_joined(waiting))
+                self._enqueue(device, _lobby_joined(waiting, self.removed_earlier(waiting)))
 
     def send(self, device: Device, text: str) -> None:
         self._enqueue(device, text)
@@ -650,8 +729,9 @@ class Room:
             log.info("writer for device %d stopped: %s", device.user_id, type(e).__name__)
 
 
-def _lobby_joined(waiting: Device) -> str:
-    return server_op("lobby_joined", {"device": waiting.info().model_dump(mode="json")})
+def _lobby_joined(waiting: Device, removed_earlier: bool) -> str:
+    info = waiting.info().model_dump(mode="json")
+    return server_op("lobby_joined", {"device": {**info, "removed_earlier": removed_earlier}})
 
 
 def _check_channel(languages: tuple[str, ...], device: Device, channel: str | None, offer_sdp: str) -> None:

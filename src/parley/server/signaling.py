@@ -34,6 +34,7 @@ from parley.server.protocol import (
     Publish,
     Refuse,
     Remove,
+    Revoke,
     Subscribe,
     SubscribeAnswer,
     SummitInfo,
@@ -306,6 +307,8 @@ class SignalingConnection:
                 await room.refuse(device, op.d.user_id)
             elif isinstance(op, Remove):
                 await room.remove(device, op.d.user_id)
+            elif isinstance(op, Revoke):
+                await room.revoke(device, op.d.user_id)
             elif isinstance(op, Lock):
                 await room.lock(device, op.d.locked)
             elif isinstance(op, Advance):

@@ -92,3 +92,6 @@ class Invitation:
     revoked: bool = False
     language: str | None = None  # an interpreter's channel; None for every other role
     max_devices: int = 1  # devices present at once on this invitation (MAX_DEVICES_PER_INVITATION at most)
+    # The host removed a device of this link: its next devices wait in the lobby, flagged, until
+    # the host admits one again (docs/security.md, "Removal and revocation").
+    removed: bool = False

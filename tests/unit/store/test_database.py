@@ -155,6 +155,37 @@ def test_revoking_an_unknown_invitation_returns_false(store: Store) -> None:
     assert store.revoke_invitation("0" * 16) is False
 
 
+def test_a_removal_mark_survives_reopening_the_file_until_it_is_lifted(url: str) -> None:
+    """The host's removal must outlive a server restart: the mark is in the database."""
+    first = Store(url)
+    created = summit(first)
+    kept, removed = (
+        first.create_invitation(created.summit_id, created.delegations[0].delegation_id, Role.DELEGATE, START)
+        for _ in range(2)
+    )
+    first.mark_removed(removed.invitation_id, True)
+    first.close()
+    second = Store(url)
+    try:
+        assert [(i.invitation_id, i.removed) for i in second.list_invitations(created.summit_id)] == [
+            (kept.invitation_id, False),
+            (removed.invitation_id, True),
+        ]
+        second.mark_removed(removed.invitation_id, False)
+        lifted = second.get_invitation(removed.invitation_id)
+        assert lifted is not None and lifted.removed is False and lifted.revoked is False
+    finally:
+        second.close()
+
+
+def test_a_summits_invitations_are_listed_without_another_summits(store: Store) -> None:
+    one, two = summit(store, "One"), summit(store, "Two")
+    mine = store.create_invitation(one.summit_id, one.delegations[0].delegation_id, Role.HOST, START)
+    store.create_invitation(two.summit_id, two.delegations[0].delegation_id, Role.HOST, START)
+    assert store.list_invitations(one.summit_id) == [mine]
+    assert store.list_invitations("0" * 16) == []
+
+
 def test_reopening_the_file_keeps_everything_and_migrating_again_changes_nothing(url: str) -> None:
     first = Store(url)
     created = summit(first)
@@ -171,7 +202,7 @@ def test_reopening_the_file_keeps_everything_and_migrating_again_changes_nothing
         loaded = second.get_invitation(invitation.invitation_id)
         assert loaded is not None and loaded.revoked is True and loaded.role is Role.HOST
         with second.engine.connect() as db:
-            assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0004"]
+            assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0005"]
     finally:
         second.close()
 
