@@ -29,8 +29,8 @@ from parley.sdk.client import DEFAULT_CHOICE, JoinError, ParleyClient
 from parley.sdk.local_group import LocalGroup
 from parley.sdk.member import DaveMember, Media
 from parley.server.config import Settings, load_settings
-from parley.server.runtime import ParleyServer, ServerFiles
-from parley.store.database import Store
+from parley.server.data_dir import ServerFiles, UnsafeSecret
+from parley.server.runtime import ParleyServer
 from parley.summit.course import Admission, AtEnd
 from parley.summit.invitations import InvitationSigner
 from parley.summit.model import DEFAULT_DUCKING, LANGUAGE_TAG, Role, check_languages
@@ -137,9 +137,13 @@ def create_summit(
 ) -> list[tuple[Seat, str]]:
     """Create a summit in the server's store; returns (seat, link) per invitation."""
     server_files = ServerFiles(settings.data_dir)
-    store = Store(settings.database)
     try:
-        organiser = Organiser(store, InvitationSigner(server_files.invitation_secret()), settings.base_url)
+        secret = server_files.invitation_secret()
+    except UnsafeSecret as e:
+        raise SystemExit(str(e)) from None
+    store = server_files.open_store(settings)
+    try:
+        organiser = Organiser(store, InvitationSigner(secret), settings.base_url)
         try:
             channels = check_languages(languages)
         except ValueError as e:
@@ -180,7 +184,10 @@ def _print_links(title: str, links: Sequence[tuple[Seat, str]]) -> None:
 
 
 async def _serve(settings: Settings) -> None:
-    server = ParleyServer(settings)
+    try:
+        server = ParleyServer(settings)
+    except UnsafeSecret as e:
+        raise SystemExit(str(e)) from None
     await server.start()
     print(f"Parley is serving on {settings.base_url} (data in {settings.data_dir}); Ctrl-C stops it.")
     loop = asyncio.get_running_loop()
