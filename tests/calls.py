@@ -198,10 +198,17 @@ def free_udp_range(size: int) -> tuple[int, int]:
 
 
 @contextlib.asynccontextmanager
-async def local_server(data_dir: Path, *, test_hooks: bool = True) -> AsyncIterator[ParleyServer]:
+async def local_server(
+    data_dir: Path,
+    *,
+    test_hooks: bool = True,
+    client_origins: Sequence[str] = (),
+    web_dir: Path | None = None,
+) -> AsyncIterator[ParleyServer]:
     """`parley serve` in this event loop on free ports: its own Janus, ICE on 127.0.1.1 only.
 
     Run inside scripts/netns. `test_hooks`: may the browser's test switches act (never in production)?
+    `client_origins`: where delegations serve the browser client; `web_dir`: the client it serves.
     """
     settings = load_settings(
         None,
@@ -212,6 +219,8 @@ async def local_server(data_dir: Path, *, test_hooks: bool = True) -> AsyncItera
         rtp_port_range=free_udp_range(RTP_PORTS),
         ice_enforce_list="127.",
         test_hooks=test_hooks,
+        client_origins=list(client_origins),
+        web_dir=web_dir,
     )
     server = ParleyServer(settings)
     await server.start()

@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, WebSocket
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from parley.server.origins import BrowserOrigins, ClientCors
 from parley.server.protocol import Language
 from parley.server.room import MediaPlane, Room
 from parley.server.signaling import SignalingConnection
@@ -209,7 +210,9 @@ class _Socket:
                 await self.ws.close(code, reason)
 
 
-def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None) -> FastAPI:
+def create_app(
+    state: ServerState, admin_token: str, origins: BrowserOrigins, web_dir: Path | None = None
+) -> FastAPI:
     app = FastAPI(
         title="Parley",
         version="1",
@@ -304,9 +307,13 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
 
     @app.websocket("/api/summits/{summit_id}/ws")
     async def signaling(ws: WebSocket, summit_id: str) -> None:
+        if not origins.may_connect(ws.headers.get("origin")):
+            await ws.close(4003, "this origin may not connect")  # before accept: HTTP 403
+            return
         await ws.accept()
         await SignalingConnection(_Socket(ws), state, summit_id).run()
 
+    app.add_middleware(ClientCors, origins=origins)
     app.add_middleware(SecurityHeaders)
     mount_web_client(app, web_dir or default_web_dir())  # last: its static files sit under "/"
     return app

@@ -11,6 +11,9 @@ Janus may use for ICE, a public 1:1 NAT address, STUN/TURN servers).
     data_dir = "~/.local/share/parley"     # PARLEY_DATA_DIR
     web_dir = ""                # PARLEY_WEB_DIR: the built browser client (default: web/dist here)
     database_url = ""           # PARLEY_DATABASE_URL; empty: SQLite in data_dir
+    client_origins = []         # PARLEY_CLIENT_ORIGINS="https://a.example,https://b.example":
+                                # origins where delegations serve the browser client themselves
+                                # (parley web-serve); they may use the client's API and WebSocket
 
     [media]
     janus_ws_port = 8188        # PARLEY_JANUS_WS_PORT (Janus API on 127.0.0.1 only)
@@ -31,6 +34,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from parley.server.origins import origin_of
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -45,6 +50,7 @@ class Settings:
     nat_1_1_mapping: str = ""
     stun_server: str = ""
     turn_servers: tuple[str, ...] = field(default_factory=tuple)
+    client_origins: tuple[str, ...] = field(default_factory=tuple)
     ipv6: bool = False
     web_dir: Path | None = None  # the built browser client; default: web/dist of this checkout
     test_hooks: bool = False  # PARLEY_TEST_HOOKS: let browser test hooks act (never in production)
@@ -58,6 +64,11 @@ class Settings:
         return self.database_url or f"sqlite:///{self.data_dir / 'parley.db'}"
 
 
+def _listed(value: Any) -> tuple[str, ...]:
+    """A list from the file, or a comma-separated variable (empty: none, not one named "")."""
+    return tuple(s.strip() for s in value.split(",") if s.strip()) if isinstance(value, str) else tuple(value)
+
+
 def _coerce(name: str, value: Any) -> Any:
     if name == "web_dir":
         return Path(str(value)).expanduser() if value else None
@@ -69,12 +80,9 @@ def _coerce(name: str, value: Any) -> Any:
         low, high = (int(v) for v in (value.split("-") if isinstance(value, str) else value))
         return (low, high)
     if name == "turn_servers":
-        # An empty variable means none, not one server named "".
-        return (
-            tuple(s.strip() for s in value.split(",") if s.strip())
-            if isinstance(value, str)
-            else tuple(value)
-        )
+        return _listed(value)
+    if name == "client_origins":
+        return tuple(origin_of(origin) for origin in _listed(value))
     if name in ("ipv6", "test_hooks"):
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
     return str(value)

@@ -25,6 +25,7 @@ from parley.media.plane import JanusMediaPlane
 from parley.server.app import ServerState, create_app
 from parley.server.config import Settings
 from parley.server.data_dir import ServerFiles
+from parley.server.origins import BrowserOrigins
 from parley.summit.invitations import InvitationSigner
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ class ParleyServer:
         await self.janus.start()
         await self.media.connect()
         self.janus.on_restart(self._janus_restarted)
-        app = create_app(self.state, self.admin_token, self.settings.web_dir)
+        origins = BrowserOrigins.of(self.settings.base_url, self.settings.client_origins)
+        app = create_app(self.state, self.admin_token, origins, self.settings.web_dir)
         config = uvicorn.Config(
             app,
             host=self.settings.host,
