@@ -8,6 +8,10 @@
   removes its devices from the call and the lobby at once.
 - `parley join LINK --name NAME [--listen LANGUAGE] [--take-over]`: join as a Python device with a
   test picture and tone; prints the roster, the group code, the booths and what it receives.
+- `parley web-hash URL` (or `--dir web/dist`): the bundle hash of the browser client a server serves
+  (or of a build), to compare with the one the build printed (parley.server.web_bundle).
+- `parley web-serve --server URL`: serve the browser client from a delegation's own origin;
+  `parley web-link LINK --client ORIGIN` rewrites an invite link to open it (parley.server.origins).
 - `parley e2ee-demo`: a summit's key agreement in one process, no server: the DAVE gateway and
   three members of two delegations over an in-memory link, printing what each person would see.
 """
@@ -26,8 +30,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
+import uvicorn
 from aiortc.contrib.media import MediaPlayer
 
 from parley.e2ee.gateway import DaveGateway
@@ -38,7 +44,11 @@ from parley.sdk.identity import KeyFileError
 from parley.sdk.local_group import LocalGroup
 from parley.sdk.member import DaveMember, Media
 from parley.server.config import Settings, load_settings
-from parley.server.runtime import ParleyServer, ServerFiles
+from parley.server.data_dir import ServerFiles, UnsafeSecret
+from parley.server.origins import client_link, origin_of
+from parley.server.runtime import ParleyServer
+from parley.server.web import client_app, default_web_dir
+from parley.server.web_bundle import bundle_hash, fetch_served_bundle, manifest, read_dist
 from parley.store.database import Store
 from parley.summit.course import Admission, AtEnd
 from parley.summit.invitations import InvitationSigner
@@ -167,9 +177,13 @@ def create_summit(
 ) -> list[tuple[Seat, str]]:
     """Create a summit in the server's store; returns (seat, link) per invitation."""
     server_files = ServerFiles(settings.data_dir)
-    store = Store(settings.database)
     try:
-        organiser = Organiser(store, InvitationSigner(server_files.invitation_secret()), settings.base_url)
+        secret = server_files.invitation_secret()
+    except UnsafeSecret as e:
+        raise SystemExit(str(e)) from None
+    store = server_files.open_store(settings)
+    try:
+        organiser = Organiser(store, InvitationSigner(secret), settings.base_url)
         try:
             channels = check_languages(languages)
         except ValueError as e:
@@ -284,7 +298,10 @@ def revoke_invitation(settings: Settings, invitation_id: str) -> str:
 
 
 async def _serve(settings: Settings) -> None:
-    server = ParleyServer(settings)
+    try:
+        server = ParleyServer(settings)
+    except UnsafeSecret as e:
+        raise SystemExit(str(e)) from None
     await server.start()
     print(f"Parley is serving on {settings.base_url} (data in {settings.data_dir}); Ctrl-C stops it.")
     loop = asyncio.get_running_loop()
@@ -384,6 +401,39 @@ async def _join(seat: _Joining, seconds: float, play: Path | None) -> int:
     return 0
 
 
+def _web_hash(url: str | None, web_dir: Path | None) -> int:
+    """Print the bundle hash of a built client here (`web_dir`), or of what the server at `url` serves."""
+    if web_dir is not None:
+        files = read_dist(web_dir)
+        print(f"bundle sha256 {bundle_hash(manifest(files))} ({len(files)} files in {web_dir})")
+        return 0
+    assert url is not None
+    server = urlsplit(url).netloc  # never print the link itself: its fragment is a credential
+    with httpx.Client(timeout=15.0, follow_redirects=False) as client:
+        try:
+            served = fetch_served_bundle(url, client)
+        except (ValueError, httpx.HTTPError) as e:
+            print(f"Could not fetch the browser client from {server}: {e}", file=sys.stderr)
+            return 1
+    print(f"bundle sha256 {served.bundle_hash} ({served.files} files served by {server})")
+    for mismatch in served.mismatches:
+        print(f"  mismatch: {mismatch}")
+    return 1 if served.mismatches else 0
+
+
+def _web_serve(parley_server: str, host: str, port: int, web_dir: Path) -> int:
+    files = read_dist(web_dir)
+    if not files:
+        raise SystemExit(f"no built browser client in {web_dir} (cd web && npm ci && npm run build)")
+    print(
+        f"Serving the browser client (bundle sha256 {bundle_hash(manifest(files))}) on http://{host}:{port}"
+        f" for the Parley server {origin_of(parley_server)}, which must list this origin in client_origins."
+        f"\nOpen invite links through it: parley web-link LINK --client <this origin>"
+    )
+    uvicorn.run(client_app(web_dir, parley_server), host=host, port=port, log_level="warning")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="parley", description="End-to-end encrypted summits.")
     parser.add_argument("--config", type=Path, help="a TOML settings file (see parley.server.config)")
@@ -444,9 +494,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         " the same from call to call (default: %(default)s)",
     )
     commands.add_parser("e2ee-demo", help="the end-to-end encryption demo, in one process, without a server")
+    web_hash = commands.add_parser(
+        "web-hash", help="print the bundle hash of the browser client a server serves (or of a build here)"
+    )
+    web_hash.add_argument("url", nargs="?", help="the server's address or an invite link")
+    web_hash.add_argument("--dir", type=Path, help="a built client instead (web/dist)")
+    web_serve = commands.add_parser(
+        "web-serve", help="serve the browser client from this origin, for a delegation's own copy"
+    )
+    web_serve.add_argument("--server", type=origin_of, required=True, help="the Parley server's address")
+    web_serve.add_argument("--host", default="127.0.0.1")
+    web_serve.add_argument("--port", type=int, default=8480)
+    web_serve.add_argument("--web-dir", type=Path, default=default_web_dir(), help="default: web/dist here")
+    web_link = commands.add_parser("web-link", help="rewrite an invite link to open a delegation's client")
+    web_link.add_argument("link")
+    web_link.add_argument("--client", type=origin_of, required=True, help="where the client is served")
     args = parser.parse_args(argv)
     if args.command == "e2ee-demo":
         return _e2ee_demo()
+    if args.command == "web-hash":
+        if (args.url is None) == (args.dir is None):
+            parser.error("web-hash takes a URL or --dir, one of them")
+        return _web_hash(args.url, args.dir)
+    if args.command == "web-serve":
+        return _web_serve(args.server, args.host, args.port, args.web_dir)
+    if args.command == "web-link":
+        try:
+            print(client_link(args.link, args.client))
+        except ValueError as e:
+            parser.error(str(e))
+        return 0
     if args.command == "join":
         seat = _Joining(args.link, args.name, args.key_file, args.listen, args.take_over)
         return asyncio.run(_join(seat, args.seconds, args.play))

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from parley.cli import _ducking, _invitation_spec, _language, main
+from parley.server.data_dir import ServerFiles
 from parley.server.protocol import ProtocolError, Publish, parse_client_op
-from parley.server.runtime import ServerFiles
 from parley.store.database import Store
 from parley.summit.course import Admission, AtEnd
 from parley.summit.invitations import InvitationSigner

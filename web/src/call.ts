@@ -118,6 +118,8 @@ export interface Ending {
 export interface CallOptions {
   summitId: string;
   token: string;
+  /** The Parley server's origin (the page's own, unless the link names another: see invite.ts). */
+  server: string;
   people: string[];
   /** The invitation's role (from the invitation check); `ready` says it again. */
   role: string;
@@ -413,7 +415,7 @@ export class Call {
     this.identified = false;
     this.admitted = false;
     this.setConnection(this.wasInCall ? 'reconnecting' : 'connecting');
-    const socket = new SignalingSocket(signalingUrl(this.options.summitId), {
+    const socket = new SignalingSocket(signalingUrl(this.options.summitId, this.options.server), {
       open: () => socket.identify(this.options.token, this.options.people),
       op: (message) => {
         if (current()) this.onOp(message, generation);

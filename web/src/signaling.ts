@@ -173,9 +173,11 @@ export interface SignalingHandlers {
   close(code: number, reason: string): void;
 }
 
-export function signalingUrl(summitId: string, location: Location = window.location): string {
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${location.host}/api/summits/${encodeURIComponent(summitId)}/ws`;
+/** The signalling WebSocket of a summit on the Parley server at `server` (an http(s) origin). */
+export function signalingUrl(summitId: string, server: string): string {
+  const url = new URL(`/api/summits/${encodeURIComponent(summitId)}/ws`, server);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
 }
 
 export class SignalingSocket {

@@ -21,6 +21,7 @@ from fastapi import Path as UrlPath
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from parley.server.origins import BrowserOrigins, ClientCors
 from parley.server.protocol import Language, server_op
 from parley.server.rate_limit import SignalingLimits
 from parley.server.room import MediaPlane, Room
@@ -281,7 +282,9 @@ class _Socket:
                 await self.ws.close(code, reason)
 
 
-def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None) -> FastAPI:
+def create_app(
+    state: ServerState, admin_token: str, origins: BrowserOrigins, web_dir: Path | None = None
+) -> FastAPI:
     app = FastAPI(
         title="Parley",
         version="1",
@@ -397,6 +400,9 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
 
     @app.websocket("/api/summits/{summit_id}/ws")
     async def signaling(ws: WebSocket, summit_id: str) -> None:
+        if not origins.may_connect(ws.headers.get("origin")):
+            await ws.close(4003, "this origin may not connect")  # before accept: HTTP 403
+            return
         address = ws.client.host if ws.client else ""
         await ws.accept()
         socket = _Socket(ws)
@@ -409,6 +415,7 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
             return
         await SignalingConnection(socket, state, summit_id, address).run()
 
+    app.add_middleware(ClientCors, origins=origins)
     app.add_middleware(SecurityHeaders)
     mount_web_client(app, web_dir or default_web_dir())  # last: its static files sit under "/"
     return app
