@@ -36,6 +36,7 @@ export const ENDING_TEXT: Readonly<Record<EndingCode, string>> = {
   removed: 'Removed from the summit',
   opening_ended: 'The opening has ended. Thank you.',
   summit_ended: 'The summit has ended',
+  unusable_commits: 'Removed from the summit',
 };
 
 /** What each final screen says when the server gave no message. */
@@ -45,6 +46,7 @@ export const ENDING_DETAIL: Readonly<Record<EndingCode, string>> = {
   removed: 'The host removed this device from the summit.',
   opening_ended: 'The press leaves when the closed session begins.',
   summit_ended: 'Thank you for taking part.',
+  unusable_commits: "The other members could not use this device's key changes, more than once, so the server removed it.",
 };
 
 /**

@@ -64,7 +64,9 @@ log = logging.getLogger(__name__)
 
 KEEP_FRAMES = 30  # decoded frames kept per remote feed and kind, for callers to inspect
 # Errors that end a device's stay (the server closes the connection after them).
-ENDINGS = frozenset({"admission_refused", "summit_locked", "removed", "opening_ended", "summit_ended"})
+ENDINGS = frozenset(
+    {"admission_refused", "summit_locked", "removed", "opening_ended", "summit_ended", "unusable_commits"}
+)
 
 
 class _Default(enum.Enum):

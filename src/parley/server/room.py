@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from parley.e2ee.gateway import Accepted, DaveGateway, Outcome, Refused
+from parley.e2ee.gateway import Accepted, DaveGateway, Expulsion, Outcome, Refused
 from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
 from parley.interpretation.booth import Booth, BoothError
 from parley.media.plane import MediaError
@@ -82,6 +82,7 @@ CLOSE_REFUSED = 4003
 CLOSE_OPENING_ENDED = 4005
 CLOSE_SUMMIT_ENDED = 4006
 CLOSE_REMOVED = 4009
+CLOSE_UNUSABLE_COMMITS = 4010
 
 Persist = Callable[[Course, str, dict[str, Any]], Coroutine[Any, Any, None]]
 Outgoing = str | bytes | Close
@@ -380,6 +381,8 @@ class Room:
         return None
 
     def _deliver(self, accepted: Accepted) -> None:
+        for expulsion in accepted.expelled:  # already out of the group; its stay ends after the sends
+            self._chore(self._expel(expulsion))
         for send in accepted.sends:
             device = self.devices.get(send.to)
             if device is None:
@@ -390,6 +393,23 @@ class Room:
                 self._enqueue(device, frame)
             else:
                 self._enqueue(device, text_frame(send.op.to_json()))
+
+    async def _expel(self, expulsion: Expulsion) -> None:
+        """The gateway removed a device whose commits the others could not use: close it, say why."""
+        device = self.devices.get(expulsion.user_id)
+        if device is None:
+            return
+        n = expulsion.unusable_commits
+        log.warning("device %d removed: the other members could not use %d of its commits", device.user_id, n)
+        await self._log("expelled", {"user_id": device.user_id, "reason": "unusable_commits", "commits": n})
+        message = f"the other members could not use {n} of this device's commits: it is removed"
+        await self._dismiss(device, "unusable_commits", message, CLOSE_UNUSABLE_COMMITS)
+
+    def _chore(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in a task the room owns until it is done."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
 
     def _ensure_timer(self) -> None:
         if self._timer is None or self._timer.done():
@@ -555,9 +575,7 @@ class Room:
             log.warning("device %d is not reading; disconnecting it", device.user_id)
             if device.writer:
                 device.writer.cancel()
-            task = asyncio.get_running_loop().create_task(self._drop_slow(device))
-            self._chores.add(task)  # owned until done, so it is neither lost nor left running
-            task.add_done_callback(self._chores.discard)
+            self._chore(self._drop_slow(device))  # owned until done: neither lost nor left running
 
     async def _drop_slow(self, device: Device) -> None:
         await device.connection.close(1008, "not reading fast enough")
