@@ -43,6 +43,11 @@ def loses_races_to(client: ParleyClient, attacker: int) -> None:
     client._send_raw = send_unless_racing  # type: ignore[method-assign]
 
 
+def settled(devices: list[ParleyClient]) -> bool:
+    codes = {d.group_code() for d in devices}
+    return len(codes) == 1 and None not in codes
+
+
 @contextlib.asynccontextmanager
 async def honest(
     link: str, name: str, tone: float, attacker: int | None = None
@@ -92,7 +97,7 @@ async def test_a_device_whose_commits_nobody_can_use_is_removed_and_the_others_d
                 await stack.enter_async_context(honest(link, f"N{tone:.0f}", tone, attacker.user_id))
             )
             await until(
-                lambda: attacker.ended is not None or len({d.group_code() for d in devices}) == 1,
+                lambda: attacker.ended is not None or settled(devices),
                 30,
                 "the newcomer's commit race to settle",
             )
