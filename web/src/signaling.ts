@@ -20,13 +20,32 @@ export const CLOSE_SUMMIT_ENDED = 4006;
 export const CLOSE_ABUSE = 4008;
 /** The host removed this device. */
 export const CLOSE_REMOVED = 4009;
+/** The other members could not use this device's commits, again: the server removed it. */
+export const CLOSE_UNUSABLE_COMMITS = 4010;
 
 /** Closes after which the device must not reconnect: the stay is over, the page says why. */
-export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE_INVITATION, CLOSE_OPENING_ENDED, CLOSE_SUMMIT_ENDED, CLOSE_REMOVED]);
+export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE_INVITATION, CLOSE_OPENING_ENDED, CLOSE_SUMMIT_ENDED, CLOSE_REMOVED, CLOSE_UNUSABLE_COMMITS]);
 
 /** `error` codes that announce the end of this device's stay (a close follows). */
-export type EndingCode = 'admission_refused' | 'summit_locked' | 'removed' | 'invitation_revoked' | 'opening_ended' | 'summit_ended';
-export const ENDING_CODES: ReadonlySet<string> = new Set<EndingCode>(['admission_refused', 'summit_locked', 'removed', 'invitation_revoked', 'opening_ended', 'summit_ended']);
+export type EndingCode =
+  | 'admission_refused'
+  | 'summit_locked'
+  | 'removed'
+  | 'invitation_revoked'
+  | 'opening_ended'
+  | 'summit_ended'
+  | 'unusable_commits'
+  | 'replaced';
+export const ENDING_CODES: ReadonlySet<string> = new Set<EndingCode>([
+  'admission_refused',
+  'summit_locked',
+  'removed',
+  'invitation_revoked',
+  'opening_ended',
+  'summit_ended',
+  'unusable_commits',
+  'replaced',
+]);
 
 export function isEndingCode(code: string): code is EndingCode {
   return ENDING_CODES.has(code);
@@ -37,6 +56,7 @@ export const ENDING_FOR_CLOSE: Readonly<Record<number, EndingCode>> = {
   [CLOSE_OPENING_ENDED]: 'opening_ended',
   [CLOSE_SUMMIT_ENDED]: 'summit_ended',
   [CLOSE_REMOVED]: 'removed',
+  [CLOSE_UNUSABLE_COMMITS]: 'unusable_commits',
 };
 
 /** Refusals of a host control: not the host (or not this delegation's head); not the next phase. */

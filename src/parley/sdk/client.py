@@ -76,6 +76,7 @@ ENDINGS = frozenset(
         "opening_ended",
         "summit_ended",
         "replaced",
+        "unusable_commits",
     }
 )
 

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from parley.e2ee.gateway import Accepted, DaveGateway, Outcome, Refused
+from parley.e2ee.gateway import Accepted, DaveGateway, Expulsion, Outcome, Refused
 from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
 from parley.interpretation.booth import Booth, BoothError
 from parley.media.plane import MediaError
-from parley.media.sdp import media_sections
+from parley.media.sdp import OfferError, check_offer, parse_offer
 from parley.server.protocol import DeviceInfo, encode_key, server_op, text_frame
 from parley.summit.course import Admission, Course, CourseError, Phase
 from parley.summit.model import Delegation, Role, Summit
@@ -40,6 +40,11 @@ OUTBOX_LIMIT = 256  # messages; a device this far behind is gone or hostile
 # so the lobby fits in a host's outbox with room to spare.
 MAX_LOBBY = 100
 assert MAX_LOBBY < OUTBOX_LIMIT // 2
+
+# What a device may offer to publish: a delegation's device its microphone and camera, an
+# interpreter its voice. Anything else (a data channel, a second stream) has no place in the policy.
+FLOOR_SECTIONS = {"audio": 1, "video": 1}
+CHANNEL_SECTIONS = {"audio": 1}
 
 
 class Connection(Protocol):
@@ -54,13 +59,17 @@ class MediaPlane(Protocol):
     """Janus, as the room uses it (parley.media.plane.JanusMediaPlane).
 
     `on_published(feed)` is called when a device's published media is up at Janus: only then can
-    others subscribe to it.
+    others subscribe to it. `publish(..., forward=False)` answers only once every stream Janus
+    holds for the feed is muted (`forward_audio` with False); it leaves nothing published when it
+    cannot.
     """
 
     on_published: Callable[[int], Coroutine[Any, Any, None]] | None
 
     async def open_room(self, room: int) -> None: ...
-    async def publish(self, room: int, feed: int, display: str, offer_sdp: str) -> str: ...
+    async def publish(
+        self, room: int, feed: int, display: str, offer_sdp: str, *, forward: bool = True
+    ) -> str: ...
     async def subscribe(self, room: int, subscriber: int, feed: int) -> str: ...
     async def start(self, subscriber: int, feed: int, answer_sdp: str) -> None: ...
     async def trickle(self, device: int, feed: int | None, candidate: dict[str, Any] | None) -> None: ...
@@ -90,7 +99,8 @@ CLOSE_REFUSED = 4003
 CLOSE_OPENING_ENDED = 4005
 CLOSE_SUMMIT_ENDED = 4006
 CLOSE_REMOVED = 4009
-CLOSE_REPLACED = 4010
+CLOSE_UNUSABLE_COMMITS = 4010
+CLOSE_REPLACED = 4011
 
 Persist = Callable[[Course, str, dict[str, Any]], Coroutine[Any, Any, None]]
 Outgoing = str | bytes | Close
@@ -525,6 +535,8 @@ class Room:
         return None
 
     def _deliver(self, accepted: Accepted) -> None:
+        for expulsion in accepted.expelled:  # already out of the group; its stay ends after the sends
+            self._chore(self._expel(expulsion))
         for send in accepted.sends:
             device = self.devices.get(send.to)
             if device is None:
@@ -535,6 +547,23 @@ class Room:
                 self._enqueue(device, frame)
             else:
                 self._enqueue(device, text_frame(send.op.to_json()))
+
+    async def _expel(self, expulsion: Expulsion) -> None:
+        """The gateway removed a device whose commits the others could not use: close it, say why."""
+        device = self.devices.get(expulsion.user_id)
+        if device is None:
+            return
+        n = expulsion.unusable_commits
+        log.warning("device %d removed: the other members could not use %d of its commits", device.user_id, n)
+        await self._log("expelled", {"user_id": device.user_id, "reason": "unusable_commits", "commits": n})
+        message = f"the other members could not use {n} of this device's commits: it is removed"
+        await self._dismiss(device, "unusable_commits", message, CLOSE_UNUSABLE_COMMITS)
+
+    def _chore(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in a task the room owns until it is done."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
 
     def _ensure_timer(self) -> None:
         if self._timer is None or self._timer.done():
@@ -569,23 +598,25 @@ class Room:
     async def publish(self, device: Device, offer_sdp: str, channel: str | None = None) -> str:
         """Relay the device's offer to Janus; it shows as publishing once its media is up.
 
-        To the floor, or (an interpreter, audio only) into its language channel. An interpreter
-        who is not live is muted at Janus before its offer is answered, so no frame of it can
-        reach a listener before it takes over.
+        To the floor, or (an interpreter, audio only) into its language channel. An offer whose
+        sections the policy cannot map is refused before Janus sees it. An interpreter who is
+        not live is muted at Janus, by the streams Janus reports, before its offer is answered,
+        so no frame of it can reach a listener before it takes over.
         """
         if device.user_id not in self.devices:
             raise MediaError("not_admitted", "wait until the host admits this device")
         if device.role is Role.PRESS:
             raise MediaError("forbidden", "press devices see and hear the floor; they never publish")
-        _check_channel(self.summit.languages, device, channel, offer_sdp)
+        _check_publish(self.summit.languages, device, channel, offer_sdp)
         display = f"{device.delegation.name}: {', '.join(device.people)}"
-        answer = await self.media.publish(self.summit.channel_id, device.user_id, display, offer_sdp)
-        if device.language is not None:
-            async with self._booth_lock:
-                live = self.booths[device.language].forwarding() == device.user_id
-                await self.media.forward_audio(self.summit.channel_id, device.user_id, live)
-                if live:
-                    self._forwarded[device.language] = device.user_id
+        room = self.summit.channel_id
+        if device.language is None:
+            return await self.media.publish(room, device.user_id, display, offer_sdp)
+        async with self._booth_lock:
+            live = self.booths[device.language].forwarding() == device.user_id
+            answer = await self.media.publish(room, device.user_id, display, offer_sdp, forward=live)
+            if live:
+                self._forwarded[device.language] = device.user_id
         return answer
 
     def published(self, user_id: int) -> None:
@@ -708,9 +739,7 @@ class Room:
             log.warning("device %d is not reading; disconnecting it", device.user_id)
             if device.writer:
                 device.writer.cancel()
-            task = asyncio.get_running_loop().create_task(self._drop_slow(device))
-            self._chores.add(task)  # owned until done, so it is neither lost nor left running
-            task.add_done_callback(self._chores.discard)
+            self._chore(self._drop_slow(device))  # owned until done: neither lost nor left running
 
     async def _drop_slow(self, device: Device) -> None:
         await device.connection.close(1008, "not reading fast enough")
@@ -734,19 +763,25 @@ def _lobby_joined(waiting: Device, removed_earlier: bool) -> str:
     return server_op("lobby_joined", {"device": {**info, "removed_earlier": removed_earlier}})
 
 
-def _check_channel(languages: tuple[str, ...], device: Device, channel: str | None, offer_sdp: str) -> None:
-    """The publishing policy of channels: raise MediaError naming the rule a publish breaks."""
+def _check_publish(languages: tuple[str, ...], device: Device, channel: str | None, offer_sdp: str) -> None:
+    """The publishing policy of channels and offers: raise MediaError naming the rule a publish breaks."""
     if channel is not None and channel not in languages:
         raise MediaError("no_such_channel", f"this summit has no {channel!r} channel")
     if device.language is None:
         if channel is not None:
             rule = f"only the {channel} booth's interpreters publish into the {channel} channel"
             raise MediaError("channel_forbidden", rule)
-        return
-    if channel != device.language:
-        where = "to the floor" if channel is None else f"into the {channel} channel"
-        raise MediaError(
-            "channel_forbidden", f"you interpret into {device.language}: you cannot publish {where}"
-        )
-    if any(s.active and s.kind != "audio" for s in media_sections(offer_sdp)):
-        raise MediaError("audio_only", "interpreters publish audio only: offer no video")
+        may_publish = FLOOR_SECTIONS
+    else:
+        if channel != device.language:
+            where = "to the floor" if channel is None else f"into the {channel} channel"
+            raise MediaError(
+                "channel_forbidden", f"you interpret into {device.language}: you cannot publish {where}"
+            )
+        if any(s.kind == "video" for s in parse_offer(offer_sdp).sections):
+            raise MediaError("audio_only", "interpreters publish audio only: offer no video")
+        may_publish = CHANNEL_SECTIONS
+    try:
+        check_offer(offer_sdp, may_publish)
+    except OfferError as e:
+        raise MediaError("unmappable_offer", str(e)) from e

@@ -74,12 +74,17 @@ CLOSE_REFUSALS = {
     "invitation_in_use": CLOSE_TRY_AGAIN,
 }
 
-# DAVE refusals that only mean "you lost a race" or "too late": not abuse.
+# DAVE refusals that only mean "you lost a race" or "too late": not abuse. A commit crosses the
+# proposals revoked, added or consumed meanwhile (unknown_proposal, missing_proposal,
+# nothing_to_commit), or a group re-created meanwhile (wrong_epoch): while members rejoin in quick
+# succession (after a member's unusable commits, say) an honest device meets many of them.
 _BENIGN_REFUSALS = {
     Refusal.LATE_COMMIT,
     Refusal.MISSING_PROPOSAL,
+    Refusal.UNKNOWN_PROPOSAL,
     Refusal.UNKNOWN_TRANSITION,
     Refusal.NOTHING_TO_COMMIT,
+    Refusal.WRONG_EPOCH,
 }
 
 

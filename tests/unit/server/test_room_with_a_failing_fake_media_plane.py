@@ -27,7 +27,9 @@ class FailingMediaPlane:
     async def open_room(self, room: int) -> None:
         raise MediaError("media_unavailable", "opening the summit's media room: not available")
 
-    async def publish(self, room: int, feed: int, display: str, offer_sdp: str) -> str:
+    async def publish(
+        self, room: int, feed: int, display: str, offer_sdp: str, *, forward: bool = True
+    ) -> str:
         raise AssertionError("not reached")
 
     async def subscribe(self, room: int, subscriber: int, feed: int) -> str:
