@@ -40,7 +40,7 @@ THREE_DEVICES = [
 
 def summit_links(
     server: ParleyServer,
-    invites: Sequence[tuple[str, Role] | tuple[str, Role, str]],
+    invites: Sequence[tuple[str, Role] | tuple[str, Role, str] | tuple[str, Role, str | None, int]],
     *,
     admission: Admission = Admission.OPEN,
     at_end: AtEnd = AtEnd.HARD_STOP,
@@ -50,7 +50,8 @@ def summit_links(
     ducking: float = DEFAULT_DUCKING,
 ) -> list[str]:
     """A summit of two delegations (working languages en and ru) with en and ru channels, and its
-    invite links; an invite is (delegation, role) or (delegation, Role.INTERPRETER, language).
+    invite links; an invite is (delegation, role) or (delegation, Role.INTERPRETER, language), and
+    may end with how many devices its link admits at once (one by default).
     No lobby unless `admission` says so."""
     store = server.store
     delegations = [("Delegation A", "en"), ("Delegation B", "ru")]

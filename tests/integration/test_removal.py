@@ -216,7 +216,9 @@ async def test_the_host_revokes_a_devices_link_and_every_device_of_it_leaves_the
     parley: ParleyServer,
 ) -> None:
     host_link, shared_link = summit_links(
-        parley, [("Delegation A", Role.HOST), ("Delegation B", Role.PRINCIPAL)], admission=Admission.HOST
+        parley,
+        [("Delegation A", Role.HOST), ("Delegation B", Role.PRINCIPAL, None, 2)],
+        admission=Admission.HOST,
     )
     async with joined(host_link, "A") as host, device(shared_link, "Principal B") as first:
         await host.admit(first.user_id)
