@@ -128,9 +128,10 @@ class Spied:
     audio: list[AudioFrame] = field(default_factory=list)
 
 
-async def spy_at_janus(server: ParleyServer, room: int, feed: int, frames: int = 100) -> Spied:
-    """Subscribe to `feed` at Janus directly, with the server's own API access but no keys, and
-    hand every forwarded payload to the decoders as it came: what the server could make of it."""
+@contextlib.asynccontextmanager
+async def janus_spy(server: ParleyServer, room: int, feed: int) -> AsyncIterator[Spied]:
+    """While open, a subscriber to `feed` at Janus itself, with the server's own API access but no
+    keys: every payload Janus forwards is recorded as it came and handed to the decoders."""
     spied = Spied()
     async with await JanusClient.connect(server.media.url, server.janus.config.api_secret) as janus:
         session = await janus.create_session()
@@ -152,11 +153,20 @@ async def spy_at_janus(server: ParleyServer, room: int, feed: int, frames: int =
         await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
         await spy.start(Jsep("answer", pc.localDescription.sdp, trickle=False))
+        try:
+            yield spied
+        finally:
+            await pc.close()
+            for reader in readers:
+                reader.cancel()
+
+
+async def spy_at_janus(server: ParleyServer, room: int, feed: int, frames: int = 100) -> Spied:
+    """What a keyless subscriber at Janus gets of `feed`: more than `frames` payloads, and what the
+    decoders made of them: what the server could make of the feed."""
+    async with janus_spy(server, room, feed) as spied:
         await until(lambda: len(spied.forwarded) > frames, 20, "Janus to forward frames to the spy")
         await asyncio.sleep(1)
-        await pc.close()
-        for reader in readers:
-            reader.cancel()
     return spied
 
 
