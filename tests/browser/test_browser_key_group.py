@@ -26,6 +26,7 @@ from parley.summit.model import Role
 pytestmark = pytest.mark.anyio
 
 INVITES = [("Delegation A", Role.PRINCIPAL), ("Delegation B", Role.PRINCIPAL)]
+THREE = [*INVITES, ("Delegation B", Role.DELEGATE)]
 
 # Frames already sealed when the hold begins are still in flight for a moment.
 IN_FLIGHT_S = 1.0
@@ -115,11 +116,13 @@ async def test_a_member_the_server_hides_from_the_roster_raises_the_alarm_and_th
 async def test_a_key_swapped_under_a_members_user_id_raises_the_alarm_and_the_browser_sends_nothing(
     parley: ParleyServer, browsers: Browsers, output: Path
 ) -> None:
-    links = summit_links(parley, INVITES)
+    # Three devices: with two, removing one leaf would leave a sole member and re-create the group.
+    links = summit_links(parley, THREE)
     page = await browsers.page("swapped")
     browser = int(await join_in_browser(page, links[0], ["Principal A"]))
-    async with joined(links[1], "B1") as sdk:
+    async with joined(links[1], "B1") as sdk, joined(links[2], "B2") as third:
         await in_call(page, sdk)
+        await in_call(page, third)
         async with janus_spy(parley, sdk.summit["channel_id"], browser) as spied:
             await flowing(spied)
             # The gateway removes the SDK device's leaf and adds a key of its own under its user id.

@@ -70,7 +70,7 @@ test('a roster entry that never reaches the key group is missing after the bound
   assert.deepEqual(m.takeAlarms(late).map((a) => [a.reason, a.userId]), [['missing_member', '300']]);
 });
 
-test('an Add carrying another key for a user id already seen is a key swap: alarm, and held while that leaf is in', () => {
+test('an Add carrying another key for a user id already seen is a key swap: alarm, and held while that user id is in', () => {
   const m = callOfTwo();
   m.recordAdd('200', KEY.a);
   assert.deepEqual(m.takeAlarms(0), [], 'the same key again is no change');
@@ -79,8 +79,12 @@ test('an Add carrying another key for a user id already seen is a key swap: alar
   m.setKeyGroup([SELF, '200'], 5);
   assert.equal(statuses(m, 5)['200'], 'key_changed');
   assert.equal(m.held(5), true);
-  m.recordAdd('200', KEY.a); // the real device back, with its own key
-  assert.equal(m.held(6), false);
+  m.recordAdd('200', KEY.a); // its first key again: the server can swap back and forth
+  m.setKeyGroup([SELF, '200'], 6);
+  assert.equal(m.held(6), true, 'a user id seen with two keys is not trusted again in this stay');
+  m.setRoster([{ userId: SELF, key: KEY.self }], 7);
+  m.setKeyGroup([SELF], 8);
+  assert.equal(m.held(8), false, 'the hold ends when that user id leaves the key group');
 });
 
 test('an Add whose key differs from the key the roster gives is a key swap even without an earlier Add', () => {

@@ -17,8 +17,10 @@
  *   hears nothing; the roster is what lies).
  * - Each user id keeps one signature key for good: the server derives user ids from the key a
  *   device identifies with. A second key for one user id (an Add carrying another key than an
- *   earlier Add or the roster's `key`) is a key swap: an alarm, and while that user id is in the
- *   key group with a key other than the first one seen, this device sends nothing.
+ *   earlier Add or the roster's `key`) is a key swap: an alarm, and from then on this device sends
+ *   nothing while that user id is in the key group, whichever key its leaf holds now. A server
+ *   that swapped a key once can swap it back and forth; the user id is not trusted again in this
+ *   stay (leaving and rejoining the call starts afresh, after comparing the pairwise code).
  */
 
 /** A roster entry should be in the key group this long after it could be: a join takes a few seconds. */
@@ -48,7 +50,7 @@ export type MemberStatus =
   | 'leaving'
   /** In the key group, not in the roster: someone the server hides. */
   | 'unexplained'
-  /** In the key group under another signature key than the one first seen for its user id. */
+  /** In the key group, and its user id came with more than one signature key. */
   | 'key_changed';
 
 export interface MemberView {
@@ -67,8 +69,8 @@ export interface MembershipAlarm {
 interface KeyRecord {
   /** The first key seen for this user id (ours: our own key). */
   first: string;
-  /** The latest key any source gave for it: the leaf the group holds is the latest Add's. */
-  latest: string;
+  /** Another key was seen for it since. */
+  changed: boolean;
 }
 
 const HOLDING: ReadonlySet<MemberStatus> = new Set(['unexplained', 'key_changed']);
@@ -89,7 +91,7 @@ export class Membership {
     readonly selfId: string,
     selfKey: string,
   ) {
-    this.keys.set(selfId, { first: selfKey, latest: selfKey });
+    this.keys.set(selfId, { first: selfKey, changed: false });
   }
 
   /** The roster op, as the server last sent it. */
@@ -118,17 +120,17 @@ export class Membership {
   private noteKey(userId: string, key: string, source: string): void {
     const record = this.keys.get(userId);
     if (record === undefined) {
-      this.keys.set(userId, { first: key, latest: key });
+      this.keys.set(userId, { first: key, changed: false });
       return;
     }
     if (key !== record.first) {
+      record.changed = true;
       this.raise({
         reason: 'key_changed',
         userId,
         detail: `user ${userId} came with a different signature key in ${source} than before: the server may have swapped its key`,
       });
     }
-    record.latest = key;
   }
 
   private raise(alarm: MembershipAlarm): void {
@@ -141,7 +143,7 @@ export class Membership {
   private status(userId: string, now: number): MemberStatus {
     const inGroup = this.keyGroup?.has(userId) ?? false;
     const record = this.keys.get(userId);
-    if (inGroup && record !== undefined && record.latest !== record.first) return 'key_changed';
+    if (inGroup && record?.changed === true) return 'key_changed';
     const entry = this.roster.get(userId);
     if (inGroup && entry) return 'confirmed';
     if (inGroup) {

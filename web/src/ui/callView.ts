@@ -389,7 +389,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     // One line per alarm, each naming its member; the hold said once.
     alarm.hidden = call.alarms.length === 0;
     const lines = call.alarms.map((a) => a.text);
-    if (call.session?.held) lines.push('Your camera and microphone are held: nothing leaves this device until the key group is explained.');
+    if (call.session?.held) lines.push('Your camera and microphone are held: nothing leaves this device while the key group holds a member it cannot vouch for.');
     const nextAlarmKey = JSON.stringify(lines);
     if (nextAlarmKey !== alarmKey) {
       alarmKey = nextAlarmKey;
