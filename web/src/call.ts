@@ -228,6 +228,8 @@ export class Call {
   newKeys = new Set<string>();
   /** This profile's DAVE signature public key, once the worker has it. */
   publicKey: string | null = null;
+  /** False: the browser keeps no key between visits (no IndexedDB), so this device's codes change on reload. */
+  keyKept = true;
   decryptFailures = 0;
   /** Frames our senders dropped: no key yet, or media held. */
   unsentFrames = 0;
@@ -474,8 +476,9 @@ export class Call {
       // The server derives our user id from the link and this key: identify once the worker has it.
       open: () =>
         void this.e2ee.loaded.then(
-          ({ publicKey }) => {
+          ({ publicKey, keyKept }) => {
             this.publicKey = publicKey;
+            this.keyKept = keyKept;
             if (current()) socket.identify(this.options.token, this.options.people, publicKey);
           },
           () => undefined, // join() ends the call

@@ -469,14 +469,14 @@ export function renderCallView(root: HTMLElement, call: Call): void {
         ? []
         : call.members.filter((m) => !listed.has(m.userId) && m.userId !== call.userId).sort((a, b) => a.userId.localeCompare(b.userId));
     renderUntiled(withoutTile, strangers);
-    setText(
-      codeHint,
+    const hint =
       code === null
         ? 'Shown once this device has joined the key group.'
         : untiled.hidden
           ? 'Everyone’s screen must show the same code. Click a tile to verify one device.'
-          : 'Everyone’s screen must show the same code. Click a tile, or a name in “Also in the call”, to verify one device.',
-    );
+          : 'Everyone’s screen must show the same code. Click a tile, or a name in “Also in the call”, to verify one device.';
+    const unkept = call.keyKept ? '' : ' This browser keeps no key between visits: your pairwise codes will differ next time.';
+    setText(codeHint, hint + unkept);
 
     // An interpreter's cough key (in its console) is its mute; it has no camera.
     mute.hidden = press || call.interpreter;
