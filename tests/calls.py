@@ -130,8 +130,9 @@ class Spied:
 
 @contextlib.asynccontextmanager
 async def janus_spy(server: ParleyServer, room: int, feed: int) -> AsyncIterator[Spied]:
-    """While open, a subscriber to `feed` at Janus itself, with the server's own API access but no
-    keys: every payload Janus forwards is recorded as it came and handed to the decoders."""
+    """Subscribe to `feed` at Janus directly, with the server's own API access but no keys, and
+    hand every forwarded payload to the decoders as it came: what the server could make of it.
+    What Janus forwards accumulates in the yielded `Spied` until the block ends."""
     spied = Spied()
     async with await JanusClient.connect(server.media.url, server.janus.config.api_secret) as janus:
         session = await janus.create_session()
@@ -162,8 +163,7 @@ async def janus_spy(server: ParleyServer, room: int, feed: int) -> AsyncIterator
 
 
 async def spy_at_janus(server: ParleyServer, room: int, feed: int, frames: int = 100) -> Spied:
-    """What a keyless subscriber at Janus gets of `feed`: more than `frames` payloads, and what the
-    decoders made of them: what the server could make of the feed."""
+    """What a keyless subscriber at Janus gets of `feed`: at least `frames` forwarded frames."""
     async with janus_spy(server, room, feed) as spied:
         await until(lambda: len(spied.forwarded) > frames, 20, "Janus to forward frames to the spy")
         await asyncio.sleep(1)

@@ -6,12 +6,21 @@ import asyncio
 import itertools
 from collections.abc import Iterable, Sequence
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from parley.e2ee.gateway import DaveGateway, Refused
+from parley.e2ee.mls_wire import public_key_bytes
 from parley.e2ee.opcodes import Op
 from parley.sdk.local_group import LocalGroup, WireMember
 from parley.sdk.member import DaveMember, Media
 
 CHANNEL_ID = 0x0123456789ABCDEF
+
+
+def device_key() -> bytes:
+    """A fresh DAVE signature public key (a P-256 point, 65 bytes), as a device identifies with."""
+    return public_key_bytes(ec.generate_private_key(ec.SECP256R1()))
+
 
 # A 60-byte Opus frame (TOC byte first) and a 30 KB VP8 key frame (frame tag, start code, size):
 # DAVE keeps 1 and 10 bytes of them in the clear, so they must look like what they claim to be.

@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from parley.e2ee.gateway import DaveGateway
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
 from parley.sdk.choices import FLOOR
 from parley.sdk.client import DEFAULT_CHOICE, JoinError, ParleyClient
+from parley.sdk.identity import KeyFileError
 from parley.sdk.local_group import LocalGroup
 from parley.sdk.member import DaveMember, Media
 from parley.server.config import Settings, load_settings
@@ -196,19 +199,58 @@ async def _serve(settings: Settings) -> None:
         await server.stop()
 
 
-async def _join(
-    link: str, name: str, seconds: float, play: Path | None, listen: str | None, take_over: bool
-) -> int:
+def _default_key_file() -> Path:
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "parley" / "device.key"
+
+
+@dataclass(frozen=True)
+class _Joining:
+    link: str
+    name: str
+    key_file: Path
+    listen: str | None
+    take_over: bool
+
+
+def _print_call(client: ParleyClient) -> None:
+    """The call as this device can prove it: every member of its key group, and any alarm."""
+    print(f"\ngroup code: {client.group_code() or '(forming the group)'}")
+    for booth in client.booths.values():
+        live = client.roster.get(booth["live"] or 0, {}).get("people", ["nobody"])
+        print(f"  {booth['language']} booth: {', '.join(live)} live")
+    print(f"  {client.device['delegation']}: {', '.join(client.people)} (this device)")
+    for member in client.members():
+        device = client.roster.get(member.user_id)
+        who = f"{device['delegation']}: {', '.join(device['people'])}" if device else "UNKNOWN"
+        feed = client.feeds.get(member.user_id)
+        got = f", {feed.video_frames} video and {feed.audio_frames} audio frames decrypted" if feed else ""
+        print(f"  {who} [user {member.user_id}, {member.status.value.replace('_', ' ')}]{got}")
+    if client.holding:
+        print("  SENDING NOTHING: the key group holds someone this device cannot account for")
+
+
+async def _join(seat: _Joining, seconds: float, play: Path | None) -> int:
+    link, name, listen, take_over = seat.link, seat.name, seat.listen, seat.take_over
     if play is not None:  # any file FFmpeg reads; otherwise a test picture and a 440 Hz tone
         player = MediaPlayer(str(play))
         audio, video = player.audio, player.video
     else:
         audio, video = ToneAudioTrack(440.0), PatternVideoTrack(7)
     choice = DEFAULT_CHOICE if listen is None else None if listen == FLOOR else listen
-    client = ParleyClient(link, [name], audio=audio, video=video, listen=choice)
+    seat.key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    client = ParleyClient(
+        link,
+        [name],
+        audio=audio,
+        video=video,
+        listen=choice,
+        key_file=seat.key_file,
+        on_alarm=lambda text: print(f"\nALARM: {text}"),
+    )
     try:
         await client.join()
-    except (JoinError, ValueError) as e:
+    except (JoinError, ValueError, KeyFileError) as e:
         print(f"Not admitted: {e}")
         return 1
     print(f"Joined {client.summit['title']!r} as {client.device['delegation']} {client.device['role']}.")
@@ -232,19 +274,7 @@ async def _join(
                 and not client.booths.get(client.device["language"], {}).get("live")
             ):
                 await client.take_over()
-            print(f"\ngroup code: {client.group_code() or '(forming the group)'}")
-            for booth in client.booths.values():
-                live = client.roster.get(booth["live"] or 0, {}).get("people", ["nobody"])
-                print(f"  {booth['language']} booth: {', '.join(live)} live")
-            for user_id, device in client.roster.items():
-                me = " (this device)" if user_id == client.user_id else ""
-                feed = client.feeds.get(user_id)
-                got = (
-                    f", {feed.video_frames} video and {feed.audio_frames} audio frames decrypted"
-                    if feed
-                    else ""
-                )
-                print(f"  {device['delegation']}: {', '.join(device['people'])}{me}{got}")
+            _print_call(client)
     finally:
         await client.leave()
         for track in (audio, video):
@@ -298,12 +328,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     joining.add_argument(
         "--take-over", action="store_true", help="an interpreter: go live when the booth is free"
     )
+    joining.add_argument(
+        "--key-file",
+        type=Path,
+        default=_default_key_file(),
+        help="this device's DAVE signature key, made on first use (0600): keeps its pairwise codes"
+        " the same from call to call (default: %(default)s)",
+    )
     commands.add_parser("e2ee-demo", help="the end-to-end encryption demo, in one process, without a server")
     args = parser.parse_args(argv)
     if args.command == "e2ee-demo":
         return _e2ee_demo()
     if args.command == "join":
-        return asyncio.run(_join(args.link, args.name, args.seconds, args.play, args.listen, args.take_over))
+        seat = _Joining(args.link, args.name, args.key_file, args.listen, args.take_over)
+        return asyncio.run(_join(seat, args.seconds, args.play))
     settings = load_settings(args.config, data_dir=args.data_dir)
     if args.command == "summit":
         start = args.start or datetime.now(UTC)

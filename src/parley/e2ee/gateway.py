@@ -128,6 +128,7 @@ class _User:
     key_package: KeyPackage | None = None
     leaf: int | None = None
     signature_key: bytes | None = None  # the key this user's leaf was added with
+    identified_key: bytes | None = None  # the key its device identified with, if the caller bound one
 
 
 @dataclass
@@ -215,14 +216,18 @@ class DaveGateway:
 
     # -- events from the server ------------------------------------------------------------------
 
-    def connect(self, user_id: int, now: float) -> Accepted:
-        """A user joined the media session: tell the others, hand it the external sender."""
+    def connect(self, user_id: int, now: float, identified_key: bytes | None = None) -> Accepted:
+        """A user joined the media session: tell the others, hand it the external sender.
+
+        `identified_key`: the signature key the user's device identified with; only key packages
+        signed by it are proposed, so the key a device showed at the door is the key in its leaf.
+        """
         if not 0 <= user_id < 1 << 64:
             raise ValueError("user_id must be an unsigned 64-bit integer")
         if user_id in self._users:
             raise ValueError(f"user {user_id} is already connected; call leave first")
         others = tuple(self._users)
-        self._users[user_id] = _User(user_id)
+        self._users[user_id] = _User(user_id, identified_key=identified_key)
         sends = [Send(o, ClientsConnect((user_id,))) for o in others]
         if others:
             sends.append(Send(user_id, ClientsConnect(others)))
@@ -279,6 +284,8 @@ class DaveGateway:
             return Refused(Refusal.UNSUPPORTED_KEY_PACKAGE, "lifetime must be 0 .. 2^64-1 in DAVE")
         if leaf.identity != user.user_id.to_bytes(8, "big"):
             return Refused(Refusal.IDENTITY_MISMATCH, "credential identity is not this connection's user id")
+        if user.identified_key is not None and leaf.signature_key != user.identified_key:
+            return Refused(Refusal.IDENTITY_MISMATCH, "not the signature key this device identified with")
         if not kp.signatures_valid():
             return Refused(Refusal.BAD_SIGNATURE, "key package or leaf node signature does not verify")
         sends: list[Send] = []

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import dave
 import numpy as np
 import websockets
 from aiortc import (
@@ -57,14 +58,18 @@ from parley.media.frame_transform import (
 from parley.media.sources import samples_of
 from parley.sdk.audio import CoughGate, EarTrack
 from parley.sdk.choices import ListeningChoices
-from parley.sdk.identity import load_or_create_signature_key
+from parley.sdk.identity import KEY_VERSION, load_or_create_signature_key, public_key
 from parley.sdk.member import DaveMember, Media
+from parley.sdk.membership import Alarm, CallMembership, Member
+from parley.server.protocol import decode_key, encode_key
 
 log = logging.getLogger(__name__)
 
 KEEP_FRAMES = 30  # decoded frames kept per remote feed and kind, for callers to inspect
 # Errors that end a device's stay (the server closes the connection after them).
-ENDINGS = frozenset({"admission_refused", "summit_locked", "removed", "opening_ended", "summit_ended"})
+ENDINGS = frozenset(
+    {"admission_refused", "summit_locked", "removed", "opening_ended", "summit_ended", "replaced"}
+)
 
 
 class _Default(enum.Enum):
@@ -133,6 +138,7 @@ class ParleyClient:
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
         listen: str | _Default | None = DEFAULT_CHOICE,
         choices_file: Path | None = None,
+        on_alarm: Callable[[str], None] | None = None,
     ) -> None:
         self.link = InviteLink.parse(link)
         self.people = people
@@ -147,7 +153,12 @@ class ParleyClient:
         self.ear = EarTrack(self.mixer, self._gains)
         self.gate: CoughGate | None = None
         self.on_event = on_event
+        self.on_alarm = on_alarm
+        self.alarms: list[str] = []  # what this device found wrong with the call; see `membership`
         self.member: DaveMember | None = None
+        self.membership: CallMembership | None = None
+        self._hold = False  # someone in the key group is not accounted for: send nothing
+        self._membership_changed = asyncio.Event()
         self.device: dict[str, Any] = {}
         self.summit: dict[str, Any] = {}
         self.roster: dict[int, dict[str, Any]] = {}
@@ -176,8 +187,15 @@ class ParleyClient:
 
     async def join(self) -> None:
         """Connect, identify, and start publishing; returns once the server has admitted us."""
+        key = (
+            load_or_create_signature_key(self.key_file)
+            if self.key_file
+            else dave.SignatureKeyPair.generate(KEY_VERSION)
+        )
         self._ws = await websockets.connect(self.link.websocket_url, max_size=4 * 1024 * 1024)
-        await self._send_op("identify", {"token": self.link.token, "people": self.people})
+        await self._send_op(
+            "identify", {"token": self.link.token, "people": self.people, "key": encode_key(public_key(key))}
+        )
         first = json.loads(await self._ws.recv())
         if first.get("op") == "error":
             await self._ws.close()
@@ -188,11 +206,12 @@ class ParleyClient:
         self.ice_servers = list(first["d"].get("ice_servers", []))
         self.course = first["d"]["course"]
         self.listening = self._initial_channel()
-        key = load_or_create_signature_key(self.key_file) if self.key_file else None
-        self.member = DaveMember(self.user_id, int(self.summit["channel_id"]), key)
+        self.member = DaveMember(self.user_id, int(self.summit["channel_id"]), key, self._alarm)
+        self.membership = CallMembership(self.user_id)
         interval = float(first["d"]["heartbeat_interval"])
         self._tasks.append(asyncio.create_task(self._read(), name="parley-read"))
         self._tasks.append(asyncio.create_task(self._beat(interval), name="parley-heartbeat"))
+        self._tasks.append(asyncio.create_task(self._watch_membership(), name="parley-membership"))
         if first["d"]["admitted"]:
             await self._on_admitted()
 
@@ -310,6 +329,42 @@ class ParleyClient:
 
     # -- verification --------------------------------------------------------------------------
 
+    def members(self) -> list[Member]:
+        """Everyone in this device's key group or the server's roster, with what this device
+        makes of each (in the call, joining, leaving, hidden, key changed)."""
+        return self.membership.members(time.monotonic()) if self.membership else []
+
+    @property
+    def holding(self) -> bool:
+        """Whether this device is sending nothing because its key group holds someone unexplained."""
+        return self._hold
+
+    def _alarm(self, text: str) -> None:
+        self.alarms.append(text)
+        log.warning("alarm: %s", text)
+        if self.on_alarm:
+            self.on_alarm(text)
+        self._event("alarm", {"text": text})
+
+    def _membership_news(self, alarms: list[Alarm], *, from_watch: bool = False) -> None:
+        assert self.membership is not None
+        self._hold = self.membership.hold(time.monotonic())
+        for alarm in alarms:
+            self._alarm(str(alarm))
+        if not from_watch:
+            self._membership_changed.set()  # the watch re-reads its deadline
+
+    async def _watch_membership(self) -> None:
+        """Statuses that change with time alone (a departure's grace, a joiner's bound)."""
+        assert self.membership is not None
+        while True:
+            deadline = self.membership.deadline()
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) + 0.05
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._membership_changed.wait(), timeout)
+            self._membership_changed.clear()
+            self._membership_news(self.membership.tick(time.monotonic()), from_watch=True)
+
     def group_code(self) -> str | None:
         return self.member.group_code() if self.member else None
 
@@ -349,16 +404,23 @@ class ParleyClient:
 
     async def _handle(self, frame: str | bytes) -> None:
         assert self.member is not None
-        if isinstance(frame, bytes):
-            for reply in self.member.receive_wire(frame):
-                await self._send_raw(reply)
-            return
-        message = json.loads(frame)
-        if isinstance(message.get("op"), int):
-            for reply in self.member.receive_wire(message):
+        message = frame if isinstance(frame, bytes) else json.loads(frame)
+        if isinstance(message, bytes) or isinstance(message.get("op"), int):
+            before = self.member.roster
+            replies = self.member.receive_wire(message)
+            self._key_group_news(before)
+            for reply in replies:
                 await self._send_raw(reply)
         else:
             await self._on_op(message["op"], message["d"])
+
+    def _key_group_news(self, before: dict[int, bytes]) -> None:
+        """After a DAVE op: if the key group changed, hold it against the roster at once, before
+        any frame is sealed under the new epoch's key."""
+        assert self.member is not None and self.membership is not None
+        after = self.member.roster
+        if after != before:
+            self._membership_news(self.membership.key_group(after, time.monotonic()))
 
     async def _on_op(self, op: str, d: dict[str, Any]) -> None:
         if op in ("publish_answer", "subscribe_offer"):
@@ -370,6 +432,9 @@ class ParleyClient:
                 await self._accept_offer(int(d["feed"]), d["sdp"])
         elif op == "roster":
             self.roster = {int(dev["user_id"]): dev for dev in d["devices"]}
+            assert self.membership is not None
+            announced = {u: decode_key(dev["key"]) for u, dev in self.roster.items()}
+            self._membership_news(self.membership.roster(announced, time.monotonic()))
             await self._follow_roster()
         elif op == "media_reset":
             await self._media_reset()
@@ -421,7 +486,7 @@ class ParleyClient:
                 self.gate.muted = muted
                 source = self.gate
             sender = pc.addTrack(source)
-            self.publish_stats[media.value] = attach_sender_transform(sender, _sealer(member, media))
+            self.publish_stats[media.value] = attach_sender_transform(sender, self._sealer(member, media))
         if not pc.getSenders():
             return
         await pc.setLocalDescription(await pc.createOffer())
@@ -513,6 +578,10 @@ class ParleyClient:
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
+    def _sealer(self, member: DaveMember, media: Media) -> FrameTransform:
+        """Encrypt each frame for the group, unless the group holds someone unexplained."""
+        return lambda frame: None if self._hold else member.encrypt(media, frame)
+
     async def _media_reset(self) -> None:
         """Janus restarted: publish again and resubscribe to everyone, same keys."""
         for feed in list(self.feeds.values()):
@@ -546,10 +615,6 @@ async def close_peer(pc: RTCPeerConnection) -> None:
             await asyncio.wait_for(settled.wait(), CONNECT_SETTLE)
         await asyncio.sleep(0.05)
     await pc.close()
-
-
-def _sealer(member: DaveMember, media: Media) -> FrameTransform:
-    return lambda frame: member.encrypt(media, frame)
 
 
 def _opener(member: DaveMember, sender: int, media: Media) -> FrameTransform:

@@ -7,6 +7,8 @@ the clear (a JWK): the file is created owner-only and refused if others can read
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import stat
 from pathlib import Path
@@ -40,3 +42,10 @@ def _load(path: Path) -> dave.SignatureKeyPair:
         return dave.SignatureKeyPair.load(KEY_VERSION, path.read_text())
     except (ValueError, RuntimeError) as e:
         raise KeyFileError(f"{path} does not hold a DAVE signature key") from e
+
+
+def public_key(key: dave.SignatureKeyPair) -> bytes:
+    """The key's public half as DAVE puts it in a leaf: the uncompressed P-256 point (65 bytes)."""
+    jwk = json.loads(key.dump(KEY_VERSION))
+    x, y = (base64.urlsafe_b64decode(jwk[c] + "=" * (-len(jwk[c]) % 4)) for c in ("x", "y"))
+    return b"\x04" + x.rjust(32, b"\x00") + y.rjust(32, b"\x00")

@@ -12,10 +12,12 @@ rule. Unknown fields are refused rather than ignored, so a client bug shows at o
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from cryptography.hazmat.primitives.asymmetric import ec
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from parley.summit.model import LANGUAGE_PATTERN
 
@@ -42,13 +44,42 @@ class _Op(BaseModel):
 # -- client to server ---------------------------------------------------------------------------
 
 
+# A DAVE signature public key on the wire: the 65-byte uncompressed P-256 point, base64url
+# without padding (87 characters).
+SignatureKeyText = Annotated[str, Field(min_length=87, max_length=87, pattern=r"^[A-Za-z0-9_-]{87}$")]
+
+
+def encode_key(key: bytes) -> str:
+    return base64.urlsafe_b64encode(key).rstrip(b"=").decode("ascii")
+
+
+def decode_key(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=")
+
+
 class IdentifyData(_Op):
     token: Annotated[str, Field(min_length=1, max_length=1024)]
     people: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=MAX_NAME)]],
         Field(min_length=1, max_length=MAX_PEOPLE),
     ]
+    # The device's DAVE signature key. Its user id is derived from it and the invitation, and the
+    # gateway accepts only key packages signed by it: the same device keeps the same identity.
+    key: SignatureKeyText
     protocol_version: Literal[1] = 1
+
+    @field_validator("key")
+    @classmethod
+    def _a_p256_point(cls, text: str) -> str:
+        try:
+            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), decode_key(text))
+        except ValueError:
+            raise ValueError("key must be an uncompressed P-256 public key (65 bytes)") from None
+        return text
+
+    @property
+    def signature_key(self) -> bytes:
+        return decode_key(self.key)
 
 
 class Identify(_Op):
@@ -264,6 +295,8 @@ class DeviceInfo(_Op):
     people: list[str]
     publishing: bool = False
     language: str | None = None  # an interpreter's channel: its feed is not the floor
+    key: str  # the DAVE signature key it identified with (base64url): its leaf must carry it
+    link: str  # an opaque tag of its invitation: the same link coming back with another key shows
 
 
 class SummitInfo(_Op):

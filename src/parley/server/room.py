@@ -25,7 +25,7 @@ from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
 from parley.interpretation.booth import Booth, BoothError
 from parley.media.plane import MediaError
 from parley.media.sdp import media_sections
-from parley.server.protocol import DeviceInfo, server_op, text_frame
+from parley.server.protocol import DeviceInfo, encode_key, server_op, text_frame
 from parley.summit.course import Admission, Course, CourseError, Phase
 from parley.summit.model import Delegation, Role, Summit
 
@@ -74,6 +74,7 @@ CLOSE_REFUSED = 4003
 CLOSE_OPENING_ENDED = 4005
 CLOSE_SUMMIT_ENDED = 4006
 CLOSE_REMOVED = 4009
+CLOSE_REPLACED = 4010
 
 Persist = Callable[[Course, str, dict[str, Any]], Coroutine[Any, Any, None]]
 Outgoing = str | bytes | Close
@@ -86,6 +87,8 @@ class Device:
     role: Role
     people: list[str]
     connection: Connection
+    key: bytes  # its DAVE signature key: the gateway admits only key packages it signed
+    link: str  # its invitation's tag (InvitationSigner.link_tag)
     language: str | None = None  # an interpreter's channel
     publishing: bool = False
     outbox: asyncio.Queue[str | bytes | Close | None] = field(
@@ -103,6 +106,8 @@ class Device:
             people=self.people,
             publishing=self.publishing,
             language=self.language,
+            key=encode_key(self.key),
+            link=self.link,
         )
 
 
@@ -151,10 +156,15 @@ class Room:
     async def arrive(self, device: Device, ready: Callable[[bool], str]) -> None:
         """A device identified: the host goes straight in, everyone else waits in the lobby.
 
+        The same device coming back (same invitation and key, so the same user id: a reloaded
+        page, a dropped connection not yet noticed) replaces its earlier connection, and goes
+        straight back in if that one was in the call: it is the holder of the same key.
+
         Raises MediaError, with nothing of the device left behind, when the media server cannot
         open the summit's room for a device that goes straight in.
         """
-        straight_in = device.role is Role.HOST or self.course.admission is Admission.OPEN
+        was_in = await self._replace(device.user_id)
+        straight_in = was_in or device.role is Role.HOST or self.course.admission is Admission.OPEN
         if straight_in:
             await self._ensure_media()
         device.writer = asyncio.create_task(self._write(device), name=f"writer-{device.user_id}")
@@ -171,6 +181,17 @@ class Room:
             self._enqueue(device, server_op("clock_warning", {"minutes_left": left}))
         self._ensure_course_timer()
 
+    async def _replace(self, user_id: int) -> bool:
+        """Dismiss an earlier connection of this user id; whether it was in the call."""
+        earlier = self.devices.get(user_id) or self.lobby.get(user_id)
+        if earlier is None:
+            return False
+        was_in = user_id in self.devices
+        await self._dismiss(
+            earlier, "replaced", "this device connected again; this connection is closed", CLOSE_REPLACED
+        )
+        return was_in
+
     async def _admit(self, device: Device) -> None:
         """Into the call: the roster tells everyone, DAVE starts for it, it may publish now."""
         await self._ensure_media()
@@ -181,11 +202,16 @@ class Room:
         self._enqueue(device, server_op("admitted", {}))
         self._broadcast_roster()
         self._broadcast_lobby()
-        self._deliver(self.gateway.connect(device.user_id, self.clock()))
+        self._deliver(self.gateway.connect(device.user_id, self.clock(), device.key))
         self._ensure_timer()
 
-    async def depart(self, user_id: int) -> None:
-        """The device is gone (left, disconnected, kicked): DAVE removes it, Janus drops it."""
+    async def depart(self, user_id: int, only: Device | None = None) -> None:
+        """The device is gone (left, disconnected, kicked): DAVE removes it, Janus drops it.
+
+        `only`: depart only if that device still holds the user id (a replaced connection's
+        end must not take its successor out)."""
+        if only is not None and only not in (self.devices.get(user_id), self.lobby.get(user_id)):
+            return
         if (waiting := self.lobby.pop(user_id, None)) is not None:
             self._stop_writer(waiting)
             self._broadcast_lobby()

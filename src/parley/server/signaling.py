@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from typing import Any, Protocol
 
@@ -104,7 +103,7 @@ class SignalingConnection:
                 await self._serve()
         finally:
             if self.room and self.device:
-                await self.room.depart(self.device.user_id)
+                await self.room.depart(self.device.user_id, only=self.device)
                 await self.rooms.release(self.room)
 
     async def _error(self, code: str, message: str, op: object = None, *, counts: bool = True) -> bool:
@@ -176,12 +175,15 @@ class SignalingConnection:
             await self.rooms.release(room)
             return False
         self.room = room
+        signer = self.rooms.signer
         self.device = Device(
-            user_id=secrets.randbits(52) or 1,
+            user_id=signer.device_user_id(claims.invitation_id, op.d.signature_key),
             delegation=delegation,
             role=claims.role,
             people=list(op.d.people),
             connection=self.socket,
+            key=op.d.signature_key,
+            link=signer.link_tag(claims.invitation_id),
             language=claims.language,
         )
         device, info = self.device, _summit_info(summit).model_dump(mode="json")

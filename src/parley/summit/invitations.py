@@ -26,6 +26,7 @@ from parley.summit.model import Role
 
 _PREFIX = "pv1"
 MAX_TOKEN_LENGTH = 1024
+USER_ID_BITS = 52  # a user id stays exact as a JavaScript number (2^53)
 
 
 class InvitationError(Exception):
@@ -82,6 +83,22 @@ class InvitationSigner:
 
     def _mac(self, message: bytes) -> bytes:
         return hmac.new(self._secret, message, hashlib.sha256).digest()
+
+    def device_user_id(self, invitation_id: str, signature_key: bytes) -> int:
+        """The DAVE user id of the device that holds `signature_key` and joins on this invitation.
+
+        Derived, not drawn: the same device (same link, same key) gets the same user id every time
+        it comes back, so the pairwise codes the others see of it stay the same from call to call
+        and a changed code means a changed key. Another key on the same link is another device,
+        with another user id. Keyed with the server's secret so ids say nothing outside it.
+        """
+        message = b"parley device user id\x00" + invitation_id.encode() + b"\x00" + signature_key
+        return int.from_bytes(self._mac(message)[:8], "big") >> (64 - USER_ID_BITS) or 1
+
+    def link_tag(self, invitation_id: str) -> str:
+        """A stable, opaque tag of an invitation that clients see in the roster: it lets them
+        notice that a link they met before comes back with another key."""
+        return self._mac(b"parley link tag\x00" + invitation_id.encode())[:8].hex()
 
     def mint(self, claims: Claims) -> str:
         body: dict[str, str | int] = {

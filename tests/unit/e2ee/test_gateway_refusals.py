@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import dave
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import all_pairs_decrypt, dave_members, hold_commits, join, new_group
+from support import all_pairs_decrypt, dave_members, device_key, hold_commits, join, new_group
 
 from parley.e2ee.gateway import Accepted, DaveGateway, Refusal, Refused
 from parley.e2ee.mls_wire import FramedPublicMessage
 from parley.e2ee.opcodes import MAX_BINARY_FRAME, ExternalSenderPackage, Op
 from parley.e2ee.tls import Reader
+from parley.sdk.identity import KEY_VERSION, public_key
 from parley.sdk.local_group import LocalGroup
 from parley.sdk.member import DaveMember
 
@@ -94,6 +96,21 @@ def test_key_package_claiming_another_users_identity(scene: Scene) -> None:
     assert (
         refused(scene.gateway, 44, fresh_key_package(11, scene.gateway)).reason is Refusal.IDENTITY_MISMATCH
     )
+
+
+def test_key_package_signed_by_another_key_than_the_device_identified_with(scene: Scene) -> None:
+    scene.gateway.connect(44, NOW, identified_key=device_key())
+    outcome = refused(scene.gateway, 44, fresh_key_package(44, scene.gateway))
+    assert outcome.reason is Refusal.IDENTITY_MISMATCH and "identified" in outcome.detail
+
+
+def test_key_package_signed_by_the_key_the_device_identified_with_is_proposed(scene: Scene) -> None:
+    key = dave.SignatureKeyPair.generate(KEY_VERSION)
+    scene.gateway.connect(44, NOW, identified_key=public_key(key))
+    member = DaveMember(44, scene.gateway.channel_id, key)
+    frame = member.receive(ExternalSenderPackage(scene.gateway.external_sender))[0]
+    assert isinstance(frame, bytes)
+    assert isinstance(scene.gateway.receive_binary(44, frame, NOW), Accepted)
 
 
 def test_key_package_for_another_cipher_suite(scene: Scene) -> None:

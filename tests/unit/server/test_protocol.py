@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support import device_key
 
 from parley.server.protocol import (
     MAX_NAME,
@@ -29,13 +30,15 @@ from parley.server.protocol import (
     SummitInfo,
     TakeOver,
     Trickle,
+    encode_key,
     parse_client_json,
     parse_client_op,
     server_op,
 )
 
+KEY = encode_key(device_key())
 VALID: dict[str, dict[str, Any]] = {
-    "identify": {"op": "identify", "d": {"token": "pv1.a.b", "people": ["Ada", "Grace"]}},
+    "identify": {"op": "identify", "d": {"token": "pv1.a.b", "people": ["Ada", "Grace"], "key": KEY}},
     "publish": {"op": "publish", "d": {"sdp": "v=0\r\n"}},
     "subscribe": {"op": "subscribe", "d": {"feed": 7}},
     "subscribe_answer": {"op": "subscribe_answer", "d": {"feed": 7, "sdp": "v=0\r\n"}},
@@ -246,7 +249,9 @@ def test_protocol_errors_are_value_errors_carrying_their_code() -> None:
 
 
 def test_server_op_serialises_models_and_dicts_compactly() -> None:
-    device = DeviceInfo(user_id=5, delegation_id="d1", delegation="North", role="delegate", people=["Ada"])
+    device = DeviceInfo(
+        user_id=5, delegation_id="d1", delegation="North", role="delegate", people=["Ada"], key=KEY, link="0f"
+    )
     assert json.loads(server_op("joined", device)) == {
         "op": "joined",
         "d": {
@@ -257,6 +262,8 @@ def test_server_op_serialises_models_and_dicts_compactly() -> None:
             "people": ["Ada"],
             "publishing": False,
             "language": None,
+            "key": KEY,
+            "link": "0f",
         },
     }
     assert server_op("error", {"code": "invalid"}) == '{"op":"error","d":{"code":"invalid"}}'
@@ -308,7 +315,11 @@ def test_random_text_frames_only_raise_protocol_errors(text: str) -> None:
         ("heartbeat", {"nonce": True}, "nonce"),
         ("heartbeat", {"nonce": "5"}, "nonce"),
         ("subscribe", {"feed": 5.0}, "feed"),
-        ("identify", {"token": "t", "people": ["A"], "protocol_version": "1"}, "protocol_version"),
+        (
+            "identify",
+            {"token": "t", "people": ["A"], "key": KEY, "protocol_version": "1"},
+            "protocol_version",
+        ),
     ],
 )
 def test_values_of_the_wrong_json_type_are_refused_not_coerced(
@@ -375,7 +386,14 @@ def test_a_cough_without_its_flag_is_invalid() -> None:
 
 def test_a_device_shows_its_channel_and_a_summit_its_languages_and_ducking() -> None:
     interpreter = DeviceInfo(
-        user_id=5, delegation_id="d1", delegation="North", role="interpreter", people=["Ada"], language="ru"
+        user_id=5,
+        delegation_id="d1",
+        delegation="North",
+        role="interpreter",
+        people=["Ada"],
+        language="ru",
+        key=KEY,
+        link="0f",
     )
     assert json.loads(server_op("joined", interpreter))["d"]["language"] == "ru"
     summit = SummitInfo(
@@ -390,3 +408,18 @@ def test_a_device_shows_its_channel_and_a_summit_its_languages_and_ducking() -> 
     )
     sent = json.loads(server_op("summit", summit))["d"]
     assert sent["languages"] == ["en", "ru"] and sent["ducking"] == 0.2
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["A" * 87, KEY[:-1], KEY + "A", "!" * 87],
+    ids=["not a curve point", "too short", "too long", "not base64url"],
+)
+def test_identify_refuses_a_key_that_is_not_a_p256_point(key: str) -> None:
+    error = refusal(with_data("identify", key=key))
+    assert error.code == "invalid" and "d.key" in str(error)
+
+
+def test_identify_needs_the_devices_key() -> None:
+    message = {"op": "identify", "d": {"token": "pv1.a.b", "people": ["Ada"]}}
+    assert "d.key" in str(refusal(message))

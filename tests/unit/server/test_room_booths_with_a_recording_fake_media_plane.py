@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from fakes import RecordingSocket
+from support import device_key
 
 from parley.interpretation.booth import BoothError, BoothState
 from parley.media.plane import MediaError
@@ -106,7 +107,14 @@ class Summitry:
     ) -> Device:
         delegation = SOUTH if language == "ru" else NORTH
         device = Device(
-            user_id, delegation, role, [f"Person {user_id}"], RecordingSocket(), language=language
+            user_id,
+            delegation,
+            role,
+            [f"Person {user_id}"],
+            RecordingSocket(),
+            key=device_key(),
+            link=f"link-{user_id}",
+            language=language,
         )
         if language is not None:
             self.media.channel_of[user_id] = language

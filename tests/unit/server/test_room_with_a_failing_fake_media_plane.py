@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fakes import RecordingSocket
+from support import device_key
 
 from parley.media.plane import MediaError
 from parley.server.room import Device, Room
@@ -59,7 +60,7 @@ async def test_a_device_going_straight_in_is_answered_with_the_media_error_and_l
 
     room = Room(summit, FailingMediaPlane(), course, persist)
     socket = RecordingSocket()
-    device = Device(7, delegation, Role.PRINCIPAL, ["Principal A"], socket)
+    device = Device(7, delegation, Role.PRINCIPAL, ["Principal A"], socket, device_key(), "link-7")
     with pytest.raises(MediaError) as failed:
         await room.arrive(device, lambda admitted: "ready")
     assert failed.value.code == "media_unavailable"

@@ -279,3 +279,14 @@ def test_changing_adding_or_removing_the_language_under_the_old_mac_makes_the_to
         with pytest.raises(ForgedToken):
             signer().verify(tampered, NOW)
     assert rebuilt(interpreter, payload_of(interpreter)) == interpreter  # the rebuilding itself is exact
+
+
+def test_a_device_user_id_is_stable_for_one_link_and_key_and_differs_otherwise() -> None:
+    signer = InvitationSigner(b"k" * 32)
+    key, other_key = b"\x04" + b"1" * 64, b"\x04" + b"2" * 64
+    user_id = signer.device_user_id("inv-1", key)
+    assert user_id == signer.device_user_id("inv-1", key) and 0 < user_id < 1 << 52
+    assert user_id != signer.device_user_id("inv-1", other_key)
+    assert user_id != signer.device_user_id("inv-2", key)
+    assert user_id != InvitationSigner(b"j" * 32).device_user_id("inv-1", key)  # keyed by the secret
+    assert signer.link_tag("inv-1") == signer.link_tag("inv-1") != signer.link_tag("inv-2")

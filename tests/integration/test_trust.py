@@ -1,0 +1,134 @@
+"""A hostile server against SDK devices: a hidden member, a swapped key, codes that must not change.
+
+The server here is the real one, in this process, turned hostile by `hostile` the way its operator
+could (its roster op, its gateway's proposals). The devices are real SDK clients with dave.py;
+what they send is checked where it leaves for the others: at Janus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from calls import PATTERNS, THREE_DEVICES, janus_spy, joined, receiving, summit_links, until
+from hostile import hide_from_roster, room_of, swap_key
+
+from parley.media.sources import PatternVideoTrack, ToneAudioTrack
+from parley.sdk.client import ParleyClient
+from parley.sdk.membership import Status
+from parley.server.runtime import ParleyServer
+
+pytestmark = pytest.mark.anyio
+
+WINDOW = 3.0  # s of watching Janus forward nothing: at 15 fps video and 50 fps audio, ~200 frames
+
+
+def in_key_group(client: ParleyClient, user_id: int) -> bool:
+    return client.member is not None and user_id in client.member.roster
+
+
+def alarmed_about(client: ParleyClient, user_id: int, words: str) -> bool:
+    return any(str(user_id) in text and words in text for text in client.alarms)
+
+
+async def test_a_member_the_roster_hides_raises_an_alarm_on_every_device_and_gets_no_media(
+    parley: ParleyServer,
+) -> None:
+    a_link, b_link, ghost_link = summit_links(parley, THREE_DEVICES)
+    async with joined(a_link, "A") as a, joined(b_link, "B1") as b:
+        await until(lambda: receiving(b.feeds.get(a.user_id), PATTERNS["A"]), 30, "B to see A")
+        room = room_of(parley, a.link.summit_id)
+        hide_from_roster(room, lambda device: device["people"] == ["Ghost"])
+        ghost = ParleyClient(ghost_link, ["Ghost"], video=PatternVideoTrack(PATTERNS["B2"]))
+        await ghost.join()
+        try:
+            await until(lambda: alarmed_about(a, ghost.user_id, "not in the call's roster"), 30, "A's alarm")
+            await until(lambda: alarmed_about(b, ghost.user_id, "not in the call's roster"), 30, "B's alarm")
+            assert ghost.user_id not in a.roster and ghost.user_id not in b.roster
+            assert {m.user_id: m.status for m in a.members()}[ghost.user_id] is Status.HIDDEN
+            assert a.holding and b.holding
+            # Checked where frames leave for the others: Janus forwards nothing of A while the
+            # ghost is in the group, and the ghost, subscribed to A, decrypts nothing of it.
+            async with janus_spy(parley, a.summit["channel_id"], a.user_id) as spied:
+                await asyncio.sleep(WINDOW)
+                held = len(spied.forwarded)
+                assert held == 0, f"A sent {held} frames while a hidden member was in its key group"
+                assert ghost.feeds.get(a.user_id) is not None, "the ghost subscribed to A"
+                assert ghost.feeds[a.user_id].video_frames == 0
+                await ghost.close()  # the ghost goes: the group is whole again, A sends again
+                await until(lambda: not a.holding, 30, "A to stop holding")
+                await until(lambda: len(spied.forwarded) > 20, 30, "Janus to forward A again")
+        finally:
+            await ghost.close()
+
+
+async def test_a_key_swapped_under_a_user_id_raises_an_alarm_and_holds_media(parley: ParleyServer) -> None:
+    a_link, b_link = summit_links(parley, THREE_DEVICES[:2])
+    async with joined(a_link, "A") as a, joined(b_link, "B1") as b:
+        await until(lambda: receiving(b.feeds.get(a.user_id), PATTERNS["A"]), 30, "B to see A")
+        assert not a.alarms
+        swap_key(room_of(parley, a.link.summit_id), b.user_id)
+        await until(lambda: alarmed_about(a, b.user_id, "signature key changed"), 30, "A's alarm")
+        assert {m.user_id: m.status for m in a.members()}[b.user_id] is Status.KEY_CHANGED
+        assert a.holding
+        async with janus_spy(parley, a.summit["channel_id"], a.user_id) as spied:
+            await asyncio.sleep(WINDOW)
+            assert spied.forwarded == [], "A sent frames to a key group holding a swapped key"
+
+
+async def test_a_device_that_comes_back_with_its_key_keeps_its_user_id_and_pairwise_code(
+    parley: ParleyServer, tmp_path: Path
+) -> None:
+    a_link, b_link = summit_links(parley, THREE_DEVICES[:2])
+    key_file = tmp_path / "b.key"
+
+    def device_b() -> ParleyClient:
+        return ParleyClient(b_link, ["B1"], audio=ToneAudioTrack(660.0), key_file=key_file)
+
+    async with joined(a_link, "A") as a:
+        b = device_b()
+        await b.join()
+        await until(lambda: in_key_group(a, b.user_id), 30, "B in A's key group")
+        first_id, first_code = b.user_id, await a.pairwise_code(b.user_id)
+        await b.leave()
+        await until(lambda: first_id not in a.roster, 30, "B to leave")
+
+        again = device_b()
+        await again.join()
+        try:
+            assert again.user_id == first_id
+            await until(lambda: in_key_group(a, again.user_id), 30, "B back in A's key group")
+            assert await a.pairwise_code(again.user_id) == first_code
+        finally:
+            await again.close()
+
+        other = ParleyClient(b_link, ["B1"], audio=ToneAudioTrack(660.0), key_file=tmp_path / "other.key")
+        await other.join()  # the same link with another key is another device
+        try:
+            assert other.user_id != first_id
+        finally:
+            await other.close()
+        assert not a.alarms
+
+
+async def test_the_same_device_connecting_again_replaces_its_earlier_connection(
+    parley: ParleyServer, tmp_path: Path
+) -> None:
+    a_link, b_link = summit_links(parley, THREE_DEVICES[:2])
+    key_file = tmp_path / "b.key"
+    async with joined(a_link, "A") as a:
+        first = ParleyClient(b_link, ["B1"], key_file=key_file)
+        await first.join()
+        second = ParleyClient(b_link, ["B1"], key_file=key_file)
+        try:
+            await until(lambda: first.user_id in a.roster, 30, "the first connection in the call")
+            await second.join()
+            assert second.admitted.is_set() and second.user_id == first.user_id
+            await until(lambda: first.ended is not None, 30, "the first connection to be told")
+            assert first.ended is not None and first.ended["code"] == "replaced"
+            await until(lambda: second.group_code() == a.group_code() is not None, 30, "one group again")
+            assert sorted(a.roster) == sorted([a.user_id, second.user_id])
+        finally:
+            await second.close()
+            await first.close()
