@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 from browsers import Browsers, decodes, join_in_browser, state, wait_until
 from calls import Spied, janus_spy, joined, summit_links, until
-from hostile import hide_from_roster, swap_key
+from hostile import hide_from_roster, room_of, swap_key
 from playwright.async_api import Page, expect
 
 from parley.sdk.client import ParleyClient
-from parley.server.room import Room
 from parley.server.runtime import ParleyServer
 from parley.summit.model import Role
 
@@ -32,10 +31,6 @@ THREE = [*INVITES, ("Delegation B", Role.DELEGATE)]
 IN_FLIGHT_S = 1.0
 # Long enough for dozens of audio and video frames, were any sent.
 QUIET_S = 3.0
-
-
-def room_of(server: ParleyServer, client: ParleyClient) -> Room:
-    return server.state.rooms[client.summit["summit_id"]]
 
 
 async def flowing(spied: Spied) -> None:
@@ -100,7 +95,8 @@ async def test_a_member_the_server_hides_from_the_roster_raises_the_alarm_and_th
         async with janus_spy(parley, sdk.summit["channel_id"], browser) as spied:
             await flowing(spied)
             # The SDK device stays in the key group; the roster no longer shows it.
-            hide_from_roster(room_of(parley, sdk), sdk.user_id)
+            room = room_of(parley, sdk.summit["summit_id"])
+            hide_from_roster(room, lambda device: device["user_id"] == sdk.user_id)
             await alarm_names(page, sdk.user_id, "unexplained_member")
             hidden = page.get_by_test_id("unknown-member")
             await expect(hidden).to_have_attribute("data-user-id", str(sdk.user_id))
@@ -126,7 +122,7 @@ async def test_a_key_swapped_under_a_members_user_id_raises_the_alarm_and_the_br
         async with janus_spy(parley, sdk.summit["channel_id"], browser) as spied:
             await flowing(spied)
             # The gateway removes the SDK device's leaf and adds a key of its own under its user id.
-            swap_key(room_of(parley, sdk), sdk.user_id)
+            swap_key(room_of(parley, sdk.summit["summit_id"]), sdk.user_id)
             await alarm_names(page, sdk.user_id, "key_changed")
             await wait_until(lambda: _held(page), 20, "the browser to hold its media")
             tile = page.locator(f'[data-testid="tile"][data-user-id="{sdk.user_id}"]')
@@ -160,3 +156,26 @@ async def test_a_browser_that_reloads_comes_back_with_its_user_id_and_the_same_p
         await page.locator(f'[data-testid="tile"][data-user-id="{sdk.user_id}"]').click()
         await expect(page.get_by_test_id("pairwise-code")).to_have_text(before, timeout=15_000)
         assert (await state(page))["newKeys"] == []
+
+
+async def test_a_device_back_on_its_link_with_another_key_is_marked_new_key_since_last_call(
+    parley: ParleyServer, browsers: Browsers, tmp_path: Path
+) -> None:
+    links = summit_links(parley, INVITES)
+    page = await browsers.page("remembers")
+    await join_in_browser(page, links[0], ["Principal A"])
+    first = ParleyClient(links[1], ["Principal B"], key_file=tmp_path / "first.jwk")
+    await first.join()
+    await first.close()
+    # The same link from another machine (another key): the server gives it another user id.
+    second = ParleyClient(links[1], ["Principal B"], key_file=tmp_path / "second.jwk")
+    await second.join()
+    try:
+        assert second.user_id != first.user_id
+        tile = page.locator(f'[data-testid="tile"][data-user-id="{second.user_id}"]')
+        await expect(tile.get_by_test_id("tile-flag")).to_contain_text(
+            "New key since last call", timeout=20_000
+        )
+        assert (await state(page))["newKeys"] == [str(second.user_id)]
+    finally:
+        await second.close()
