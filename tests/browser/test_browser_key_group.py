@@ -109,6 +109,31 @@ async def test_a_member_the_server_hides_from_the_roster_raises_the_alarm_and_th
             assert _decrypted(sdk, browser) - decrypted < 5  # a few in flight at most
 
 
+async def test_a_third_device_the_roster_never_shows_is_an_unknown_member_and_gets_nothing_from_the_browser(
+    parley: ParleyServer, browsers: Browsers, output: Path
+) -> None:
+    links = summit_links(parley, THREE)
+    page = await browsers.page("never-shown")
+    browser = int(await join_in_browser(page, links[0], ["Principal A"]))
+    async with joined(links[1], "B1") as sdk:
+        await in_call(page, sdk)
+        room = room_of(parley, sdk.summit["summit_id"])
+        # Every delegate is left out of the roster from the start; the gateway adds it all the same.
+        hide_from_roster(room, lambda device: device["role"] == "delegate")
+        async with janus_spy(parley, sdk.summit["channel_id"], browser) as spied:
+            await flowing(spied)
+            async with joined(links[2], "B2") as hidden:
+                await alarm_names(page, hidden.user_id, "unexplained_member")
+                shown = page.get_by_test_id("unknown-member")
+                await expect(shown).to_have_attribute("data-user-id", str(hidden.user_id))
+                await page.screenshot(path=str(output / "unknown-member-alarm.png"))
+                await nothing_leaves(spied)
+                # The hidden device holds the browser's keys (it shares the key group), and has
+                # decrypted not one frame of the browser: none was sent since it joined.
+                assert hidden.member is not None and browser in hidden.member.roster
+                assert _decrypted(hidden, browser) == 0
+
+
 async def test_a_key_swapped_under_a_members_user_id_raises_the_alarm_and_the_browser_sends_nothing(
     parley: ParleyServer, browsers: Browsers, output: Path
 ) -> None:
