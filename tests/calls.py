@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
@@ -208,10 +209,19 @@ def free_udp_range(size: int) -> tuple[int, int]:
 
 
 @contextlib.asynccontextmanager
-async def local_server(data_dir: Path, *, test_hooks: bool = True) -> AsyncIterator[ParleyServer]:
+async def local_server(
+    data_dir: Path,
+    *,
+    test_hooks: bool = True,
+    client_origins: Sequence[str] = (),
+    web_dir: Path | None = None,
+    **overrides: Any,
+) -> AsyncIterator[ParleyServer]:
     """`parley serve` in this event loop on free ports: its own Janus, ICE on 127.0.1.1 only.
 
     Run inside scripts/netns. `test_hooks`: may the browser's test switches act (never in production)?
+    `client_origins`: where delegations serve the browser client; `web_dir`: the client it serves.
+    Other settings (parley.server.config.Settings) as keywords.
     """
     settings = load_settings(
         None,
@@ -222,6 +232,9 @@ async def local_server(data_dir: Path, *, test_hooks: bool = True) -> AsyncItera
         rtp_port_range=free_udp_range(RTP_PORTS),
         ice_enforce_list="127.",
         test_hooks=test_hooks,
+        client_origins=list(client_origins),
+        web_dir=web_dir,
+        **overrides,
     )
     server = ParleyServer(settings)
     await server.start()

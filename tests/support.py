@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from parley.e2ee.gateway import DaveGateway, Refused
 from parley.e2ee.mls_wire import public_key_bytes
-from parley.e2ee.opcodes import Op
+from parley.e2ee.opcodes import AnnounceCommitTransition, CommitWelcome, Op, ServerOp, decode_client_binary
 from parley.sdk.local_group import LocalGroup, WireMember
-from parley.sdk.member import DaveMember, Media
+from parley.sdk.member import ClientMessage, DaveMember, Media
 
 CHANNEL_ID = 0x0123456789ABCDEF
 
@@ -95,3 +96,28 @@ def hold_commits(link: LocalGroup) -> dict[int, bytes]:
                 held[user_id] = message
         if not link.step():
             return held
+
+
+class TagCorruptingMember(DaveMember):
+    """A hostile member: every commit it sends carries a corrupt membership tag (the last byte of
+    the MLSMessage flipped), which the gateway cannot check and every other member refuses. It
+    keeps its own group by processing the commit it really made when the corrupt one comes back."""
+
+    def __init__(self, user_id: int, channel_id: int, *args: Any, **kwargs: Any) -> None:
+        super().__init__(user_id, channel_id, *args, **kwargs)
+        self.real_commits: dict[bytes, bytes] = {}  # corrupt -> as made
+
+    def receive(self, op: ServerOp) -> list[ClientMessage]:
+        if isinstance(op, AnnounceCommitTransition) and op.commit in self.real_commits:
+            op = AnnounceCommitTransition(op.transition_id, self.real_commits.pop(op.commit))
+        return [self._corrupt(reply) for reply in super().receive(op)]
+
+    def _corrupt(self, reply: ClientMessage) -> ClientMessage:
+        if not isinstance(reply, bytes) or reply[:1] != bytes([Op.COMMIT_WELCOME]):
+            return reply
+        sent = decode_client_binary(reply)
+        assert isinstance(sent, CommitWelcome)
+        made = sent.commit.encoded
+        corrupt = made[:-1] + bytes([made[-1] ^ 0xFF])
+        self.real_commits[corrupt] = made
+        return bytes([Op.COMMIT_WELCOME]) + corrupt + reply[1 + len(made) :]

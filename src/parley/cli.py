@@ -3,8 +3,15 @@
 - `parley serve [--config FILE] [--demo]`: the server (HTTP API, signalling, a supervised Janus).
   `--demo` first creates a demo summit and prints its invite links.
 - `parley summit create ...`: create a summit and its invitations; prints the links.
+- `parley invitation list SUMMIT_ID`: a summit's invitations, with the ids `revoke` takes.
+- `parley invitation revoke INVITATION_ID`: the link admits no one any more; the running server
+  removes its devices from the call and the lobby at once.
 - `parley join LINK --name NAME [--listen LANGUAGE] [--take-over]`: join as a Python device with a
   test picture and tone; prints the roster, the group code, the booths and what it receives.
+- `parley web-hash URL` (or `--dir web/dist`): the bundle hash of the browser client a server serves
+  (or of a build), to compare with the one the build printed (parley.server.web_bundle).
+- `parley web-serve --server URL`: serve the browser client from a delegation's own origin;
+  `parley web-link LINK --client ORIGIN` rewrites an invite link to open it (parley.server.origins).
 - `parley e2ee-demo`: a summit's key agreement in one process, no server: the DAVE gateway and
   three members of two delegations over an in-memory link, printing what each person would see.
 """
@@ -13,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
+import ipaddress
 import os
 import signal
 import sys
@@ -21,7 +30,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
+import uvicorn
 from aiortc.contrib.media import MediaPlayer
 
 from parley.e2ee.gateway import DaveGateway
@@ -32,11 +44,22 @@ from parley.sdk.identity import KeyFileError
 from parley.sdk.local_group import LocalGroup
 from parley.sdk.member import DaveMember, Media
 from parley.server.config import Settings, load_settings
-from parley.server.runtime import ParleyServer, ServerFiles
+from parley.server.data_dir import ServerFiles, UnsafeSecret
+from parley.server.origins import client_link, origin_of
+from parley.server.runtime import ParleyServer
+from parley.server.web import client_app, default_web_dir
+from parley.server.web_bundle import bundle_hash, fetch_served_bundle, manifest, read_dist
 from parley.store.database import Store
 from parley.summit.course import Admission, AtEnd
 from parley.summit.invitations import InvitationSigner
-from parley.summit.model import DEFAULT_DUCKING, LANGUAGE_TAG, Role, check_languages
+from parley.summit.model import (
+    DEFAULT_DUCKING,
+    LANGUAGE_TAG,
+    MAX_DEVICES_PER_INVITATION,
+    Invitation,
+    Role,
+    check_languages,
+)
 from parley.summit.organiser import Organiser, Seat
 
 _DEMO_PEOPLE = (
@@ -91,18 +114,32 @@ def _e2ee_demo() -> int:
 
 
 def _invitation_spec(text: str) -> Seat:
-    """DELEGATION:ROLE, or DELEGATION:interpreter:LANGUAGE."""
+    """DELEGATION:ROLE, or DELEGATION:interpreter:LANGUAGE; then *N for a link that admits N
+    devices at once (one without it)."""
+    text, devices = _devices_of(text)
     rest, _, last = text.rpartition(":")
     if not rest:
         raise argparse.ArgumentTypeError("an invitation is DELEGATION:ROLE, e.g. 'Delegation A:host'")
     delegation, _, role = rest.rpartition(":")
     if role == Role.INTERPRETER.value and delegation:
-        return Seat(delegation, Role.INTERPRETER, last)
+        return Seat(delegation, Role.INTERPRETER, last, devices)
     try:
-        return Seat(rest, Role(last))
+        return Seat(rest, Role(last), devices=devices)
     except ValueError:
         roles = ", ".join(r.value for r in Role)
         raise argparse.ArgumentTypeError(f"role must be one of: {roles}") from None
+
+
+def _devices_of(text: str) -> tuple[str, int]:
+    """An invitation's text without its *N, and N (1 when absent)."""
+    rest, star, count = text.rpartition("*")
+    if not star:
+        return text, 1
+    if not count.isdigit() or not 1 <= int(count) <= MAX_DEVICES_PER_INVITATION:
+        raise argparse.ArgumentTypeError(
+            f"*N after an invitation admits N devices at once, 1 to {MAX_DEVICES_PER_INVITATION}"
+        )
+    return rest, int(count)
 
 
 def _language(text: str) -> str:
@@ -140,9 +177,13 @@ def create_summit(
 ) -> list[tuple[Seat, str]]:
     """Create a summit in the server's store; returns (seat, link) per invitation."""
     server_files = ServerFiles(settings.data_dir)
-    store = Store(settings.database)
     try:
-        organiser = Organiser(store, InvitationSigner(server_files.invitation_secret()), settings.base_url)
+        secret = server_files.invitation_secret()
+    except UnsafeSecret as e:
+        raise SystemExit(str(e)) from None
+    store = server_files.open_store(settings)
+    try:
+        organiser = Organiser(store, InvitationSigner(secret), settings.base_url)
         try:
             channels = check_languages(languages)
         except ValueError as e:
@@ -166,7 +207,7 @@ _DEMO_INVITATIONS = (
     Seat("Delegation A", Role.PRINCIPAL),
     Seat("Delegation B", Role.PRINCIPAL),
     Seat("Delegation B", Role.DELEGATE),
-    Seat("Delegation B", Role.PRESS),
+    Seat("Delegation B", Role.PRESS, devices=3),
     Seat("Delegation A", Role.INTERPRETER, "en"),
     Seat("Delegation B", Role.INTERPRETER, "ru"),
     Seat("Delegation B", Role.INTERPRETER, "ru"),
@@ -174,16 +215,93 @@ _DEMO_INVITATIONS = (
 
 
 def _print_links(title: str, links: Sequence[tuple[Seat, str]]) -> None:
-    print(f"\n{title}: invite links (each admits one device)")
+    print(f"\n{title}: invite links (each admits one device at a time unless it says more)")
     for seat, link in links:
         role = f"{seat.role.value} {seat.language}" if seat.language else seat.role.value
-        print(f"  {seat.delegation:<16} {role:<14} {link}")
+        devices = "1 device" if seat.devices == 1 else f"{seat.devices} devices"
+        print(f"  {seat.delegation:<16} {role:<14} {devices:<11} {link}")
+    if links:
+        summit_id = links[0][1].rpartition("/join/")[2].partition("#")[0]
+        print(f"\nTo revoke a link: parley invitation list {summit_id}, then parley invitation revoke ID.")
     print("\nOpen the host link first: the host admits the others from the lobby and runs the phases.")
     print("Join from another terminal with: .venv/bin/parley join '<link>' --name 'Your name'\n")
 
 
+def _invitation_state(invitation: Invitation, now: datetime) -> str:
+    if invitation.revoked:
+        return "revoked"
+    if invitation.expires_at <= now:
+        return "expired"
+    if invitation.removed:
+        return "removed by the host (its next device waits in the lobby)"
+    return "valid"
+
+
+def list_invitations(settings: Settings, summit_id: str) -> None:
+    """Print a summit's invitations from the store: the id `revoke` takes, and each one's state."""
+    store = Store(settings.database)
+    try:
+        summit = store.get_summit(summit_id)
+        if summit is None:
+            raise SystemExit(f"no summit {summit_id!r} (it is in the link: /join/<summit id>)")
+        invitations = store.list_invitations(summit_id)
+    finally:
+        store.close()
+    print(f"{summit.title} (summit {summit_id}): {len(invitations)} invitations")
+    now = datetime.now(UTC)
+    for invitation in invitations:
+        delegation = summit.delegation(invitation.delegation_id)
+        role = invitation.role.value + (f" {invitation.language}" if invitation.language else "")
+        state = _invitation_state(invitation, now)
+        expires = invitation.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        name = delegation.name if delegation else "?"
+        print(f"  {invitation.invitation_id}  {name:<16} {role:<14} until {expires}  {state}")
+
+
+def _local_url(settings: Settings) -> str:
+    """Where this machine reaches the server it runs: its own listening address, not the public URL
+    (which may be a proxy that does not pass the organiser API)."""
+    host = settings.host
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_unspecified:  # listening on every address
+            host = "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.port}"
+
+
+def revoke_invitation(settings: Settings, invitation_id: str) -> str:
+    """Revoke through the running server, which removes the link's devices at once; if none is
+    running here, in the store (no device can be connected then). Returns what happened."""
+    url = _local_url(settings)
+    token = ServerFiles(settings.data_dir).admin_token()
+    try:
+        answer = httpx.post(
+            f"{url}/api/invitations/{invitation_id}/revoke",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+            trust_env=False,  # the server is local: never through a proxy
+        )
+    except httpx.ConnectError:
+        store = Store(settings.database)
+        try:
+            if not store.revoke_invitation(invitation_id):
+                raise SystemExit(f"no invitation {invitation_id!r}") from None
+        finally:
+            store.close()
+        return f"Revoked {invitation_id} in the store. No server answered at {url}: no device was connected."
+    if answer.status_code == 404:
+        raise SystemExit(f"no invitation {invitation_id!r}")
+    if answer.status_code != 200:
+        raise SystemExit(f"the server at {url} refused: {answer.status_code} {answer.text}")
+    removed = answer.json()["devices_removed"]
+    return f"Revoked {invitation_id}: {removed} device(s) with this link removed from the summit."
+
+
 async def _serve(settings: Settings) -> None:
-    server = ParleyServer(settings)
+    try:
+        server = ParleyServer(settings)
+    except UnsafeSecret as e:
+        raise SystemExit(str(e)) from None
     await server.start()
     print(f"Parley is serving on {settings.base_url} (data in {settings.data_dir}); Ctrl-C stops it.")
     loop = asyncio.get_running_loop()
@@ -283,6 +401,39 @@ async def _join(seat: _Joining, seconds: float, play: Path | None) -> int:
     return 0
 
 
+def _web_hash(url: str | None, web_dir: Path | None) -> int:
+    """Print the bundle hash of a built client here (`web_dir`), or of what the server at `url` serves."""
+    if web_dir is not None:
+        files = read_dist(web_dir)
+        print(f"bundle sha256 {bundle_hash(manifest(files))} ({len(files)} files in {web_dir})")
+        return 0
+    assert url is not None
+    server = urlsplit(url).netloc  # never print the link itself: its fragment is a credential
+    with httpx.Client(timeout=15.0, follow_redirects=False) as client:
+        try:
+            served = fetch_served_bundle(url, client)
+        except (ValueError, httpx.HTTPError) as e:
+            print(f"Could not fetch the browser client from {server}: {e}", file=sys.stderr)
+            return 1
+    print(f"bundle sha256 {served.bundle_hash} ({served.files} files served by {server})")
+    for mismatch in served.mismatches:
+        print(f"  mismatch: {mismatch}")
+    return 1 if served.mismatches else 0
+
+
+def _web_serve(parley_server: str, host: str, port: int, web_dir: Path) -> int:
+    files = read_dist(web_dir)
+    if not files:
+        raise SystemExit(f"no built browser client in {web_dir} (cd web && npm ci && npm run build)")
+    print(
+        f"Serving the browser client (bundle sha256 {bundle_hash(manifest(files))}) on http://{host}:{port}"
+        f" for the Parley server {origin_of(parley_server)}, which must list this origin in client_origins."
+        f"\nOpen invite links through it: parley web-link LINK --client <this origin>"
+    )
+    uvicorn.run(client_app(web_dir, parley_server), host=host, port=port, log_level="warning")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="parley", description="End-to-end encrypted summits.")
     parser.add_argument("--config", type=Path, help="a TOML settings file (see parley.server.config)")
@@ -303,8 +454,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=_invitation_spec,
         action="append",
         default=[],
-        metavar="DELEGATION:ROLE",
-        help="repeatable; an interpreter is DELEGATION:interpreter:LANGUAGE",
+        metavar="DELEGATION:ROLE[*N]",
+        help="repeatable; an interpreter is DELEGATION:interpreter:LANGUAGE; *N: the link admits N devices"
+        " at once (default 1)",
     )
     create.add_argument(
         "--language", type=_language, action="append", default=[], help="an interpretation channel"
@@ -317,6 +469,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--admission", choices=[a.value for a in Admission], default="host", help="who admits from the lobby"
     )
     create.add_argument("--at-end", choices=[a.value for a in AtEnd], default="hard_stop")
+    invitation = commands.add_parser("invitation", help="list or revoke a summit's invitations")
+    invitations = invitation.add_subparsers(dest="action", required=True)
+    invitations.add_parser("list", help="a summit's invitations and their ids").add_argument("summit_id")
+    invitations.add_parser(
+        "revoke", help="the link admits no one; its devices leave the summit now"
+    ).add_argument("invitation_id")
     joining = commands.add_parser("join", help="join a summit from an invite link, as a Python device")
     joining.add_argument("link")
     joining.add_argument("--name", required=True, help="who is at this device")
@@ -336,13 +494,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         " the same from call to call (default: %(default)s)",
     )
     commands.add_parser("e2ee-demo", help="the end-to-end encryption demo, in one process, without a server")
+    web_hash = commands.add_parser(
+        "web-hash", help="print the bundle hash of the browser client a server serves (or of a build here)"
+    )
+    web_hash.add_argument("url", nargs="?", help="the server's address or an invite link")
+    web_hash.add_argument("--dir", type=Path, help="a built client instead (web/dist)")
+    web_serve = commands.add_parser(
+        "web-serve", help="serve the browser client from this origin, for a delegation's own copy"
+    )
+    web_serve.add_argument("--server", type=origin_of, required=True, help="the Parley server's address")
+    web_serve.add_argument("--host", default="127.0.0.1")
+    web_serve.add_argument("--port", type=int, default=8480)
+    web_serve.add_argument("--web-dir", type=Path, default=default_web_dir(), help="default: web/dist here")
+    web_link = commands.add_parser("web-link", help="rewrite an invite link to open a delegation's client")
+    web_link.add_argument("link")
+    web_link.add_argument("--client", type=origin_of, required=True, help="where the client is served")
     args = parser.parse_args(argv)
     if args.command == "e2ee-demo":
         return _e2ee_demo()
+    if args.command == "web-hash":
+        if (args.url is None) == (args.dir is None):
+            parser.error("web-hash takes a URL or --dir, one of them")
+        return _web_hash(args.url, args.dir)
+    if args.command == "web-serve":
+        return _web_serve(args.server, args.host, args.port, args.web_dir)
+    if args.command == "web-link":
+        try:
+            print(client_link(args.link, args.client))
+        except ValueError as e:
+            parser.error(str(e))
+        return 0
     if args.command == "join":
         seat = _Joining(args.link, args.name, args.key_file, args.listen, args.take_over)
         return asyncio.run(_join(seat, args.seconds, args.play))
     settings = load_settings(args.config, data_dir=args.data_dir)
+    if args.command == "invitation":
+        if args.action == "list":
+            list_invitations(settings, args.summit_id)
+        else:
+            print(revoke_invitation(settings, args.invitation_id))
+        return 0
     if args.command == "summit":
         start = args.start or datetime.now(UTC)
         start = start if start.tzinfo else start.replace(tzinfo=UTC)

@@ -12,7 +12,7 @@ from browsers import Browsers, decodes, join_in_browser, state, wait_until
 from calls import PATTERNS, joined, receiving, summit_links, until
 from playwright.async_api import expect
 
-from parley.sdk.client import ParleyClient
+from parley.sdk.client import JoinError, ParleyClient
 from parley.server.runtime import ParleyServer
 from parley.summit.course import Admission
 from parley.summit.model import Role
@@ -87,3 +87,54 @@ async def test_the_host_admits_from_the_lobby_in_the_browser(
         await expect(page.locator(f'[data-testid="tile"][data-user-id="{guest.user_id}"]')).to_be_visible()
     finally:
         await guest.close()
+
+
+async def test_the_host_panel_flags_a_removed_link_in_the_lobby_and_revokes_a_devices_link(
+    parley: ParleyServer, browsers: Browsers, output: Path
+) -> None:
+    host_link, removed_link, revoked_link = summit_links(
+        parley,
+        [("Delegation A", Role.HOST), ("Delegation B", Role.PRINCIPAL), ("Delegation B", Role.DELEGATE)],
+        admission=Admission.OPEN,
+    )
+    page = await browsers.page("host")
+    await join_in_browser(page, host_link, ["Chair"])
+    await expect(page.get_by_test_id("host-panel")).to_be_visible(timeout=15_000)
+    async with joined(revoked_link, "B2") as revoked:
+        removed = ParleyClient(removed_link, ["Principal B"])
+        await removed.join()
+        try:
+            # The host removes B's principal from its tile; its link used again waits, flagged.
+            tile = page.locator(f'[data-testid="tile"][data-user-id="{removed.user_id}"]')
+            await tile.hover()
+            await tile.get_by_test_id("remove-button").click()
+            await page.get_by_test_id("confirm-accept").click()
+            await until(lambda: removed.ended is not None, 10, "the removal")
+        finally:
+            await removed.close()
+        again = ParleyClient(removed_link, ["Principal B"])
+        await again.join()
+        try:
+            entry = page.locator(f'[data-testid="lobby-entry"][data-user-id="{again.user_id}"]')
+            await expect(entry.get_by_test_id("lobby-removed")).to_be_visible(timeout=10_000)
+            await expect(entry.get_by_test_id("admit-button")).to_have_text("Admit again")
+            assert not again.admitted.is_set()
+
+            # The host revokes the delegate's link from the panel: it leaves at once, for good.
+            link_entry = page.locator(f'[data-testid="link-entry"][data-user-id="{revoked.user_id}"]')
+            await link_entry.get_by_test_id("revoke-button").click()
+            await expect(page.get_by_test_id("confirm-dialog")).to_contain_text("no longer admits anyone")
+            await page.screenshot(path=str(output / "host-panel-revoke.png"))
+            await page.get_by_test_id("confirm-accept").click()
+            await until(lambda: revoked.ended is not None, 10, "the revocation")
+            assert revoked.ended is not None and revoked.ended["code"] == "invitation_revoked"
+            await expect(link_entry).to_have_count(0, timeout=10_000)
+            await expect(
+                page.locator(f'[data-testid="tile"][data-user-id="{revoked.user_id}"]')
+            ).to_have_count(0)
+            assert not again.admitted.is_set()
+        finally:
+            await again.close()
+    with pytest.raises(JoinError) as refused:
+        await ParleyClient(revoked_link, ["Delegate B"]).join()
+    assert refused.value.code == "invitation_revoked"

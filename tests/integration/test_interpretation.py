@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -292,6 +294,71 @@ async def test_a_second_interpreter_going_live_without_a_handover_is_refused_and
         assert live_in(listener, "ru") == first.user_id
         assert frames_of(listener, second.user_id) == 0  # its voice never left Janus
         assert abs(dominant_frequency(await heard(listener), RATE) - RU_HZ) < 5
+
+
+def without_mids(sdp: str) -> str:
+    """An offer as a modified client can send it: no a=mid, no BUNDLE group."""
+    return "".join(f"{line}\r\n" for line in sdp.splitlines() if not line.startswith(("a=mid:", "a=group:")))
+
+
+def named_again(answer: str) -> str:
+    """Janus's answer to such an offer, given its mid back, so the modified client's aiortc takes it."""
+    answer = answer.replace("a=group:BUNDLE (null)", "a=group:BUNDLE 0")
+    return re.sub(r"(m=audio [^\r\n]*\r\n)", r"\1a=mid:0\r\n", answer)
+
+
+class MidlessInterpreter(ParleyClient):
+    """An interpreter's device modified to offer its voice without a=mid or BUNDLE: the server
+    read no mid to mute it by, and Janus (which names such a stream by its index) accepted it."""
+
+    async def _send_op(self, op: str, data: dict[str, Any]) -> None:
+        if op == "publish":
+            data = {**data, "sdp": without_mids(data["sdp"])}
+        await super()._send_op(op, data)
+
+    async def _on_op(self, op: str, d: dict[str, Any]) -> None:
+        if op == "publish_answer":
+            d = {**d, "sdp": named_again(d["sdp"])}
+        await super()._on_op(op, d)
+
+
+async def test_an_interpreter_offer_without_mids_is_refused_and_the_off_air_mate_is_never_heard(
+    parley: ParleyServer,
+) -> None:
+    first_link, mate_link, listener_link = summit_links(
+        parley,
+        [
+            ("Delegation B", Role.INTERPRETER, "ru"),
+            ("Delegation B", Role.INTERPRETER, "ru"),
+            ("Delegation B", Role.DELEGATE),
+        ],
+    )
+    mate = MidlessInterpreter(mate_link, ["Mate"], audio=ToneAudioTrack(RU2_HZ))
+    async with (
+        device(first_link, "First", RU_HZ) as first,
+        device(listener_link, "Listener", listen="ru") as listener,
+    ):
+        await until(lambda: publishing(listener, first), 30, "the first interpreter to publish")
+        await first.take_over()
+        await until(lambda: frames_of(listener, first.user_id) > 25, 20, "the first voice to arrive")
+        await mate.join()
+        try:
+
+            def answered() -> bool:
+                refused = any(e.get("op") == "publish" for e in mate.errors)
+                return refused or publishing(listener, mate)
+
+            await until(answered, 20, "the server to answer the mate's offer")
+            await asyncio.sleep(1)  # time for the mate's voice to reach the listener, were it let through
+            ear = await heard(listener)
+            assert frames_of(listener, mate.user_id) == 0, "the off-air mate's voice left Janus"
+            assert tone_amplitude(ear, RU2_HZ, RATE) < 0.005
+            assert abs(dominant_frequency(ear, RATE) - RU_HZ) < 5
+            error = next(e for e in mate.errors if e.get("op") == "publish")
+            assert error["code"] == "unmappable_offer" and "a=mid" in error["message"]
+            assert listener.roster[mate.user_id]["publishing"] is False
+        finally:
+            await mate.close()
 
 
 async def test_the_server_is_blind_to_channel_audio_a_keyless_subscriber_at_janus_hears_nothing(

@@ -8,6 +8,7 @@ what they send is checked where it leaves for the others: at Janus.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -64,14 +65,17 @@ async def test_a_member_the_roster_hides_raises_an_alarm_on_every_device_and_get
 
 
 async def test_a_key_swapped_under_a_user_id_raises_an_alarm_and_holds_media(parley: ParleyServer) -> None:
-    a_link, b_link = summit_links(parley, THREE_DEVICES[:2])
-    async with joined(a_link, "A") as a, joined(b_link, "B1") as b:
-        await until(lambda: receiving(b.feeds.get(a.user_id), PATTERNS["A"]), 30, "B to see A")
-        assert not a.alarms
-        swap_key(room_of(parley, a.link.summit_id), b.user_id)
-        await until(lambda: alarmed_about(a, b.user_id, "signature key changed"), 30, "A's alarm")
-        assert {m.user_id: m.status for m in a.members()}[b.user_id] is Status.KEY_CHANGED
-        assert a.holding
+    # Three devices: with two, removing one leaf would re-create the group (sole member reset).
+    a_link, b1_link, b2_link = summit_links(parley, THREE_DEVICES)
+    async with joined(a_link, "A") as a, joined(b1_link, "B1") as b1, joined(b2_link, "B2") as b2:
+        await until(lambda: receiving(b2.feeds.get(a.user_id), PATTERNS["A"]), 30, "B2 to see A")
+        await until(lambda: in_key_group(a, b1.user_id) and in_key_group(b2, b1.user_id), 30, "one group")
+        assert not a.alarms and not b2.alarms
+        swap_key(room_of(parley, a.link.summit_id), b1.user_id)
+        for observer in (a, b2):
+            await until(partial(alarmed_about, observer, b1.user_id, "key changed"), 30, "the alarm")
+            assert {m.user_id: m.status for m in observer.members()}[b1.user_id] is Status.KEY_CHANGED
+            assert observer.holding
         async with janus_spy(parley, a.summit["channel_id"], a.user_id) as spied:
             await asyncio.sleep(WINDOW)
             assert spied.forwarded == [], "A sent frames to a key group holding a swapped key"

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from parley.cli import _ducking, _invitation_spec, _language, main
+from parley.server.data_dir import ServerFiles
 from parley.server.protocol import ProtocolError, Publish, parse_client_op
-from parley.server.runtime import ServerFiles
 from parley.store.database import Store
 from parley.summit.course import Admission, AtEnd
 from parley.summit.invitations import InvitationSigner
@@ -31,6 +32,10 @@ from parley.summit.organiser import Seat
         ("UN:Geneva:interpreter:en", Seat("UN:Geneva", Role.INTERPRETER, "en")),
         # No language: parsed, and refused by the organiser, which names the summit's languages.
         ("Delegation A:interpreter", Seat("Delegation A", Role.INTERPRETER)),
+        # *N: a link that admits N devices at once.
+        ("Delegation B:press*20", Seat("Delegation B", Role.PRESS, devices=20)),
+        ("Delegation A:interpreter:ru*2", Seat("Delegation A", Role.INTERPRETER, "ru", 2)),
+        ("Delegation A:host*1", Seat("Delegation A", Role.HOST)),
     ],
 )
 def test_an_invitation_is_delegation_and_role_or_an_interpreters_language(text: str, seat: Seat) -> None:
@@ -48,6 +53,9 @@ def test_an_invitation_is_delegation_and_role_or_an_interpreters_language(text: 
         ),
         ("interpreter:ru", "role must be one of"),
         ("Delegation A:ru", "role must be one of"),
+        ("Delegation B:press*0", "admits N devices at once, 1 to 100"),
+        ("Delegation B:press*101", "admits N devices at once, 1 to 100"),
+        ("Delegation B:press*many", "admits N devices at once, 1 to 100"),
     ],
 )
 def test_a_malformed_invitation_says_what_an_invitation_is(text: str, message: str) -> None:
@@ -182,3 +190,62 @@ def test_summit_create_holds_channels_to_the_rules_the_http_api_and_the_protocol
             assert isinstance(parse_client_op(publish), Publish)
         except ProtocolError as e:
             pytest.fail(f"the {channel!r} booth's interpreters could never publish: {e}")
+
+
+def test_summit_create_stores_and_prints_how_many_devices_each_link_admits(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir.mkdir()
+    argv = ["--data-dir", str(data_dir), "summit", "create", "--title", "T", "--delegation", "North:en"]
+    assert main([*argv, "--invite", "North:host", "--invite", "North:press*20"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "/join/" in line]
+    assert "1 device " in lines[0] and "20 devices" in lines[1]
+    store = Store(f"sqlite:///{data_dir / 'parley.db'}")
+    try:
+        signer = InvitationSigner(ServerFiles(data_dir).invitation_secret())
+        now = datetime.now(UTC).timestamp()
+        limits = []
+        for line in lines:
+            claims = signer.verify(line.split()[-1].partition("#")[2], now)
+            invitation = store.get_invitation(claims.invitation_id)
+            assert invitation is not None
+            limits.append(invitation.max_devices)
+        assert limits == [1, 20]
+    finally:
+        store.close()
+
+
+def test_invitation_list_shows_each_links_id_and_revoke_without_a_running_server_revokes_in_the_store(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No server listens on the port the settings name (a free one): the store alone is changed,
+    and the CLI says that no device could have been connected."""
+    data_dir.mkdir()
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = data_dir / "parley.toml"
+    config.write_text(f'[server]\nhost = "127.0.0.1"\nport = {port}\n')
+    argv = ["--config", str(config), "--data-dir", str(data_dir)]
+    create = ["summit", "create", "--title", "T", "--delegation", "North:en", "--delegation", "South:ru"]
+    assert main([*argv, *create, "--invite", "North:host", "--invite", "South:delegate"]) == 0
+    printed = capsys.readouterr().out
+    summit_id = next(w for w in printed.split() if "/join/" in w).rpartition("/join/")[2].partition("#")[0]
+    assert f"parley invitation list {summit_id}" in printed
+
+    assert main([*argv, "invitation", "list", summit_id]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [(row[1], row[2], row[-1]) for row in rows] == [
+        ("North", "host", "valid"),
+        ("South", "delegate", "valid"),
+    ]
+    delegate = rows[1][0]
+
+    assert main([*argv, "invitation", "revoke", delegate]) == 0
+    assert "in the store. No server answered" in capsys.readouterr().out
+    assert main([*argv, "invitation", "list", summit_id]) == 0
+    assert [line.split()[-1] for line in capsys.readouterr().out.splitlines()[1:]] == ["valid", "revoked"]
+    with pytest.raises(SystemExit, match="no invitation 'nonesuch'"):
+        main([*argv, "invitation", "revoke", "nonesuch"])
+    with pytest.raises(SystemExit, match="no summit"):
+        main([*argv, "invitation", "list", "nonesuch"])

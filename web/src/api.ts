@@ -15,10 +15,11 @@ export type InvitationCheck =
   /** `refused`: the server said no (show why, no join); otherwise it could not be asked (offer a retry). */
   | { ok: false; refused: boolean; reason: string };
 
-export async function checkInvitation(summitId: string, token: string): Promise<InvitationCheck> {
+/** `server`: the Parley server's origin, which may differ from the page's (see invite.ts). */
+export async function checkInvitation(server: string, summitId: string, token: string): Promise<InvitationCheck> {
   let response: Response;
   try {
-    response = await fetch('/api/invitations/check', {
+    response = await fetch(new URL('/api/invitations/check', server), {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ summit_id: summitId, token }),

@@ -44,6 +44,7 @@ import {
   type Phase,
   type ServerOp,
   type SummitInfo,
+  type WaitingEntry,
 } from './signaling';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -127,6 +128,8 @@ export interface Waiting {
   delegation: string;
   role: string;
   people: string[];
+  /** The host removed a device of its link earlier: admitting it lifts that removal. */
+  removedEarlier: boolean;
 }
 
 /** How the stay ended, when the server ended it: the error code and the server's words. */
@@ -138,6 +141,8 @@ export interface Ending {
 export interface CallOptions {
   summitId: string;
   token: string;
+  /** The Parley server's origin (the page's own, unless the link names another: see invite.ts). */
+  server: string;
   people: string[];
   /** The invitation's role (from the invitation check); `ready` says it again. */
   role: string;
@@ -187,7 +192,8 @@ function linkTag(value: unknown): string | null {
   return typeof value === 'string' && /^[0-9a-zA-Z_-]{1,64}$/.test(value) ? value : null;
 }
 
-function waiting(entry: LobbyEntry): Waiting {
+/** Who a device is, as the lobby and the roster both say it. */
+function who(entry: LobbyEntry): Omit<Waiting, 'removedEarlier'> {
   return {
     userId: String(entry.user_id),
     delegationId: entry.delegation_id,
@@ -197,9 +203,13 @@ function waiting(entry: LobbyEntry): Waiting {
   };
 }
 
+function waiting(entry: WaitingEntry): Waiting {
+  return { ...who(entry), removedEarlier: entry.removed_earlier === true };
+}
+
 function participant(device: DeviceInfo): Participant {
   return {
-    ...waiting(device),
+    ...who(device),
     publishing: device.publishing,
     language: device.language ?? null,
     key: typeof device.key === 'string' ? device.key : null,
@@ -472,7 +482,7 @@ export class Call {
     this.identified = false;
     this.admitted = false;
     this.setConnection(this.wasInCall ? 'reconnecting' : 'connecting');
-    const socket = new SignalingSocket(signalingUrl(this.options.summitId), {
+    const socket = new SignalingSocket(signalingUrl(this.options.summitId, this.options.server), {
       // The server derives our user id from the link and this key: identify once the worker has it.
       open: () =>
         void this.e2ee.loaded.then(
@@ -584,10 +594,18 @@ export class Call {
         this.course.warn(message.d.minutes_left);
         this.changed();
         return;
-      case 'lobby':
-        this.lobby = message.d.waiting.map(waiting);
+      case 'lobby_joined': {
+        const joined = waiting(message.d.device);
+        this.lobby = [...this.lobby.filter((w) => w.userId !== joined.userId), joined];
         this.changed();
         return;
+      }
+      case 'lobby_left': {
+        const left = String(message.d.user_id);
+        this.lobby = this.lobby.filter((w) => w.userId !== left);
+        this.changed();
+        return;
+      }
       case 'roster':
         this.roster = message.d.devices.map(participant);
         this.self = this.roster.find((p) => p.userId === this.userId) ?? this.self;
@@ -705,6 +723,11 @@ export class Call {
 
   remove(userId: string): void {
     this.sendHost({ op: 'remove', d: { user_id: Number(userId) } });
+  }
+
+  /** Revoke the link that device joined with (host): all its devices leave, and it admits no one. */
+  revoke(userId: string): void {
+    this.sendHost({ op: 'revoke', d: { user_id: Number(userId) } });
   }
 
   setLocked(locked: boolean): void {

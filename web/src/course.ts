@@ -34,8 +34,11 @@ export const ENDING_TEXT: Readonly<Record<EndingCode, string>> = {
   admission_refused: 'Not admitted to the summit',
   summit_locked: 'The summit is locked',
   removed: 'Removed from the summit',
+  invitation_revoked: 'This invitation link was revoked',
   opening_ended: 'The opening has ended. Thank you.',
   summit_ended: 'The summit has ended',
+  unusable_commits: 'Removed from the summit',
+  replaced: 'This device connected again elsewhere',
 };
 
 /** What each final screen says when the server gave no message. */
@@ -43,8 +46,11 @@ export const ENDING_DETAIL: Readonly<Record<EndingCode, string>> = {
   admission_refused: 'The host did not admit this device.',
   summit_locked: 'The host has locked the summit: no more devices can join now.',
   removed: 'The host removed this device from the summit.',
+  invitation_revoked: 'The link this device joined with no longer admits anyone. Ask the organiser for a new one.',
   opening_ended: 'The press leaves when the closed session begins.',
   summit_ended: 'Thank you for taking part.',
+  unusable_commits: "The other members could not use this device's key changes, more than once, so the server removed it.",
+  replaced: 'The same device (same link and key) connected again, in another tab or window; this one was closed.',
 };
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Parley in the browser. The server serves this page at /join/{summit_id}; the invitation token
- * is in the fragment (#...), which browsers never send to a server. The page reads it, keeps it for
- * this tab (sessionStorage, so a reload still works), and takes it out of the address bar.
+ * is in the fragment (#...), which browsers never send to a server. The page reads it (and the
+ * Parley server, when a delegation serves this page from its own origin: see invite.ts), keeps it
+ * for this tab (sessionStorage, so a reload still works), and takes it out of the address bar.
  */
 
 import './styles.css';
@@ -9,6 +10,7 @@ import './styles.css';
 import { checkInvitation } from './api';
 import { Call, type TestState } from './call';
 import { encodedTransformSupported } from './e2ee/manager';
+import { type Invite, parseFragment } from './invite';
 import { LocalMedia, ROOM_VIDEO, SMALL_VIDEO } from './localMedia';
 import { renderCallView } from './ui/callView';
 import { clear, h } from './ui/dom';
@@ -72,16 +74,18 @@ function summitFromPath(): string | null {
   return match?.[1] ?? null;
 }
 
-function tokenFor(summitId: string): string | null {
-  const key = `parley.token.${summitId}`;
+function inviteFor(summitId: string): Invite | null {
+  const key = `parley.invite.${summitId}`;
   const fragment = location.hash.replace(/^#/, '');
   if (fragment) {
-    sessionStorage.setItem(key, fragment);
+    const invite = parseFragment(fragment, location.origin);
+    if (invite) sessionStorage.setItem(key, JSON.stringify(invite));
     // Keep the token off the screen (rooms share their screens) and out of the history.
     history.replaceState(null, '', location.pathname + location.search);
-    return fragment;
+    return invite;
   }
-  return sessionStorage.getItem(key);
+  const kept = sessionStorage.getItem(key);
+  return kept ? (JSON.parse(kept) as Invite) : null;
 }
 
 function linkError(headline: string, detail: string, retry: (() => void) | null): void {
@@ -120,8 +124,8 @@ function headlineFor(reason: string): string {
 
 async function start(): Promise<void> {
   const summitId = summitFromPath();
-  const token = summitId ? tokenFor(summitId) : null;
-  if (!summitId || !token) {
+  const invite = summitId ? inviteFor(summitId) : null;
+  if (!summitId || !invite) {
     linkError('This page opens from an invitation link', 'the link you used is incomplete; open the full invitation link you were sent', null);
     return;
   }
@@ -137,7 +141,8 @@ async function start(): Promise<void> {
   }
   clear(root);
   root.append(h('main', { class: 'join' }, h('p', { class: 'loading', text: 'Checking your invitation…' })));
-  const check = await checkInvitation(summitId, token);
+  const { token, server } = invite;
+  const check = await checkInvitation(server, summitId, token);
   if (!check.ok) {
     if (check.refused) linkError(headlineFor(check.reason), check.reason, null);
     else linkError('Parley cannot be reached', check.reason, () => void start());
@@ -155,6 +160,7 @@ async function start(): Promise<void> {
       call = new Call({
         summitId,
         token,
+        server,
         people,
         role: check.info.role,
         media,

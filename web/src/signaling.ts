@@ -11,7 +11,7 @@ export const PROTOCOL_VERSION = 1;
 /** Close codes the server uses (docs/protocol.md, "Close codes"). */
 export const CLOSE_LEFT = 1000;
 export const CLOSE_NOT_IDENTIFIED = 4001;
-/** The invitation was refused, the host refused admission, or the summit is locked. */
+/** The invitation was refused or revoked, the host refused admission, or the summit is locked. */
 export const CLOSE_INVITATION = 4003;
 /** A press device after the opening (at the cut, and at any identify later). */
 export const CLOSE_OPENING_ENDED = 4005;
@@ -20,13 +20,32 @@ export const CLOSE_SUMMIT_ENDED = 4006;
 export const CLOSE_ABUSE = 4008;
 /** The host removed this device. */
 export const CLOSE_REMOVED = 4009;
+/** The other members could not use this device's commits, again: the server removed it. */
+export const CLOSE_UNUSABLE_COMMITS = 4010;
 
 /** Closes after which the device must not reconnect: the stay is over, the page says why. */
-export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE_INVITATION, CLOSE_OPENING_ENDED, CLOSE_SUMMIT_ENDED, CLOSE_REMOVED]);
+export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE_INVITATION, CLOSE_OPENING_ENDED, CLOSE_SUMMIT_ENDED, CLOSE_REMOVED, CLOSE_UNUSABLE_COMMITS]);
 
 /** `error` codes that announce the end of this device's stay (a close follows). */
-export type EndingCode = 'admission_refused' | 'summit_locked' | 'removed' | 'opening_ended' | 'summit_ended';
-export const ENDING_CODES: ReadonlySet<string> = new Set<EndingCode>(['admission_refused', 'summit_locked', 'removed', 'opening_ended', 'summit_ended']);
+export type EndingCode =
+  | 'admission_refused'
+  | 'summit_locked'
+  | 'removed'
+  | 'invitation_revoked'
+  | 'opening_ended'
+  | 'summit_ended'
+  | 'unusable_commits'
+  | 'replaced';
+export const ENDING_CODES: ReadonlySet<string> = new Set<EndingCode>([
+  'admission_refused',
+  'summit_locked',
+  'removed',
+  'invitation_revoked',
+  'opening_ended',
+  'summit_ended',
+  'unusable_commits',
+  'replaced',
+]);
 
 export function isEndingCode(code: string): code is EndingCode {
   return ENDING_CODES.has(code);
@@ -37,6 +56,7 @@ export const ENDING_FOR_CLOSE: Readonly<Record<number, EndingCode>> = {
   [CLOSE_OPENING_ENDED]: 'opening_ended',
   [CLOSE_SUMMIT_ENDED]: 'summit_ended',
   [CLOSE_REMOVED]: 'removed',
+  [CLOSE_UNUSABLE_COMMITS]: 'unusable_commits',
 };
 
 /** Refusals of a host control: not the host (or not this delegation's head); not the next phase. */
@@ -69,6 +89,11 @@ export interface LobbyEntry {
   delegation: string;
   role: string;
   people: string[];
+}
+
+/** A `lobby` entry: `removed_earlier` when the host removed a device of its link and has not admitted one since. */
+export interface WaitingEntry extends LobbyEntry {
+  removed_earlier: boolean;
 }
 
 export interface DeviceInfo extends LobbyEntry {
@@ -128,7 +153,10 @@ export type ServerOp =
   | { op: 'admitted'; d: Record<string, never> }
   | { op: 'course'; d: CourseInfo }
   | { op: 'clock_warning'; d: { minutes_left: number } }
-  | { op: 'lobby'; d: { waiting: LobbyEntry[] } }
+  /** One device more waiting that this device may admit (one op per device; the lobby is never sent whole). */
+  | { op: 'lobby_joined'; d: { device: WaitingEntry } }
+  /** That device no longer waits (admitted, refused, or gone). */
+  | { op: 'lobby_left'; d: { user_id: number } }
   | { op: 'roster'; d: { devices: DeviceInfo[] } }
   | { op: 'booths'; d: { booths: BoothInfo[] } }
   | { op: 'publish_answer'; d: { sdp: string } }
@@ -142,11 +170,13 @@ export type HostOp =
   | { op: 'admit'; d: { user_id: number } }
   | { op: 'refuse'; d: { user_id: number } }
   | { op: 'remove'; d: { user_id: number } }
+  /** Revoke the link this device joined with: every device of it leaves, and it admits no one. */
+  | { op: 'revoke'; d: { user_id: number } }
   | { op: 'lock'; d: { locked: boolean } }
   | { op: 'advance'; d: { phase: Phase } }
   | { op: 'allow_overrun'; d: Record<string, never> };
 
-export const HOST_OPS: ReadonlySet<string> = new Set<HostOp['op']>(['admit', 'refuse', 'remove', 'lock', 'advance', 'allow_overrun']);
+export const HOST_OPS: ReadonlySet<string> = new Set<HostOp['op']>(['admit', 'refuse', 'remove', 'revoke', 'lock', 'advance', 'allow_overrun']);
 
 /** An interpreter's booth controls (device → server); refusals: `booth_busy`, `not_live`, `already_live`, `not_publishing`. */
 export type BoothOp =
@@ -167,9 +197,11 @@ export interface SignalingHandlers {
   close(code: number, reason: string): void;
 }
 
-export function signalingUrl(summitId: string, location: Location = window.location): string {
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${location.host}/api/summits/${encodeURIComponent(summitId)}/ws`;
+/** The signalling WebSocket of a summit on the Parley server at `server` (an http(s) origin). */
+export function signalingUrl(summitId: string, server: string): string {
+  const url = new URL(`/api/summits/${encodeURIComponent(summitId)}/ws`, server);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
 }
 
 export class SignalingSocket {

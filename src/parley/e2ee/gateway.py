@@ -12,12 +12,21 @@ readiness, the choice of the first valid commit per epoch, the per-joiner welcom
 recovery from invalid commits and welcomes (op 31), and re-creating the group when a single
 member remains.
 
+Commits the others cannot use: the server cannot check a commit's membership tag or a welcome's
+secrets (they need the group's secrets), so a member can win commit races with commits nobody else
+can process, and every such commit makes the others rejoin. The gateway keeps, for the last few
+transitions, who committed and who received the commit or a welcome. When enough of those
+receivers, never the committer itself, report the transition unusable (op 31), it counts against
+the committer; at `UNUSABLE_COMMIT_LIMIT` the gateway removes the committer for good and names it
+in `Accepted.expelled`, for the caller to close its connection.
+
 Member statuses, changed only in `_set_status`:
 
     CONNECTED --key package--> PENDING --commit adds it--> MEMBER
     MEMBER --key package--> PENDING (its old leaf is proposed for removal)
     MEMBER --invalid commit/welcome--> CONNECTED (likewise)
     any --group re-created--> CONNECTED
+    any --UNUSABLE_COMMIT_LIMIT of its commits reported unusable--> gone (expelled)
 """
 
 from __future__ import annotations
@@ -60,6 +69,17 @@ PROTOCOL_VERSION = 1
 # slow or silent member must not hold the others on an old key (DAVE's gateway uses about as much).
 TRANSITION_TIMEOUT = 2.0
 _MAX_TRANSITION_ID = 0xFFFF
+# After how many unusable commits the gateway removes their committer. One can be an accident (a
+# client's bug, a state it lost); each one costs every other member a rejoin, so a second from the
+# same device in one stay is taken for an attack.
+UNUSABLE_COMMIT_LIMIT = 2
+# How many receivers must report a transition unusable (and more than half of those who read its
+# commit, or of those welcomed by it) before it counts against its committer. One member's word is
+# not enough: a member could report a good commit to have an honest committer removed.
+WITNESSES_NEEDED = 2
+# Transitions whose reports still count. Reports come within moments of a transition; a group that
+# is re-created commits a few times in a row as its members come back.
+_KEPT_DELIVERIES = 16
 _GATEWAY_IDENTITY = b"parley-gateway"
 
 
@@ -94,8 +114,18 @@ class Send:
 
 
 @dataclass(frozen=True)
+class Expulsion:
+    """A user the gateway removed for good (already out of the group): the caller closes its
+    connection, tells it why, and keeps a record."""
+
+    user_id: int
+    unusable_commits: int
+
+
+@dataclass(frozen=True)
 class Accepted:
     sends: tuple[Send, ...] = ()
+    expelled: tuple[Expulsion, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,6 +159,7 @@ class _User:
     leaf: int | None = None
     signature_key: bytes | None = None  # the key this user's leaf was added with
     identified_key: bytes | None = None  # the key its device identified with, if the caller bound one
+    unusable_commits: int = 0  # its commits the others reported unusable (see _Delivery)
 
 
 @dataclass
@@ -138,6 +169,30 @@ class _Proposal:
     body: Add | Remove
     user_id: int
     recipients: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Delivery:
+    """Who committed a transition and who received it: what reports of it (op 31) are weighed by."""
+
+    committer: int
+    readers: frozenset[int]  # were sent the commit (op 29); the committer is not among them
+    joiners: frozenset[int]  # were sent a welcome (op 30)
+    reports: set[int] = field(default_factory=set)
+    counted: bool = False
+
+    def report(self, user_id: int) -> bool:
+        """Take a receiver's report; True the first time the transition proves unusable."""
+        if user_id not in self.readers | self.joiners:
+            return False  # the committer, or someone the transition never reached
+        self.reports.add(user_id)
+        if self.counted:
+            return False
+        self.counted = any(
+            len(said := self.reports & witnesses) >= WITNESSES_NEEDED and 2 * len(said) > len(witnesses)
+            for witnesses in (self.readers, self.joiners)
+        )
+        return self.counted
 
 
 @dataclass
@@ -180,6 +235,7 @@ class DaveGateway:
         self._proposals: list[_Proposal] = []
         self._transition: _Transition | None = None
         self._next_transition_id = 1
+        self._deliveries: dict[int, _Delivery] = {}  # by transition id, the last _KEPT_DELIVERIES
 
     # -- views -----------------------------------------------------------------------------------
 
@@ -360,7 +416,8 @@ class DaveGateway:
         return Accepted(tuple(self._execute()))
 
     def _on_invalid_commit_welcome(self, user: _User, op: InvalidCommitWelcome, now: float) -> Outcome:
-        """Op 31: the user could not process a commit or welcome; remove it, await a new key package."""
+        """Op 31: the user could not process a commit or welcome; remove it, await a new key package.
+        The report is also weighed against the transition's committer (see `_Delivery`)."""
         if self._transition:
             self._transition.awaiting.discard(user.user_id)
         sends: list[Send] = []
@@ -373,7 +430,17 @@ class DaveGateway:
             self._set_status(user, MemberStatus.CONNECTED)
         if self._transition and not self._transition.awaiting:
             sends += self._execute()
-        return Accepted(tuple(sends))
+        delivery = self._deliveries.get(op.transition_id)
+        if delivery is None or not delivery.report(user.user_id):
+            return Accepted(tuple(sends))
+        committer = self._users.get(delivery.committer)
+        if committer is None:
+            return Accepted(tuple(sends))
+        committer.unusable_commits += 1
+        if committer.unusable_commits < UNUSABLE_COMMIT_LIMIT:
+            return Accepted(tuple(sends))
+        sends += self.leave(committer.user_id, now).sends
+        return Accepted(tuple(sends), (Expulsion(committer.user_id, committer.unusable_commits),))
 
     # -- state changes ---------------------------------------------------------------------------
 
@@ -525,7 +592,21 @@ class DaveGateway:
             sends.append(Send(joiner.user_id, WelcomeOp(transition_id, op.welcome.for_member(ref).encode())))
         members = frozenset(announced | {j.user_id for j, _ in joiners})
         self._transition = _Transition(transition_id, set(members), members, now + TRANSITION_TIMEOUT)
+        self._remember(
+            _Delivery(
+                committer.user_id,
+                frozenset(announced - {committer.user_id}),
+                frozenset(j.user_id for j, _ in joiners),
+            ),
+            transition_id,
+        )
         return sends
+
+    def _remember(self, delivery: _Delivery, transition_id: int) -> None:
+        self._deliveries.pop(transition_id, None)  # an id used again after wrapping around
+        self._deliveries[transition_id] = delivery
+        while len(self._deliveries) > _KEPT_DELIVERIES:
+            del self._deliveries[next(iter(self._deliveries))]
 
     def _place(self, user_id: int) -> int:
         """The leftmost blank leaf, or a new one at the right edge (RFC 9420 12.1.1)."""

@@ -128,7 +128,7 @@ class JanusConfig:
 
         The files are readable by the owner only: they hold the API secret (and the TURN password).
         """
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         files = {
             "janus.jcfg": self._core(directory),
             "janus.plugin.videoroom.jcfg": _VIDEOROOM,

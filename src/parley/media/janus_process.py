@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import enum
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -180,7 +181,8 @@ class JanusProcess:
 
     async def _spawn(self) -> None:
         config_file = self.config.write(self.directory)
-        with open(self.directory / "janus.out", "ab") as out:  # banner and anything printed before logging
+        out_fd = os.open(self.directory / "janus.out", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with open(out_fd, "ab") as out:  # banner and anything printed before logging
             self._process = await asyncio.create_subprocess_exec(
                 self.executable,
                 "-C",
@@ -195,6 +197,7 @@ class JanusProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 preexec_fn=_parent_death_signal(),
+                umask=0o077,  # its log names rooms and addresses: owner-only, like its config
             )
         try:
             await self._wait_ready(self._process)

@@ -22,8 +22,8 @@ from typing import Any
 
 from parley.media.janus_api import HandleEvent, IceCandidate, JanusException, Jsep, WebrtcUp
 from parley.media.janus_client import JanusClient, JanusSession
-from parley.media.sdp import media_sections
 from parley.media.videoroom import (
+    PublishedStream,
     StreamRequest,
     VideoRoom,
     VideoRoomError,
@@ -59,7 +59,7 @@ class JanusMediaPlane:
         self._session: JanusSession | None = None
         self._admin: VideoRoom | None = None
         self._publishers: dict[int, VideoRoomPublisher] = {}
-        self._audio_mids: dict[int, list[str]] = {}
+        self._mids: dict[int, tuple[str, ...]] = {}  # per feed: its streams, as Janus names them
         self._subscribers: dict[tuple[int, int], VideoRoomSubscriber] = {}
         self.on_published: Callable[[int], Coroutine[Any, Any, None]] | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
@@ -72,7 +72,7 @@ class JanusMediaPlane:
     async def reconnect(self) -> None:
         """After a Janus restart: a new connection and session; the old handles are gone."""
         self._publishers.clear()
-        self._audio_mids.clear()
+        self._mids.clear()
         self._subscribers.clear()
         if self._client:
             with contextlib.suppress(JanusException, OSError):
@@ -104,33 +104,48 @@ class JanusMediaPlane:
         with contextlib.suppress(JanusException):
             await admin.destroy_room(room)
 
-    async def publish(self, room: int, feed: int, display: str, offer_sdp: str) -> str:
+    async def publish(
+        self, room: int, feed: int, display: str, offer_sdp: str, *, forward: bool = True
+    ) -> str:
+        """Publish the device's offer; Janus's answer. With `forward` False, every stream Janus
+        holds for the feed is muted before the answer is returned, by the mids Janus reports
+        (not the offer's): if that fails, the publisher is detached, so nothing is left
+        published that the policy could not mute."""
         session, _ = self._need()
+        old = self._publishers.pop(feed, None)
+        self._mids.pop(feed, None)
+        if old is not None:
+            with contextlib.suppress(JanusException):
+                await old.handle.detach()
         try:
-            old = self._publishers.pop(feed, None)
-            if old is not None:
-                with contextlib.suppress(JanusException):
-                    await old.handle.detach()
             publisher = await VideoRoomPublisher.attach(session)
-            self._publishers[feed] = publisher
+        except JanusException as e:
+            raise _media_error(e, "publishing") from e
+        self._publishers[feed] = publisher
+        try:
             await publisher.join(room, feed, display)
             publisher.handle.add_listener(lambda event: self._publisher_event(feed, event))
             answer = await publisher.publish(Jsep("offer", offer_sdp, trickle=False), e2ee=True)
-        except JanusException as e:
-            raise _media_error(e, "publishing") from e
-        self._audio_mids[feed] = [
-            s.mid for s in media_sections(offer_sdp) if s.kind == "audio" and s.active and s.mid
-        ]
+            self._mids[feed] = _stream_mids(publisher.streams)
+            if not forward:
+                await self.forward_audio(room, feed, False)
+        except (JanusException, MediaError) as e:
+            self._publishers.pop(feed, None)
+            self._mids.pop(feed, None)
+            with contextlib.suppress(JanusException):
+                await publisher.handle.detach()
+            raise e if isinstance(e, MediaError) else _media_error(e, "publishing") from e
         return answer.sdp
 
     async def forward_audio(self, room: int, feed: int, forward: bool) -> None:
-        """Have Janus forward a publisher's audio, or drop it at the publisher (VideoRoom
-        `moderate`). A feed that is not published (any more) has nothing to forward: no-op."""
+        """Have Janus forward a publisher's streams (an interpreter's: its voice only), or drop
+        them at the publisher (VideoRoom `moderate`, by the mids Janus reported at publish). A
+        feed that is not published (any more) has nothing to forward: no-op."""
         _, admin = self._need()
         if feed not in self._publishers:
             return
         try:
-            for mid in self._audio_mids.get(feed, []):
+            for mid in self._mids.get(feed, ()):
                 await admin.moderate(room, feed, mid, mute=not forward)
         except JanusException as e:
             raise _media_error(e, "moderating a channel") from e
@@ -184,9 +199,16 @@ class JanusMediaPlane:
         """Detach every handle that served this device, and every subscription to its feed."""
         handles = [p.handle for f, p in self._publishers.items() if f == device]
         self._publishers.pop(device, None)
-        self._audio_mids.pop(device, None)
+        self._mids.pop(device, None)
         for key in [k for k in self._subscribers if device in k]:
             handles.append(self._subscribers.pop(key).handle)
         for handle in handles:
             with contextlib.suppress(JanusException):
                 await handle.detach()
+
+
+def _stream_mids(streams: tuple[PublishedStream, ...]) -> tuple[str, ...]:
+    """The mids Janus gave a publisher's streams; a stream it left unnamed cannot be moderated."""
+    if not streams or any(s.mid is None for s in streams):
+        raise MediaError("unmappable_offer", "the media server holds a stream it cannot name: not published")
+    return tuple(s.mid for s in streams if s.mid is not None)

@@ -49,7 +49,7 @@ class PublishedStream:
 
     type: str
     mindex: int
-    mid: str
+    mid: str | None  # Janus's own (it names a section the offer left unnamed by its index)
     codec: str | None = None
     description: str | None = None
     disabled: bool = False
@@ -59,7 +59,7 @@ class PublishedStream:
         return cls(
             type=str(obj.get("type")),
             mindex=int(obj.get("mindex", -1)),
-            mid=str(obj.get("mid")),
+            mid=_opt_str(obj, "mid"),
             codec=_opt_str(obj, "codec"),
             description=_opt_str(obj, "description"),
             disabled=obj.get("disabled") is True,
@@ -323,6 +323,7 @@ class VideoRoomPublisher:
         self.room: int | None = None
         self.feed_id: int | None = None
         self.private_id: int | None = None
+        self.streams: tuple[PublishedStream, ...] = ()  # as Janus holds them after `publish`
 
     @classmethod
     async def attach(cls, session: JanusSession) -> VideoRoomPublisher:
@@ -347,6 +348,7 @@ class VideoRoomPublisher:
         descriptions: Mapping[str, str] | None = None,
     ) -> Jsep:
         """Send the client's offer; returns Janus's answer, which carries Janus's ICE candidates.
+        Afterwards `streams` lists the streams as Janus holds them (its mids: what `moderate` takes).
 
         ``e2ee`` goes in the JSEP object (not the body): it is what a ``require_e2ee`` room checks.
         ``descriptions`` maps mids to labels other participants see (e.g. "camera", "interpreter EN").
@@ -360,6 +362,7 @@ class VideoRoomPublisher:
         result = await _call(self.handle, "event", body, jsep)
         if result.jsep is None or result.jsep.type != "answer":
             raise JanusProtocolError("VideoRoom accepted the publish without an SDP answer")
+        self.streams = tuple(PublishedStream.from_json(s) for s in result.data.get("streams", ()))
         return result.jsep
 
     async def unpublish(self) -> None:

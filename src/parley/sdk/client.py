@@ -68,7 +68,16 @@ log = logging.getLogger(__name__)
 KEEP_FRAMES = 30  # decoded frames kept per remote feed and kind, for callers to inspect
 # Errors that end a device's stay (the server closes the connection after them).
 ENDINGS = frozenset(
-    {"admission_refused", "summit_locked", "removed", "opening_ended", "summit_ended", "replaced"}
+    {
+        "admission_refused",
+        "summit_locked",
+        "removed",
+        "invitation_revoked",
+        "opening_ended",
+        "summit_ended",
+        "replaced",
+        "unusable_commits",
+    }
 )
 
 
@@ -166,7 +175,7 @@ class ParleyClient:
         self.errors: list[dict[str, Any]] = []
         self.ice_servers: list[dict[str, Any]] = []
         self.course: dict[str, Any] = {}
-        self.lobby: list[dict[str, Any]] = []
+        self.lobby: list[dict[str, Any]] = []  # who waits that this device may admit, in arrival order
         self.warnings: list[int] = []
         self.ended: dict[str, Any] | None = None  # the error that ended this device's stay
         self.admitted = asyncio.Event()
@@ -236,6 +245,10 @@ class ParleyClient:
 
     async def remove(self, user_id: int) -> None:
         await self._send_op("remove", {"user_id": user_id})
+
+    async def revoke(self, user_id: int) -> None:
+        """Revoke the link that device joined with: all its devices leave, and it admits no one."""
+        await self._send_op("revoke", {"user_id": user_id})
 
     async def lock(self, locked: bool) -> None:
         await self._send_op("lock", {"locked": locked})
@@ -444,8 +457,11 @@ class ParleyClient:
             self.course = d
         elif op == "clock_warning":
             self.warnings.append(int(d["minutes_left"]))
-        elif op == "lobby":
-            self.lobby = list(d["waiting"])
+        elif op == "lobby_joined":
+            waiting = int(d["device"]["user_id"])
+            self.lobby = [w for w in self.lobby if int(w["user_id"]) != waiting] + [d["device"]]
+        elif op == "lobby_left":
+            self.lobby = [w for w in self.lobby if int(w["user_id"]) != int(d["user_id"])]
         elif op == "booths":
             self.booths = {b["language"]: b for b in d["booths"]}
         elif op == "error":

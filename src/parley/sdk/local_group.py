@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from parley.e2ee.gateway import Accepted, DaveGateway, Refused, Send
+from parley.e2ee.gateway import Accepted, DaveGateway, Expulsion, Refused, Send
 from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
 
 
@@ -39,6 +39,7 @@ class LocalGroup:
         self.clock = clock
         self.members: dict[int, WireMember] = {}
         self.refusals: list[Refusal] = []
+        self.expelled: list[Expulsion] = []
         self._sequence: dict[int, int] = {}
         self._to_members: deque[tuple[int, bytes | dict[str, Any]]] = deque()
         self._to_gateway: deque[tuple[int, bytes | dict[str, Any]]] = deque()
@@ -63,6 +64,9 @@ class LocalGroup:
             return
         for send in outcome.sends:
             self._to_members.append((send.to, self._encode(send)))
+        for expulsion in outcome.expelled:  # the server closes its connection: it hears no more
+            self.expelled.append(expulsion)
+            self.members.pop(expulsion.user_id, None)
 
     def _encode(self, send: Send) -> bytes | dict[str, Any]:
         op = send.op

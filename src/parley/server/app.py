@@ -10,22 +10,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, WebSocket
+from fastapi import Path as UrlPath
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from parley.server.protocol import Language
+from parley.server.origins import BrowserOrigins, ClientCors
+from parley.server.protocol import Language, server_op
+from parley.server.rate_limit import SignalingLimits
 from parley.server.room import MediaPlane, Room
-from parley.server.signaling import SignalingConnection
+from parley.server.signaling import CLOSE_RATE_LIMITED, SignalingConnection
 from parley.server.web import SecurityHeaders, default_web_dir, mount_web_client
 from parley.store.database import Store
 from parley.summit.course import Admission, AtEnd, Course
 from parley.summit.invitations import InvitationError, InvitationSigner
-from parley.summit.model import DEFAULT_DUCKING, MAX_LANGUAGES, Invitation, Role, Summit, check_languages
+from parley.summit.model import (
+    DEFAULT_DUCKING,
+    MAX_DEVICES_PER_INVITATION,
+    MAX_LANGUAGES,
+    Invitation,
+    Role,
+    Summit,
+    check_languages,
+)
 from parley.summit.organiser import Organiser
 
 MAX_INVITATION_HOURS = 24 * 90
@@ -40,12 +53,14 @@ class ServerState:
         signer: InvitationSigner,
         media: MediaPlane,
         base_url: str,
-        ice_servers: list[dict[str, object]] | None = None,
-        test_hooks: bool = False,
+        ice_servers: list[dict[str, object]],
+        test_hooks: bool,
+        limits: SignalingLimits,
     ) -> None:
         self.store = store
+        self.limits = limits
         self.organiser = Organiser(store, signer, base_url)
-        self.ice_servers = ice_servers or []
+        self.ice_servers = ice_servers
         self.test_hooks = test_hooks
         self.signer = signer
         self.media = media
@@ -69,12 +84,37 @@ class ServerState:
             room = self.rooms.get(summit.summit_id)
             if room is None:
                 course = await asyncio.to_thread(self.store.load_course, summit)
+                invitations = await asyncio.to_thread(self.store.list_invitations, summit.summit_id)
 
                 async def persist(course: Course, kind: str, detail: dict[str, Any]) -> None:
                     await asyncio.to_thread(self.store.save_course, summit.summit_id, course, kind, detail)
 
-                room = self.rooms[summit.summit_id] = Room(summit, self.media, course, persist)
+                room = self.rooms[summit.summit_id] = Room(
+                    summit,
+                    self.media,
+                    course,
+                    persist,
+                    links=self,
+                    removed=[i.invitation_id for i in invitations if i.removed],
+                    revoked=[i.invitation_id for i in invitations if i.revoked],
+                )
             return room
+
+    # The room's Links: what the host does to a link outlives the room and a restart.
+
+    async def mark_removed(self, invitation_id: str, removed: bool) -> None:
+        await asyncio.to_thread(self.store.mark_removed, invitation_id, removed)
+
+    async def revoke(self, invitation_id: str) -> None:
+        await asyncio.to_thread(self.store.revoke_invitation, invitation_id)
+
+    async def revoke_invitation(self, invitation: Invitation) -> int:
+        """The organiser revokes a link: stored first (so a room opened from now on knows it), then
+        every device of it leaves the summit's live call at once. Returns how many left."""
+        async with self._lock:  # no room opens between the store's change and the live one
+            await self.revoke(invitation.invitation_id)
+            room = self.rooms.get(invitation.summit_id)
+        return await room.revoked_link(invitation.invitation_id, "organiser") if room else 0
 
     async def release(self, room: Room) -> None:
         async with self._lock:
@@ -139,6 +179,8 @@ class InvitationIn(_In):
     role: Role
     valid_hours: Annotated[int, Field(ge=1, le=MAX_INVITATION_HOURS)] = 72
     language: Language | None = None  # an interpreter's channel
+    # Devices present at once on this link; more than one for a link meant to be shared.
+    max_devices: Annotated[int, Field(ge=1, le=MAX_DEVICES_PER_INVITATION)] = 1
 
 
 class InvitationOut(BaseModel):
@@ -148,6 +190,24 @@ class InvitationOut(BaseModel):
     expires_at: datetime
     link: str
     language: str | None
+    max_devices: int
+
+
+class InvitationState(BaseModel):
+    """An invitation as an organiser lists it (never its link: that was handed out once)."""
+
+    invitation_id: str
+    delegation: str
+    role: Role
+    language: str | None
+    expires_at: datetime
+    revoked: bool
+    removed: bool  # the host removed a device of it: its next device waits for the host
+
+
+class Revocation(BaseModel):
+    invitation: InvitationState
+    devices_removed: int  # devices of this link that were in the call or the lobby
 
 
 class InvitationCheckIn(_In):
@@ -162,6 +222,19 @@ class InvitationCheck(BaseModel):
     language: str | None
     scheduled_start: datetime
     duration_minutes: int
+
+
+def _invitation_state(summit: Summit, invitation: Invitation) -> InvitationState:
+    delegation = summit.delegation(invitation.delegation_id)
+    return InvitationState(
+        invitation_id=invitation.invitation_id,
+        delegation=delegation.name if delegation else invitation.delegation_id,
+        role=invitation.role,
+        language=invitation.language,
+        expires_at=invitation.expires_at,
+        revoked=invitation.revoked,
+        removed=invitation.removed,
+    )
 
 
 def _summit_out(summit: Summit) -> SummitOut:
@@ -209,7 +282,9 @@ class _Socket:
                 await self.ws.close(code, reason)
 
 
-def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None) -> FastAPI:
+def create_app(
+    state: ServerState, admin_token: str, origins: BrowserOrigins, web_dir: Path | None = None
+) -> FastAPI:
     app = FastAPI(
         title="Parley",
         version="1",
@@ -268,7 +343,7 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
         valid_for = timedelta(hours=body.valid_hours)
         try:
             invitation, link = state.organiser.invite(
-                summit, delegation.delegation_id, body.role, valid_for, body.language
+                summit, delegation.delegation_id, body.role, valid_for, body.language, body.max_devices
             )
         except ValueError as e:
             raise HTTPException(422, str(e)) from None
@@ -279,6 +354,27 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
             expires_at=invitation.expires_at,
             link=link,
             language=invitation.language,
+            max_devices=invitation.max_devices,
+        )
+
+    @app.get("/api/summits/{summit_id}/invitations", dependencies=admin)
+    def list_invitations(summit_id: str) -> list[InvitationState]:
+        summit = state.store.get_summit(summit_id)
+        if summit is None:
+            raise HTTPException(404, "no such summit")
+        return [_invitation_state(summit, i) for i in state.store.list_invitations(summit_id)]
+
+    @app.post("/api/invitations/{invitation_id}/revoke", dependencies=admin)
+    async def revoke_invitation(invitation_id: Annotated[str, UrlPath(max_length=32)]) -> Revocation:
+        """The link admits no one any more, and its devices leave the call and the lobby now."""
+        invitation = await asyncio.to_thread(state.store.get_invitation, invitation_id)
+        summit = await state.summit_for(invitation.summit_id) if invitation else None
+        if invitation is None or summit is None:
+            raise HTTPException(404, "no such invitation")
+        removed = await state.revoke_invitation(invitation)
+        return Revocation(
+            invitation=_invitation_state(summit, replace(invitation, revoked=True, removed=False)),
+            devices_removed=removed,
         )
 
     @app.post("/api/invitations/check")
@@ -304,9 +400,22 @@ def create_app(state: ServerState, admin_token: str, web_dir: Path | None = None
 
     @app.websocket("/api/summits/{summit_id}/ws")
     async def signaling(ws: WebSocket, summit_id: str) -> None:
+        if not origins.may_connect(ws.headers.get("origin")):
+            await ws.close(4003, "this origin may not connect")  # before accept: HTTP 403
+            return
+        address = ws.client.host if ws.client else ""
         await ws.accept()
-        await SignalingConnection(_Socket(ws), state, summit_id).run()
+        socket = _Socket(ws)
+        limited = state.limits.connect(address, time.monotonic())
+        if limited is not None:  # accepted only to say why, in the protocol's own words
+            await socket.send_text(
+                server_op("error", {"code": "rate_limited", "message": limited.message, "op": None})
+            )
+            await socket.close(CLOSE_RATE_LIMITED, "rate_limited")
+            return
+        await SignalingConnection(socket, state, summit_id, address).run()
 
+    app.add_middleware(ClientCors, origins=origins)
     app.add_middleware(SecurityHeaders)
     mount_web_client(app, web_dir or default_web_dir())  # last: its static files sit under "/"
     return app

@@ -11,6 +11,12 @@ Janus may use for ICE, a public 1:1 NAT address, STUN/TURN servers).
     data_dir = "~/.local/share/parley"     # PARLEY_DATA_DIR
     web_dir = ""                # PARLEY_WEB_DIR: the built browser client (default: web/dist here)
     database_url = ""           # PARLEY_DATABASE_URL; empty: SQLite in data_dir
+    connection_rate = [30, 60]  # PARLEY_CONNECTION_RATE="30,60": signalling WebSockets per client
+                                #   address: 30 at once, then 60 a minute (IPv6: per /64)
+    identify_rate = [20, 30]    # PARLEY_IDENTIFY_RATE: identify attempts per address, likewise
+    client_origins = []         # PARLEY_CLIENT_ORIGINS="https://a.example,https://b.example":
+                                # origins where delegations serve the browser client themselves
+                                # (parley web-serve); they may use the client's API and WebSocket
 
     [media]
     janus_ws_port = 8188        # PARLEY_JANUS_WS_PORT (Janus API on 127.0.0.1 only)
@@ -31,6 +37,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from parley.server.origins import origin_of
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -45,9 +53,13 @@ class Settings:
     nat_1_1_mapping: str = ""
     stun_server: str = ""
     turn_servers: tuple[str, ...] = field(default_factory=tuple)
+    client_origins: tuple[str, ...] = field(default_factory=tuple)
     ipv6: bool = False
     web_dir: Path | None = None  # the built browser client; default: web/dist of this checkout
     test_hooks: bool = False  # PARLEY_TEST_HOOKS: let browser test hooks act (never in production)
+    # Per client address (parley.server.rate_limit): (at once, then per minute).
+    connection_rate: tuple[int, float] = (30, 60.0)
+    identify_rate: tuple[int, float] = (20, 30.0)
 
     @property
     def base_url(self) -> str:
@@ -56,6 +68,11 @@ class Settings:
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'parley.db'}"
+
+
+def _listed(value: Any) -> tuple[str, ...]:
+    """A list from the file, or a comma-separated variable (empty: none, not one named "")."""
+    return tuple(s.strip() for s in value.split(",") if s.strip()) if isinstance(value, str) else tuple(value)
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -68,13 +85,13 @@ def _coerce(name: str, value: Any) -> Any:
     if name == "rtp_port_range":
         low, high = (int(v) for v in (value.split("-") if isinstance(value, str) else value))
         return (low, high)
+    if name in ("connection_rate", "identify_rate"):
+        burst, per_minute = value.split(",") if isinstance(value, str) else value
+        return (int(burst), float(per_minute))
     if name == "turn_servers":
-        # An empty variable means none, not one server named "".
-        return (
-            tuple(s.strip() for s in value.split(",") if s.strip())
-            if isinstance(value, str)
-            else tuple(value)
-        )
+        return _listed(value)
+    if name == "client_origins":
+        return tuple(origin_of(origin) for origin in _listed(value))
     if name in ("ipv6", "test_hooks"):
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
     return str(value)

@@ -14,17 +14,26 @@ from __future__ import annotations
 
 import base64
 import json
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from parley.summit.model import LANGUAGE_PATTERN
 
 PROTOCOL_VERSION = 1
 MAX_TEXT_FRAME = 64 * 1024  # an SDP with audio and video is a few KB
-MAX_PEOPLE = 12
-MAX_NAME = 80
+MAX_PEOPLE = 8  # people at one device, shown to everyone in the roster and the lobby
+MAX_NAME = 64  # characters (code points, after NFC) of one person's name
 MAX_SDP = 48 * 1024
 MAX_CANDIDATE = 1024
 
@@ -57,12 +66,38 @@ def decode_key(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=")
 
 
+# Invisible characters that join letters in some scripts (Persian and Indic names use them, and
+# emoji sequences): the only format characters a name may hold. The bidirectional controls (which
+# can make one name read as another) and every other format character are refused.
+_NAME_JOINERS = frozenset("\u200c\u200d")
+# Control, format, surrogate, private-use and unassigned code points; line and paragraph separators.
+_NOT_IN_NAMES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def check_name(name: str) -> str:
+    """One person's name as every device will show it: NFC, without surrounding blanks, 1 to
+    MAX_NAME characters, and only characters that print (letters, marks, digits, punctuation,
+    symbols, spaces). Characters beyond the Basic Multilingual Plane are allowed (CJK names and
+    emoji need them); each counts as one character. ValueError names the rule broken."""
+    name = unicodedata.normalize("NFC", name).strip()
+    if not name:
+        raise ValueError("a name may not be blank")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a name has at most {MAX_NAME} characters")
+    for c in name:
+        if unicodedata.category(c) in _NOT_IN_NAMES and c not in _NAME_JOINERS:
+            raise ValueError(f"a name may hold only printable characters, not U+{ord(c):04X}")
+    return name
+
+
+# As typed (decomposed letters, surrounding blanks) a name may be longer than it is shown; this
+# first bound only spares the server normalising a long string at all.
+Name = Annotated[str, Field(min_length=1, max_length=4 * MAX_NAME), AfterValidator(check_name)]
+
+
 class IdentifyData(_Op):
     token: Annotated[str, Field(min_length=1, max_length=1024)]
-    people: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=MAX_NAME)]],
-        Field(min_length=1, max_length=MAX_PEOPLE),
-    ]
+    people: Annotated[list[Name], Field(min_length=1, max_length=MAX_PEOPLE)]
     # The device's DAVE signature key. Its user id is derived from it and the invitation, and the
     # gateway accepts only key packages signed by it: the same device keeps the same identity.
     key: SignatureKeyText
@@ -185,6 +220,13 @@ class Remove(_Op):
     d: UserData
 
 
+class Revoke(_Op):
+    """Host: revoke the invitation link this device joined with; every device of that link leaves."""
+
+    op: Literal["revoke"]
+    d: UserData
+
+
 class LockData(_Op):
     locked: bool
 
@@ -246,6 +288,7 @@ ClientOp = Annotated[
     | Admit
     | Refuse
     | Remove
+    | Revoke
     | Lock
     | Advance
     | AllowOverrun

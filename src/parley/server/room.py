@@ -7,6 +7,10 @@ is present. It owns one task (the gateway's transition timer) and each device's 
 
 Sending never blocks the room: each device has a bounded outbox drained by its own writer. A
 device that cannot keep up (outbox full) is disconnected rather than allowed to stall the others.
+
+What one invitation link can bring in is bounded too (`may_enter`): as many devices at once as
+the invitation allows, and at most MAX_LOBBY waiting in the lobby; those who may admit learn of
+the lobby one device at a time (`lobby_joined` / `lobby_left`), never as one growing list.
 """
 
 from __future__ import annotations
@@ -15,16 +19,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from parley.e2ee.gateway import Accepted, DaveGateway, Outcome, Refused
+from parley.e2ee.gateway import Accepted, DaveGateway, Expulsion, Outcome, Refused
 from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
 from parley.interpretation.booth import Booth, BoothError
 from parley.media.plane import MediaError
-from parley.media.sdp import media_sections
+from parley.media.sdp import OfferError, check_offer, parse_offer
 from parley.server.protocol import DeviceInfo, encode_key, server_op, text_frame
 from parley.summit.course import Admission, Course, CourseError, Phase
 from parley.summit.model import Delegation, Role, Summit
@@ -32,6 +36,15 @@ from parley.summit.model import Delegation, Role, Summit
 log = logging.getLogger(__name__)
 
 OUTBOX_LIMIT = 256  # messages; a device this far behind is gone or hostile
+# Devices waiting at once in a summit's lobby. A newly admitted host is told of each in one op,
+# so the lobby fits in a host's outbox with room to spare.
+MAX_LOBBY = 100
+assert MAX_LOBBY < OUTBOX_LIMIT // 2
+
+# What a device may offer to publish: a delegation's device its microphone and camera, an
+# interpreter its voice. Anything else (a data channel, a second stream) has no place in the policy.
+FLOOR_SECTIONS = {"audio": 1, "video": 1}
+CHANNEL_SECTIONS = {"audio": 1}
 
 
 class Connection(Protocol):
@@ -46,19 +59,31 @@ class MediaPlane(Protocol):
     """Janus, as the room uses it (parley.media.plane.JanusMediaPlane).
 
     `on_published(feed)` is called when a device's published media is up at Janus: only then can
-    others subscribe to it.
+    others subscribe to it. `publish(..., forward=False)` answers only once every stream Janus
+    holds for the feed is muted (`forward_audio` with False); it leaves nothing published when it
+    cannot.
     """
 
     on_published: Callable[[int], Coroutine[Any, Any, None]] | None
 
     async def open_room(self, room: int) -> None: ...
-    async def publish(self, room: int, feed: int, display: str, offer_sdp: str) -> str: ...
+    async def publish(
+        self, room: int, feed: int, display: str, offer_sdp: str, *, forward: bool = True
+    ) -> str: ...
     async def subscribe(self, room: int, subscriber: int, feed: int) -> str: ...
     async def start(self, subscriber: int, feed: int, answer_sdp: str) -> None: ...
     async def trickle(self, device: int, feed: int | None, candidate: dict[str, Any] | None) -> None: ...
     async def forward_audio(self, room: int, feed: int, forward: bool) -> None: ...
     async def drop_device(self, device: int) -> None: ...
     async def close_room(self, room: int) -> None: ...
+
+
+class Links(Protocol):
+    """Where the room records what the host does to invitation links (the store, through the
+    app): they must outlive the room and a restart of the server."""
+
+    async def mark_removed(self, invitation_id: str, removed: bool) -> None: ...
+    async def revoke(self, invitation_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -74,7 +99,8 @@ CLOSE_REFUSED = 4003
 CLOSE_OPENING_ENDED = 4005
 CLOSE_SUMMIT_ENDED = 4006
 CLOSE_REMOVED = 4009
-CLOSE_REPLACED = 4010
+CLOSE_UNUSABLE_COMMITS = 4010
+CLOSE_REPLACED = 4011
 
 Persist = Callable[[Course, str, dict[str, Any]], Coroutine[Any, Any, None]]
 Outgoing = str | bytes | Close
@@ -89,6 +115,8 @@ class Device:
     connection: Connection
     key: bytes  # its DAVE signature key: the gateway admits only key packages it signed
     link: str  # its invitation's tag (InvitationSigner.link_tag)
+    invitation_id: str  # the invitation it identified with
+    max_devices: int  # how many devices that invitation may have present at once
     language: str | None = None  # an interpreter's channel
     publishing: bool = False
     outbox: asyncio.Queue[str | bytes | Close | None] = field(
@@ -120,16 +148,26 @@ class Room:
         persist: Persist,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        links: Links | None = None,
+        removed: Iterable[str] = (),
+        revoked: Iterable[str] = (),
     ) -> None:
+        """`removed` and `revoked`: the summit's invitations so marked in the store, read when the
+        room opens; from then on the room keeps both sets (and `links` records the changes)."""
         self.summit = summit
         self.media = media
         self.course = course
         self._persist = persist
+        self._links = links
+        self.removed: set[str] = set(removed)  # links whose devices wait for the host, flagged
+        self.revoked: set[str] = set(revoked)  # links that admit no one
         self.clock = clock
         self.wall_clock = wall_clock
         self.gateway = DaveGateway(summit.channel_id)
         self.devices: dict[int, Device] = {}  # admitted: in the call
         self.lobby: dict[int, Device] = {}  # waiting: no keys, no media
+        self._entering: dict[int, Device] = {}  # past may_enter, not yet in the lobby or the call
         self._timer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._course_timer: asyncio.Task[None] | None = None
@@ -143,28 +181,72 @@ class Room:
 
     # -- membership ------------------------------------------------------------------------------
 
-    def may_enter(self, role: Role) -> CourseError | None:
-        """Whether a device of this role may identify now (checked before it is given a place)."""
+    def may_enter(self, device: Device) -> CourseError | None:
+        """Whether this device may come in now; `arrive` asks, and nothing else decides it.
+
+        The course must allow its role; its invitation must not already have as many devices
+        present (lobby, call, or arriving) as it allows; and a device that would wait must find
+        room in the lobby.
+        """
+        role = device.role
+        if device.invitation_id in self.revoked:
+            return CourseError("invitation_revoked", "this invitation was withdrawn")
         if self.course.phase is Phase.ENDED:
             return CourseError("summit_ended", "this summit has ended")
         if role is Role.PRESS and not self.course.press_allowed():
             return CourseError("opening_ended", "the opening has ended: the press is no longer admitted")
         if self.course.locked and role is not Role.HOST:
             return CourseError("summit_locked", "the host has locked this summit: no one else may join")
+        present = {**self.devices, **self.lobby, **self._entering}.values()
+        # The same device coming back (same user id) replaces itself: it does not count twice.
+        holders = [
+            d for d in present if d.invitation_id == device.invitation_id and d.user_id != device.user_id
+        ]
+        if len(holders) >= device.max_devices:
+            many = "one device" if device.max_devices == 1 else f"{device.max_devices} devices"
+            return CourseError(
+                "invitation_in_use",
+                f"this invitation admits {many} at a time, and that many are in the summit now",
+            )
+        if not self._straight_in(device) and len(self.lobby) >= MAX_LOBBY:
+            return CourseError("lobby_full", f"{MAX_LOBBY} devices are waiting in the lobby: try again later")
         return None
 
-    async def arrive(self, device: Device, ready: Callable[[bool], str]) -> None:
-        """A device identified: the host goes straight in, everyone else waits in the lobby.
+    def removed_earlier(self, device: Device) -> bool:
+        """The host removed a device of this one's link and has not admitted one since."""
+        return device.invitation_id in self.removed
+
+    def _straight_in(self, device: Device) -> bool:
+        return not self.removed_earlier(device) and (
+            device.role is Role.HOST or self.course.admission is Admission.OPEN
+        )
+
+    async def arrive(self, device: Device, ready: Callable[[bool], str]) -> CourseError | None:
+        """A device identified: the host goes straight in (everyone, with open admission), the
+        others wait in the lobby; so does any device whose link the host removed a device of.
 
         The same device coming back (same invitation and key, so the same user id: a reloaded
         page, a dropped connection not yet noticed) replaces its earlier connection, and goes
         straight back in if that one was in the call: it is the holder of the same key.
 
-        Raises MediaError, with nothing of the device left behind, when the media server cannot
-        open the summit's room for a device that goes straight in.
+        Returns the refusal, with nothing done, when `may_enter` refuses it. Raises MediaError,
+        with nothing of the device left behind, when the media server cannot open the summit's
+        room for a device that goes straight in.
         """
+        refusal = self.may_enter(device)
+        if refusal is not None:
+            return refusal
         was_in = await self._replace(device.user_id)
-        straight_in = was_in or device.role is Role.HOST or self.course.admission is Admission.OPEN
+        # Counted from here on, so that two devices arriving on one link together cannot both
+        # pass may_enter while the first waits for the media server.
+        self._entering[device.user_id] = device
+        try:
+            await self._place(device, ready, was_in or self._straight_in(device))
+        finally:
+            del self._entering[device.user_id]
+        return None
+
+    async def _place(self, device: Device, ready: Callable[[bool], str], straight_in: bool) -> None:
         if straight_in:
             await self._ensure_media()
         device.writer = asyncio.create_task(self._write(device), name=f"writer-{device.user_id}")
@@ -174,7 +256,7 @@ class Room:
         else:
             self.lobby[device.user_id] = device
             self._enqueue(device, ready(False))
-            self._broadcast_lobby()
+            self._lobby_joined(device)
         # A device that arrives after a warning was given still learns how close the end is.
         if self.course.warned and self.course.phase is not Phase.ENDED:
             left = min(self.course.warned)
@@ -195,13 +277,15 @@ class Room:
     async def _admit(self, device: Device) -> None:
         """Into the call: the roster tells everyone, DAVE starts for it, it may publish now."""
         await self._ensure_media()
-        self.lobby.pop(device.user_id, None)
+        waited = self.lobby.pop(device.user_id, None)
         self.devices[device.user_id] = device
         if device.language is not None:
             self.booths[device.language] = self.booths[device.language].join(device.user_id)
         self._enqueue(device, server_op("admitted", {}))
         self._broadcast_roster()
-        self._broadcast_lobby()
+        if waited is not None:
+            self._lobby_left(waited)
+        self._show_lobby(device)
         self._deliver(self.gateway.connect(device.user_id, self.clock(), device.key))
         self._ensure_timer()
 
@@ -214,7 +298,7 @@ class Room:
             return
         if (waiting := self.lobby.pop(user_id, None)) is not None:
             self._stop_writer(waiting)
-            self._broadcast_lobby()
+            self._lobby_left(waiting)
             return
         device = self.devices.pop(user_id, None)
         if device is None:
@@ -260,10 +344,12 @@ class Room:
     # -- host controls ---------------------------------------------------------------------------
 
     def _may_admit(self, by: Device, waiting: Device) -> bool:
+        """The host; or its delegation's head, unless the host removed a device of its link."""
         if by.role is Role.HOST:
             return True
         return (
-            self.course.admission is Admission.DELEGATION_HEAD
+            not self.removed_earlier(waiting)
+            and self.course.admission is Admission.DELEGATION_HEAD
             and by.role is Role.PRINCIPAL
             and by.delegation.delegation_id == waiting.delegation.delegation_id
         )
@@ -273,7 +359,14 @@ class Room:
             self.course.admission is Admission.DELEGATION_HEAD and device.role is Role.PRINCIPAL
         )
 
+    def _in_call(self, by: Device) -> None:
+        """Controls are for devices in the call: one waiting in the lobby (a removed host among
+        them) cannot admit itself or anyone else."""
+        if by.user_id not in self.devices:
+            raise CourseError("not_admitted", "wait until the host admits this device")
+
     def _waiting(self, by: Device, user_id: int) -> Device:
+        self._in_call(by)
         waiting = self.lobby.get(user_id)
         if waiting is None:
             raise CourseError("not_waiting", f"device {user_id} is not waiting in the lobby")
@@ -284,10 +377,25 @@ class Room:
     def _host(self, by: Device, what: str) -> None:
         if by.role is not Role.HOST:
             raise CourseError("forbidden", f"only the host may {what}")
+        self._in_call(by)
+
+    def _present(self, by: Device, user_id: int) -> Device:
+        """Another device of this summit, in the call or in the lobby."""
+        device = self.devices.get(user_id) or self.lobby.get(user_id)
+        if device is None or device is by:
+            raise CourseError("no_such_device", f"device {user_id} is not in this summit")
+        return device
 
     async def admit(self, by: Device, user_id: int) -> None:
+        """Into the call; admitting a device whose link was removed lifts that removal."""
         waiting = self._waiting(by, user_id)
-        await self._log("admitted", {"user_id": user_id, "by": by.user_id})
+        detail: dict[str, Any] = {"user_id": user_id, "by": by.user_id}
+        if self.removed_earlier(waiting) and waiting.invitation_id is not None:
+            self.removed.discard(waiting.invitation_id)
+            if self._links:
+                await self._links.mark_removed(waiting.invitation_id, False)
+            detail["removal_lifted"] = waiting.invitation_id
+        await self._log("admitted", detail)
         await self._admit(waiting)
 
     async def refuse(self, by: Device, user_id: int) -> None:
@@ -296,12 +404,41 @@ class Room:
         await self._dismiss(waiting, "admission_refused", "the host did not admit this device", CLOSE_REFUSED)
 
     async def remove(self, by: Device, user_id: int) -> None:
+        """Out of the call (MLS removal, Janus handles dropped); and its link's next devices wait
+        in the lobby, flagged, until the host admits one (the mark is kept in the store)."""
         self._host(by, "remove a device")
-        device = self.devices.get(user_id) or self.lobby.get(user_id)
-        if device is None or device is by:
-            raise CourseError("no_such_device", f"device {user_id} is not in this summit")
-        await self._log("removed", {"user_id": user_id, "by": by.user_id})
+        device = self._present(by, user_id)
+        link = device.invitation_id
+        if link is not None:
+            self.removed.add(link)  # before any await: a device of this link arriving now waits
+            if self._links:
+                await self._links.mark_removed(link, True)
+        await self._log("removed", {"user_id": user_id, "by": by.user_id, "invitation_id": link})
         await self._dismiss(device, "removed", "the host removed this device from the summit", CLOSE_REMOVED)
+
+    async def revoke(self, by: Device, user_id: int) -> None:
+        """The host revokes the link this device joined with: see `revoked_link`."""
+        self._host(by, "revoke a link")
+        link = self._present(by, user_id).invitation_id
+        if link is None:
+            raise CourseError("no_such_device", f"device {user_id} joined without a link")
+        self.revoked.add(link)  # before any await: the link admits no one from now on
+        if self._links:
+            await self._links.revoke(link)
+        await self.revoked_link(link, by.user_id)
+
+    async def revoked_link(self, invitation_id: str, by: int | str) -> int:
+        """The link is revoked (in the store already): every device that came with it leaves at
+        once, from the call (MLS removal, Janus handles dropped) and from the lobby, and none is
+        let in again (may_enter). Returns how many devices left."""
+        self.revoked.add(invitation_id)
+        self.removed.discard(invitation_id)
+        await self._log("revoked", {"invitation_id": invitation_id, "by": by})
+        present = [*self.devices.values(), *self.lobby.values()]
+        leaving = [d for d in present if d.invitation_id == invitation_id]
+        for device in leaving:
+            await self._dismiss(device, "invitation_revoked", "this invitation was withdrawn", CLOSE_REFUSED)
+        return len(leaving)
 
     async def lock(self, by: Device, locked: bool) -> None:
         self._host(by, "lock the summit")
@@ -398,6 +535,8 @@ class Room:
         return None
 
     def _deliver(self, accepted: Accepted) -> None:
+        for expulsion in accepted.expelled:  # already out of the group; its stay ends after the sends
+            self._chore(self._expel(expulsion))
         for send in accepted.sends:
             device = self.devices.get(send.to)
             if device is None:
@@ -408,6 +547,23 @@ class Room:
                 self._enqueue(device, frame)
             else:
                 self._enqueue(device, text_frame(send.op.to_json()))
+
+    async def _expel(self, expulsion: Expulsion) -> None:
+        """The gateway removed a device whose commits the others could not use: close it, say why."""
+        device = self.devices.get(expulsion.user_id)
+        if device is None:
+            return
+        n = expulsion.unusable_commits
+        log.warning("device %d removed: the other members could not use %d of its commits", device.user_id, n)
+        await self._log("expelled", {"user_id": device.user_id, "reason": "unusable_commits", "commits": n})
+        message = f"the other members could not use {n} of this device's commits: it is removed"
+        await self._dismiss(device, "unusable_commits", message, CLOSE_UNUSABLE_COMMITS)
+
+    def _chore(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in a task the room owns until it is done."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
 
     def _ensure_timer(self) -> None:
         if self._timer is None or self._timer.done():
@@ -442,23 +598,25 @@ class Room:
     async def publish(self, device: Device, offer_sdp: str, channel: str | None = None) -> str:
         """Relay the device's offer to Janus; it shows as publishing once its media is up.
 
-        To the floor, or (an interpreter, audio only) into its language channel. An interpreter
-        who is not live is muted at Janus before its offer is answered, so no frame of it can
-        reach a listener before it takes over.
+        To the floor, or (an interpreter, audio only) into its language channel. An offer whose
+        sections the policy cannot map is refused before Janus sees it. An interpreter who is
+        not live is muted at Janus, by the streams Janus reports, before its offer is answered,
+        so no frame of it can reach a listener before it takes over.
         """
         if device.user_id not in self.devices:
             raise MediaError("not_admitted", "wait until the host admits this device")
         if device.role is Role.PRESS:
             raise MediaError("forbidden", "press devices see and hear the floor; they never publish")
-        _check_channel(self.summit.languages, device, channel, offer_sdp)
+        _check_publish(self.summit.languages, device, channel, offer_sdp)
         display = f"{device.delegation.name}: {', '.join(device.people)}"
-        answer = await self.media.publish(self.summit.channel_id, device.user_id, display, offer_sdp)
-        if device.language is not None:
-            async with self._booth_lock:
-                live = self.booths[device.language].forwarding() == device.user_id
-                await self.media.forward_audio(self.summit.channel_id, device.user_id, live)
-                if live:
-                    self._forwarded[device.language] = device.user_id
+        room = self.summit.channel_id
+        if device.language is None:
+            return await self.media.publish(room, device.user_id, display, offer_sdp)
+        async with self._booth_lock:
+            live = self.booths[device.language].forwarding() == device.user_id
+            answer = await self.media.publish(room, device.user_id, display, offer_sdp, forward=live)
+            if live:
+                self._forwarded[device.language] = device.user_id
         return answer
 
     def published(self, user_id: int) -> None:
@@ -550,16 +708,26 @@ class Room:
             self._enqueue(device, text)
         self._broadcast_booths()  # who is in which booth changes with the roster
 
-    def _broadcast_lobby(self) -> None:
-        """Each device that may admit sees the devices it may admit."""
-        for device in self.devices.values():
-            if self.can_admit(device):
-                waiting = [
-                    w.info().model_dump(mode="json")
-                    for w in self.lobby.values()
-                    if self._may_admit(device, w)
-                ]
-                self._enqueue(device, server_op("lobby", {"waiting": waiting}))
+    def _admitters_of(self, waiting: Device) -> list[Device]:
+        return [d for d in self.devices.values() if d is not waiting and self._may_admit(d, waiting)]
+
+    def _lobby_joined(self, waiting: Device) -> None:
+        """Each device that may admit this one hears of it alone: one op per device, never the
+        whole lobby again, so what one arrival costs the host is bounded."""
+        text = _lobby_joined(waiting, self.removed_earlier(waiting))
+        for device in self._admitters_of(waiting):
+            self._enqueue(device, text)
+
+    def _lobby_left(self, waiting: Device) -> None:
+        text = server_op("lobby_left", {"user_id": waiting.user_id})
+        for device in self._admitters_of(waiting):
+            self._enqueue(device, text)
+
+    def _show_lobby(self, device: Device) -> None:
+        """A device just admitted that may admit others learns who waits, one op each."""
+        for waiting in self.lobby.values():
+            if self._may_admit(device, waiting):
+                self._enqueue(device, _lobby_joined(waiting, self.removed_earlier(waiting)))
 
     def send(self, device: Device, text: str) -> None:
         self._enqueue(device, text)
@@ -571,9 +739,7 @@ class Room:
             log.warning("device %d is not reading; disconnecting it", device.user_id)
             if device.writer:
                 device.writer.cancel()
-            task = asyncio.get_running_loop().create_task(self._drop_slow(device))
-            self._chores.add(task)  # owned until done, so it is neither lost nor left running
-            task.add_done_callback(self._chores.discard)
+            self._chore(self._drop_slow(device))  # owned until done: neither lost nor left running
 
     async def _drop_slow(self, device: Device) -> None:
         await device.connection.close(1008, "not reading fast enough")
@@ -592,19 +758,30 @@ class Room:
             log.info("writer for device %d stopped: %s", device.user_id, type(e).__name__)
 
 
-def _check_channel(languages: tuple[str, ...], device: Device, channel: str | None, offer_sdp: str) -> None:
-    """The publishing policy of channels: raise MediaError naming the rule a publish breaks."""
+def _lobby_joined(waiting: Device, removed_earlier: bool) -> str:
+    info = waiting.info().model_dump(mode="json")
+    return server_op("lobby_joined", {"device": {**info, "removed_earlier": removed_earlier}})
+
+
+def _check_publish(languages: tuple[str, ...], device: Device, channel: str | None, offer_sdp: str) -> None:
+    """The publishing policy of channels and offers: raise MediaError naming the rule a publish breaks."""
     if channel is not None and channel not in languages:
         raise MediaError("no_such_channel", f"this summit has no {channel!r} channel")
     if device.language is None:
         if channel is not None:
             rule = f"only the {channel} booth's interpreters publish into the {channel} channel"
             raise MediaError("channel_forbidden", rule)
-        return
-    if channel != device.language:
-        where = "to the floor" if channel is None else f"into the {channel} channel"
-        raise MediaError(
-            "channel_forbidden", f"you interpret into {device.language}: you cannot publish {where}"
-        )
-    if any(s.active and s.kind != "audio" for s in media_sections(offer_sdp)):
-        raise MediaError("audio_only", "interpreters publish audio only: offer no video")
+        may_publish = FLOOR_SECTIONS
+    else:
+        if channel != device.language:
+            where = "to the floor" if channel is None else f"into the {channel} channel"
+            raise MediaError(
+                "channel_forbidden", f"you interpret into {device.language}: you cannot publish {where}"
+            )
+        if any(s.kind == "video" for s in parse_offer(offer_sdp).sections):
+            raise MediaError("audio_only", "interpreters publish audio only: offer no video")
+        may_publish = CHANNEL_SECTIONS
+    try:
+        check_offer(offer_sdp, may_publish)
+    except OfferError as e:
+        raise MediaError("unmappable_offer", str(e)) from e

@@ -3,9 +3,10 @@
 `ParleyServer.start()` returns once everything answers; `stop()` undoes it in reverse. Tests run
 it in their own event loop; the CLI runs it until a signal.
 
-The data directory (mode 0700) keeps what must survive restarts: the database (SQLite by
-default), the invitation secret (so links stay valid) and the admin token. Janus's API secret is
-new at every start: only this process ever uses it.
+The data directory (mode 0700, see parley.server.data_dir) keeps what must survive restarts: the
+database (SQLite by default), the invitation secret (so links stay valid) and the admin token; a
+secret there that others can read stops the start. Janus's API secret is new at every start: only
+this process ever uses it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
-from pathlib import Path
 
 import uvicorn
 
@@ -25,21 +24,12 @@ from parley.media.janus_process import JanusProcess
 from parley.media.plane import JanusMediaPlane
 from parley.server.app import ServerState, create_app
 from parley.server.config import Settings
-from parley.store.database import Store
+from parley.server.data_dir import ServerFiles
+from parley.server.origins import BrowserOrigins
+from parley.server.rate_limit import Rate, SignalingLimits
 from parley.summit.invitations import InvitationSigner
 
 log = logging.getLogger(__name__)
-
-
-def _private_file(path: Path, make: bytes) -> bytes:
-    """Read a secret file, or create it owner-only with `make` as its content."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as f:
-        f.write(make)
-    return make
 
 
 def _stun(server: str) -> tuple[str, int] | None:
@@ -55,29 +45,14 @@ def _ice_servers(settings: Settings) -> list[dict[str, object]]:
     return [{"urls": url} for url in urls]
 
 
-class ServerFiles:
-    """The data directory (mode 0700) and the secrets in it, made on first use."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
-        data_dir.chmod(0o700)
-
-    def invitation_secret(self) -> bytes:
-        return _private_file(self.data_dir / "invitation.key", secrets.token_bytes(32))
-
-    def admin_token(self) -> str:
-        return _private_file(self.data_dir / "admin.token", secrets.token_urlsafe(32).encode()).decode()
-
-
 class ParleyServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.data_dir = settings.data_dir
         files = ServerFiles(settings.data_dir)
-        self.admin_token = files.admin_token()
-        self.store = Store(settings.database)
+        self.admin_token = files.admin_token()  # secrets first: an unsafe one stops us before anything opens
         self.signer = InvitationSigner(files.invitation_secret())
+        self.store = files.open_store(settings)
         janus_secret = secrets.token_urlsafe(24)
         self.janus = JanusProcess(
             JanusConfig(
@@ -90,7 +65,7 @@ class ParleyServer:
                 nat_1_1_mapping=settings.nat_1_1_mapping or None,
                 stun_server=_stun(settings.stun_server),
             ),
-            self.data_dir / "janus",
+            files.janus_folder(),
         )
         self.media = JanusMediaPlane(self.janus.url, janus_secret)
         self.state = ServerState(
@@ -100,6 +75,7 @@ class ParleyServer:
             settings.base_url,
             _ice_servers(settings),
             settings.test_hooks,
+            SignalingLimits(Rate(*settings.connection_rate), Rate(*settings.identify_rate)),
         )
         self._server: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None
@@ -108,7 +84,8 @@ class ParleyServer:
         await self.janus.start()
         await self.media.connect()
         self.janus.on_restart(self._janus_restarted)
-        app = create_app(self.state, self.admin_token, self.settings.web_dir)
+        origins = BrowserOrigins.of(self.settings.base_url, self.settings.client_origins)
+        app = create_app(self.state, self.admin_token, origins, self.settings.web_dir)
         config = uvicorn.Config(
             app,
             host=self.settings.host,

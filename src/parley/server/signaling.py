@@ -34,6 +34,7 @@ from parley.server.protocol import (
     Publish,
     Refuse,
     Remove,
+    Revoke,
     Subscribe,
     SubscribeAnswer,
     SummitInfo,
@@ -43,6 +44,7 @@ from parley.server.protocol import (
     parse_client_op,
     server_op,
 )
+from parley.server.rate_limit import SignalingLimits
 from parley.server.room import CLOSE_OPENING_ENDED, CLOSE_SUMMIT_ENDED, Connection, Device, Room
 from parley.summit.course import CourseError, Phase
 from parley.summit.invitations import InvitationError, InvitationSigner, RevokedInvitation, UnknownInvitation
@@ -60,14 +62,29 @@ CLOSE_NOT_IDENTIFIED = 4001
 CLOSE_INVITATION = 4003
 CLOSE_ABUSE = 4008
 CLOSE_TRY_AGAIN = 1013
-CLOSE_ENDINGS = {"opening_ended": CLOSE_OPENING_ENDED, "summit_ended": CLOSE_SUMMIT_ENDED}
+CLOSE_RATE_LIMITED = 4029  # too many connections or identifies from this address (cf. HTTP 429)
+# How an identify refused by the room closes: the endings with their own codes; every other
+# refusal (a locked summit) as 4003, but for two that pass with time, closed as "try again later"
+# so that a browser retries: a full lobby, and a link in use (its own earlier connection, dropped
+# without a close, holds the link until the server notices, IDLE_TIMEOUT at most).
+CLOSE_REFUSALS = {
+    "opening_ended": CLOSE_OPENING_ENDED,
+    "summit_ended": CLOSE_SUMMIT_ENDED,
+    "lobby_full": CLOSE_TRY_AGAIN,
+    "invitation_in_use": CLOSE_TRY_AGAIN,
+}
 
-# DAVE refusals that only mean "you lost a race" or "too late": not abuse.
+# DAVE refusals that only mean "you lost a race" or "too late": not abuse. A commit crosses the
+# proposals revoked, added or consumed meanwhile (unknown_proposal, missing_proposal,
+# nothing_to_commit), or a group re-created meanwhile (wrong_epoch): while members rejoin in quick
+# succession (after a member's unusable commits, say) an honest device meets many of them.
 _BENIGN_REFUSALS = {
     Refusal.LATE_COMMIT,
     Refusal.MISSING_PROPOSAL,
+    Refusal.UNKNOWN_PROPOSAL,
     Refusal.UNKNOWN_TRANSITION,
     Refusal.NOTHING_TO_COMMIT,
+    Refusal.WRONG_EPOCH,
 }
 
 
@@ -81,6 +98,7 @@ class Rooms(Protocol):
     signer: InvitationSigner
     ice_servers: list[dict[str, object]]
     test_hooks: bool
+    limits: SignalingLimits
 
     async def summit_for(self, summit_id: str) -> Summit | None: ...
     async def check_invitation(self, invitation_id: str) -> Any: ...
@@ -89,10 +107,11 @@ class Rooms(Protocol):
 
 
 class SignalingConnection:
-    def __init__(self, socket: Socket, rooms: Rooms, summit_id: str) -> None:
+    def __init__(self, socket: Socket, rooms: Rooms, summit_id: str, address: str) -> None:
         self.socket = socket
         self.rooms = rooms
         self.summit_id = summit_id
+        self.address = address  # the client's, as the rate limits count it
         self.errors = 0
         self.device: Device | None = None
         self.room: Room | None = None
@@ -102,8 +121,9 @@ class SignalingConnection:
             if await self._identify():
                 await self._serve()
         finally:
-            if self.room and self.device:
-                await self.room.depart(self.device.user_id, only=self.device)
+            if self.room:
+                if self.device:
+                    await self.room.depart(self.device.user_id, only=self.device)
                 await self.rooms.release(self.room)
 
     async def _error(self, code: str, message: str, op: object = None, *, counts: bool = True) -> bool:
@@ -129,6 +149,14 @@ class SignalingConnection:
             await self.socket.close(CLOSE_NOT_IDENTIFIED, "identify within 10 s")
             return False
         if frame is None:
+            return False
+        # Every first frame is an attempt, counted before anything in it is looked at.
+        limited = self.rooms.limits.identify(self.address, time.monotonic())
+        if limited is not None:
+            await self.socket.send_text(
+                server_op("error", {"code": "rate_limited", "message": limited.message, "op": "identify"})
+            )
+            await self.socket.close(CLOSE_RATE_LIMITED, "rate_limited")
             return False
         try:
             if not isinstance(frame, str):
@@ -166,15 +194,6 @@ class SignalingConnection:
             await self.socket.close(CLOSE_INVITATION, e.code)
             return False
         room = await self.rooms.room(summit)
-        refusal = room.may_enter(claims.role)
-        if refusal is not None:
-            await self.socket.send_text(
-                server_op("error", {"code": refusal.code, "message": str(refusal), "op": "identify"})
-            )
-            await self.socket.close(CLOSE_ENDINGS.get(refusal.code, CLOSE_INVITATION), refusal.code)
-            await self.rooms.release(room)
-            return False
-        self.room = room
         signer = self.rooms.signer
         self.device = Device(
             user_id=signer.device_user_id(claims.invitation_id, op.d.signature_key),
@@ -184,6 +203,8 @@ class SignalingConnection:
             connection=self.socket,
             key=op.d.signature_key,
             link=signer.link_tag(claims.invitation_id),
+            invitation_id=invitation.invitation_id,
+            max_devices=invitation.max_devices,
             language=claims.language,
         )
         device, info = self.device, _summit_info(summit).model_dump(mode="json")
@@ -209,17 +230,25 @@ class SignalingConnection:
                 },
             )
 
+        self.room = room  # run() releases it
         try:
-            await room.arrive(device, ready)
+            refusal = await room.arrive(device, ready)
         except MediaError as e:
             # Not the device's fault and not a crash: say so, and let it try again.
-            await self.socket.send_text(
-                server_op("error", {"code": e.code, "message": str(e), "op": "identify"})
-            )
-            await self.socket.close(CLOSE_TRY_AGAIN, e.code)
-            return False  # run() departs (a no-op: it never got a place) and releases the room
+            return await self._not_placed(e.code, str(e), CLOSE_TRY_AGAIN)
+        if refusal is not None:
+            close = CLOSE_REFUSALS.get(refusal.code, CLOSE_INVITATION)
+            return await self._not_placed(refusal.code, str(refusal), close)
         log.info("device %d joined summit %s as %s", self.device.user_id, summit.summit_id, claims.role.value)
         return True
+
+    async def _not_placed(self, code: str, message: str, close: int) -> bool:
+        """The room did not take the device: say why and close. It has no place to depart from
+        (and another device may hold its user id), so run() only releases the room."""
+        self.device = None
+        await self.socket.send_text(server_op("error", {"code": code, "message": message, "op": "identify"}))
+        await self.socket.close(close, code)
+        return False
 
     async def _serve(self) -> None:
         assert self.room and self.device
@@ -283,6 +312,8 @@ class SignalingConnection:
                 await room.refuse(device, op.d.user_id)
             elif isinstance(op, Remove):
                 await room.remove(device, op.d.user_id)
+            elif isinstance(op, Revoke):
+                await room.revoke(device, op.d.user_id)
             elif isinstance(op, Lock):
                 await room.lock(device, op.d.locked)
             elif isinstance(op, Advance):

@@ -182,8 +182,11 @@ class Store:
         role: Role,
         expires_at: datetime,
         language: str | None = None,
+        max_devices: int = 1,
     ) -> Invitation:
-        invitation = Invitation(_id(), summit_id, delegation_id, role, _to_utc(expires_at), False, language)
+        invitation = Invitation(
+            _id(), summit_id, delegation_id, role, _to_utc(expires_at), False, language, max_devices
+        )
         with self.engine.begin() as db:
             db.execute(
                 self._invitations.insert().values(
@@ -195,6 +198,7 @@ class Store:
                     revoked=False,
                     created_at=datetime.now(UTC),
                     language=language,
+                    max_devices=max_devices,
                 )
             )
         return invitation
@@ -203,23 +207,43 @@ class Store:
         i = self._invitations
         with self.engine.connect() as db:
             row = db.execute(i.select().where(i.c.invitation_id == invitation_id)).first()
-        if row is None:
-            return None
-        return Invitation(
-            row.invitation_id,
-            row.summit_id,
-            row.delegation_id,
-            Role(row.role),
-            _utc(row.expires_at),
-            row.revoked,
-            row.language,
-        )
+        return None if row is None else _invitation(row)
+
+    def list_invitations(self, summit_id: str) -> list[Invitation]:
+        """A summit's invitations, oldest first: what an organiser picks one to revoke from."""
+        i = self._invitations
+        with self.engine.connect() as db:
+            rows = db.execute(i.select().where(i.c.summit_id == summit_id).order_by(i.c.created_at)).all()
+        return [_invitation(row) for row in rows]
 
     def revoke_invitation(self, invitation_id: str) -> bool:
+        """For good: it admits no one any more (a removal mark it had no longer matters)."""
         i = self._invitations
         with self.engine.begin() as db:
-            result = db.execute(i.update().where(i.c.invitation_id == invitation_id).values(revoked=True))
+            result = db.execute(
+                i.update().where(i.c.invitation_id == invitation_id).values(revoked=True, removed=False)
+            )
         return bool(result.rowcount)
+
+    def mark_removed(self, invitation_id: str, removed: bool) -> None:
+        """The host removed a device of this link (True), or admitted one again (False)."""
+        i = self._invitations
+        with self.engine.begin() as db:
+            db.execute(i.update().where(i.c.invitation_id == invitation_id).values(removed=removed))
+
+
+def _invitation(row: sa.Row[Any]) -> Invitation:
+    return Invitation(
+        row.invitation_id,
+        row.summit_id,
+        row.delegation_id,
+        Role(row.role),
+        _utc(row.expires_at),
+        row.revoked,
+        row.language,
+        row.max_devices,
+        row.removed,
+    )
 
 
 def _sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:

@@ -1,8 +1,9 @@
 """The summit model: summits, delegations, roles and invitations, as plain data.
 
 A summit is one meeting (title, scheduled start, duration). Each delegation is one party, with its
-working language. An invitation admits one device, for one delegation, in one role; it becomes a
-signed, expiring token in an invite link (`invitations.py`).
+working language. An invitation admits devices, for one delegation, in one role: one device at a
+time unless the organiser allowed more; it becomes a signed, expiring token in an invite link
+(`invitations.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from datetime import datetime
 
 from parley.summit.course import Admission, AtEnd
 
-DEFAULT_DUCKING = 0.2  # about -14 dB: the floor stays audible under the interpretation
+DEFAULT_DUCKING = 0.2
+# How many devices one invitation may have in a summit at once (lobby and call). A link leaks
+# more easily than a device: one device by default, and the organiser says when a link is shared
+# (a press pool's, say).
+MAX_DEVICES_PER_INVITATION = 100  # about -14 dB: the floor stays audible under the interpretation
 MAX_LANGUAGES = 12
 # A language tag (BCP 47's common shape): "en", "pt-BR", "zh-Hans", "yue-Hant-HK", "es-419". It
 # names a channel in the protocol, the store and the UI, so it is kept short (13 characters at
@@ -86,3 +91,7 @@ class Invitation:
     expires_at: datetime
     revoked: bool = False
     language: str | None = None  # an interpreter's channel; None for every other role
+    max_devices: int = 1  # devices present at once on this invitation (MAX_DEVICES_PER_INVITATION at most)
+    # The host removed a device of this link: its next devices wait in the lobby, flagged, until
+    # the host admits one again (docs/security.md, "Removal and revocation").
+    removed: bool = False

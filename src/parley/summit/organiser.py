@@ -8,15 +8,17 @@ from typing import NamedTuple
 
 from parley.store.database import Store
 from parley.summit.invitations import Claims, InvitationSigner
-from parley.summit.model import Invitation, Role, Summit
+from parley.summit.model import MAX_DEVICES_PER_INVITATION, Invitation, Role, Summit
 
 
 class Seat(NamedTuple):
-    """One invitation to make by name: a delegation, a role, and an interpreter's language."""
+    """One invitation to make by name: a delegation, a role, an interpreter's language, and how
+    many devices its link admits at once."""
 
     delegation: str
     role: Role
     language: str | None = None
+    devices: int = 1
 
 
 class Organiser:
@@ -32,9 +34,13 @@ class Organiser:
         role: Role,
         valid_for: timedelta,
         language: str | None = None,
+        max_devices: int = 1,
     ) -> tuple[Invitation, str]:
-        """A stored invitation and its link. An interpreter's names one of the summit's languages
-        (its channel); no other role names one. ValueError says what is wrong."""
+        """A stored invitation and its link, admitting up to `max_devices` devices at once. An
+        interpreter's names one of the summit's languages (its channel); no other role names one.
+        ValueError says what is wrong."""
+        if not 1 <= max_devices <= MAX_DEVICES_PER_INVITATION:
+            raise ValueError(f"an invitation admits 1 to {MAX_DEVICES_PER_INVITATION} devices at once")
         if summit.delegation(delegation_id) is None:
             raise ValueError("no such delegation in this summit")
         if role is Role.INTERPRETER and language not in summit.languages:
@@ -43,7 +49,9 @@ class Organiser:
         if role is not Role.INTERPRETER and language is not None:
             raise ValueError("only an interpreter's invitation names a language")
         expires = datetime.now(UTC) + valid_for
-        invitation = self.store.create_invitation(summit.summit_id, delegation_id, role, expires, language)
+        invitation = self.store.create_invitation(
+            summit.summit_id, delegation_id, role, expires, language, max_devices
+        )
         claims = Claims(
             invitation.invitation_id,
             summit.summit_id,
@@ -62,7 +70,8 @@ class Organiser:
             if seat.delegation not in by_name:
                 raise ValueError(f"no delegation named {seat.delegation!r} in this summit")
             delegation_id = by_name[seat.delegation].delegation_id
-            links.append(self.invite(summit, delegation_id, seat.role, valid_for, seat.language)[1])
+            invite = self.invite(summit, delegation_id, seat.role, valid_for, seat.language, seat.devices)
+            links.append(invite[1])
         return links
 
     def link(self, summit_id: str, token: str) -> str:

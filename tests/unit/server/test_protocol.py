@@ -178,6 +178,44 @@ def test_the_bounds_themselves_are_accepted() -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "rule"),
+    [
+        ("Ada\u202eLovelace", "not U+202E"),  # right-to-left override: one name shown as another
+        ("Ada\u2066x", "not U+2066"),  # a bidirectional isolate
+        ("Ada\nLovelace", "not U+000A"),
+        ("Ada\x00", "not U+0000"),
+        ("\u200b", "not U+200B"),  # zero-width space: a name that shows as nothing
+        ("Ada\ue000", "not U+E000"),  # private use
+        ("Ada\u2028Lovelace", "not U+2028"),  # line separator
+        ("   ", "may not be blank"),
+        ("\U0001f600" * (MAX_NAME + 1), f"at most {MAX_NAME} characters"),
+        ("x" * (4 * MAX_NAME + 1), "at most 256 characters"),  # refused before it is looked at
+    ],
+)
+def test_a_name_that_does_not_print_as_itself_is_invalid_and_the_rule_named(name: str, rule: str) -> None:
+    error = refusal(with_data("identify", people=["Grace", name]))
+    assert error.code == "invalid" and "d.people.1:" in str(error) and rule in str(error)
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("  Ada Lovelace ", "Ada Lovelace"),
+        ("Jose\u0301", "Jos\u00e9"),  # NFC: one way to spell each name
+        ("\U00020bb7\u91ce", "\U00020bb7\u91ce"),  # a CJK name beyond the BMP
+        ("\U0001f600" * MAX_NAME, "\U0001f600" * MAX_NAME),  # astral characters count one each
+        (
+            "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627",
+            "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627",
+        ),
+    ],
+)
+def test_a_name_is_kept_as_every_device_will_show_it(name: str, shown: str) -> None:
+    op = parse_client_op(with_data("identify", people=[name]))
+    assert isinstance(op, Identify) and op.d.people == [shown]
+
+
+@pytest.mark.parametrize(
     ("candidate", "field"),
     [
         ({"candidate": "c" * 1025}, "candidate"),

@@ -26,9 +26,16 @@ pytestmark = pytest.mark.anyio
 CHANNEL_ID = 42
 NORTH = Delegation("d1", "s1", "North", "en")
 SOUTH = Delegation("d2", "s1", "South", "ru")
-AUDIO = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n"
-AUDIO_VIDEO = AUDIO + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n"
-AUDIO_NO_VIDEO = AUDIO + "m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n"
+AUDIO = "v=0\r\na=group:BUNDLE 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n"
+AUDIO_VIDEO = AUDIO.replace("BUNDLE 0", "BUNDLE 0 1") + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n"
+AUDIO_NO_VIDEO = AUDIO_VIDEO.replace("m=video 9 ", "m=video 0 ")
+AUDIO_DATA = (
+    AUDIO.replace("BUNDLE 0", "BUNDLE 0 1")
+    + "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:1\r\n"
+)
+NO_MID = AUDIO.replace("a=mid:0\r\n", "").replace("a=group:BUNDLE 0\r\n", "")
+TWO_MIDS = AUDIO + "a=MID:x\r\n"
+TWO_AUDIO = AUDIO.replace("BUNDLE 0", "BUNDLE 0 1") + "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\n"
 
 Call = tuple[Any, ...]
 
@@ -53,8 +60,14 @@ class RecordingFakeMediaPlane:
     async def open_room(self, room: int) -> None:
         self.calls.append(("open_room", room))
 
-    async def publish(self, room: int, feed: int, display: str, offer_sdp: str) -> str:
-        self.calls.append(("publish", feed))
+    async def publish(
+        self, room: int, feed: int, display: str, offer_sdp: str, *, forward: bool = True
+    ) -> str:
+        self.calls.append(("publish", feed, forward))
+        if forward:
+            self.forwarded.add(feed)
+        else:
+            self.forwarded.discard(feed)
         return f"answer for {feed}"
 
     async def subscribe(self, room: int, subscriber: int, feed: int) -> str:
@@ -114,6 +127,8 @@ class Summitry:
             RecordingSocket(),
             key=device_key(),
             link=f"link-{user_id}",
+            invitation_id=f"invitation-{user_id}",
+            max_devices=1,
             language=language,
         )
         if language is not None:
@@ -164,6 +179,13 @@ async def summitry() -> AsyncIterator[Summitry]:
         (Role.INTERPRETER, "ru", None, AUDIO, "channel_forbidden"),
         (Role.INTERPRETER, "ru", "en", AUDIO, "channel_forbidden"),
         (Role.INTERPRETER, "ru", "ru", AUDIO_VIDEO, "audio_only"),
+        (Role.INTERPRETER, "ru", "ru", AUDIO_NO_VIDEO, "audio_only"),
+        (Role.INTERPRETER, "ru", "ru", NO_MID, "unmappable_offer"),
+        (Role.INTERPRETER, "ru", "ru", TWO_MIDS, "unmappable_offer"),
+        (Role.INTERPRETER, "ru", "ru", TWO_AUDIO, "unmappable_offer"),
+        (Role.INTERPRETER, "ru", "ru", AUDIO_DATA, "unmappable_offer"),
+        (Role.DELEGATE, None, None, NO_MID, "unmappable_offer"),
+        (Role.DELEGATE, None, None, AUDIO_DATA, "unmappable_offer"),
     ],
 )
 async def test_a_publish_against_the_channel_policy_is_refused_before_any_media_request(
@@ -177,15 +199,16 @@ async def test_a_publish_against_the_channel_policy_is_refused_before_any_media_
     assert summitry.calls_since(mark) == []
 
 
-async def test_an_interpreter_may_offer_a_disabled_video_section_and_a_delegate_the_floor_with_video(
+async def test_an_interpreter_offers_its_voice_and_a_delegate_the_floor_with_or_without_video(
     summitry: Summitry,
 ) -> None:
     interpreter = await summitry.arrive(7)
     delegate = await summitry.arrive(8, Role.DELEGATE, None)
     mark = len(summitry.media.calls)
-    assert await summitry.room.publish(interpreter, AUDIO_NO_VIDEO, "ru") == "answer for 7"
+    assert await summitry.room.publish(interpreter, AUDIO, "ru") == "answer for 7"
     assert await summitry.room.publish(delegate, AUDIO_VIDEO) == "answer for 8"
-    assert summitry.calls_since(mark) == [("publish", 7), ("forward_audio", 7, False), ("publish", 8)]
+    assert await summitry.room.publish(delegate, AUDIO_NO_VIDEO) == "answer for 8"
+    assert summitry.calls_since(mark) == [("publish", 7, False), ("publish", 8, True), ("publish", 8, True)]
 
 
 async def test_a_non_live_interpreter_is_muted_at_janus_before_its_publish_is_answered(
@@ -194,7 +217,7 @@ async def test_a_non_live_interpreter_is_muted_at_janus_before_its_publish_is_an
     device = await summitry.arrive(7)
     mark = len(summitry.media.calls)
     answer = await summitry.room.publish(device, AUDIO, "ru")
-    assert summitry.calls_since(mark) == [("publish", 7), ("forward_audio", 7, False)]
+    assert summitry.calls_since(mark) == [("publish", 7, False)]  # muted in the same request
     assert answer == "answer for 7" and summitry.media.forwarded == set()
 
 
@@ -207,7 +230,7 @@ async def test_a_live_interpreter_publishing_again_after_a_janus_restart_is_forw
     assert device.publishing is False and summitry.room.booths["ru"].live == 7  # the turn survives
     mark = len(summitry.media.calls)
     await summitry.room.publish(device, AUDIO, "ru")
-    assert summitry.calls_since(mark) == [("publish", 7), ("forward_audio", 7, True)]
+    assert summitry.calls_since(mark) == [("publish", 7, True)]
 
 
 # -- taking over, handing over, coughing --------------------------------------------------------

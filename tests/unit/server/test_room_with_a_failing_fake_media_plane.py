@@ -27,7 +27,9 @@ class FailingMediaPlane:
     async def open_room(self, room: int) -> None:
         raise MediaError("media_unavailable", "opening the summit's media room: not available")
 
-    async def publish(self, room: int, feed: int, display: str, offer_sdp: str) -> str:
+    async def publish(
+        self, room: int, feed: int, display: str, offer_sdp: str, *, forward: bool = True
+    ) -> str:
         raise AssertionError("not reached")
 
     async def subscribe(self, room: int, subscriber: int, feed: int) -> str:
@@ -60,7 +62,9 @@ async def test_a_device_going_straight_in_is_answered_with_the_media_error_and_l
 
     room = Room(summit, FailingMediaPlane(), course, persist)
     socket = RecordingSocket()
-    device = Device(7, delegation, Role.PRINCIPAL, ["Principal A"], socket, device_key(), "link-7")
+    device = Device(
+        7, delegation, Role.PRINCIPAL, ["Principal A"], socket, device_key(), "link-7", "invitation-7", 1
+    )
     with pytest.raises(MediaError) as failed:
         await room.arrive(device, lambda admitted: "ready")
     assert failed.value.code == "media_unavailable"

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 
+from parley.store import database
 from parley.store.database import Store
 from parley.summit.model import Role, Summit
 
@@ -152,6 +155,37 @@ def test_revoking_an_unknown_invitation_returns_false(store: Store) -> None:
     assert store.revoke_invitation("0" * 16) is False
 
 
+def test_a_removal_mark_survives_reopening_the_file_until_it_is_lifted(url: str) -> None:
+    """The host's removal must outlive a server restart: the mark is in the database."""
+    first = Store(url)
+    created = summit(first)
+    kept, removed = (
+        first.create_invitation(created.summit_id, created.delegations[0].delegation_id, Role.DELEGATE, START)
+        for _ in range(2)
+    )
+    first.mark_removed(removed.invitation_id, True)
+    first.close()
+    second = Store(url)
+    try:
+        assert [(i.invitation_id, i.removed) for i in second.list_invitations(created.summit_id)] == [
+            (kept.invitation_id, False),
+            (removed.invitation_id, True),
+        ]
+        second.mark_removed(removed.invitation_id, False)
+        lifted = second.get_invitation(removed.invitation_id)
+        assert lifted is not None and lifted.removed is False and lifted.revoked is False
+    finally:
+        second.close()
+
+
+def test_a_summits_invitations_are_listed_without_another_summits(store: Store) -> None:
+    one, two = summit(store, "One"), summit(store, "Two")
+    mine = store.create_invitation(one.summit_id, one.delegations[0].delegation_id, Role.HOST, START)
+    store.create_invitation(two.summit_id, two.delegations[0].delegation_id, Role.HOST, START)
+    assert store.list_invitations(one.summit_id) == [mine]
+    assert store.list_invitations("0" * 16) == []
+
+
 def test_reopening_the_file_keeps_everything_and_migrating_again_changes_nothing(url: str) -> None:
     first = Store(url)
     created = summit(first)
@@ -168,7 +202,7 @@ def test_reopening_the_file_keeps_everything_and_migrating_again_changes_nothing
         loaded = second.get_invitation(invitation.invitation_id)
         assert loaded is not None and loaded.revoked is True and loaded.role is Role.HOST
         with second.engine.connect() as db:
-            assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0003"]
+            assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0005"]
     finally:
         second.close()
 
@@ -190,3 +224,42 @@ def test_an_invitation_for_a_missing_delegation_violates_a_foreign_key(store: St
     created = summit(store)
     with pytest.raises(sa.exc.IntegrityError):
         store.create_invitation(created.summit_id, "0" * 16, Role.HOST, START)
+
+
+def test_an_invitation_made_before_device_limits_admits_one_device_after_the_migration(url: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(database._MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    engine = sa.create_engine(url)
+    with engine.begin() as db:
+        config.attributes["connection"] = db
+        command.upgrade(config, "0003")
+        db.execute(
+            sa.text(
+                "INSERT INTO summits (summit_id, title, scheduled_start, duration_minutes, channel_id,"
+                " created_at) VALUES ('s1', 'Old', :at, 60, 7, :at)"
+            ),
+            {"at": START},
+        )
+        db.execute(
+            sa.text(
+                "INSERT INTO delegations (delegation_id, summit_id, name, working_language, position)"
+                " VALUES ('d1', 's1', 'North', 'en', 0)"
+            )
+        )
+        db.execute(
+            sa.text(
+                "INSERT INTO invitations (invitation_id, summit_id, delegation_id, role, expires_at,"
+                " revoked, created_at) VALUES ('i1', 's1', 'd1', 'press', :at, 0, :at)"
+            ),
+            {"at": START},
+        )
+    engine.dispose()
+    store = Store(url)
+    try:
+        invitation = store.get_invitation("i1")
+        assert invitation is not None and invitation.max_devices == 1
+        made = store.create_invitation("s1", "d1", Role.PRESS, START, max_devices=30)
+        assert store.get_invitation(made.invitation_id) == made and made.max_devices == 30
+    finally:
+        store.close()

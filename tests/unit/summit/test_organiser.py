@@ -96,8 +96,8 @@ def test_invite_all_makes_a_link_per_seat_in_order(organiser: Organiser, summit:
     assert [Seat(ids[c.delegation_id], c.role, c.language) for c in claims] == seats
 
 
-def test_a_seat_defaults_to_no_language() -> None:
-    assert Seat("North", Role.DELEGATE) == ("North", Role.DELEGATE, None)
+def test_a_seat_defaults_to_no_language_and_one_device() -> None:
+    assert Seat("North", Role.DELEGATE) == ("North", Role.DELEGATE, None, 1)
 
 
 @pytest.mark.parametrize(
@@ -107,6 +107,8 @@ def test_a_seat_defaults_to_no_language() -> None:
         (Seat("North", Role.INTERPRETER), "one of the summit's languages"),
         (Seat("North", Role.INTERPRETER, "de"), "one of the summit's languages"),
         (Seat("North", Role.PRESS, "en"), "only an interpreter's invitation names a language"),
+        (Seat("North", Role.PRESS, devices=0), "admits 1 to 100 devices at once"),
+        (Seat("North", Role.PRESS, devices=101), "admits 1 to 100 devices at once"),
     ],
 )
 def test_invite_all_refuses_a_bad_seat_with_the_reason(
@@ -114,3 +116,11 @@ def test_invite_all_refuses_a_bad_seat_with_the_reason(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         organiser.invite_all(summit, [Seat("North", Role.HOST), seat], DAY)
+
+
+def test_an_invitation_keeps_how_many_devices_it_admits_at_once(organiser: Organiser, summit: Summit) -> None:
+    north = summit.delegations[0].delegation_id
+    one, _ = organiser.invite(summit, north, Role.DELEGATE, DAY)
+    press, _ = organiser.invite(summit, north, Role.PRESS, DAY, max_devices=20)
+    assert [organiser.store.get_invitation(i.invitation_id) for i in (one, press)] == [one, press]
+    assert (one.max_devices, press.max_devices) == (1, 20)

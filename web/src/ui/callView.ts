@@ -247,7 +247,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       void confirm
         .ask({
           title: `Remove ${p.delegation}?`,
-          text: `${peopleText(p)} (${p.delegation}) will leave the call at once, and the encryption keys change so this device can no longer follow it.`,
+          text: `${peopleText(p)} (${p.delegation}) will leave the call at once, and the encryption keys change so this device can no longer follow it. If its link is used again, it waits in the lobby until you admit it.`,
           action: 'Remove',
         })
         .then((ok) => {

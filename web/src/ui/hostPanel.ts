@@ -1,10 +1,12 @@
 /**
  * The host panel, beside the tiles on devices that may admit (the host; a delegation's principal
- * when admission is by delegation heads): who waits in the lobby, with Admit and Refuse; for the
- * host also the lock, the next phase (ending the summit asks first) and allowing the overrun.
+ * when admission is by delegation heads): who waits in the lobby, with Admit and Refuse (a device
+ * whose link the host removed a device of is flagged); for the host also the lock, the next phase
+ * (ending the summit asks first), allowing the overrun, and revoking a device's invitation link
+ * (asks first: every device of that link leaves, and the link admits no one any more).
  */
 
-import type { Call, Waiting } from '../call';
+import type { Call, Participant, Waiting } from '../call';
 import { ADVANCE_TEXT, nextPhase } from '../course';
 import type { Confirm } from './confirm';
 import { clear, h, setText } from './dom';
@@ -43,6 +45,36 @@ export function hostPanel(call: Call, confirm: Confirm): HostPanel {
   lock.addEventListener('click', () => call.setLocked(!(call.course.info?.locked ?? false)));
   overrun.addEventListener('click', () => call.allowOverrun());
 
+  // -- revoking links (host only) ------------------------------------------------------------
+  const revokeLink = (who: { userId: string; delegation: string; role: string; people: string[] }): void => {
+    void confirm
+      .ask({
+        title: `Revoke the link of ${who.people.join(', ')}?`,
+        text: `Every device that joined with this ${formatRole(who.role)} link of ${who.delegation} leaves the summit at once, the encryption keys change, and the link no longer admits anyone. This cannot be undone.`,
+        action: 'Revoke the link',
+      })
+      .then((ok) => {
+        const present = call.roster.some((r) => r.userId === who.userId) || call.lobby.some((w) => w.userId === who.userId);
+        if (ok && present) call.revoke(who.userId);
+      });
+  };
+  const revokeButton = (who: Participant | Waiting): HTMLButtonElement => {
+    const button = h('button', { class: 'danger-action', testid: 'revoke-button', text: 'Revoke link', title: 'This device and its link leave the summit for good', attrs: { type: 'button' } });
+    button.addEventListener('click', () => revokeLink(who));
+    return button;
+  };
+  const linksList = h('ul', { class: 'lobby-list', testid: 'links-list' });
+  const links = h('section', { class: 'host-links' }, h('h3', { text: 'Invitation links in use' }), linksList);
+  let linksListed = '';
+
+  const linkEntry = (p: Participant): HTMLElement =>
+    h(
+      'li',
+      { class: 'lobby-entry', testid: 'link-entry', attrs: { 'data-user-id': p.userId } },
+      h('div', { class: 'lobby-who' }, h('strong', { text: p.delegation }), h('span', { class: 'lobby-role', text: formatRole(p.role) }), h('span', { class: 'lobby-people', text: p.people.join(', ') })),
+      h('div', { class: 'lobby-actions' }, revokeButton(p)),
+    );
+
   // -- the lobby -----------------------------------------------------------------------------
   const lobbyTitle = h('h3', {});
   const lobbyList = h('ul', { class: 'lobby-list', testid: 'lobby-list' });
@@ -60,6 +92,10 @@ export function hostPanel(call: Call, confirm: Confirm): HostPanel {
     };
     admit.addEventListener('click', () => act(() => call.admit(w.userId)));
     refuse.addEventListener('click', () => act(() => call.refuse(w.userId)));
+    const flag = w.removedEarlier
+      ? h('p', { class: 'lobby-removed', testid: 'lobby-removed', text: 'You removed a device of this link earlier: admit it only if you mean to let it back in.' })
+      : null;
+    if (w.removedEarlier) admit.textContent = 'Admit again';
     return h(
       'li',
       { class: 'lobby-entry', testid: 'lobby-entry', attrs: { 'data-user-id': w.userId } },
@@ -70,7 +106,8 @@ export function hostPanel(call: Call, confirm: Confirm): HostPanel {
         h('span', { class: 'lobby-role', text: formatRole(w.role) }),
         h('span', { class: 'lobby-people', text: w.people.join(', ') }),
       ),
-      h('div', { class: 'lobby-actions' }, admit, refuse),
+      ...(flag ? [flag] : []),
+      h('div', { class: 'lobby-actions' }, admit, refuse, ...(call.host ? [revokeButton(w)] : [])),
     );
   };
 
@@ -79,6 +116,7 @@ export function hostPanel(call: Call, confirm: Confirm): HostPanel {
     { class: 'host-panel', testid: 'host-panel', attrs: { 'aria-label': 'Host controls' } },
     courseControls,
     h('section', { class: 'host-lobby' }, lobbyTitle, lobbyList, lobbyEmpty),
+    links,
     notice,
   );
 
@@ -124,6 +162,16 @@ export function hostPanel(call: Call, confirm: Confirm): HostPanel {
       listed = key;
       clear(lobbyList);
       for (const w of call.lobby) lobbyList.append(entry(w));
+    }
+
+    // The host may revoke the link of any other device in the call.
+    const others = call.host ? call.roster.filter((p) => p.userId !== call.userId) : [];
+    links.hidden = others.length === 0;
+    const linksKey = JSON.stringify(others.map((p) => [p.userId, p.delegation, p.role, p.people]));
+    if (linksKey !== linksListed) {
+      linksListed = linksKey;
+      clear(linksList);
+      for (const p of others) linksList.append(linkEntry(p));
     }
     notice.hidden = call.hostNotice === null;
     setText(notice, call.hostNotice ?? '');

@@ -5,7 +5,7 @@
 
 import type { InvitationInfo } from '../api';
 import type { LocalMedia } from '../localMedia';
-import { MAX_NAME, MAX_PEOPLE } from '../people';
+import { MAX_NAME, MAX_PEOPLE, cleanName } from '../people';
 import { clear, h } from './dom';
 import { formatRole, formatSchedule, languageName } from './format';
 import { mediaCheck } from './mediaCheck';
@@ -21,7 +21,7 @@ export interface JoinPageOptions {
 function savedPeople(): string[] {
   try {
     const value: unknown = JSON.parse(localStorage.getItem(PEOPLE_KEY) ?? '[]');
-    if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string').slice(0, MAX_PEOPLE);
+    if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string').map(cleanName).filter((v) => v.length > 0).slice(0, MAX_PEOPLE);
   } catch {
     // nothing saved
   }
@@ -43,7 +43,7 @@ export function renderJoinPage(root: HTMLElement, options: JoinPageOptions): () 
   const addButton = h('button', { class: 'link-button', testid: 'add-name', text: '+ Add a person', attrs: { type: 'button' } });
   const joinButton = h('button', { class: 'primary big', testid: 'join-button', text: 'Join the summit', attrs: { type: 'submit' } });
   const names = (): string[] =>
-    [...list.querySelectorAll('input')].map((input) => input.value.trim()).filter((name) => name.length > 0);
+    [...list.querySelectorAll('input')].map((input) => cleanName(input.value)).filter((name) => name.length > 0);
   const update = (): void => {
     const rows = list.querySelectorAll('li');
     joinButton.disabled = names().length === 0;
