@@ -138,12 +138,12 @@ async def test_a_browser_with_the_wrong_group_decodes_nothing_and_warns(
 
 
 async def test_a_browser_that_leaves_disappears_in_2_s(parley: ParleyServer, browsers: Browsers) -> None:
-    links = summit_links(parley, INVITES[:2])
+    links = summit_links(parley, INVITES)  # a link per browser: one device per invitation
     async with joined(links[0], "A") as sdk:
         page_leaves = await browsers.page("leaves")
         page_stays = await browsers.page("stays")
         gone = await join_in_browser(page_leaves, links[1], ["Principal B"])
-        stays = await join_in_browser(page_stays, links[1], ["Adviser B"])
+        stays = await join_in_browser(page_stays, links[2], ["Adviser B"])
         await wait_until(lambda: decodes(page_stays, gone, 5), 40, "the other browser to see it")
 
         await page_leaves.get_by_test_id("leave-button").click()
