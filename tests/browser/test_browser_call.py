@@ -137,15 +137,13 @@ async def test_a_browser_with_the_wrong_group_decodes_nothing_and_warns(
         assert int(user_id)  # it was admitted: the transform, not the server, stopped the media
 
 
-async def test_a_browser_that_leaves_disappears_in_2_s_and_one_that_reloads_rejoins(
-    parley: ParleyServer, browsers: Browsers
-) -> None:
-    links = summit_links(parley, INVITES[:2])
+async def test_a_browser_that_leaves_disappears_in_2_s(parley: ParleyServer, browsers: Browsers) -> None:
+    links = summit_links(parley, INVITES)  # a link per browser: one device per invitation
     async with joined(links[0], "A") as sdk:
         page_leaves = await browsers.page("leaves")
         page_stays = await browsers.page("stays")
         gone = await join_in_browser(page_leaves, links[1], ["Principal B"])
-        stays = await join_in_browser(page_stays, links[1], ["Adviser B"])
+        stays = await join_in_browser(page_stays, links[2], ["Adviser B"])
         await wait_until(lambda: decodes(page_stays, gone, 5), 40, "the other browser to see it")
 
         await page_leaves.get_by_test_id("leave-button").click()
@@ -154,12 +152,8 @@ async def test_a_browser_that_leaves_disappears_in_2_s_and_one_that_reloads_rejo
         await expect(tile).to_have_count(0, timeout=2_000)
         await until(lambda: int(gone) not in sdk.roster, 2, "the SDK device to drop it")
         assert time.monotonic() - left_at < 2.0
-
-        await page_stays.reload()  # a reload is a new device on the same link
-        again = await join_in_browser(page_stays, links[1], ["Adviser B"])
-        assert again != stays
-        await until(lambda: _sdk_decodes(sdk, int(again)), 30, "the SDK to see it again")
-        await wait_until(lambda: decodes(page_stays, str(sdk.user_id)), 40, "it to decode the SDK again")
+        # (A reload comes back as the same device: tests/browser/test_browser_key_group.py.)
+        assert stays in [p["userId"] for p in (await state(page_stays))["roster"]]
 
 
 async def test_on_a_production_server_test_switches_in_a_link_do_nothing(

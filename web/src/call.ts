@@ -9,14 +9,16 @@
  * Interpretation (`Listening`): every device subscribes to the floor and to the channel it chose,
  * and plays all sound through one WebAudio mix (`Mixer`); an interpreter publishes its microphone
  * only, into its language's channel, and drives its booth (take over, hand over, cough).
- * When the connection drops it rejoins with the same invitation as a new device (new user id, new
- * DAVE session), backing off up to `MAX_RECONNECT_DELAY_S`. A refused invitation, a refused
+ * When the connection drops it rejoins with the same invitation and the same signature key (so the
+ * same user id, and a new DAVE session), backing off up to `MAX_RECONNECT_DELAY_S`. A refused invitation, a refused
  * admission, a locked summit, removal, the end of the opening (press) and the end of the summit
  * end the stay instead: the `error` op before the close says which, and nothing reconnects.
  */
 
 import { E2eeManager } from './e2ee/manager';
+import type { MemberStatus, MemberView } from './e2ee/membership';
 import type { AlarmReason, FrameStatsMessage, SenderFrameCounts, SessionSnapshot } from './e2ee/messages';
+import { KeyMemory } from './keyMemory';
 import { CourseState } from './course';
 import { EarProbe, type EarReading } from './interpretation/analysis';
 import { refusalText } from './interpretation/booth';
@@ -57,6 +59,17 @@ export interface Participant {
   publishing: boolean;
   /** An interpreter's channel: its feed is that language, not the floor. Null for everyone else. */
   language: string | null;
+  /** The signature key it identified with (base64url), and its invitation's tag; null if not said. */
+  key: string | null;
+  link: string | null;
+}
+
+/** Something only an attacking server would do (or a benchmark without encryption): shown until the stay ends. */
+export interface Alarm {
+  reason: AlarmReason | 'no_transform';
+  /** The member it is about, if any. */
+  userId: string | null;
+  text: string;
 }
 
 export interface PeerStats {
@@ -71,6 +84,16 @@ export interface TestState {
   groupCode: string | null;
   userId: string | null;
   roster: { userId: string; delegation: string; people: string[]; publishing: boolean }[];
+  /** The alarms raised, each with the member it names. */
+  alarms: { reason: string; userId: string | null }[];
+  /** Every device of the key group and the roster, with its status (from the worker). */
+  members: { userId: string; status: MemberStatus }[];
+  /** The worker holds outgoing media (an unexplained member or a swapped key in the key group). */
+  held: boolean;
+  /** Devices whose link came with another key in an earlier call. */
+  newKeys: string[];
+  /** This profile's DAVE signature public key (base64url), as sent in `identify`. */
+  publicKey: string | null;
   decryptFailures: number;
   peers: Record<string, PeerStats>;
   /** In the call (false: in the lobby, or not identified yet). */
@@ -149,11 +172,25 @@ const SPEAKER_HOLD_MS = 1500;
 /** A remote picture that has not advanced for this long is shown as "no picture". */
 const PICTURE_STALL_MS = 2500;
 
-const ALARM_TEXT: Record<AlarmReason, string> = {
-  downgrade: 'The server tried to turn end-to-end encryption off. Parley refused: nothing is sent unencrypted.',
-  duplicate_member: 'The key group contained one device twice, which only an attack produces. This device refused that group.',
-  unknown_member: 'The key group contains a device the server never announced. Compare the group code aloud before going on.',
+const HOLDING = 'This device sends nothing while it is in the key group.';
+
+/** What each alarm tells people; `id` is the user id it names ("?" if none). */
+const ALARM_TEXT: Record<AlarmReason, (id: string) => string> = {
+  downgrade: () => 'The server tried to turn end-to-end encryption off. Parley refused: nothing is sent unencrypted.',
+  duplicate_member: (id) => `The key group contained user ${id} twice, which only an attack produces. This device refused that group.`,
+  unknown_member: (id) => `The key group contains user ${id}, whom the server never announced. Compare the group code aloud before going on.`,
+  unexplained_member: (id) =>
+    `Unknown member ${id} is in the key group but not in the list of participants: the server is hiding a device that can decrypt this call. ${HOLDING}`,
+  missing_member: (id) =>
+    `User ${id} is listed as a participant but never joined the key group: the server shows someone who is not really in the call.`,
+  key_changed: (id) =>
+    `The signature key of user ${id} changed during the call: the server may have put its own key in that participant's place. ${HOLDING}`,
 };
+
+/** A link tag as the server sends it: opaque, short. */
+function linkTag(value: unknown): string | null {
+  return typeof value === 'string' && /^[0-9a-zA-Z_-]{1,64}$/.test(value) ? value : null;
+}
 
 /** Who a device is, as the lobby and the roster both say it. */
 function who(entry: LobbyEntry): Omit<Waiting, 'removedEarlier'> {
@@ -171,7 +208,13 @@ function waiting(entry: WaitingEntry): Waiting {
 }
 
 function participant(device: DeviceInfo): Participant {
-  return { ...who(device), publishing: device.publishing, language: device.language ?? null };
+  return {
+    ...who(device),
+    publishing: device.publishing,
+    language: device.language ?? null,
+    key: typeof device.key === 'string' ? device.key : null,
+    link: linkTag(device.link),
+  };
 }
 
 interface SubscriptionEntry {
@@ -189,10 +232,17 @@ export class Call {
   summit: SummitInfo | null = null;
   roster: Participant[] = [];
   session: SessionSnapshot | null = null;
-  /** The first alarm raised (they stay up: an attack is not forgotten when it stops). */
-  alarm: string | null = null;
-  alarmReason: AlarmReason | null = null;
+  /** Every alarm raised, once per reason and member (they stay up: an attack is not forgotten when it stops). */
+  alarms: Alarm[] = [];
+  /** Devices of the roster whose link came with another key before ("new key since last call"). */
+  newKeys = new Set<string>();
+  /** This profile's DAVE signature public key, once the worker has it. */
+  publicKey: string | null = null;
+  /** False: the browser keeps no key between visits (no IndexedDB), so this device's codes change on reload. */
+  keyKept = true;
   decryptFailures = 0;
+  /** Frames our senders dropped: no key yet, or media held. */
+  unsentFrames = 0;
   /** Frames that arrived while we were still joining the key group (dropped, expected). */
   earlyFrames = 0;
   peers: Record<string, PeerStats> = {};
@@ -243,10 +293,12 @@ export class Call {
   private poller: number | null = null;
   private reconnectTimer: number | null = null;
   private readonly listeners = new Set<() => void>();
+  private readonly keyMemory: KeyMemory;
 
   /** Construct it in the Join click: the AudioContext starts then, without an autoplay block. */
   constructor(private readonly options: CallOptions) {
     this.listening = new Listening(options.summitId);
+    this.keyMemory = new KeyMemory(options.summitId);
     this.mix = new Mixer(() => this.changed());
     this.e2ee = new E2eeManager({
       send: (messages) => {
@@ -256,13 +308,9 @@ export class Call {
         this.session = snapshot;
         this.changed();
       },
-      alarm: (reason, detail) => {
+      alarm: (reason, detail, userId) => {
         console.warn(`parley: encryption alarm (${reason}): ${detail}`);
-        if (this.alarmReason === null) {
-          this.alarmReason = reason;
-          this.alarm = ALARM_TEXT[reason];
-        }
-        this.changed();
+        this.raise({ reason, userId, text: ALARM_TEXT[reason](userId ?? '?') });
       },
       frameStats: (report) => this.onFrameStats(report),
       error: (detail) => console.warn(`parley: a DAVE op was not handled: ${detail}`),
@@ -280,8 +328,22 @@ export class Call {
     for (const listener of this.listeners) listener();
   }
 
+  private raise(alarm: Alarm): void {
+    if (!this.alarms.some((a) => a.reason === alarm.reason && a.userId === alarm.userId)) this.alarms.push(alarm);
+    this.changed();
+  }
+
+  /** Every device of the key group and of the roster, with its status, as the worker last said. */
+  get members(): MemberView[] {
+    return this.session?.members ?? [];
+  }
+
+  statusOf(userId: string): MemberStatus | null {
+    return this.members.find((m) => m.userId === userId)?.status ?? null;
+  }
+
   get encryption(): EncryptionState {
-    if (this.alarm) return 'alarm';
+    if (this.alarms.length > 0) return 'alarm';
     if (!this.session?.canSend) return 'establishing';
     return this.warning ? 'warning' : 'encrypted';
   }
@@ -335,6 +397,11 @@ export class Call {
       groupCode: this.session?.groupCode ?? null,
       userId: this.userId,
       roster: this.roster.map((p) => ({ userId: p.userId, delegation: p.delegation, people: [...p.people], publishing: p.publishing })),
+      alarms: this.alarms.map((a) => ({ reason: a.reason, userId: a.userId })),
+      members: this.members.map((m) => ({ ...m })),
+      held: this.session?.held ?? false,
+      newKeys: [...this.newKeys],
+      publicKey: this.publicKey,
       decryptFailures: this.decryptFailures,
       peers: structuredClone(this.peers),
       admitted: this.admitted,
@@ -416,7 +483,16 @@ export class Call {
     this.admitted = false;
     this.setConnection(this.wasInCall ? 'reconnecting' : 'connecting');
     const socket = new SignalingSocket(signalingUrl(this.options.summitId, this.options.server), {
-      open: () => socket.identify(this.options.token, this.options.people),
+      // The server derives our user id from the link and this key: identify once the worker has it.
+      open: () =>
+        void this.e2ee.loaded.then(
+          ({ publicKey, keyKept }) => {
+            this.publicKey = publicKey;
+            this.keyKept = keyKept;
+            if (current()) socket.identify(this.options.token, this.options.people, publicKey);
+          },
+          () => undefined, // join() ends the call
+        ),
       op: (message) => {
         if (current()) this.onOp(message, generation);
       },
@@ -533,6 +609,8 @@ export class Call {
       case 'roster':
         this.roster = message.d.devices.map(participant);
         this.self = this.roster.find((p) => p.userId === this.userId) ?? this.self;
+        this.e2ee.setRoster(this.roster.map((p) => ({ userId: p.userId, key: p.key })));
+        this.noteKeys();
         this.followRoster();
         this.syncMix();
         this.changed();
@@ -577,10 +655,11 @@ export class Call {
     const wrong = this.options.testWrongGroup && testHooks;
     if (this.options.testNoTransform && testHooks) {
       this.e2ee.withoutTransforms = true;
-      this.alarm = 'Benchmark mode: this device sends and receives media WITHOUT end-to-end encryption.';
+      this.raise({ reason: 'no_transform', userId: null, text: 'Benchmark mode: this device sends and receives media WITHOUT end-to-end encryption.' });
     }
     const channel = BigInt(this.summit.channel_id) + (wrong ? 1n : 0n);
     this.e2ee.start(this.userId, channel.toString(), wrong);
+    this.e2ee.setRoster(this.roster.map((p) => ({ userId: p.userId, key: p.key })));
     this.changed();
     if (!this.press) void this.publish(generation); // press devices never publish
     this.followRoster();
@@ -832,8 +911,17 @@ export class Call {
 
   // -- frames and stats --------------------------------------------------------------------
 
+  /** A device on a link this browser saw before with another key: a new profile, machine, or holder. */
+  private noteKeys(): void {
+    for (const p of this.roster) {
+      if (p.userId === this.userId || p.link === null || p.key === null) continue;
+      if (this.keyMemory.isNewKey(p.link, p.key)) this.newKeys.add(p.userId);
+    }
+  }
+
   private onFrameStats(report: FrameStatsMessage): void {
     this.frameWindow.push({ at: performance.now(), senders: report.senders });
+    this.unsentFrames += report.unsent;
     for (const counts of Object.values(report.senders)) {
       this.decryptFailures += counts.failed;
       this.earlyFrames += counts.early;

@@ -98,6 +98,10 @@ export interface WaitingEntry extends LobbyEntry {
 
 export interface DeviceInfo extends LobbyEntry {
   publishing: boolean;
+  /** The DAVE signature key the device identified with (65-byte P-256 point, base64url). */
+  key?: string | null;
+  /** An opaque tag, stable per invitation: the same link coming back with another key shows. */
+  link?: string | null;
   /** An interpreter's channel (its feed is that channel, not the floor); null for everyone else. */
   language?: string | null;
 }
@@ -263,8 +267,9 @@ export class SignalingSocket {
     this.send(message.op, message.d);
   }
 
-  identify(token: string, people: string[]): void {
-    this.send('identify', { token, people, protocol_version: PROTOCOL_VERSION });
+  /** `key`: this profile's DAVE signature public key (base64url); the server derives our user id from it. */
+  identify(token: string, people: string[], key: string): void {
+    this.send('identify', { token, people, protocol_version: PROTOCOL_VERSION, key });
   }
 
   /** The server closes a connection silent for 3 intervals; beat at every interval. */

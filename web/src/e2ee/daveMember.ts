@@ -13,6 +13,11 @@
  * - davey accepts two leaves with one user id (libdave refuses): a group with a duplicated user id
  *   is refused (op 31, rejoin) and raised as an alarm; that is what a ghost would look like.
  * - A member the server never announced (clients_connect) raises an alarm too.
+ * - Who is in the call is the key group, not the roster: after every commit and welcome the key
+ *   group's user ids go to `Membership` with the roster, and so do the signature keys the Add
+ *   proposals carry (read here with `mlsWire`, as davey does not expose members' keys). A member
+ *   the roster does not explain, or a user id whose key changed, raises an alarm, and `encrypt`
+ *   returns null (frames are dropped) while the key group holds one.
  * - davey switches its sending key as soon as it processes a commit or welcome; DAVE switches
  *   senders only at execute_transition (op 22), once every member has said it holds the new keys
  *   (op 23). So after a commit or welcome this member sends nothing until op 22 (or, should that
@@ -29,7 +34,9 @@ import { Buffer } from 'buffer';
 import { formatCode, GROUP_CODE_DIGITS, CODE_GROUP_SIZE } from '../codes';
 import { CODEC, MEDIA_TYPE, SESSION_STATUS, type Bytes, type DaveyModule, type DaveySession, type SigningKeyPair } from './davey';
 import { hasDaveTrailer, type DecryptResult, type FrameCryptor } from './frameCryptor';
+import { Membership, type RosterDevice } from './membership';
 import type { AlarmReason, ClientDaveMessage, DaveJson, MediaKind, MemberState, SessionSnapshot } from './messages';
+import { addedMembers, base64url, WireError } from './mlsWire';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -64,7 +71,8 @@ const MEDIA: Record<MediaKind, { type: number; codec: number }> = {
 /** A malformed op from the server: reported, and the op is ignored. */
 export class DaveOpError extends Error {}
 
-export type AlarmHandler = (reason: AlarmReason, detail: string) => void;
+/** An alarm; `userId` names the member it is about, when it is about one. */
+export type AlarmHandler = (reason: AlarmReason, detail: string, userId: string | null) => void;
 
 export interface MemberOptions {
   /** The clock (ms); tests step it. */
@@ -131,6 +139,9 @@ export class DaveMember implements FrameCryptor {
   private keyChangedAt = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
   private readonly testWrongKeys: boolean;
+  private readonly membership: Membership;
+  /** The key group holds a member the roster does not explain, or a swapped key: send nothing. */
+  private holding = false;
 
   constructor(
     private readonly davey: DaveyModule,
@@ -144,6 +155,24 @@ export class DaveMember implements FrameCryptor {
     this.testWrongKeys = options.testWrongKeys ?? false;
     this.session = new davey.DAVESession(PROTOCOL_VERSION, userId, channelId, key);
     this.session.setPassthroughMode(false);
+    this.membership = new Membership(userId, base64url(key.public));
+  }
+
+  /** The roster op (forwarded by the page): who the server says is in the call, and their keys. */
+  setRoster(devices: readonly RosterDevice[]): void {
+    this.membership.setRoster(devices, this.now());
+    this.checkMembership();
+  }
+
+  /** Called on a timer: the bounds of `Membership` (joining, leaving) run out with time alone. */
+  tick(): void {
+    this.checkMembership();
+  }
+
+  private checkMembership(): void {
+    const now = this.now();
+    this.holding = this.membership.held(now);
+    for (const alarm of this.membership.takeAlarms(now)) this.onAlarm(alarm.reason, alarm.detail, alarm.userId);
   }
 
   /** Forget the group and its keys (leave, or a new connection): davey deletes the MLS state. */
@@ -212,10 +241,24 @@ export class DaveMember implements FrameCryptor {
     if (payload.length < 1) throw new DaveOpError('op 27: empty payload');
     const operation = payload[0] ?? 0xff; // 0 append, 1 revoke
     if (operation > 1) throw new DaveOpError(`op 27: unknown operation ${operation}`);
+    if (operation === 0) this.recordAdds(payload.subarray(1));
     // Only users the gateway announced may be added: davey checks each Add against this list.
     const result = this.session.processProposals(operation, view(payload.subarray(1)), [...this.recognised]);
     if (!result.commit) return [];
     return [binary(Op.COMMIT_WELCOME, result.commit, ...(result.welcome ? [result.welcome] : []))];
+  }
+
+  /** Each Add's user id and signature key, before davey takes it; proposals we cannot read are refused. */
+  private recordAdds(items: Uint8Array): void {
+    let added;
+    try {
+      added = addedMembers(items);
+    } catch (err) {
+      if (err instanceof WireError) throw new DaveOpError(`op 27: ${err.message}`);
+      throw err;
+    }
+    for (const member of added) this.membership.recordAdd(member.userId, base64url(member.signatureKey));
+    this.checkMembership();
   }
 
   /** Op 29: the commit the gateway chose; ready (op 23) once our receivers hold the new keys. */
@@ -237,7 +280,7 @@ export class DaveMember implements FrameCryptor {
     if (protocolVersion === 0) {
       // No 23: we are never ready to send in the clear. Passthrough stays off.
       this.refusedDowngrades.add(transition);
-      this.onAlarm('downgrade', `the server asked to turn end-to-end encryption off (transition ${transition}); refused`);
+      this.onAlarm('downgrade', `the server asked to turn end-to-end encryption off (transition ${transition}); refused`, null);
       return [];
     }
     if (transition === 0) {
@@ -253,14 +296,14 @@ export class DaveMember implements FrameCryptor {
     if (this.awaiting?.transition === transition) this.awaiting = null;
     this.keyChangedAt = this.now();
     if (this.refusedDowngrades.has(transition)) {
-      this.onAlarm('downgrade', `the server executed a downgrade to unencrypted media (transition ${transition}); media stays encrypted`);
+      this.onAlarm('downgrade', `the server executed a downgrade to unencrypted media (transition ${transition}); media stays encrypted`, null);
     }
   }
 
   /** Op 24: epoch 1 means the group is being re-created: start over with a new key package. */
   private onPrepareEpoch(epoch: number, protocolVersion: number): ClientDaveMessage[] {
     if (protocolVersion === 0) {
-      this.onAlarm('downgrade', 'the server announced an epoch without encryption; refused');
+      this.onAlarm('downgrade', 'the server announced an epoch without encryption; refused', null);
       return [];
     }
     if (epoch !== 1 || this.externalSender === null) return [];
@@ -276,6 +319,8 @@ export class DaveMember implements FrameCryptor {
     if (this.externalSender !== null) this.session.setExternalSender(view(this.externalSender));
     this.state = 'pending';
     this.awaiting = null;
+    this.membership.setKeyGroup(null, this.now());
+    this.checkMembership();
     return [binary(Op.KEY_PACKAGE, this.session.getSerializedKeyPackage())];
   }
 
@@ -291,15 +336,18 @@ export class DaveMember implements FrameCryptor {
     const members = this.session.getUserIds();
     const duplicates = [...new Set(members.filter((id, i) => members.indexOf(id) !== i))];
     if (duplicates.length > 0) {
-      this.onAlarm('duplicate_member', `the group holds user id(s) ${duplicates.join(', ')} twice (transition ${transition}); group refused`);
+      this.onAlarm('duplicate_member', `the group holds user id(s) ${duplicates.join(', ')} twice (transition ${transition}); group refused`, duplicates[0] ?? null);
       return invalid();
     }
     const unknown = members.filter((id) => id !== this.userId && !this.recognised.has(id));
     if (unknown.length > 0) {
-      this.onAlarm('unknown_member', `the group holds user(s) the server never announced: ${unknown.join(', ')}`);
+      this.onAlarm('unknown_member', `the group holds user(s) the server never announced: ${unknown.join(', ')}`, unknown[0] ?? null);
     }
     this.session.setPassthroughMode(false); // decryptors made for new members must not pass through either
     this.state = 'joined';
+    // Before any frame is sealed under the new keys: hold them if the new group is not explained.
+    this.membership.setKeyGroup(members, this.now());
+    this.checkMembership();
     if (transition === 0) {
       this.executed.push(0);
       this.awaiting = null;
@@ -334,14 +382,15 @@ export class DaveMember implements FrameCryptor {
         ? formatCode(this.davey.generateDisplayableCode(authenticator, GROUP_CODE_DIGITS, CODE_GROUP_SIZE))
         : null,
       epoch: joined ? (this.session.epoch?.toString() ?? null) : null,
-      members: joined ? this.session.getUserIds() : [],
+      members: this.membership.members(this.now()),
+      held: this.holding,
     };
   }
 
   // -- media (FrameCryptor) ----------------------------------------------------------------
 
   encrypt(mediaKind: MediaKind, frame: Uint8Array): Uint8Array | null {
-    if (!this.joined || !this.session.ready || this.inTransition) return null;
+    if (!this.joined || !this.session.ready || this.inTransition || this.holding) return null;
     const { type, codec } = MEDIA[mediaKind];
     let out: Bytes;
     try {

@@ -9,18 +9,20 @@ import type {
   ClientDaveMessage,
   DaveJson,
   FrameStatsMessage,
+  LoadedMessage,
   MainToWorker,
   MediaKind,
   SessionSnapshot,
   TransformOptions,
   WorkerToMain,
 } from './messages';
+import type { RosterDevice } from './membership';
 
 export interface E2eeEvents {
   /** DAVE messages for the server, for the current connection only. */
   send(messages: ClientDaveMessage[]): void;
   session(snapshot: SessionSnapshot): void;
-  alarm(reason: AlarmReason, detail: string): void;
+  alarm(reason: AlarmReason, detail: string, userId: string | null): void;
   frameStats(report: FrameStatsMessage): void;
   error(detail: string): void;
 }
@@ -30,9 +32,12 @@ export function encodedTransformSupported(): boolean {
   return typeof RTCRtpScriptTransform === 'function';
 }
 
+/** davey is ready in the worker, with this profile's signing key. */
+export type Loaded = Pick<LoadedMessage, 'version' | 'publicKey' | 'keyKept'>;
+
 export class E2eeManager {
   /** Resolves when davey has loaded in the worker; rejects if it cannot (the call cannot start). */
-  readonly loaded: Promise<string>;
+  readonly loaded: Promise<Loaded>;
   private readonly worker: Worker;
   private generation = 0;
   private nextRequest = 1;
@@ -40,9 +45,9 @@ export class E2eeManager {
 
   constructor(private readonly events: E2eeEvents) {
     this.worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'parley-dave' });
-    let resolveLoaded!: (version: string) => void;
+    let resolveLoaded!: (loaded: Loaded) => void;
     let rejectLoaded!: (err: Error) => void;
-    this.loaded = new Promise<string>((resolve, reject) => {
+    this.loaded = new Promise<Loaded>((resolve, reject) => {
       resolveLoaded = resolve;
       rejectLoaded = reject;
     });
@@ -52,7 +57,7 @@ export class E2eeManager {
       const message = event.data;
       switch (message.kind) {
         case 'loaded':
-          resolveLoaded(message.version);
+          resolveLoaded({ version: message.version, publicKey: message.publicKey, keyKept: message.keyKept });
           return;
         case 'loadFailed':
           rejectLoaded(new Error(message.reason));
@@ -64,7 +69,7 @@ export class E2eeManager {
           if (message.generation === this.generation) this.events.session(message.session);
           return;
         case 'alarm':
-          if (message.generation === this.generation) this.events.alarm(message.reason, message.detail);
+          if (message.generation === this.generation) this.events.alarm(message.reason, message.detail, message.userId);
           return;
         case 'frameStats':
           this.events.frameStats(message);
@@ -98,6 +103,11 @@ export class E2eeManager {
   stop(): void {
     this.post({ kind: 'close', generation: this.generation });
     this.generation += 1;
+  }
+
+  /** Every roster op: the worker holds the key group against it. */
+  setRoster(devices: RosterDevice[]): void {
+    this.post({ kind: 'roster', generation: this.generation, devices });
   }
 
   receiveBinary(frame: ArrayBuffer): void {

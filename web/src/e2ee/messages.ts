@@ -10,6 +10,8 @@
  * This file is shared by the page and the worker, so it uses no DOM or worker types.
  */
 
+import type { MemberView, MembershipAlarmReason, RosterDevice } from './membership';
+
 export type MediaKind = 'audio' | 'video';
 
 /** A numbered DAVE JSON op, as the server sends it or as the worker wants it sent. */
@@ -66,7 +68,14 @@ export interface PairwiseCodeRequest {
   userId: string;
 }
 
-export type MainToWorker = InitMessage | DaveBinaryMessage | DaveJsonMessage | CloseMessage | PairwiseCodeRequest;
+/** The roster op, as far as the key group needs it: who the server says is here, with their keys. */
+export interface RosterMessage {
+  kind: 'roster';
+  generation: number;
+  devices: RosterDevice[];
+}
+
+export type MainToWorker = InitMessage | DaveBinaryMessage | DaveJsonMessage | RosterMessage | CloseMessage | PairwiseCodeRequest;
 
 // -- worker -> main thread --------------------------------------------------------------------
 
@@ -74,6 +83,10 @@ export type MainToWorker = InitMessage | DaveBinaryMessage | DaveJsonMessage | C
 export interface LoadedMessage {
   kind: 'loaded';
   version: string;
+  /** This profile's DAVE signature public key (65-byte P-256 point), base64url: `identify` sends it. */
+  publicKey: string;
+  /** False when the browser would not keep the key (no IndexedDB): this page has a key of its own. */
+  keyKept: boolean;
 }
 
 export interface LoadFailedMessage {
@@ -97,8 +110,10 @@ export interface SessionSnapshot {
   /** The epoch authenticator as 30 digits in groups of five, while in a group. */
   groupCode: string | null;
   epoch: string | null;
-  /** User ids in the MLS group (ourselves included). */
-  members: string[];
+  /** Every device of the key group and of the roster (ourselves included), with its status. */
+  members: MemberView[];
+  /** Outgoing media is held: the key group holds a member the roster does not explain, or a swapped key. */
+  held: boolean;
 }
 
 export interface SessionMessage {
@@ -107,7 +122,7 @@ export interface SessionMessage {
   session: SessionSnapshot;
 }
 
-export type AlarmReason = 'downgrade' | 'duplicate_member' | 'unknown_member';
+export type AlarmReason = 'downgrade' | 'duplicate_member' | 'unknown_member' | MembershipAlarmReason;
 
 /** Something only an attacking server would do. Shown to people, never silenced. */
 export interface AlarmMessage {
@@ -115,6 +130,8 @@ export interface AlarmMessage {
   generation: number;
   reason: AlarmReason;
   detail: string;
+  /** The member it is about, if it is about one. */
+  userId: string | null;
 }
 
 /** Per-sender frame counts since the previous report (throttled: at most one report per interval). */

@@ -9,8 +9,11 @@
 
 import './bufferGlobal';
 
+import { Buffer } from 'buffer';
+
 import type { DaveyModule, SigningKeyPair } from './davey';
 import { DaveMember } from './daveMember';
+import { base64url } from './mlsWire';
 import type {
   AlarmReason,
   ClientDaveMessage,
@@ -19,6 +22,7 @@ import type {
   SessionSnapshot,
   WorkerToMain,
 } from './messages';
+import { profileKey } from './signingKey';
 import { FrameStats, parseTransformOptions, TrackTransform } from './trackTransform';
 
 /** How often frame counts go to the page: throttled, so a flood of bad frames costs one message. */
@@ -37,12 +41,30 @@ let generation = -1;
 let lastSnapshot = '';
 const stats = new FrameStats();
 
+/** davey takes Node-style Buffers: views over the same bytes. */
+function asBuffers(pair: SigningKeyPair): SigningKeyPair {
+  const buffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+  return { private: buffer(pair.private), public: buffer(pair.public) };
+}
+
+/** The profile's signing key (kept in IndexedDB); a key for this page alone if the browser keeps none. */
+async function loadKey(module: DaveyModule): Promise<{ pair: SigningKeyPair; kept: boolean }> {
+  try {
+    return { pair: asBuffers(await profileKey(() => module.generateP256Keypair())), kept: true };
+  } catch {
+    const made = module.generateP256Keypair();
+    return { pair: asBuffers({ private: new Uint8Array(made.private), public: new Uint8Array(made.public) }), kept: false };
+  }
+}
+
 const loaded: Promise<boolean> = import('@snazzah/davey').then(
-  (module) => {
-    davey = module as unknown as DaveyModule;
-    // One signing key for the page's lifetime: group resets keep this device's identity.
-    key = davey.generateP256Keypair();
-    post({ kind: 'loaded', version: davey.VERSION });
+  async (module) => {
+    const loadedDavey = module as unknown as DaveyModule;
+    // One signing key per browser profile: the same identity, and pairwise codes, call after call.
+    const { pair, kept } = await loadKey(loadedDavey);
+    davey = loadedDavey;
+    key = pair;
+    post({ kind: 'loaded', version: loadedDavey.VERSION, publicKey: base64url(pair.public), keyKept: kept });
     return true;
   },
   (err: unknown) => {
@@ -51,8 +73,8 @@ const loaded: Promise<boolean> = import('@snazzah/davey').then(
   },
 );
 
-function alarm(gen: number): (reason: AlarmReason, detail: string) => void {
-  return (reason, detail) => post({ kind: 'alarm', generation: gen, reason, detail });
+function alarm(gen: number): (reason: AlarmReason, detail: string, userId: string | null) => void {
+  return (reason, detail, userId) => post({ kind: 'alarm', generation: gen, reason, detail, userId });
 }
 
 function publishSnapshot(force = false): void {
@@ -82,6 +104,11 @@ function handle(message: MainToWorker): void {
       publishSnapshot(true);
       return;
     }
+    case 'roster':
+      if (message.generation !== generation || member === null) return;
+      member.setRoster(message.devices);
+      publishSnapshot();
+      return;
     case 'close':
       if (message.generation !== generation) return;
       member?.dispose();
@@ -155,4 +182,7 @@ scope.onrtctransform = (event: RTCTransformEvent) => {
 setInterval(() => {
   const report = stats.take();
   if (report) post(report);
+  // The membership bounds run out with time alone (a device that never joins, one that never leaves).
+  member?.tick();
+  publishSnapshot();
 }, STATS_INTERVAL_MS);

@@ -9,9 +9,17 @@
  * (interpreters; for a press device, the other press devices) is a name in "Also in the call"
  * beside the group code, which opens its pairwise code just as a tile does: every member of the
  * key group can be verified.
+ *
+ * Who is in the call is the key group, not the server's roster: a member of the key group the
+ * roster does not explain is listed as "Unknown member <user id>" (red), one leaving as such; a
+ * tile whose device never reached the key group, or whose key changed, is marked red; one whose
+ * link came with another key in an earlier call is marked "new key since last call". Alarms are
+ * a red banner naming the user id, and while one stands the indicator never says "End-to-end
+ * encrypted".
  */
 
-import type { Call, Participant } from '../call';
+import type { Alarm, Call, Participant } from '../call';
+import type { MemberStatus } from '../e2ee/membership';
 import { confirmDialog } from './confirm';
 import { channelBar } from './channelBar';
 import { courseBar } from './courseBar';
@@ -33,6 +41,7 @@ const CONNECTION_TEXT = {
 interface Tile {
   el: HTMLElement;
   video: HTMLVideoElement;
+  flag: HTMLElement;
   delegation: HTMLElement;
   people: HTMLElement;
   role: HTMLElement;
@@ -42,6 +51,40 @@ interface Tile {
 
 function peopleText(p: Participant): string {
   return p.people.join(', ');
+}
+
+/** The indicator's words while an alarm stands: what the first one was about. */
+const ALARM_LABEL: Record<Alarm['reason'], string> = {
+  downgrade: 'Not encrypted — refused',
+  duplicate_member: 'Unknown member in the key group',
+  unknown_member: 'Unknown member in the key group',
+  unexplained_member: 'Hidden member in the key group',
+  missing_member: 'Participant missing from the key group',
+  key_changed: 'A participant’s key changed',
+  no_transform: 'NOT end-to-end encrypted (benchmark)',
+};
+
+/** A tile's flag for its device's standing in the key group ('' for none); `bad`: shown red. */
+function tileFlag(status: MemberStatus | null, newKey: boolean): { text: string; bad: boolean } {
+  if (status === 'key_changed') return { text: 'Key changed during the call', bad: true };
+  if (status === 'missing') return { text: 'Not in the key group', bad: true };
+  if (newKey) return { text: 'New key since last call: compare the code', bad: false };
+  return { text: '', bad: false };
+}
+
+/** A device of the key group with no roster entry, for the pairwise code dialog. */
+function unknownMember(userId: string): Participant {
+  return {
+    userId,
+    delegationId: '',
+    delegation: `Unknown member ${userId}`,
+    role: '',
+    people: [`user ${userId}`],
+    publishing: false,
+    language: null,
+    key: null,
+    link: null,
+  };
 }
 
 export function renderCallView(root: HTMLElement, call: Call): void {
@@ -66,6 +109,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
   // -- banners -------------------------------------------------------------------------------
   const warning = h('div', { class: 'banner warning', testid: 'decryption-warning', attrs: { role: 'alert' } });
   const alarm = h('div', { class: 'banner alarm', testid: 'encryption-alarm', attrs: { role: 'alert' } });
+  let alarmKey = '';
   warning.hidden = true;
   alarm.hidden = true;
   const soundBlocked = h('div', { class: 'banner warning', testid: 'sound-blocked', attrs: { role: 'alert' } });
@@ -153,6 +197,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
   const verify = (userId: string): void => {
     const current = call.roster.find((r) => r.userId === userId);
     if (current) openPairwise(current);
+    else if (call.members.some((m) => m.userId === userId)) openPairwise(unknownMember(userId));
   };
 
   // -- the course, the lobby, the host ------------------------------------------------------
@@ -220,6 +265,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     const delegation = h('strong', { class: 'tile-delegation' });
     const people = h('span', { class: 'tile-people' });
     const role = h('span', { class: 'tile-role' });
+    const flag = h('span', { class: 'tile-flag', testid: 'tile-flag' });
     const placeholder = h('div', { class: 'placeholder', text: self ? 'Your camera is off' : p.role === 'press' ? 'Press (view only)' : 'No picture' });
     const remove = self ? null : removeButton(p.userId);
     const el = h(
@@ -228,6 +274,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       video,
       placeholder,
       h('figcaption', {}, delegation, role, people),
+      flag,
       remove,
     );
     if (!self) {
@@ -243,18 +290,35 @@ export function renderCallView(root: HTMLElement, call: Call): void {
         }
       });
     }
-    return { el, video, delegation, people, role, remove, stream: null };
+    return { el, video, flag, delegation, people, role, remove, stream: null };
   };
 
-  /** "Also in the call": a compact button per device without a tile; rebuilt when they change. */
-  const renderUntiled = (devices: Participant[]): void => {
-    const entries = devices.map((p) => ({
-      userId: p.userId,
-      role: p.role,
-      language: p.language,
-      text: `${peopleText(p)} · ${p.language !== null ? languageName(p.language) : p.role === 'press' ? 'Press' : p.delegation}`,
-      title: `${p.delegation}: ${p.language !== null ? `interpreter into ${languageName(p.language)}` : p.role === 'press' ? 'press' : p.role}. Show the code to verify this device`,
-    }));
+  /**
+   * "Also in the call": a compact button per device without a tile, and one per member of the key
+   * group the roster does not list (`strangers`: unknown, red; or leaving); rebuilt when they change.
+   */
+  const renderUntiled = (devices: Participant[], strangers: { userId: string; status: MemberStatus }[]): void => {
+    const entries = [
+      ...strangers.map((m) => ({
+        userId: m.userId,
+        role: '',
+        language: null,
+        status: m.status,
+        text: m.status === 'leaving' ? `Leaving: user ${m.userId}` : `Unknown member ${m.userId}`,
+        title:
+          m.status === 'leaving'
+            ? 'Left the call; its removal from the key group is under way'
+            : 'In the key group but not in the list of participants: it can decrypt this call',
+      })),
+      ...devices.map((p) => ({
+        userId: p.userId,
+        role: p.role,
+        language: p.language,
+        status: call.statusOf(p.userId) ?? '',
+        text: `${peopleText(p)} · ${p.language !== null ? languageName(p.language) : p.role === 'press' ? 'Press' : p.delegation}`,
+        title: `${p.delegation}: ${p.language !== null ? `interpreter into ${languageName(p.language)}` : p.role === 'press' ? 'press' : p.role}. Show the code to verify this device`,
+      })),
+    ];
     untiled.hidden = entries.length === 0;
     const key = JSON.stringify(entries);
     if (key === untiledKey) return;
@@ -265,10 +329,16 @@ export function renderCallView(root: HTMLElement, call: Call): void {
         h(
           'button',
           {
-            class: 'untiled-device',
-            testid: 'also-in-call-entry',
+            class: `untiled-device${entry.status === 'unexplained' || entry.status === 'key_changed' || entry.status === 'missing' ? ' unexplained' : ''}`,
+            testid: entry.status === 'unexplained' ? 'unknown-member' : 'also-in-call-entry',
             title: entry.title,
-            attrs: { type: 'button', 'data-user-id': entry.userId, 'data-role': entry.role, 'data-language': entry.language ?? '' },
+            attrs: {
+              type: 'button',
+              'data-user-id': entry.userId,
+              'data-role': entry.role,
+              'data-language': entry.language ?? '',
+              'data-status': entry.status,
+            },
             on: { click: () => verify(entry.userId) },
           },
           entry.language !== null ? icon('headphones') : null,
@@ -305,7 +375,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       establishing: call.alone && call.connection === 'connected' ? 'Establishing encryption… (waiting for others)' : 'Establishing encryption…',
       encrypted: 'End-to-end encrypted',
       warning: `Decryption problems (${call.decryptFailures} frames)`,
-      alarm: call.alarmReason === 'unknown_member' ? 'Unknown member in the key group' : 'Not encrypted — refused',
+      alarm: ALARM_LABEL[call.alarms[0]?.reason ?? 'downgrade'],
     };
     setText(encryptionText, labels[state]);
     const iconName: IconName = state === 'encrypted' ? 'lock' : state === 'establishing' ? 'clock' : 'warning';
@@ -316,8 +386,16 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       encryptionIcon = next;
     }
 
-    alarm.hidden = call.alarm === null;
-    if (call.alarm) setText(alarm, call.alarm);
+    // One line per alarm, each naming its member; the hold said once.
+    alarm.hidden = call.alarms.length === 0;
+    const lines = call.alarms.map((a) => a.text);
+    if (call.session?.held) lines.push('Your camera and microphone are held: nothing leaves this device while the key group holds a member it cannot vouch for.');
+    const nextAlarmKey = JSON.stringify(lines);
+    if (nextAlarmKey !== alarmKey) {
+      alarmKey = nextAlarmKey;
+      clear(alarm);
+      for (const line of lines) alarm.append(h('p', { text: line }));
+    }
     warning.hidden = state !== 'warning';
     setText(
       warning,
@@ -362,6 +440,10 @@ export function renderCallView(root: HTMLElement, call: Call): void {
         tile.stream = stream;
         tile.video.srcObject = stream;
       }
+      const flag = tileFlag(self ? null : call.statusOf(p.userId), call.newKeys.has(p.userId));
+      setText(tile.flag, flag.text);
+      tile.flag.classList.toggle('bad', flag.bad);
+      tile.el.classList.toggle('distrusted', flag.bad);
       tile.el.classList.toggle('speaking', call.speaker === p.userId);
       tile.el.classList.toggle('no-picture', stream === null || !call.hasPicture(p.userId));
     });
@@ -380,15 +462,21 @@ export function renderCallView(root: HTMLElement, call: Call): void {
                 (a.language ?? '').localeCompare(b.language ?? '') ||
                 a.delegation.localeCompare(b.delegation),
             );
-    renderUntiled(withoutTile);
-    setText(
-      codeHint,
+    // Members of the key group the roster does not list: unknown (hidden by the server), or leaving.
+    const listed = new Set(call.roster.map((p) => p.userId));
+    const strangers =
+      call.connection === 'closed' || waiting
+        ? []
+        : call.members.filter((m) => !listed.has(m.userId) && m.userId !== call.userId).sort((a, b) => a.userId.localeCompare(b.userId));
+    renderUntiled(withoutTile, strangers);
+    const hint =
       code === null
         ? 'Shown once this device has joined the key group.'
         : untiled.hidden
           ? 'Everyone’s screen must show the same code. Click a tile to verify one device.'
-          : 'Everyone’s screen must show the same code. Click a tile, or a name in “Also in the call”, to verify one device.',
-    );
+          : 'Everyone’s screen must show the same code. Click a tile, or a name in “Also in the call”, to verify one device.';
+    const unkept = call.keyKept ? '' : ' This browser keeps no key between visits: your pairwise codes will differ next time.';
+    setText(codeHint, hint + unkept);
 
     // An interpreter's cough key (in its console) is its mute; it has no camera.
     mute.hidden = press || call.interpreter;
