@@ -331,7 +331,7 @@ class _Joining:
     take_over: bool
 
 
-def _print_call(client: ParleyClient) -> None:
+def print_call(client: ParleyClient) -> None:
     """The call as this device can prove it: every member of its key group, and any alarm."""
     print(f"\ngroup code: {client.group_code() or '(forming the group)'}")
     for booth in client.booths.values():
@@ -392,7 +392,7 @@ async def _join(seat: _Joining, seconds: float, play: Path | None) -> int:
                 and not client.booths.get(client.device["language"], {}).get("live")
             ):
                 await client.take_over()
-            _print_call(client)
+            print_call(client)
     finally:
         await client.leave()
         for track in (audio, video):

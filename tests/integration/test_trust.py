@@ -15,6 +15,7 @@ import pytest
 from calls import PATTERNS, THREE_DEVICES, janus_spy, joined, receiving, summit_links, until
 from hostile import hide_from_roster, room_of, swap_key
 
+from parley.cli import print_call
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
 from parley.sdk.client import ParleyClient
 from parley.sdk.membership import Status
@@ -34,7 +35,7 @@ def alarmed_about(client: ParleyClient, user_id: int, words: str) -> bool:
 
 
 async def test_a_member_the_roster_hides_raises_an_alarm_on_every_device_and_gets_no_media(
-    parley: ParleyServer,
+    parley: ParleyServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     a_link, b_link, ghost_link = summit_links(parley, THREE_DEVICES)
     async with joined(a_link, "A") as a, joined(b_link, "B1") as b:
@@ -49,6 +50,9 @@ async def test_a_member_the_roster_hides_raises_an_alarm_on_every_device_and_get
             assert ghost.user_id not in a.roster and ghost.user_id not in b.roster
             assert {m.user_id: m.status for m in a.members()}[ghost.user_id] is Status.HIDDEN
             assert a.holding and b.holding
+            print_call(a)  # what `parley join` shows of it
+            printed = capsys.readouterr().out
+            assert f"UNKNOWN [user {ghost.user_id}, hidden]" in printed and "SENDING NOTHING" in printed
             # Checked where frames leave for the others: Janus forwards nothing of A while the
             # ghost is in the group, and the ghost, subscribed to A, decrypts nothing of it.
             async with janus_spy(parley, a.summit["channel_id"], a.user_id) as spied:
