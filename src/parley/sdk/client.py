@@ -75,7 +75,6 @@ ENDINGS = frozenset(
         "invitation_revoked",
         "opening_ended",
         "summit_ended",
-        "replaced",
         "unusable_commits",
     }
 )
