@@ -94,7 +94,9 @@ async def test_a_device_that_comes_back_with_its_key_keeps_its_user_id_and_pairw
     def device_b() -> ParleyClient:
         return ParleyClient(b_link, ["B1"], audio=ToneAudioTrack(660.0), key_file=key_file)
 
-    async with joined(a_link, "A") as a:
+    a = ParleyClient(a_link, ["A"], known_keys_file=tmp_path / "a-known-keys.json")
+    await a.join()
+    try:
         b = device_b()
         await b.join()
         await until(lambda: in_key_group(a, b.user_id), 30, "B in A's key group")
@@ -111,13 +113,18 @@ async def test_a_device_that_comes_back_with_its_key_keeps_its_user_id_and_pairw
         finally:
             await again.close()
 
+        assert again.user_id not in a.new_keys
+        await until(lambda: first_id not in a.roster, 30, "B to leave again")  # the link admits one
         other = ParleyClient(b_link, ["B1"], audio=ToneAudioTrack(660.0), key_file=tmp_path / "other.key")
-        await other.join()  # the same link with another key is another device
+        await other.join()  # the same link with another key is another device, and shown as new
         try:
             assert other.user_id != first_id
+            await until(lambda: other.user_id in a.new_keys, 30, "A to mark B's new key")
         finally:
             await other.close()
         assert not a.alarms
+    finally:
+        await a.close()
 
 
 async def test_a_device_already_present_is_not_displaced_by_another_connection_with_its_key(
