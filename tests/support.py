@@ -7,13 +7,16 @@ import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import dave
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from parley.e2ee.gateway import DaveGateway, Refused
 from parley.e2ee.mls_wire import public_key_bytes
 from parley.e2ee.opcodes import AnnounceCommitTransition, CommitWelcome, Op, ServerOp, decode_client_binary
+from parley.sdk.identity import KEY_VERSION, public_key, sign
 from parley.sdk.local_group import LocalGroup, WireMember
 from parley.sdk.member import ClientMessage, DaveMember, Media
+from parley.server.protocol import b64url, key_proof_message
 
 CHANNEL_ID = 0x0123456789ABCDEF
 
@@ -21,6 +24,14 @@ CHANNEL_ID = 0x0123456789ABCDEF
 def device_key() -> bytes:
     """A fresh DAVE signature public key (a P-256 point, 65 bytes), as a device identifies with."""
     return public_key_bytes(ec.generate_private_key(ec.SECP256R1()))
+
+
+def identify_data(token: str, people: list[str]) -> dict[str, object]:
+    """The `d` of an identify op from a device with a fresh key: the key and its proof."""
+    key = dave.SignatureKeyPair.generate(KEY_VERSION)
+    public = public_key(key)
+    proof = sign(key, key_proof_message(token, public))
+    return {"token": token, "people": people, "key": b64url(public), "proof": b64url(proof)}
 
 
 # A 60-byte Opus frame (TOC byte first) and a 30 KB VP8 key frame (frame tag, start code, size):

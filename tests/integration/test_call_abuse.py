@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import websockets
 from calls import PATTERNS, THREE_DEVICES, joined, receiving, summit_links, until
-from support import device_key
+from support import identify_data
 
 from parley.sdk.client import InviteLink, JoinError, ParleyClient
-from parley.server.protocol import MAX_TEXT_FRAME, encode_key
+from parley.server.protocol import MAX_TEXT_FRAME
 from parley.server.runtime import ParleyServer
 from parley.server.signaling import MAX_ERRORS
 from parley.summit.invitations import Claims
@@ -71,8 +71,7 @@ async def test_bad_messages_get_error_ops_then_the_abuser_is_cut_off_and_the_cal
         await until(lambda: receiving(b1.feeds.get(a.user_id), PATTERNS["A"]), 30, "B1 to receive A")
         abuser = InviteLink.parse(links[2])
         async with websockets.connect(abuser.websocket_url, max_size=None) as ws:
-            key = encode_key(device_key())
-            identify = {"token": abuser.token, "people": ["Mallory"], "key": key}
+            identify = identify_data(abuser.token, ["Mallory"])
             await ws.send(json.dumps({"op": "identify", "d": identify}))
             assert json.loads(await ws.recv())["op"] == "ready"
 

@@ -14,17 +14,16 @@ import httpx
 import pytest
 import websockets
 from calls import PATTERNS, THREE_DEVICES, joined, local_server, receiving, summit_links, until
-from support import device_key
+from support import identify_data
 
 from parley.sdk.client import InviteLink, JoinError, ParleyClient
-from parley.server.protocol import MAX_NAME, MAX_PEOPLE, encode_key, text_frame
+from parley.server.protocol import MAX_NAME, MAX_PEOPLE, text_frame
 from parley.server.room import MAX_LOBBY
 from parley.server.runtime import ParleyServer
 from parley.server.signaling import CLOSE_NOT_IDENTIFIED, CLOSE_RATE_LIMITED
 from parley.summit.course import Admission
 from parley.summit.model import Role
 
-KEY = encode_key(device_key())
 pytestmark = pytest.mark.anyio
 
 # The most a lobby op may weigh, whatever the names (tests/unit/server/test_room_admission_*).
@@ -104,9 +103,7 @@ async def test_names_too_long_too_many_or_not_printable_are_refused_at_identify(
     (link,) = summit_links(parley, [("Delegation A", Role.PRINCIPAL)])
     parsed = InviteLink.parse(link)
     async with websockets.connect(parsed.websocket_url) as ws:
-        await ws.send(
-            json.dumps({"op": "identify", "d": {"token": parsed.token, "people": people, "key": KEY}})
-        )
+        await ws.send(json.dumps({"op": "identify", "d": identify_data(parsed.token, people)}))
         error = json.loads(await ws.recv())
         assert error["op"] == "error" and error["d"]["code"] == "invalid"
         assert "d.people" in error["d"]["message"] and rule in error["d"]["message"]
@@ -179,9 +176,7 @@ async def test_a_burst_of_identifies_or_connections_from_one_address_is_rate_lim
         assert codes == ["invitation_forged"] * 5 + ["rate_limited"] * 3
         parsed = InviteLink.parse(link)
         async with websockets.connect(parsed.websocket_url) as ws:  # the 9th connection
-            await ws.send(
-                json.dumps({"op": "identify", "d": {"token": parsed.token, "people": ["A"], "key": KEY}})
-            )
+            await ws.send(json.dumps({"op": "identify", "d": identify_data(parsed.token, ["A"])}))
             error = json.loads(await ws.recv())["d"]
             assert error["code"] == "rate_limited" and "too many identifies" in error["message"]
             assert "try again in" in error["message"]

@@ -16,7 +16,7 @@ import pytest
 import websockets
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from calls import PATTERNS, joined, receiving, summit_links, until
-from support import device_key
+from support import identify_data
 
 from parley.e2ee.gateway import TRANSITION_TIMEOUT
 from parley.media.frame_transform import attach_receiver_transform
@@ -25,7 +25,6 @@ from parley.media.janus_client import JanusClient
 from parley.media.videoroom import StreamRequest, VideoRoomSubscriber
 from parley.sdk.client import InviteLink, JoinError, ParleyClient
 from parley.sdk.member import Media
-from parley.server.protocol import encode_key
 from parley.server.runtime import ParleyServer
 from parley.summit.course import Admission, AtEnd
 from parley.summit.model import Role
@@ -63,7 +62,7 @@ async def raw(link: str, name: str) -> AsyncIterator[tuple[RawDevice, dict[str, 
     parsed = InviteLink.parse(link)
     async with websockets.connect(parsed.websocket_url) as ws:
         device = RawDevice(ws)
-        identify = {"token": parsed.token, "people": [name], "key": encode_key(device_key())}
+        identify = identify_data(parsed.token, [name])
         await device.op("identify", identify)
         yield device, await device.next_text()
 

@@ -17,10 +17,9 @@ import httpx
 import pytest
 import websockets
 from calls import local_server, summit_links
-from support import device_key
+from support import identify_data
 from websockets.typing import Origin
 
-from parley.server.protocol import encode_key
 from parley.server.runtime import ParleyServer
 from parley.server.web import content_security_policy
 from parley.summit.model import Role
@@ -70,7 +69,7 @@ async def test_a_websocket_from_an_origin_not_configured_is_refused(server: Parl
     for link, origin in zip(links, (own, CLIENT_ORIGIN, None), strict=True):
         token = link.partition("#")[2]
         async with websockets.connect(url, origin=Origin(origin) if origin else None) as ws:
-            identify = {"token": token, "people": ["Principal A"], "key": encode_key(device_key())}
+            identify = identify_data(token, ["Principal A"])
             await ws.send(json.dumps({"op": "identify", "d": identify}))
             answer = json.loads(await ws.recv())
             assert answer["op"] == "ready", (origin, answer)

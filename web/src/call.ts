@@ -485,14 +485,14 @@ export class Call {
     const socket = new SignalingSocket(signalingUrl(this.options.summitId, this.options.server), {
       // The server derives our user id from the link and this key: identify once the worker has it.
       open: () =>
-        void this.e2ee.loaded.then(
-          ({ publicKey, keyKept }) => {
+        void this.e2ee.loaded
+          .then(async ({ publicKey, keyKept }) => {
             this.publicKey = publicKey;
             this.keyKept = keyKept;
-            if (current()) socket.identify(this.options.token, this.options.people, publicKey);
-          },
-          () => undefined, // join() ends the call
-        ),
+            const proof = await this.e2ee.proveKey(this.options.token);
+            if (current()) socket.identify(this.options.token, this.options.people, publicKey, proof);
+          })
+          .catch(() => undefined), // join() ends the call (no davey); a failed proof: the server times out
       op: (message) => {
         if (current()) this.onOp(message, generation);
       },

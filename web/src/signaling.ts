@@ -266,8 +266,8 @@ export class SignalingSocket {
   }
 
   /** `key`: this profile's DAVE signature public key (base64url); the server derives our user id from it. */
-  identify(token: string, people: string[], key: string): void {
-    this.send('identify', { token, people, protocol_version: PROTOCOL_VERSION, key });
+  identify(token: string, people: string[], key: string, proof: string): void {
+    this.send('identify', { token, people, protocol_version: PROTOCOL_VERSION, key, proof });
   }
 
   /** The server closes a connection silent for 3 intervals; beat at every interval. */

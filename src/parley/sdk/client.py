@@ -58,11 +58,11 @@ from parley.media.frame_transform import (
 from parley.media.sources import samples_of
 from parley.sdk.audio import CoughGate, EarTrack
 from parley.sdk.choices import ListeningChoices
-from parley.sdk.identity import KEY_VERSION, load_or_create_signature_key, public_key
+from parley.sdk.identity import KEY_VERSION, load_or_create_signature_key, public_key, sign
 from parley.sdk.key_memory import KeyMemory
 from parley.sdk.member import DaveMember, Media
 from parley.sdk.membership import Alarm, CallMembership, Member
-from parley.server.protocol import decode_key, encode_key
+from parley.server.protocol import b64url, key_proof_message, unb64url
 
 log = logging.getLogger(__name__)
 
@@ -206,9 +206,10 @@ class ParleyClient:
             else dave.SignatureKeyPair.generate(KEY_VERSION)
         )
         self._ws = await websockets.connect(self.link.websocket_url, max_size=4 * 1024 * 1024)
-        await self._send_op(
-            "identify", {"token": self.link.token, "people": self.people, "key": encode_key(public_key(key))}
-        )
+        public = public_key(key)
+        proof = sign(key, key_proof_message(self.link.token, public))
+        identify = {"token": self.link.token, "people": self.people, "key": b64url(public)}
+        await self._send_op("identify", {**identify, "proof": b64url(proof)})
         first = json.loads(await self._ws.recv())
         if first.get("op") == "error":
             await self._ws.close()
@@ -452,7 +453,7 @@ class ParleyClient:
         elif op == "roster":
             self.roster = {int(dev["user_id"]): dev for dev in d["devices"]}
             assert self.membership is not None
-            announced = {u: decode_key(dev["key"]) for u, dev in self.roster.items()}
+            announced = {u: unb64url(dev["key"]) for u, dev in self.roster.items()}
             if self.key_memory:
                 memory = self.key_memory
                 others = [(u, dev) for u, dev in self.roster.items() if u != self.user_id]

@@ -14,6 +14,9 @@ import stat
 from pathlib import Path
 
 import dave
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 KEY_VERSION = 1  # DAVE protocol version the key is for (P-256)
 
@@ -44,8 +47,20 @@ def _load(path: Path) -> dave.SignatureKeyPair:
         raise KeyFileError(f"{path} does not hold a DAVE signature key") from e
 
 
+def _jwk_int(jwk: dict[str, str], field: str) -> bytes:
+    return base64.urlsafe_b64decode(jwk[field] + "=" * (-len(jwk[field]) % 4)).rjust(32, b"\x00")
+
+
 def public_key(key: dave.SignatureKeyPair) -> bytes:
     """The key's public half as DAVE puts it in a leaf: the uncompressed P-256 point (65 bytes)."""
     jwk = json.loads(key.dump(KEY_VERSION))
-    x, y = (base64.urlsafe_b64decode(jwk[c] + "=" * (-len(jwk[c]) % 4)) for c in ("x", "y"))
-    return b"\x04" + x.rjust(32, b"\x00") + y.rjust(32, b"\x00")
+    return b"\x04" + _jwk_int(jwk, "x") + _jwk_int(jwk, "y")
+
+
+def sign(key: dave.SignatureKeyPair, message: bytes) -> bytes:
+    """An ECDSA P-256 SHA-256 signature of `message` by this key, r || s (64 bytes): how a device
+    proves at identify that it holds the key it names."""
+    jwk = json.loads(key.dump(KEY_VERSION))
+    private = ec.derive_private_key(int.from_bytes(_jwk_int(jwk, "d"), "big"), ec.SECP256R1())
+    r, s = decode_dss_signature(private.sign(message, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")

@@ -17,7 +17,10 @@ import json
 import unicodedata
 from typing import Annotated, Any, Literal
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -26,6 +29,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from parley.summit.model import LANGUAGE_PATTERN
@@ -58,12 +62,34 @@ class _Op(BaseModel):
 SignatureKeyText = Annotated[str, Field(min_length=87, max_length=87, pattern=r"^[A-Za-z0-9_-]{87}$")]
 
 
-def encode_key(key: bytes) -> str:
-    return base64.urlsafe_b64encode(key).rstrip(b"=").decode("ascii")
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def decode_key(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=")
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# The proof that a device holds the private half of the key it identifies with: an ECDSA P-256
+# SHA-256 signature, r || s (64 bytes, as WebCrypto makes it), base64url without padding.
+KeyProofText = Annotated[str, Field(min_length=86, max_length=86, pattern=r"^[A-Za-z0-9_-]{86}$")]
+_PROOF_LABEL = b"parley identify v1\x00"
+
+
+def key_proof_message(token: str, key: bytes) -> bytes:
+    """What a device signs with its signature key to identify: the invitation and the key itself,
+    under a label of its own (no other signature a device makes can stand in for it)."""
+    return _PROOF_LABEL + token.encode() + b"\x00" + key
+
+
+def _verify_key_proof(key: bytes, message: bytes, proof: bytes) -> bool:
+    public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), key)
+    r, s = int.from_bytes(proof[:32], "big"), int.from_bytes(proof[32:], "big")
+    try:
+        public.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
 
 
 # Invisible characters that join letters in some scripts (Persian and Indic names use them, and
@@ -101,20 +127,32 @@ class IdentifyData(_Op):
     # The device's DAVE signature key. Its user id is derived from it and the invitation, and the
     # gateway accepts only key packages signed by it: the same device keeps the same identity.
     key: SignatureKeyText
+    # Its signature over key_proof_message(token, key): the key alone is public (every roster shows
+    # it), so without this whoever holds the link could claim another device's identity.
+    proof: KeyProofText
     protocol_version: Literal[1] = 1
 
     @field_validator("key")
     @classmethod
     def _a_p256_point(cls, text: str) -> str:
         try:
-            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), decode_key(text))
+            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(text))
         except ValueError:
             raise ValueError("key must be an uncompressed P-256 public key (65 bytes)") from None
         return text
 
+    @model_validator(mode="after")
+    def _proof_verifies(self) -> IdentifyData:
+        proof = base64.urlsafe_b64decode(self.proof + "==")
+        if not _verify_key_proof(
+            self.signature_key, key_proof_message(self.token, self.signature_key), proof
+        ):
+            raise ValueError("proof is not a signature of the token by this key")
+        return self
+
     @property
     def signature_key(self) -> bytes:
-        return decode_key(self.key)
+        return unb64url(self.key)
 
 
 class Identify(_Op):

@@ -29,7 +29,7 @@ from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
 from parley.interpretation.booth import Booth, BoothError
 from parley.media.plane import MediaError
 from parley.media.sdp import OfferError, check_offer, parse_offer
-from parley.server.protocol import DeviceInfo, encode_key, server_op, text_frame
+from parley.server.protocol import DeviceInfo, b64url, server_op, text_frame
 from parley.summit.course import Admission, Course, CourseError, Phase
 from parley.summit.model import Delegation, Role, Summit
 
@@ -133,7 +133,7 @@ class Device:
             people=self.people,
             publishing=self.publishing,
             language=self.language,
-            key=encode_key(self.key),
+            key=b64url(self.key),
             link=self.link,
         )
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support import device_key
+from support import identify_data
 
 from parley.server.protocol import (
     MAX_NAME,
@@ -30,15 +30,15 @@ from parley.server.protocol import (
     SummitInfo,
     TakeOver,
     Trickle,
-    encode_key,
     parse_client_json,
     parse_client_op,
     server_op,
 )
 
-KEY = encode_key(device_key())
+IDENTIFY = identify_data("pv1.a.b", ["Ada", "Grace"])
+KEY = str(IDENTIFY["key"])
 VALID: dict[str, dict[str, Any]] = {
-    "identify": {"op": "identify", "d": {"token": "pv1.a.b", "people": ["Ada", "Grace"], "key": KEY}},
+    "identify": {"op": "identify", "d": IDENTIFY},
     "publish": {"op": "publish", "d": {"sdp": "v=0\r\n"}},
     "subscribe": {"op": "subscribe", "d": {"feed": 7}},
     "subscribe_answer": {"op": "subscribe_answer", "d": {"feed": 7, "sdp": "v=0\r\n"}},
@@ -355,7 +355,7 @@ def test_random_text_frames_only_raise_protocol_errors(text: str) -> None:
         ("subscribe", {"feed": 5.0}, "feed"),
         (
             "identify",
-            {"token": "t", "people": ["A"], "key": KEY, "protocol_version": "1"},
+            {**identify_data("t", ["A"]), "protocol_version": "1"},
             "protocol_version",
         ),
     ],
@@ -461,3 +461,10 @@ def test_identify_refuses_a_key_that_is_not_a_p256_point(key: str) -> None:
 def test_identify_needs_the_devices_key() -> None:
     message = {"op": "identify", "d": {"token": "pv1.a.b", "people": ["Ada"]}}
     assert "d.key" in str(refusal(message))
+
+
+def test_identify_refuses_a_proof_by_another_key_or_for_another_token() -> None:
+    other = identify_data("pv1.a.b", ["Ada"])
+    assert "proof" in str(refusal(with_data("identify", proof=other["proof"])))  # another key's
+    moved = identify_data("pv1.other.token", ["Ada"])
+    assert "proof" in str(refusal(with_data("identify", proof=moved["proof"], key=moved["key"])))

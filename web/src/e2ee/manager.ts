@@ -82,6 +82,14 @@ export class E2eeManager {
           else request.reject(new Error(message.error ?? 'no code'));
           return;
         }
+        case 'keyProof': {
+          const request = this.requests.get(message.id);
+          this.requests.delete(message.id);
+          if (!request) return;
+          if (message.proof !== null) request.resolve(message.proof);
+          else request.reject(new Error(message.error ?? 'no proof'));
+          return;
+        }
         case 'error':
           if (message.generation === this.generation) this.events.error(message.detail);
           return;
@@ -133,6 +141,15 @@ export class E2eeManager {
     if (this.withoutTransforms) return;
     const options = { kind: 'decrypt', userId: senderId, mediaKind } satisfies TransformOptions;
     receiver.transform = new RTCRtpScriptTransform(this.worker, options);
+  }
+
+  /** identify's proof that this profile holds its key: a signature of the invitation token. */
+  proveKey(token: string): Promise<string> {
+    const id = this.nextRequest++;
+    return new Promise<string>((resolve, reject) => {
+      this.requests.set(id, { resolve, reject });
+      this.post({ kind: 'proveKey', id, token });
+    });
   }
 
   /** The 45-digit code to compare aloud with `userId`, in groups of five. */

@@ -75,7 +75,21 @@ export interface RosterMessage {
   devices: RosterDevice[];
 }
 
-export type MainToWorker = InitMessage | DaveBinaryMessage | DaveJsonMessage | RosterMessage | CloseMessage | PairwiseCodeRequest;
+/** Sign the invitation with this profile's key, for `identify.d.proof`: the key alone proves nothing. */
+export interface KeyProofRequest {
+  kind: 'proveKey';
+  id: number;
+  token: string;
+}
+
+export type MainToWorker =
+  | InitMessage
+  | DaveBinaryMessage
+  | DaveJsonMessage
+  | RosterMessage
+  | CloseMessage
+  | PairwiseCodeRequest
+  | KeyProofRequest;
 
 // -- worker -> main thread --------------------------------------------------------------------
 
@@ -167,6 +181,14 @@ export interface PairwiseCodeResponse {
   error: string | null;
 }
 
+/** The signature for `identify.d.proof` (base64url, r || s), or why there is none. */
+export interface KeyProofResponse {
+  kind: 'keyProof';
+  id: number;
+  proof: string | null;
+  error: string | null;
+}
+
 /** A DAVE op the worker could not handle (malformed, or a davey error); no key material in `detail`. */
 export interface WorkerErrorMessage {
   kind: 'error';
@@ -182,4 +204,5 @@ export type WorkerToMain =
   | AlarmMessage
   | FrameStatsMessage
   | PairwiseCodeResponse
+  | KeyProofResponse
   | WorkerErrorMessage;

@@ -12,6 +12,7 @@
  */
 
 import type { SigningKeyPair } from './davey';
+import { base64url } from './mlsWire';
 
 const DATABASE = 'parley';
 const STORE = 'keys';
@@ -65,4 +66,32 @@ export async function profileKey(generate: () => SigningKeyPair): Promise<Signin
   } finally {
     db.close();
   }
+}
+
+/** The key as WebCrypto imports it for signing (davey keeps the raw scalar and point). */
+export function privateJwk(pair: SigningKeyPair): JsonWebKey {
+  return {
+    kty: 'EC',
+    crv: 'P-256',
+    d: base64url(pair.private),
+    x: base64url(pair.public.subarray(1, 33)),
+    y: base64url(pair.public.subarray(33, 65)),
+    ext: false,
+  };
+}
+
+/**
+ * What `identify.d.proof` signs (docs/protocol.md): a label, the invitation token, and the key.
+ * Only the holder of the private key can make it, so a link and a public key (which every roster
+ * shows) are not enough to come in as this device.
+ */
+export function keyProofMessage(token: string, publicKey: Uint8Array): Uint8Array<ArrayBuffer> {
+  const label = new TextEncoder().encode('parley identify v1\0');
+  const tokenBytes = new TextEncoder().encode(token);
+  const out = new Uint8Array(label.length + tokenBytes.length + 1 + publicKey.length);
+  out.set(label, 0);
+  out.set(tokenBytes, label.length);
+  out[label.length + tokenBytes.length] = 0;
+  out.set(publicKey, label.length + tokenBytes.length + 1);
+  return out;
 }

@@ -18,11 +18,12 @@ import type {
   AlarmReason,
   ClientDaveMessage,
   MainToWorker,
+  KeyProofResponse,
   PairwiseCodeResponse,
   SessionSnapshot,
   WorkerToMain,
 } from './messages';
-import { profileKey } from './signingKey';
+import { keyProofMessage, privateJwk, profileKey } from './signingKey';
 import { FrameStats, parseTransformOptions, TrackTransform } from './trackTransform';
 
 /** How often frame counts go to the page: throttled, so a flood of bad frames costs one message. */
@@ -131,7 +132,8 @@ function handle(message: MainToWorker): void {
       return;
     }
     case 'pairwiseCode':
-      return; // answered outside the queue (below): it takes a few hundred ms of scrypt
+    case 'proveKey':
+      return; // answered outside the queue (below): neither touches the DAVE session's state
   }
 }
 
@@ -149,12 +151,33 @@ async function pairwiseCode(id: number, userId: string): Promise<void> {
   }
 }
 
+/** identify's proof: ECDSA P-256 SHA-256 over `keyProofMessage`, by the profile's key (WebCrypto). */
+async function proveKey(id: number, token: string): Promise<void> {
+  const reply = (proof: string | null, error: string | null): void =>
+    post({ kind: 'keyProof', id, proof, error } satisfies KeyProofResponse);
+  if (!(await loaded) || key === null) {
+    reply(null, 'no key');
+    return;
+  }
+  try {
+    const signing = await crypto.subtle.importKey('jwk', privateJwk(key), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, signing, keyProofMessage(token, key.public));
+    reply(base64url(new Uint8Array(signature)), null);
+  } catch (err) {
+    reply(null, err instanceof Error ? err.message : String(err));
+  }
+}
+
 // DAVE ops are handled one at a time, in arrival order, once davey has loaded.
 let queue: Promise<void> = Promise.resolve();
 scope.onmessage = (event: MessageEvent<MainToWorker>) => {
   const message = event.data;
   if (message.kind === 'pairwiseCode') {
     void pairwiseCode(message.id, message.userId);
+    return;
+  }
+  if (message.kind === 'proveKey') {
+    void proveKey(message.id, message.token);
     return;
   }
   queue = queue
