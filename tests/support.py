@@ -10,9 +10,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from parley.e2ee.gateway import DaveGateway, Refused
+from parley.e2ee.local_group import LocalGroup, WireMember
 from parley.e2ee.mls_wire import public_key_bytes
 from parley.e2ee.opcodes import AnnounceCommitTransition, CommitWelcome, Op, ServerOp, decode_client_binary
-from parley.sdk.local_group import LocalGroup, WireMember
 from parley.sdk.member import ClientMessage, DaveMember, Media
 
 CHANNEL_ID = 0x0123456789ABCDEF

@@ -118,9 +118,11 @@ def test_invite_all_refuses_a_bad_seat_with_the_reason(
         organiser.invite_all(summit, [Seat("North", Role.HOST), seat], DAY)
 
 
-def test_an_invitation_keeps_how_many_devices_it_admits_at_once(organiser: Organiser, summit: Summit) -> None:
+def test_an_invitation_keeps_how_many_devices_it_admits_at_once(
+    store: Store, organiser: Organiser, summit: Summit
+) -> None:
     north = summit.delegations[0].delegation_id
     one, _ = organiser.invite(summit, north, Role.DELEGATE, DAY)
     press, _ = organiser.invite(summit, north, Role.PRESS, DAY, max_devices=20)
-    assert [organiser.store.get_invitation(i.invitation_id) for i in (one, press)] == [one, press]
+    assert [store.get_invitation(i.invitation_id) for i in (one, press)] == [one, press]
     assert (one.max_devices, press.max_devices) == (1, 20)
