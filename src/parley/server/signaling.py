@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
 from parley.e2ee.gateway import Refusal, Refused
 from parley.interpretation.booth import BoothError
@@ -46,9 +46,10 @@ from parley.server.protocol import (
 )
 from parley.server.rate_limit import SignalingLimits
 from parley.server.room import CLOSE_OPENING_ENDED, CLOSE_SUMMIT_ENDED, Connection, Device, Room
+from parley.summit.admission import Entry
 from parley.summit.course import CourseError, Phase
-from parley.summit.invitations import InvitationError, InvitationSigner, RevokedInvitation, UnknownInvitation
-from parley.summit.model import Role, Summit
+from parley.summit.invitations import InvitationError, InvitationSigner
+from parley.summit.model import Summit
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,7 @@ class Rooms(Protocol):
     test_hooks: bool
     limits: SignalingLimits
 
-    async def summit_for(self, summit_id: str) -> Summit | None: ...
-    async def check_invitation(self, invitation_id: str) -> Any: ...
+    async def admit(self, token: str, summit_id: str) -> Entry: ...
     async def room(self, summit: Summit) -> Room: ...
     async def release(self, room: Room) -> None: ...
 
@@ -169,43 +169,27 @@ class SignalingConnection:
             await self.socket.close(CLOSE_NOT_IDENTIFIED, str(e))
             return False
         try:
-            claims = self.rooms.signer.verify(op.d.token, time.time(), self.summit_id)
-            invitation = await self.rooms.check_invitation(claims.invitation_id)
-            if invitation is None:
-                raise UnknownInvitation("this invitation does not exist (any more)")
-            if invitation.revoked:
-                raise RevokedInvitation("this invitation was withdrawn")
-            summit = await self.rooms.summit_for(claims.summit_id)
-            delegation = summit.delegation(claims.delegation_id) if summit else None
-            if summit is None or delegation is None:
-                raise UnknownInvitation("this invitation's summit no longer exists")
-            # An interpreter's token names one of the summit's channels; no other role's names any.
-            fits = (
-                claims.language in summit.languages
-                if claims.role is Role.INTERPRETER
-                else claims.language is None
-            )
-            if not fits:
-                raise UnknownInvitation("this invitation does not match the summit's language channels")
+            entry = await self.rooms.admit(op.d.token, self.summit_id)
         except InvitationError as e:
             await self.socket.send_text(
                 server_op("error", {"code": e.code, "message": str(e), "op": "identify"})
             )
             await self.socket.close(CLOSE_INVITATION, e.code)
             return False
+        summit, delegation, invitation = entry.summit, entry.delegation, entry.invitation
         room = await self.rooms.room(summit)
         signer = self.rooms.signer
         self.device = Device(
-            user_id=signer.device_user_id(claims.invitation_id, op.d.signature_key),
+            user_id=signer.device_user_id(invitation.invitation_id, op.d.signature_key),
             delegation=delegation,
-            role=claims.role,
+            role=entry.role,
             people=list(op.d.people),
             connection=self.socket,
             key=op.d.signature_key,
-            link=signer.link_tag(claims.invitation_id),
+            link=signer.link_tag(invitation.invitation_id),
             invitation_id=invitation.invitation_id,
             max_devices=invitation.max_devices,
-            language=claims.language,
+            language=entry.language,
         )
         device, info = self.device, _summit_info(summit).model_dump(mode="json")
 
@@ -239,7 +223,7 @@ class SignalingConnection:
         if refusal is not None:
             close = CLOSE_REFUSALS.get(refusal.code, CLOSE_INVITATION)
             return await self._not_placed(refusal.code, str(refusal), close)
-        log.info("device %d joined summit %s as %s", self.device.user_id, summit.summit_id, claims.role.value)
+        log.info("device %d joined summit %s as %s", self.device.user_id, summit.summit_id, entry.role.value)
         return True
 
     async def _not_placed(self, code: str, message: str, close: int) -> bool:
