@@ -21,11 +21,12 @@ from fastapi import Path as UrlPath
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from parley.errors import ParleyError
 from parley.server.origins import BrowserOrigins, ClientCors
-from parley.server.protocol import Language, server_op
+from parley.server.protocol import Language
 from parley.server.rate_limit import SignalingLimits
 from parley.server.room import MediaPlane, Room
-from parley.server.signaling import CLOSE_RATE_LIMITED, SignalingConnection
+from parley.server.signaling import CLOSE_RATE_LIMITED, SignalingConnection, error_op
 from parley.server.web import SecurityHeaders, default_web_dir, mount_web_client
 from parley.store.database import Store
 from parley.summit.admission import Entry, admit
@@ -411,9 +412,7 @@ def create_app(
         socket = _Socket(ws)
         limited = state.limits.connect(address, time.monotonic())
         if limited is not None:  # accepted only to say why, in the protocol's own words
-            await socket.send_text(
-                server_op("error", {"code": "rate_limited", "message": limited.message, "op": None})
-            )
+            await socket.send_text(error_op(ParleyError("rate_limited", limited.message), None))
             await socket.close(CLOSE_RATE_LIMITED, "rate_limited")
             return
         await SignalingConnection(socket, state, summit_id, address).run()

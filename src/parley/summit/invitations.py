@@ -23,6 +23,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
+from parley.errors import ParleyError
 from parley.summit.model import Role
 
 _PREFIX = "pv1"
@@ -30,10 +31,13 @@ MAX_TOKEN_LENGTH = 1024
 USER_ID_BITS = 52  # a user id stays exact as a JavaScript number (2^53)
 
 
-class InvitationError(Exception):
-    """An invitation cannot admit this device; the message says why."""
+class InvitationError(ParleyError):
+    """An invitation cannot admit this device; the message says why. Each kind has its code."""
 
     code = "invitation_invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(type(self).code, message)
 
 
 class ForgedToken(InvitationError):
