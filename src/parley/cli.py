@@ -343,7 +343,8 @@ def print_call(client: ParleyClient) -> None:
         who = f"{device['delegation']}: {', '.join(device['people'])}" if device else "UNKNOWN"
         feed = client.feeds.get(member.user_id)
         got = f", {feed.video_frames} video and {feed.audio_frames} audio frames decrypted" if feed else ""
-        print(f"  {who} [user {member.user_id}, {member.status.value.replace('_', ' ')}]{got}")
+        new = ": NEW KEY SINCE LAST CALL, compare the code" if member.user_id in client.new_keys else ""
+        print(f"  {who} [user {member.user_id}, {member.status.value.replace('_', ' ')}{new}]{got}")
     if client.holding:
         print("  SENDING NOTHING: the key group holds someone this device cannot account for")
 
@@ -364,6 +365,7 @@ async def _join(seat: _Joining, seconds: float, play: Path | None) -> int:
         video=video,
         listen=choice,
         key_file=seat.key_file,
+        known_keys_file=seat.key_file.parent / "known-keys.json",
         on_alarm=lambda text: print(f"\nALARM: {text}"),
     )
     try:

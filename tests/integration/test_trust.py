@@ -17,7 +17,7 @@ from hostile import hide_from_roster, room_of, swap_key
 
 from parley.cli import print_call
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
-from parley.sdk.client import ParleyClient
+from parley.sdk.client import JoinError, ParleyClient
 from parley.sdk.membership import Status
 from parley.server.runtime import ParleyServer
 
@@ -94,7 +94,9 @@ async def test_a_device_that_comes_back_with_its_key_keeps_its_user_id_and_pairw
     def device_b() -> ParleyClient:
         return ParleyClient(b_link, ["B1"], audio=ToneAudioTrack(660.0), key_file=key_file)
 
-    async with joined(a_link, "A") as a:
+    a = ParleyClient(a_link, ["A"], known_keys_file=tmp_path / "a-known-keys.json")
+    await a.join()
+    try:
         b = device_b()
         await b.join()
         await until(lambda: in_key_group(a, b.user_id), 30, "B in A's key group")
@@ -111,32 +113,42 @@ async def test_a_device_that_comes_back_with_its_key_keeps_its_user_id_and_pairw
         finally:
             await again.close()
 
+        assert again.user_id not in a.new_keys
+        await until(lambda: first_id not in a.roster, 30, "B to leave again")  # the link admits one
         other = ParleyClient(b_link, ["B1"], audio=ToneAudioTrack(660.0), key_file=tmp_path / "other.key")
-        await other.join()  # the same link with another key is another device
+        await other.join()  # the same link with another key is another device, and shown as new
         try:
             assert other.user_id != first_id
+            await until(lambda: other.user_id in a.new_keys, 30, "A to mark B's new key")
         finally:
             await other.close()
         assert not a.alarms
+    finally:
+        await a.close()
 
 
-async def test_the_same_device_connecting_again_replaces_its_earlier_connection(
+async def test_a_device_already_present_is_not_displaced_by_another_connection_with_its_key(
     parley: ParleyServer, tmp_path: Path
 ) -> None:
+    """The user id follows from link and public key, both of which others may know; a second
+    connection claiming them is refused while the device is there, and gets in once it has left."""
     a_link, b_link = summit_links(parley, THREE_DEVICES[:2])
     key_file = tmp_path / "b.key"
     async with joined(a_link, "A") as a:
         first = ParleyClient(b_link, ["B1"], key_file=key_file)
         await first.join()
-        second = ParleyClient(b_link, ["B1"], key_file=key_file)
         try:
-            await until(lambda: first.user_id in a.roster, 30, "the first connection in the call")
-            await second.join()
-            assert second.admitted.is_set() and second.user_id == first.user_id
-            await until(lambda: first.ended is not None, 30, "the first connection to be told")
-            assert first.ended is not None and first.ended["code"] == "replaced"
-            await until(lambda: second.group_code() == a.group_code() is not None, 30, "one group again")
-            assert sorted(a.roster) == sorted([a.user_id, second.user_id])
+            await until(lambda: in_key_group(a, first.user_id), 30, "the first connection in the group")
+            with pytest.raises(JoinError) as refused:
+                await ParleyClient(b_link, ["B1"], key_file=key_file).join()
+            assert refused.value.code == "device_connected"
+            assert first.ended is None and first.user_id in a.roster
+        finally:
+            await first.leave()
+        await until(lambda: first.user_id not in a.roster, 30, "the first connection to leave")
+        second = ParleyClient(b_link, ["B1"], key_file=key_file)
+        await second.join()
+        try:
+            assert second.user_id == first.user_id
         finally:
             await second.close()
-            await first.close()

@@ -38,7 +38,6 @@ export const ENDING_TEXT: Readonly<Record<EndingCode, string>> = {
   opening_ended: 'The opening has ended. Thank you.',
   summit_ended: 'The summit has ended',
   unusable_commits: 'Removed from the summit',
-  replaced: 'This device connected again elsewhere',
 };
 
 /** What each final screen says when the server gave no message. */
@@ -50,7 +49,6 @@ export const ENDING_DETAIL: Readonly<Record<EndingCode, string>> = {
   opening_ended: 'The press leaves when the closed session begins.',
   summit_ended: 'Thank you for taking part.',
   unusable_commits: "The other members could not use this device's key changes, more than once, so the server removed it.",
-  replaced: 'The same device (same link and key) connected again, in another tab or window; this one was closed.',
 };
 
 /**

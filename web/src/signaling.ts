@@ -34,8 +34,7 @@ export type EndingCode =
   | 'invitation_revoked'
   | 'opening_ended'
   | 'summit_ended'
-  | 'unusable_commits'
-  | 'replaced';
+  | 'unusable_commits';
 export const ENDING_CODES: ReadonlySet<string> = new Set<EndingCode>([
   'admission_refused',
   'summit_locked',
@@ -44,7 +43,6 @@ export const ENDING_CODES: ReadonlySet<string> = new Set<EndingCode>([
   'opening_ended',
   'summit_ended',
   'unusable_commits',
-  'replaced',
 ]);
 
 export function isEndingCode(code: string): code is EndingCode {

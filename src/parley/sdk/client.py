@@ -60,6 +60,7 @@ from parley.media.sources import samples_of
 from parley.sdk.audio import CoughGate, EarTrack
 from parley.sdk.choices import ListeningChoices
 from parley.sdk.identity import KEY_VERSION, load_or_create_signature_key, public_key
+from parley.sdk.key_memory import KeyMemory
 from parley.sdk.member import DaveMember, Media
 from parley.sdk.membership import Alarm, CallMembership, Member
 from parley.server.protocol import decode_key, encode_key
@@ -76,7 +77,6 @@ ENDINGS = frozenset(
         "invitation_revoked",
         "opening_ended",
         "summit_ended",
-        "replaced",
         "unusable_commits",
     }
 )
@@ -145,6 +145,7 @@ class ParleyClient:
         listen: str | _Default | None = DEFAULT_CHOICE,
         choices_file: Path | None = None,
         on_alarm: Callable[[str], None] | None = None,
+        known_keys_file: Path | None = None,
     ) -> None:
         self.link = InviteLink.parse(link)
         self.people = people
@@ -160,6 +161,9 @@ class ParleyClient:
         self.gate: CoughGate | None = None
         self.on_event = on_event
         self.on_alarm = on_alarm
+        self.known_keys_file = known_keys_file  # where to remember the keys each link came with
+        self.key_memory: KeyMemory | None = None
+        self.new_keys: set[int] = set()  # devices on a link met before, with another key than then
         self.alarms: list[str] = []  # what this device found wrong with the call; see `membership`
         self.member: DaveMember | None = None
         self.membership: CallMembership | None = None
@@ -214,6 +218,8 @@ class ParleyClient:
         self.listening = self._initial_channel()
         self.member = DaveMember(self.user_id, int(self.summit["channel_id"]), key, self._alarm)
         self.membership = CallMembership(self.user_id)
+        if self.known_keys_file:
+            self.key_memory = KeyMemory(self.known_keys_file, self.link.summit_id)
         interval = float(first["d"]["heartbeat_interval"])
         self._tasks.append(asyncio.create_task(self._read(), name="parley-read"))
         self._tasks.append(asyncio.create_task(self._beat(interval), name="parley-heartbeat"))
@@ -444,6 +450,10 @@ class ParleyClient:
             self.roster = {int(dev["user_id"]): dev for dev in d["devices"]}
             assert self.membership is not None
             announced = {u: decode_key(dev["key"]) for u, dev in self.roster.items()}
+            if self.key_memory:
+                memory = self.key_memory
+                others = [(u, dev) for u, dev in self.roster.items() if u != self.user_id]
+                self.new_keys = {u for u, dev in others if memory.is_new_key(dev["link"], dev["key"])}
             self._membership_news(self.membership.roster(announced, time.monotonic()))
             await self._follow_roster()
         elif op == "media_reset":

@@ -101,7 +101,6 @@ CLOSE_OPENING_ENDED = 4005
 CLOSE_SUMMIT_ENDED = 4006
 CLOSE_REMOVED = 4009
 CLOSE_UNUSABLE_COMMITS = 4010
-CLOSE_REPLACED = 4011
 
 Persist = Callable[[Course, str, dict[str, Any]], Coroutine[Any, Any, None]]
 Outgoing = str | bytes | Close
@@ -198,11 +197,16 @@ class Room:
             return CourseError("opening_ended", "the opening has ended: the press is no longer admitted")
         if self.course.locked and role is not Role.HOST:
             return CourseError("summit_locked", "the host has locked this summit: no one else may join")
-        present = {**self.devices, **self.lobby, **self._entering}.values()
-        # The same device coming back (same user id) replaces itself: it does not count twice.
-        holders = [
-            d for d in present if d.invitation_id == device.invitation_id and d.user_id != device.user_id
-        ]
+        present = {**self.devices, **self.lobby, **self._entering}
+        if device.user_id in present:
+            # The same link and key: this device's own earlier connection (another tab, or a
+            # dropped connection not noticed yet). It is not displaced: a public key is no proof of
+            # holding its private half, and whoever holds the link could otherwise push it out.
+            return CourseError(
+                "device_connected",
+                "this device is already connected (another tab or window?); try again once it has left",
+            )
+        holders = [d for d in present.values() if d.invitation_id == device.invitation_id]
         if len(holders) >= device.max_devices:
             many = "one device" if device.max_devices == 1 else f"{device.max_devices} devices"
             return CourseError(
@@ -226,10 +230,6 @@ class Room:
         """A device identified: the host goes straight in (everyone, with open admission), the
         others wait in the lobby; so does any device whose link the host removed a device of.
 
-        The same device coming back (same invitation and key, so the same user id: a reloaded
-        page, a dropped connection not yet noticed) replaces its earlier connection, and goes
-        straight back in if that one was in the call: it is the holder of the same key.
-
         Returns the refusal, with nothing done, when `may_enter` refuses it. Raises MediaError,
         with nothing of the device left behind, when the media server cannot open the summit's
         room for a device that goes straight in.
@@ -237,17 +237,17 @@ class Room:
         refusal = self.may_enter(device)
         if refusal is not None:
             return refusal
-        was_in = await self._replace(device.user_id)
         # Counted from here on, so that two devices arriving on one link together cannot both
         # pass may_enter while the first waits for the media server.
         self._entering[device.user_id] = device
         try:
-            await self._place(device, ready, was_in or self._straight_in(device))
+            await self._place(device, ready)
         finally:
             del self._entering[device.user_id]
         return None
 
-    async def _place(self, device: Device, ready: Callable[[bool], str], straight_in: bool) -> None:
+    async def _place(self, device: Device, ready: Callable[[bool], str]) -> None:
+        straight_in = self._straight_in(device)
         if straight_in:
             await self._ensure_media()
         device.writer = asyncio.create_task(self._write(device), name=f"writer-{device.user_id}")
@@ -263,17 +263,6 @@ class Room:
             left = min(self.course.warned)
             self._enqueue(device, server_op("clock_warning", {"minutes_left": left}))
         self._ensure_course_timer()
-
-    async def _replace(self, user_id: int) -> bool:
-        """Dismiss an earlier connection of this user id; whether it was in the call."""
-        earlier = self.devices.get(user_id) or self.lobby.get(user_id)
-        if earlier is None:
-            return False
-        was_in = user_id in self.devices
-        await self._dismiss(
-            earlier, "replaced", "this device connected again; this connection is closed", CLOSE_REPLACED
-        )
-        return was_in
 
     async def _admit(self, device: Device) -> None:
         """Into the call: the roster tells everyone, DAVE starts for it, it may publish now."""
@@ -293,8 +282,8 @@ class Room:
     async def depart(self, user_id: int, only: Device | None = None) -> None:
         """The device is gone (left, disconnected, kicked): DAVE removes it, Janus drops it.
 
-        `only`: depart only if that device still holds the user id (a replaced connection's
-        end must not take its successor out)."""
+        `only`: depart only if that device holds the user id (a connection refused at the door
+        must not take out the device that holds its user id)."""
         if only is not None and only not in (self.devices.get(user_id), self.lobby.get(user_id)):
             return
         if (waiting := self.lobby.pop(user_id, None)) is not None:

@@ -78,6 +78,7 @@ CLOSE_REFUSALS = {
     "summit_ended": CLOSE_SUMMIT_ENDED,
     "lobby_full": CLOSE_TRY_AGAIN,
     "invitation_in_use": CLOSE_TRY_AGAIN,
+    "device_connected": CLOSE_TRY_AGAIN,
 }
 
 # DAVE refusals that only mean "you lost a race" or "too late": not abuse. A commit crosses the

@@ -74,6 +74,7 @@ def test_a_dave_refusal_carries_the_gateways_reason_as_its_code() -> None:
         (CourseError("opening_ended", "ended"), (4005, "opening_ended")),
         (CourseError("lobby_full", "full"), (CLOSE_TRY_AGAIN, "lobby_full")),
         (CourseError("invitation_in_use", "in use"), (CLOSE_TRY_AGAIN, "invitation_in_use")),
+        (CourseError("device_connected", "already connected"), (CLOSE_TRY_AGAIN, "device_connected")),
     ],
 )
 def test_a_refused_identify_closes_with_the_code_its_error_calls_for(
