@@ -37,11 +37,11 @@ import uvicorn
 from aiortc.contrib.media import MediaPlayer
 
 from parley.e2ee.gateway import DaveGateway
+from parley.e2ee.local_group import LocalGroup
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
 from parley.sdk.choices import FLOOR
 from parley.sdk.client import DEFAULT_CHOICE, JoinError, ParleyClient
 from parley.sdk.identity import KeyFileError
-from parley.sdk.local_group import LocalGroup
 from parley.sdk.member import DaveMember, Media
 from parley.server.config import Settings, load_settings
 from parley.server.data_dir import ServerFiles, UnsafeSecret

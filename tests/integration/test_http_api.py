@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 import httpx
 import pytest
+from calls import summit_links
 
-from parley.sdk.client import InviteLink, ParleyClient
+from parley.sdk.client import InviteLink, JoinError, ParleyClient
 from parley.server.runtime import ParleyServer
+from parley.summit.model import Role
 
 pytestmark = pytest.mark.anyio
 
@@ -132,3 +137,39 @@ async def test_an_organiser_sets_language_channels_and_invites_an_interpreter_in
             refused = await http.post(invitations, json={"delegation_id": north} | wrong, headers=admin)
             assert refused.status_code == 422, wrong
             assert "interpret" in refused.json()["detail"] or "language" in refused.json()["detail"]
+
+
+async def test_the_join_pages_check_refuses_a_link_with_identifys_own_code_and_reason(
+    parley: ParleyServer,
+) -> None:
+    delegate, interpreter, withdrawn = summit_links(
+        parley,
+        [
+            ("Delegation B", Role.DELEGATE),
+            ("Delegation B", Role.INTERPRETER, "ru"),
+            ("Delegation A", Role.HOST),
+        ],
+    )
+    summit_id = InviteLink.parse(delegate).summit_id
+    claims, interpreting, revoked = (
+        parley.signer.verify(InviteLink.parse(link).token) for link in (delegate, interpreter, withdrawn)
+    )
+    assert parley.store.revoke_invitation(revoked.invitation_id)
+    # Tokens the server itself minted, that its invitations on record do not back.
+    minted = [
+        parley.signer.mint(replace(claims, language="ru")),  # a delegate with a channel
+        parley.signer.mint(replace(interpreting, language="de")),  # a channel the summit lacks
+        parley.signer.mint(replace(claims, role=Role.HOST)),  # not the role on record
+        parley.signer.mint(replace(claims, expires_at=int(time.time()) - 1)),
+        parley.signer.mint(replace(claims, invitation_id="0123456789abcdef")),  # none on record
+    ]
+    links = [withdrawn, *(parley.state.organiser.link(summit_id, token) for token in minted)]
+    async with httpx.AsyncClient(base_url=parley.settings.base_url, trust_env=False) as http:
+        for link in links:
+            check = await http.post(
+                "/api/invitations/check", json={"summit_id": summit_id, "token": InviteLink.parse(link).token}
+            )
+            with pytest.raises(JoinError) as identify:
+                await ParleyClient(link, ["Someone"]).join()
+            assert identify.value.code.startswith("invitation_")
+            assert (check.status_code, check.json()["detail"]) == (403, str(identify.value)), link

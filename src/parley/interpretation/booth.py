@@ -22,13 +22,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
+from parley.errors import PolicyError
 
-class BoothError(Exception):
+
+class BoothError(PolicyError):
     """A booth change that is not allowed now; `code` goes into the device's error op."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class BoothState(enum.Enum):

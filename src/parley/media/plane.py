@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from parley.errors import ParleyError
 from parley.media.janus_api import HandleEvent, IceCandidate, JanusException, Jsep, WebrtcUp
 from parley.media.janus_client import JanusClient, JanusSession
 from parley.media.videoroom import (
@@ -37,12 +38,9 @@ MAX_PUBLISHERS = 64
 ROOM_EXISTS = 427  # VideoRoom's "room already exists"
 
 
-class MediaError(Exception):
-    """The media plane refused or failed a request; `code` goes into the device's error op."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class MediaError(ParleyError):
+    """The media server refused or failed a request (`janus_<code>`, `media_unavailable`); what
+    Parley's own rules refuse is a PolicyError, never this."""
 
 
 def _media_error(e: JanusException, what: str) -> MediaError:

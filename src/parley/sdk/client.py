@@ -47,6 +47,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
+from parley.errors import ParleyError
 from parley.interpretation.mixer import Listening, Mixer, Resumption
 from parley.media.frame_transform import (
     FrameStats,
@@ -88,12 +89,8 @@ class _Default(enum.Enum):
 DEFAULT_CHOICE = _Default.CHOICE
 
 
-class JoinError(Exception):
+class JoinError(ParleyError):
     """The server refused to admit this device; the message says why (expired link, ...)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)

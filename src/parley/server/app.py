@@ -21,13 +21,15 @@ from fastapi import Path as UrlPath
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from parley.errors import ParleyError
 from parley.server.origins import BrowserOrigins, ClientCors
-from parley.server.protocol import Language, server_op
+from parley.server.protocol import Language
 from parley.server.rate_limit import SignalingLimits
 from parley.server.room import MediaPlane, Room
-from parley.server.signaling import CLOSE_RATE_LIMITED, SignalingConnection
+from parley.server.signaling import CLOSE_RATE_LIMITED, SignalingConnection, error_op
 from parley.server.web import SecurityHeaders, default_web_dir, mount_web_client
 from parley.store.database import Store
+from parley.summit.admission import Entry, admit
 from parley.summit.course import Admission, AtEnd, Course
 from parley.summit.invitations import InvitationError, InvitationSigner
 from parley.summit.model import (
@@ -76,8 +78,14 @@ class ServerState:
     async def summit_for(self, summit_id: str) -> Summit | None:
         return await asyncio.to_thread(self.store.get_summit, summit_id)
 
-    async def check_invitation(self, invitation_id: str) -> Invitation | None:
-        return await asyncio.to_thread(self.store.get_invitation, invitation_id)
+    async def admit(self, token: str, summit_id: str) -> Entry:
+        """What the token admits to in this summit now: the signer says the server minted it, the
+        store says what is on record, and `admission.admit` decides (raises InvitationError). The
+        join page's check and a device's identify both ask here."""
+        claims = self.signer.verify(token)
+        invitation = await asyncio.to_thread(self.store.get_invitation, claims.invitation_id)
+        summit = await self.summit_for(summit_id)
+        return admit(claims, summit_id, time.time(), invitation, summit)
 
     async def room(self, summit: Summit) -> Room:
         async with self._lock:
@@ -378,24 +386,20 @@ def create_app(
         )
 
     @app.post("/api/invitations/check")
-    def check_invitation(body: InvitationCheckIn) -> InvitationCheck:
-        """What an invite link admits to, for the join page. The token travels in the body, not the URL."""
+    async def check_invitation(body: InvitationCheckIn) -> InvitationCheck:
+        """What an invite link admits to, for the join page: what identify would admit it to, or
+        why not (403). The token travels in the body, not the URL."""
         try:
-            claims = state.signer.verify(body.token, datetime.now(UTC).timestamp(), body.summit_id)
+            entry = await state.admit(body.token, body.summit_id)
         except InvitationError as e:
             raise HTTPException(403, str(e)) from None
-        invitation = state.store.get_invitation(claims.invitation_id)
-        summit = state.store.get_summit(claims.summit_id)
-        delegation = summit.delegation(claims.delegation_id) if summit else None
-        if invitation is None or invitation.revoked or summit is None or delegation is None:
-            raise HTTPException(403, "this invitation was withdrawn")
         return InvitationCheck(
-            summit=summit.title,
-            delegation=delegation.name,
-            role=claims.role,
-            language=claims.language,
-            scheduled_start=summit.scheduled_start,
-            duration_minutes=summit.duration_minutes,
+            summit=entry.summit.title,
+            delegation=entry.delegation.name,
+            role=entry.role,
+            language=entry.language,
+            scheduled_start=entry.summit.scheduled_start,
+            duration_minutes=entry.summit.duration_minutes,
         )
 
     @app.websocket("/api/summits/{summit_id}/ws")
@@ -408,9 +412,7 @@ def create_app(
         socket = _Socket(ws)
         limited = state.limits.connect(address, time.monotonic())
         if limited is not None:  # accepted only to say why, in the protocol's own words
-            await socket.send_text(
-                server_op("error", {"code": "rate_limited", "message": limited.message, "op": None})
-            )
+            await socket.send_text(error_op(ParleyError("rate_limited", limited.message), None))
             await socket.close(CLOSE_RATE_LIMITED, "rate_limited")
             return
         await SignalingConnection(socket, state, summit_id, address).run()

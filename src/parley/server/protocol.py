@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from parley.errors import ParleyError
 from parley.summit.model import LANGUAGE_PATTERN
 
 PROTOCOL_VERSION = 1
@@ -42,12 +43,9 @@ MAX_SDP = 48 * 1024
 MAX_CANDIDATE = 1024
 
 
-class ProtocolError(ValueError):
-    """A client message does not follow the protocol; `code` goes into the error op."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class ProtocolError(ParleyError, ValueError):
+    """A client message does not follow the protocol; `code` goes into the error op. A
+    ValueError too, as every parser's refusal is."""
 
 
 class _Op(BaseModel):

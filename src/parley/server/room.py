@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from parley.e2ee.gateway import Accepted, DaveGateway, Expulsion, Outcome, Refused
 from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
+from parley.errors import PolicyError
 from parley.interpretation.booth import Booth, BoothError
 from parley.media.plane import MediaError
 from parley.media.sdp import OfferError, check_offer, parse_offer
@@ -593,9 +594,9 @@ class Room:
         so no frame of it can reach a listener before it takes over.
         """
         if device.user_id not in self.devices:
-            raise MediaError("not_admitted", "wait until the host admits this device")
+            raise PolicyError("not_admitted", "wait until the host admits this device")
         if device.role is Role.PRESS:
-            raise MediaError("forbidden", "press devices see and hear the floor; they never publish")
+            raise PolicyError("forbidden", "press devices see and hear the floor; they never publish")
         _check_publish(self.summit.languages, device, channel, offer_sdp)
         display = f"{device.delegation.name}: {', '.join(device.people)}"
         room = self.summit.channel_id
@@ -616,12 +617,12 @@ class Room:
 
     async def subscribe(self, device: Device, feed: int) -> str:
         if device.user_id not in self.devices:
-            raise MediaError("not_admitted", "wait until the host admits this device")
+            raise PolicyError("not_admitted", "wait until the host admits this device")
         source = self.devices.get(feed)
         if source is None or not source.publishing or feed == device.user_id:
-            raise MediaError("no_such_feed", f"device {feed} is not publishing in this summit")
+            raise PolicyError("no_such_feed", f"device {feed} is not publishing in this summit")
         if device.role is Role.PRESS and source.role is Role.PRESS:
-            raise MediaError("forbidden", "the press hears the floor only")
+            raise PolicyError("forbidden", "the press hears the floor only")
         return await self.media.subscribe(self.summit.channel_id, device.user_id, feed)
 
     async def media_reset(self) -> None:
@@ -753,24 +754,24 @@ def _lobby_joined(waiting: Device, removed_earlier: bool) -> str:
 
 
 def _check_publish(languages: tuple[str, ...], device: Device, channel: str | None, offer_sdp: str) -> None:
-    """The publishing policy of channels and offers: raise MediaError naming the rule a publish breaks."""
+    """The publishing policy of channels and offers: raise PolicyError naming the rule a publish breaks."""
     if channel is not None and channel not in languages:
-        raise MediaError("no_such_channel", f"this summit has no {channel!r} channel")
+        raise PolicyError("no_such_channel", f"this summit has no {channel!r} channel")
     if device.language is None:
         if channel is not None:
             rule = f"only the {channel} booth's interpreters publish into the {channel} channel"
-            raise MediaError("channel_forbidden", rule)
+            raise PolicyError("channel_forbidden", rule)
         may_publish = FLOOR_SECTIONS
     else:
         if channel != device.language:
             where = "to the floor" if channel is None else f"into the {channel} channel"
-            raise MediaError(
+            raise PolicyError(
                 "channel_forbidden", f"you interpret into {device.language}: you cannot publish {where}"
             )
         if any(s.kind == "video" for s in parse_offer(offer_sdp).sections):
-            raise MediaError("audio_only", "interpreters publish audio only: offer no video")
+            raise PolicyError("audio_only", "interpreters publish audio only: offer no video")
         may_publish = CHANNEL_SECTIONS
     try:
         check_offer(offer_sdp, may_publish)
     except OfferError as e:
-        raise MediaError("unmappable_offer", str(e)) from e
+        raise PolicyError("unmappable_offer", str(e)) from e

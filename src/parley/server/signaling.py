@@ -7,7 +7,11 @@ trickle, heartbeat, leave) and DAVE ops flow until the device leaves or the sock
 Every frame is validated before it reaches the room. A bad one is answered with an `error` op
 and counted; a device that keeps sending bad frames is disconnected (4008), and the summit goes
 on for the others. DAVE refusals that races produce in normal operation (a late commit) are
-reported but not counted.
+reported but not counted, nor is what the rules refuse or the media server fails to do.
+
+Whatever is refused or fails is a `ParleyError` (parley.errors), raised by the part that decides
+it; this module alone turns one into an `error` op (`error_op`) and decides whether it counts
+(`counts_as_abuse`), and, at identify, how the connection closes (`_identify_close`).
 """
 
 from __future__ import annotations
@@ -15,15 +19,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
 from parley.e2ee.gateway import Refusal, Refused
-from parley.interpretation.booth import BoothError
+from parley.errors import ParleyError
 from parley.media.plane import MediaError
 from parley.server.protocol import (
     Admit,
     Advance,
     AllowOverrun,
+    ClientOp,
     Cough,
     HandOver,
     Heartbeat,
@@ -46,9 +51,10 @@ from parley.server.protocol import (
 )
 from parley.server.rate_limit import SignalingLimits
 from parley.server.room import CLOSE_OPENING_ENDED, CLOSE_SUMMIT_ENDED, Connection, Device, Room
-from parley.summit.course import CourseError, Phase
-from parley.summit.invitations import InvitationError, InvitationSigner, RevokedInvitation, UnknownInvitation
-from parley.summit.model import Role, Summit
+from parley.summit.admission import Entry
+from parley.summit.course import Phase
+from parley.summit.invitations import InvitationSigner
+from parley.summit.model import Summit
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +107,7 @@ class Rooms(Protocol):
     test_hooks: bool
     limits: SignalingLimits
 
-    async def summit_for(self, summit_id: str) -> Summit | None: ...
-    async def check_invitation(self, invitation_id: str) -> Any: ...
+    async def admit(self, token: str, summit_id: str) -> Entry: ...
     async def room(self, summit: Summit) -> Room: ...
     async def release(self, room: Room) -> None: ...
 
@@ -127,10 +132,10 @@ class SignalingConnection:
                     await self.room.depart(self.device.user_id, only=self.device)
                 await self.rooms.release(self.room)
 
-    async def _error(self, code: str, message: str, op: object = None, *, counts: bool = True) -> bool:
-        """Send an error op; False when the device has now sent too many bad frames."""
-        await self._send(server_op("error", {"code": code, "message": message, "op": op}))
-        if counts:
+    async def _error(self, error: ParleyError, op: object) -> bool:
+        """Tell the device of an error; False when it has now sent too many bad frames."""
+        await self._send(error_op(error, op))
+        if counts_as_abuse(error):
             self.errors += 1
         if self.errors >= MAX_ERRORS:
             await self.socket.close(CLOSE_ABUSE, "too many invalid messages")
@@ -154,59 +159,38 @@ class SignalingConnection:
         # Every first frame is an attempt, counted before anything in it is looked at.
         limited = self.rooms.limits.identify(self.address, time.monotonic())
         if limited is not None:
-            await self.socket.send_text(
-                server_op("error", {"code": "rate_limited", "message": limited.message, "op": "identify"})
-            )
+            await self.socket.send_text(error_op(ParleyError("rate_limited", limited.message), "identify"))
             await self.socket.close(CLOSE_RATE_LIMITED, "rate_limited")
             return False
         try:
-            if not isinstance(frame, str):
-                raise ProtocolError("identify_first", "the first message must be identify")
-            op = parse_client_op(parse_client_json(frame))
-            if not isinstance(op, Identify):
-                raise ProtocolError("identify_first", "the first message must be identify")
-        except ProtocolError as e:
-            await self.socket.send_text(server_op("error", {"code": e.code, "message": str(e), "op": None}))
-            await self.socket.close(CLOSE_NOT_IDENTIFIED, str(e))
+            await self._place(_identify_op(frame))
+        except ParleyError as e:
+            # The device has no place in the room (and another may hold its user id): say why
+            # and close; run() only releases the room.
+            self.device = None
+            await self.socket.send_text(error_op(e, None if isinstance(e, ProtocolError) else "identify"))
+            await self.socket.close(*_identify_close(e))
             return False
-        try:
-            claims = self.rooms.signer.verify(op.d.token, time.time(), self.summit_id)
-            invitation = await self.rooms.check_invitation(claims.invitation_id)
-            if invitation is None:
-                raise UnknownInvitation("this invitation does not exist (any more)")
-            if invitation.revoked:
-                raise RevokedInvitation("this invitation was withdrawn")
-            summit = await self.rooms.summit_for(claims.summit_id)
-            delegation = summit.delegation(claims.delegation_id) if summit else None
-            if summit is None or delegation is None:
-                raise UnknownInvitation("this invitation's summit no longer exists")
-            # An interpreter's token names one of the summit's channels; no other role's names any.
-            fits = (
-                claims.language in summit.languages
-                if claims.role is Role.INTERPRETER
-                else claims.language is None
-            )
-            if not fits:
-                raise UnknownInvitation("this invitation does not match the summit's language channels")
-        except InvitationError as e:
-            await self.socket.send_text(
-                server_op("error", {"code": e.code, "message": str(e), "op": "identify"})
-            )
-            await self.socket.close(CLOSE_INVITATION, e.code)
-            return False
+        return True
+
+    async def _place(self, op: Identify) -> None:
+        """Admit the device the token names into its summit's room (in the call or the lobby), or
+        raise why not: InvitationError, the room's refusal (CourseError), or MediaError."""
+        entry = await self.rooms.admit(op.d.token, self.summit_id)
+        summit, delegation, invitation = entry.summit, entry.delegation, entry.invitation
         room = await self.rooms.room(summit)
         signer = self.rooms.signer
         self.device = Device(
-            user_id=signer.device_user_id(claims.invitation_id, op.d.signature_key),
+            user_id=signer.device_user_id(invitation.invitation_id, op.d.signature_key),
             delegation=delegation,
-            role=claims.role,
+            role=entry.role,
             people=list(op.d.people),
             connection=self.socket,
             key=op.d.signature_key,
-            link=signer.link_tag(claims.invitation_id),
+            link=signer.link_tag(invitation.invitation_id),
             invitation_id=invitation.invitation_id,
             max_devices=invitation.max_devices,
-            language=claims.language,
+            language=entry.language,
         )
         device, info = self.device, _summit_info(summit).model_dump(mode="json")
 
@@ -232,24 +216,10 @@ class SignalingConnection:
             )
 
         self.room = room  # run() releases it
-        try:
-            refusal = await room.arrive(device, ready)
-        except MediaError as e:
-            # Not the device's fault and not a crash: say so, and let it try again.
-            return await self._not_placed(e.code, str(e), CLOSE_TRY_AGAIN)
+        refusal = await room.arrive(device, ready)
         if refusal is not None:
-            close = CLOSE_REFUSALS.get(refusal.code, CLOSE_INVITATION)
-            return await self._not_placed(refusal.code, str(refusal), close)
-        log.info("device %d joined summit %s as %s", self.device.user_id, summit.summit_id, claims.role.value)
-        return True
-
-    async def _not_placed(self, code: str, message: str, close: int) -> bool:
-        """The room did not take the device: say why and close. It has no place to depart from
-        (and another device may hold its user id), so run() only releases the room."""
-        self.device = None
-        await self.socket.send_text(server_op("error", {"code": code, "message": message, "op": "identify"}))
-        await self.socket.close(close, code)
-        return False
+            raise refusal
+        log.info("device %d joined summit %s as %s", device.user_id, summit.summit_id, entry.role.value)
 
     async def _serve(self) -> None:
         assert self.room and self.device
@@ -261,83 +231,115 @@ class SignalingConnection:
                 return
             if frame is None:
                 return
-            if isinstance(frame, bytes):
-                if not await self._refusal(self.room.dave_binary(self.device.user_id, frame), "binary"):
-                    return
-                continue
+            op: object = None  # what the error op names: the op, once it is known
             try:
+                if isinstance(frame, bytes):
+                    op = "binary"
+                    _dave(self.room.dave_binary(self.device.user_id, frame))
+                    continue
                 message = parse_client_json(frame)
                 if isinstance(message.get("op"), int):
-                    if not await self._refusal(
-                        self.room.dave_json(self.device.user_id, message), message["op"]
-                    ):
-                        return
+                    op = message["op"]
+                    _dave(self.room.dave_json(self.device.user_id, message))
                     continue
-                op = parse_client_op(message)
-            except ProtocolError as e:
-                if not await self._error(e.code, str(e)):
+                parsed = parse_client_op(message)
+                op = parsed.op
+                if isinstance(parsed, Leave):
+                    await self.socket.close(CLOSE_NORMAL, "left")
                     return
-                continue
-            if isinstance(op, Leave):
-                await self.socket.close(CLOSE_NORMAL, "left")
-                return
-            if not await self._dispatch(op):
-                return
+                await self._dispatch(parsed)
+            except ParleyError as e:
+                if not await self._error(e, op):
+                    return
 
-    async def _refusal(self, refused: Refused | None, op: object) -> bool:
-        if refused is None:
-            return True
-        counts = refused.reason not in _BENIGN_REFUSALS
-        return await self._error(f"dave_{refused.reason.value}", refused.detail, op, counts=counts)
-
-    async def _dispatch(self, op: object) -> bool:
+    async def _dispatch(self, op: ClientOp) -> None:
+        """Do what the op asks; a refusal or failure is raised as a ParleyError."""
         assert self.room and self.device
         room, device = self.room, self.device
-        try:
-            if isinstance(op, Heartbeat):
-                await self._send(server_op("heartbeat_ack", {"nonce": op.d.nonce}))
-            elif isinstance(op, Publish):
-                answer = await room.publish(device, op.d.sdp, op.d.channel)
-                await self._send(server_op("publish_answer", {"sdp": answer}))
-            elif isinstance(op, Subscribe):
-                offer = await room.subscribe(device, op.d.feed)
-                await self._send(server_op("subscribe_offer", {"feed": op.d.feed, "sdp": offer}))
-            elif isinstance(op, SubscribeAnswer):
-                await room.media.start(device.user_id, op.d.feed, op.d.sdp)
-            elif isinstance(op, Trickle):
-                candidate = op.d.candidate.model_dump() if op.d.candidate else None
-                await room.media.trickle(device.user_id, op.d.feed, candidate)
-            elif isinstance(op, Admit):
-                await room.admit(device, op.d.user_id)
-            elif isinstance(op, Refuse):
-                await room.refuse(device, op.d.user_id)
-            elif isinstance(op, Remove):
-                await room.remove(device, op.d.user_id)
-            elif isinstance(op, Revoke):
-                await room.revoke(device, op.d.user_id)
-            elif isinstance(op, Lock):
-                await room.lock(device, op.d.locked)
-            elif isinstance(op, Advance):
-                await room.advance(device, Phase(op.d.phase))
-            elif isinstance(op, AllowOverrun):
-                await room.allow_overrun(device)
-            elif isinstance(op, TakeOver):
-                await room.take_over(device)
-            elif isinstance(op, HandOver):
-                await room.hand_over(device)
-            elif isinstance(op, Cough):
-                await room.cough(device, op.d.muted)
-            elif isinstance(op, Identify):
-                return await self._error(
-                    "already_identified", "this connection is already identified", "identify"
-                )
-        except (CourseError, BoothError) as e:
-            # Not allowed now, or not by this device: say so; a mistaken click is not abuse.
-            return await self._error(e.code, str(e), getattr(op, "op", None), counts=False)
-        except MediaError as e:
-            # A media failure is not the device's fault: report it, do not count it.
-            return await self._error(e.code, str(e), getattr(op, "op", None), counts=False)
-        return True
+        if isinstance(op, Heartbeat):
+            await self._send(server_op("heartbeat_ack", {"nonce": op.d.nonce}))
+        elif isinstance(op, Publish):
+            answer = await room.publish(device, op.d.sdp, op.d.channel)
+            await self._send(server_op("publish_answer", {"sdp": answer}))
+        elif isinstance(op, Subscribe):
+            offer = await room.subscribe(device, op.d.feed)
+            await self._send(server_op("subscribe_offer", {"feed": op.d.feed, "sdp": offer}))
+        elif isinstance(op, SubscribeAnswer):
+            await room.media.start(device.user_id, op.d.feed, op.d.sdp)
+        elif isinstance(op, Trickle):
+            candidate = op.d.candidate.model_dump() if op.d.candidate else None
+            await room.media.trickle(device.user_id, op.d.feed, candidate)
+        elif isinstance(op, Admit):
+            await room.admit(device, op.d.user_id)
+        elif isinstance(op, Refuse):
+            await room.refuse(device, op.d.user_id)
+        elif isinstance(op, Remove):
+            await room.remove(device, op.d.user_id)
+        elif isinstance(op, Revoke):
+            await room.revoke(device, op.d.user_id)
+        elif isinstance(op, Lock):
+            await room.lock(device, op.d.locked)
+        elif isinstance(op, Advance):
+            await room.advance(device, Phase(op.d.phase))
+        elif isinstance(op, AllowOverrun):
+            await room.allow_overrun(device)
+        elif isinstance(op, TakeOver):
+            await room.take_over(device)
+        elif isinstance(op, HandOver):
+            await room.hand_over(device)
+        elif isinstance(op, Cough):
+            await room.cough(device, op.d.muted)
+        elif isinstance(op, Identify):
+            raise ProtocolError("already_identified", "this connection is already identified")
+
+
+class DaveRefusal(ParleyError):
+    """The DAVE gateway refused a device's DAVE op: `dave_<refusal>`, the gateway's detail."""
+
+    def __init__(self, refused: Refused) -> None:
+        super().__init__(f"dave_{refused.reason.value}", refused.detail)
+        self.reason = refused.reason
+
+
+def _dave(refused: Refused | None) -> None:
+    if refused is not None:
+        raise DaveRefusal(refused)
+
+
+def error_op(error: ParleyError, op: object) -> str:
+    """The `error` op that tells a device of `error`; `op` names what it answers (an op's name,
+    a DAVE opcode, "binary", or None for a frame that names none)."""
+    return server_op("error", {"code": error.code, "message": str(error), "op": op})
+
+
+def counts_as_abuse(error: ParleyError) -> bool:
+    """Whether an error counts toward the device's MAX_ERRORS. A broken protocol does, and so
+    does a DAVE op the gateway refuses, unless the refusal only means a race was lost. What the
+    rules do not allow (a mistaken click), or not yet, and what a part of the server failed to
+    do, are not the device's abuse."""
+    if isinstance(error, DaveRefusal):
+        return error.reason not in _BENIGN_REFUSALS
+    return isinstance(error, ProtocolError)
+
+
+def _identify_op(frame: str | bytes) -> Identify:
+    if not isinstance(frame, str):
+        raise ProtocolError("identify_first", "the first message must be identify")
+    op = parse_client_op(parse_client_json(frame))
+    if not isinstance(op, Identify):
+        raise ProtocolError("identify_first", "the first message must be identify")
+    return op
+
+
+def _identify_close(error: ParleyError) -> tuple[int, str]:
+    """How a refused identify closes (code, reason). A frame that is no identify: 4001, naming
+    the rule. A media failure is not the device's fault: try again. The room's refusals close as
+    CLOSE_REFUSALS says, and every other refusal, an invitation's included, as 4003."""
+    if isinstance(error, ProtocolError):
+        return CLOSE_NOT_IDENTIFIED, str(error)
+    if isinstance(error, MediaError):
+        return CLOSE_TRY_AGAIN, error.code
+    return CLOSE_REFUSALS.get(error.code, CLOSE_INVITATION), error.code
 
 
 def _summit_info(summit: Summit) -> SummitInfo:

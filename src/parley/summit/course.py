@@ -17,6 +17,8 @@ import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from parley.errors import PolicyError
+
 WARNINGS = (10, 2)  # minutes before the end
 
 
@@ -49,12 +51,9 @@ class AtEnd(enum.Enum):
     OVERRUN = "overrun"
 
 
-class CourseError(ValueError):
-    """A change the course does not allow; `code` goes into the device's error op."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class CourseError(PolicyError):
+    """A change the course does not allow, or a device it does not let in; `code` goes into the
+    device's error op."""
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,15 @@
 A token names an invitation, its summit, delegation and role (and an interpreter's language), and
 when it expires, and is authenticated with HMAC-SHA256 under the server's secret: only this
 server can mint one, and any change to it is detected. Form: `pv1.<base64url JSON claims>.<base64url
-MAC>`. Verifying is sans-IO (`now` is passed in); the caller then checks the invitation still
-exists and is not revoked in the store.
+MAC>`. `verify` says only that this server minted the token, unchanged; what the token admits
+to, now (expiry, summit, the invitation on record, revocation, role and language), is decided by
+`parley.summit.admission.admit`.
 
 Errors (all `InvitationError`, with a message a person can act on):
-* ForgedToken     - not a token of this server (bad form or MAC)
+* ForgedToken     - not a token of this server (bad form or MAC), raised by `verify`
 * ExpiredToken    - past its expiry
 * WrongSummit     - a valid token, for another summit than the one asked for
-* RevokedInvitation / UnknownInvitation - raised by the store-side check
+* RevokedInvitation / UnknownInvitation - withdrawn, or not (any more) on record
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
+from parley.errors import ParleyError
 from parley.summit.model import Role
 
 _PREFIX = "pv1"
@@ -29,10 +31,13 @@ MAX_TOKEN_LENGTH = 1024
 USER_ID_BITS = 52  # a user id stays exact as a JavaScript number (2^53)
 
 
-class InvitationError(Exception):
-    """An invitation cannot admit this device; the message says why."""
+class InvitationError(ParleyError):
+    """An invitation cannot admit this device; the message says why. Each kind has its code."""
 
     code = "invitation_invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(type(self).code, message)
 
 
 class ForgedToken(InvitationError):
@@ -114,8 +119,9 @@ class InvitationSigner:
         signed = f"{_PREFIX}.{payload}"
         return f"{signed}.{_b64(self._mac(signed.encode()))}"
 
-    def verify(self, token: str, now: float, summit_id: str | None = None) -> Claims:
-        """The token's claims, if this server minted it and it has not expired."""
+    def verify(self, token: str) -> Claims:
+        """The token's claims, if this server minted it; whether they admit anyone now is
+        `admission.admit`'s to say."""
         if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or token.count(".") != 2:
             raise ForgedToken("this is not a Parley invitation")
         prefix, payload, mac = token.split(".")
@@ -141,8 +147,4 @@ class InvitationSigner:
             )
         except (KeyError, TypeError, ValueError):
             raise ForgedToken("this invitation is damaged or forged") from None
-        if now >= claims.expires_at:
-            raise ExpiredToken("this invitation has expired; ask the host for a new link")
-        if summit_id is not None and claims.summit_id != summit_id:
-            raise WrongSummit("this invitation is for another summit")
         return claims

@@ -1,12 +1,16 @@
-"""What an organiser does: create summits and invite devices to them. Used by the HTTP API and the CLI."""
+"""What an organiser does: create summits and invite devices to them. Used by the HTTP API and the CLI.
+
+The organiser keeps its invitations in an `InvitationBook` (the store, `parley.store.database`,
+is one): the summit domain says what it needs of storage, and the store depends on the domain,
+never the other way round.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from parley.store.database import Store
 from parley.summit.invitations import Claims, InvitationSigner
 from parley.summit.model import MAX_DEVICES_PER_INVITATION, Invitation, Role, Summit
 
@@ -21,8 +25,22 @@ class Seat(NamedTuple):
     devices: int = 1
 
 
+class InvitationBook(Protocol):
+    """Where invitations are kept: the organiser records each one before it hands out its link."""
+
+    def create_invitation(
+        self,
+        summit_id: str,
+        delegation_id: str,
+        role: Role,
+        expires_at: datetime,
+        language: str | None = None,
+        max_devices: int = 1,
+    ) -> Invitation: ...
+
+
 class Organiser:
-    def __init__(self, store: Store, signer: InvitationSigner, base_url: str) -> None:
+    def __init__(self, store: InvitationBook, signer: InvitationSigner, base_url: str) -> None:
         self.store = store
         self.signer = signer
         self.base_url = base_url.rstrip("/")

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from support import all_pairs_decrypt, dave_members, device_key, hold_commits, join, new_group
 
 from parley.e2ee.gateway import Accepted, DaveGateway, Refusal, Refused
+from parley.e2ee.local_group import LocalGroup
 from parley.e2ee.mls_wire import FramedPublicMessage
 from parley.e2ee.opcodes import MAX_BINARY_FRAME, ExternalSenderPackage, Op
 from parley.e2ee.tls import Reader
 from parley.sdk.identity import KEY_VERSION, public_key
-from parley.sdk.local_group import LocalGroup
 from parley.sdk.member import DaveMember
 
 NOW = 1000.0

@@ -16,8 +16,8 @@ from support import (
 )
 
 from parley.e2ee.gateway import UNUSABLE_COMMIT_LIMIT, Accepted, DaveGateway, Expulsion
+from parley.e2ee.local_group import LocalGroup
 from parley.e2ee.opcodes import AnnounceCommitTransition, InvalidCommitWelcome
-from parley.sdk.local_group import LocalGroup
 from parley.sdk.member import ClientMessage, DaveMember
 
 

@@ -15,6 +15,7 @@ import pytest
 from fakes import RecordingSocket
 from support import device_key
 
+from parley.errors import PolicyError
 from parley.interpretation.booth import BoothError, BoothState
 from parley.media.plane import MediaError
 from parley.server.room import Device, Room
@@ -193,9 +194,10 @@ async def test_a_publish_against_the_channel_policy_is_refused_before_any_media_
 ) -> None:
     device = await summitry.arrive(7, role, language)
     mark = len(summitry.media.calls)
-    with pytest.raises(MediaError) as refused:
+    with pytest.raises(PolicyError) as refused:
         await summitry.room.publish(device, sdp, channel)
     assert refused.value.code == code
+    assert not isinstance(refused.value, MediaError)  # a rule refused it: nothing failed
     assert summitry.calls_since(mark) == []
 
 

@@ -53,14 +53,13 @@ def b64(data: bytes) -> str:
 
 
 def test_a_minted_token_verifies_to_the_same_claims() -> None:
-    assert signer().verify(token(), NOW) == CLAIMS
-    assert signer().verify(token(), NOW, summit_id="summit-1") == CLAIMS
+    assert signer().verify(token()) == CLAIMS
 
 
 def test_every_role_survives_the_round_trip() -> None:
     for role in Role:
         claims = Claims("i", "s", "d", role, NOW + 1)
-        assert signer().verify(signer().mint(claims), NOW).role is role
+        assert signer().verify(signer().mint(claims)).role is role
 
 
 def test_a_token_has_the_documented_form() -> None:
@@ -79,7 +78,7 @@ def test_a_token_has_the_documented_form() -> None:
 @pytest.mark.parametrize("index", [i for i, c in enumerate(token()) if i >= len("pv1.") and c != "."])
 def test_changing_any_payload_or_mac_character_makes_the_token_forged(index: int) -> None:
     with pytest.raises(ForgedToken):
-        signer().verify(replace_char(token(), index), NOW)
+        signer().verify(replace_char(token(), index))
 
 
 def test_changing_the_last_mac_character_within_its_spare_bits_is_still_forged() -> None:
@@ -89,13 +88,13 @@ def test_changing_the_last_mac_character_within_its_spare_bits_is_still_forged()
     sibling = B64URL[B64URL.index(mac[-1]) ^ 1]
     assert base64.urlsafe_b64decode(mac[:-1] + sibling + "=") == base64.urlsafe_b64decode(mac + "=")
     with pytest.raises(ForgedToken):
-        signer().verify(f"{prefix}.{payload}.{mac[:-1]}{sibling}", NOW)
+        signer().verify(f"{prefix}.{payload}.{mac[:-1]}{sibling}")
 
 
 @pytest.mark.parametrize("suffix", ["=", "==", "===="])
 def test_padding_added_to_the_mac_makes_the_token_forged(suffix: str) -> None:
     with pytest.raises(ForgedToken):
-        signer().verify(token() + suffix, NOW)
+        signer().verify(token() + suffix)
 
 
 def test_a_changed_payload_byte_makes_the_token_forged() -> None:
@@ -108,14 +107,14 @@ def test_a_changed_payload_byte_makes_the_token_forged() -> None:
     ):
         assert changed != body
         with pytest.raises(ForgedToken):
-            signer().verify(f"{prefix}.{b64(changed)}.{mac}", NOW)
+            signer().verify(f"{prefix}.{b64(changed)}.{mac}")
 
 
 @pytest.mark.parametrize("prefix", ["pv2", "PV1", "", "pv1 "])
 def test_another_prefix_makes_the_token_forged(prefix: str) -> None:
     _, payload, mac = token().split(".")
     with pytest.raises(ForgedToken, match="not a Parley invitation"):
-        signer().verify(f"{prefix}.{payload}.{mac}", NOW)
+        signer().verify(f"{prefix}.{payload}.{mac}")
 
 
 def test_extra_or_missing_dots_make_the_token_forged() -> None:
@@ -132,7 +131,7 @@ def test_extra_or_missing_dots_make_the_token_forged() -> None:
         "..",
     ):
         with pytest.raises(ForgedToken):
-            signer().verify(bad, NOW)
+            signer().verify(bad)
 
 
 @pytest.mark.parametrize("junk", ["!", "*", " ", "\n", "+", "/", "é", "\ud800", "\x00"])
@@ -144,7 +143,7 @@ def test_non_base64_characters_make_the_token_forged(junk: str) -> None:
         f"{prefix}.{payload}.{mac}{junk}",
     ):
         with pytest.raises(ForgedToken):
-            signer().verify(bad, NOW)
+            signer().verify(bad)
 
 
 def test_a_token_over_the_length_limit_is_forged_before_any_decoding() -> None:
@@ -152,38 +151,20 @@ def test_a_token_over_the_length_limit_is_forged_before_any_decoding() -> None:
     long_token = signer().mint(long_claims)
     assert len(long_token) > MAX_TOKEN_LENGTH
     with pytest.raises(ForgedToken, match="not a Parley invitation"):
-        signer().verify(long_token, NOW)
+        signer().verify(long_token)
 
 
 def test_a_token_of_exactly_the_length_limit_is_accepted() -> None:
     minted = (signer().mint(Claims("i" * n, "s", "d", Role.HOST, NOW + 1)) for n in range(MAX_TOKEN_LENGTH))
     at_limit = next(t for t in minted if len(t) >= MAX_TOKEN_LENGTH)
     assert len(at_limit) == MAX_TOKEN_LENGTH
-    assert signer().verify(at_limit, NOW).invitation_id.startswith("i")
-
-
-def test_a_token_expires_exactly_at_its_expiry_time() -> None:
-    assert signer().verify(token(), CLAIMS.expires_at - 0.001) == CLAIMS
-    with pytest.raises(ExpiredToken, match="expired"):
-        signer().verify(token(), CLAIMS.expires_at)
-    with pytest.raises(ExpiredToken):
-        signer().verify(token(), CLAIMS.expires_at + 86400)
-
-
-def test_a_token_for_another_summit_is_refused_as_wrong_summit() -> None:
-    with pytest.raises(WrongSummit, match="another summit"):
-        signer().verify(token(), NOW, summit_id="summit-2")
-
-
-def test_expiry_is_reported_before_the_summit_mismatch() -> None:
-    with pytest.raises(ExpiredToken):
-        signer().verify(token(), CLAIMS.expires_at, summit_id="summit-2")
+    assert signer().verify(at_limit).invitation_id.startswith("i")
 
 
 def test_a_token_minted_with_another_secret_is_forged() -> None:
     other = InvitationSigner(bytes(range(1, 33))).mint(CLAIMS)
     with pytest.raises(ForgedToken, match="damaged or forged"):
-        signer().verify(other, NOW)
+        signer().verify(other)
 
 
 def test_claims_of_the_wrong_shape_under_a_valid_mac_are_forged() -> None:
@@ -193,7 +174,7 @@ def test_claims_of_the_wrong_shape_under_a_valid_mac_are_forged() -> None:
         return f"pv1.{payload}.{mac}"
 
     good = {"i": "i", "s": "s", "d": "d", "r": "host", "e": NOW + 1}
-    assert signer().verify(signed(json.dumps(good).encode()), NOW).role is Role.HOST
+    assert signer().verify(signed(json.dumps(good).encode())).role is Role.HOST
     for body in (
         [good],
         "text",
@@ -203,10 +184,10 @@ def test_claims_of_the_wrong_shape_under_a_valid_mac_are_forged() -> None:
         good | {"e": None},
     ):
         with pytest.raises(ForgedToken):
-            signer().verify(signed(json.dumps(body).encode()), NOW)
+            signer().verify(signed(json.dumps(body).encode()))
     for raw in (b"not json", b"\xff\xfe", b""):
         with pytest.raises(ForgedToken):
-            signer().verify(signed(raw), NOW)
+            signer().verify(signed(raw))
 
 
 @pytest.mark.parametrize("length", [0, 16, 31])
@@ -227,13 +208,13 @@ def test_every_invitation_error_has_its_own_code() -> None:
 @given(st.text(alphabet=st.characters(exclude_categories=()), max_size=1100))
 def test_random_strings_raise_only_invitation_errors(text: str) -> None:
     with pytest.raises(InvitationError):
-        signer().verify(text, NOW)
+        signer().verify(text)
 
 
 @given(st.lists(st.text(alphabet=B64URL + "=!.", max_size=80), min_size=2, max_size=2))
 def test_random_tokens_with_the_prefix_are_forged(parts: list[str]) -> None:
     with pytest.raises(ForgedToken):
-        signer().verify("pv1." + ".".join(parts), NOW)
+        signer().verify("pv1." + ".".join(parts))
 
 
 INTERPRETER = Claims("inv-2", "summit-1", "deleg-1", Role.INTERPRETER, NOW + 3600, language="zh-Hans")
@@ -244,20 +225,20 @@ def test_an_interpreter_token_carries_its_language_under_l_and_round_trips() -> 
     payload = minted.split(".")[1]
     body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert body["l"] == "zh-Hans" and body["r"] == "interpreter"
-    assert signer().verify(minted, NOW) == INTERPRETER
+    assert signer().verify(minted) == INTERPRETER
 
 
 def test_a_token_without_a_language_has_no_l_and_verifies_to_none() -> None:
     payload = token().split(".")[1]
     assert "l" not in json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    assert signer().verify(token(), NOW).language is None
+    assert signer().verify(token()).language is None
 
 
 def test_changing_any_character_of_an_interpreter_token_makes_it_forged() -> None:
     minted = signer().mint(INTERPRETER)
     for index in (i for i, c in enumerate(minted) if i >= len("pv1.") and c != "."):
         with pytest.raises(ForgedToken):
-            signer().verify(replace_char(minted, index), NOW)
+            signer().verify(replace_char(minted, index))
 
 
 def test_changing_adding_or_removing_the_language_under_the_old_mac_makes_the_token_forged() -> None:
@@ -277,7 +258,7 @@ def test_changing_adding_or_removing_the_language_under_the_old_mac_makes_the_to
         rebuilt(delegate, payload_of(delegate) | {"l": "ru"}),
     ):
         with pytest.raises(ForgedToken):
-            signer().verify(tampered, NOW)
+            signer().verify(tampered)
     assert rebuilt(interpreter, payload_of(interpreter)) == interpreter  # the rebuilding itself is exact
 
 

@@ -2,8 +2,9 @@
 
 Messages cross it in their wire form (binary frames with per-connection sequence numbers, JSON
 through `json.dumps`), in the order they were sent, as a server connection would carry them. The
-demo, the benchmarks and the tests use it to run real members (dave.py, or davey in a child
-process) through the real gateway without sockets.
+demo (`parley e2ee-demo`) and the tests use it to run real members (dave.py, or davey in a child
+process) through the real gateway without sockets. It drives the server's gateway, so it lives
+beside it, not in the SDK.
 """
 
 from __future__ import annotations
