@@ -1,8 +1,10 @@
-"""Drive a DAVE member built on `@snazzah/davey` (native Node build) from Python tests.
+"""Drive the browser's DAVE member (`web/src/e2ee/daveMember.ts`, on davey's Node build) from Python tests.
 
-The member is `davey/member.mjs`, a child process speaking one JSON request and one JSON response
-per line. This wrapper makes each call synchronous, with a timeout, so a test can play the DAVE
-gateway against davey exactly as it does against dave.py.
+The member runs in a Node child process, `web/interop/member.ts` compiled by `tsc` (`npm run
+build:interop`, once per test session, so the tests always run the member as the page ships it),
+speaking one JSON request and one JSON response per line. This wrapper makes each call
+synchronous, with a timeout, so a test can play the DAVE gateway against it exactly as it does
+against dave.py.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from queue import Empty, Queue
 from types import TracebackType
@@ -23,10 +25,10 @@ from typing import IO, Any, Self
 
 import pytest
 
-__all__ = ["DaveyError", "DaveyMember", "davey_installed", "ensure_davey_installed"]
+__all__ = ["DaveyError", "DaveyMember", "build_member", "davey_installed"]
 
-DAVEY_DIR = Path(__file__).resolve().parent / "davey"
-MEMBER_SCRIPT = DAVEY_DIR / "member.mjs"
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+MEMBER_SCRIPT = WEB_DIR / "interop" / "build" / "interop" / "member.js"
 TIMEOUT_S = 30.0  # davey's calls take milliseconds; only a scrypt fingerprint takes ~0.3 s
 
 
@@ -34,17 +36,22 @@ class DaveyError(RuntimeError):
     """The davey member refused a request, died, or did not answer in time."""
 
 
-def ensure_davey_installed() -> None:
-    """Install the pinned davey from package-lock.json (`npm ci`) if node_modules is missing."""
-    if (DAVEY_DIR / "node_modules" / "@snazzah" / "davey").is_dir():
-        return
+def _npm(*args: str) -> None:
     npm = shutil.which("npm")
     if npm is None:
         raise DaveyError("npm is not on PATH: install Node.js 20+ to run the davey interop tests")
-    # `npm ci` installs exactly the lock file, so every run tests the same davey build.
-    done = subprocess.run([npm, "ci"], cwd=DAVEY_DIR, capture_output=True, text=True, check=False)
+    done = subprocess.run([npm, *args], cwd=WEB_DIR, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise DaveyError(f"npm ci in {DAVEY_DIR} failed:\n{done.stderr[-2000:]}")
+        output = done.stdout[-2000:] + done.stderr[-2000:]
+        raise DaveyError(f"npm {' '.join(args)} in {WEB_DIR} failed:\n{output}")
+
+
+def build_member() -> None:
+    """Compile the member from today's sources (web's pinned davey and tsc; `npm ci` first if missing)."""
+    if not (WEB_DIR / "node_modules" / ".package-lock.json").is_file():
+        # Exactly the lock: the davey build the page ships.
+        _npm("ci", "--no-audit", "--no-fund", "--loglevel=error")
+    _npm("run", "--silent", "build:interop")
 
 
 def _b64(data: bytes) -> str:
@@ -58,12 +65,14 @@ def _unb64(text: object) -> bytes:
 
 
 class DaveyMember:
-    """One davey DAVE session in its own Node process.
+    """The page's DAVE member, on davey, in its own Node process.
 
-    `receive` takes what the gateway sends (bytes: a server binary frame `u16 seq | u8 op | payload`;
-    dict: a JSON op `{"op": n, "d": {...}}`) and returns what the member sends back (bytes: a client
-    frame `u8 op | payload`; dict: a JSON op). Alarms the member raises (downgrade attempts,
-    duplicate user ids) accumulate in `alarms`.
+    `receive_wire` takes what the gateway sends (bytes: a server binary frame `u16 seq | u8 op |
+    payload`; dict: a JSON op `{"op": n, "d": {...}}`) and returns what the member sends back
+    (bytes: a client frame `u8 op | payload`; dict: a JSON op). Alarms the member raises
+    ("reason: detail": downgrade attempts, duplicate user ids, members the roster does not
+    explain) accumulate in `alarms`. Like the page, it sends nothing while the key group holds a
+    member the roster (`set_roster`, the server's roster op) does not explain.
     """
 
     def __init__(self, user_id: int, group_id: int, timeout: float = TIMEOUT_S) -> None:
@@ -76,7 +85,7 @@ class DaveyMember:
         self._next_id = 0
         self._proc = subprocess.Popen(
             [node, str(MEMBER_SCRIPT)],
-            cwd=DAVEY_DIR,
+            cwd=WEB_DIR,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -134,6 +143,10 @@ class DaveyMember:
         response = json.loads(line)
         if not isinstance(response, dict) or response.get("id") != request_id:
             raise DaveyError(f"davey member answered out of order: {line[:200]}")
+        alarms = response.get("alarms")
+        if not isinstance(alarms, list) or not all(isinstance(a, str) for a in alarms):
+            raise DaveyError(f"davey member: no 'alarms' list in {line[:200]}")
+        self.alarms.extend(alarms)
         if response.get("ok") is not True:
             raise DaveyError(f"davey {cmd} failed: {response.get('error')}")
         return response
@@ -143,9 +156,6 @@ class DaveyMember:
     def receive_wire(self, message: bytes | Mapping[str, Any]) -> list[bytes | dict[str, Any]]:
         wire = {"binary": _b64(message)} if isinstance(message, bytes) else {"json": message}
         response = self._call("receive", message=wire)
-        alarm = response.get("alarm")
-        if isinstance(alarm, str):
-            self.alarms.append(alarm)
         sent = response.get("send")
         if not isinstance(sent, list):
             raise DaveyError(f"receive: no 'send' list in {response!r}")
@@ -161,8 +171,14 @@ class DaveyMember:
                 raise DaveyError(f"receive: malformed outgoing message {item!r}")
         return out
 
-    def encrypt(self, media: str, frame: bytes) -> bytes:
-        return _unb64(self._call("encrypt", media=media, data=_b64(frame))["data"])
+    def set_roster(self, user_ids: Iterable[int]) -> None:
+        """The roster op as the server sends it (without keys): who is in the call."""
+        self._call("roster", devices=[{"user_id": str(u), "key": None} for u in user_ids])
+
+    def encrypt(self, media: str, frame: bytes) -> bytes | None:
+        """The sealed frame, or None when the member sends nothing (no key yet, a transition, held)."""
+        data = self._call("encrypt", media=media, data=_b64(frame))["data"]
+        return None if data is None else _unb64(data)
 
     def decrypt(self, sender_user_id: int, media: str, frame: bytes) -> bytes | None:
         """The plaintext frame, or None when davey cannot decrypt it (wrong key, garbage, ...)."""
@@ -170,10 +186,12 @@ class DaveyMember:
         return None if data is None else _unb64(data)
 
     def group_code(self) -> str | None:
+        """The group code as the page shows it (digits in groups of five), None outside a group."""
         code = self._call("group_code")["code"]
         return code if isinstance(code, str) else None
 
     def pairwise_code(self, user_id: int) -> str:
+        """The pairwise code with `user_id` as the page shows it."""
         code = self._call("pairwise_code", user_id=str(user_id))["code"]
         if not isinstance(code, str):
             raise DaveyError(f"pairwise_code: expected a string, got {code!r}")
@@ -181,7 +199,13 @@ class DaveyMember:
 
     def state(self) -> dict[str, object]:
         response = self._call("state")
-        return {k: v for k, v in response.items() if k not in ("id", "ok")}
+        return {k: v for k, v in response.items() if k not in ("id", "ok", "alarms")}
+
+    def members(self) -> list[dict[str, str]]:
+        """Every device of the key group and the roster with its status, as the page lists them."""
+        members = self.state()["members"]
+        assert isinstance(members, list)
+        return members
 
     def user_ids(self) -> list[int]:
         """The user ids in davey's group, sorted (duplicates kept: davey allows them)."""
@@ -220,4 +244,4 @@ class DaveyMember:
 @pytest.fixture(scope="session")
 def davey_installed() -> None:
     """For the interop tests. No skip when Node is missing: a green run must mean davey was tested."""
-    ensure_davey_installed()
+    build_member()

@@ -1,5 +1,6 @@
-"""The davey driver on its own, without the gateway: the child process, the wire format, the key
-package davey answers an external sender package with, and the refusals Parley relies on."""
+"""The page's DAVE member under Node on its own, without the gateway: the child process, the wire
+format, the key package it answers an external sender package with, and the refusals Parley
+relies on."""
 
 from __future__ import annotations
 

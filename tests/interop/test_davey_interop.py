@@ -1,4 +1,5 @@
-"""davey (Rust, npm @snazzah/davey) and libdave (C++, dave.py) members in one group via the gateway."""
+"""The page's DAVE member (web/src/e2ee/daveMember.ts on davey, Rust) and libdave (C++, dave.py)
+members in one group via the gateway."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pytest
 from davey_member import DaveyMember, davey_installed  # noqa: F401 - a fixture
 from support import CHANNEL_ID, FRAMES, dave_members, join, new_group, pairwise
 
-from parley.sdk.codes import format_code
 from parley.sdk.member import DaveMember, Media
 
 pytestmark = [pytest.mark.interop, pytest.mark.usefixtures("davey_installed")]
@@ -23,6 +23,7 @@ def davey() -> Iterator[DaveyMember]:
 
 def davey_reaches(sender: DaveyMember, receiver: DaveMember, media: Media) -> bool:
     sealed = sender.encrypt(media.value, FRAMES[media])
+    assert sealed is not None, "the page's member has no sending key, or holds its media"
     assert sealed != FRAMES[media]
     return receiver.decrypt(sender.user_id, media, sealed) == FRAMES[media]
 
@@ -36,6 +37,7 @@ def reaches_davey(sender: DaveMember, receiver: DaveyMember, media: Media) -> bo
 def test_davey_and_dave_py_members_share_one_group(davey: DaveyMember) -> None:
     gateway, link = new_group()
     a, b = dave_members(11, 22)
+    davey.set_roster([11, 22, davey.user_id])  # what the server's roster op tells the page
     join(link, a, davey, b)  # davey takes part in the initial race and in a later commit
 
     assert gateway.members() == {11, 22, davey.user_id}
@@ -49,13 +51,13 @@ def test_davey_and_dave_py_members_share_one_group(davey: DaveyMember) -> None:
             assert davey_reaches(davey, m, media)
             assert reaches_davey(m, davey, media)
 
-    davey_code = davey.group_code()
-    assert davey_code is not None
-    assert format_code(davey_code) == a.group_code() == b.group_code()
+    assert davey.group_code() == a.group_code() == b.group_code()
     for m in (a, b):
-        dave_py_sees = asyncio.run(m.pairwise_code(davey.user_id))
-        assert format_code(davey.pairwise_code(m.user_id)) == dave_py_sees
+        assert davey.pairwise_code(m.user_id) == asyncio.run(m.pairwise_code(davey.user_id))
     assert pairwise(a, b)[0] != asyncio.run(a.pairwise_code(davey.user_id))
+    assert davey.alarms == []
+    statuses = {m["userId"]: m["status"] for m in davey.members()}
+    assert statuses == dict.fromkeys(["11", "22", str(davey.user_id)], "confirmed")
 
 
 def test_davey_takes_a_blank_leaf_and_stays_in_step_through_a_removal(davey: DaveyMember) -> None:
@@ -66,15 +68,33 @@ def test_davey_takes_a_blank_leaf_and_stays_in_step_through_a_removal(davey: Dav
     link.leave(22)
     link.run()
 
+    davey.set_roster([11, 33, davey.user_id])
     join(link, davey)
     assert davey.leaf_index() == blank == gateway.leaf_of(davey.user_id)
     link.leave(11)
+    davey.set_roster([33, davey.user_id])  # the server drops a leaving device from the roster at once
     link.run()
     assert gateway.members() == {33, davey.user_id}
     assert davey.user_ids() == [33, davey.user_id]
     for media in Media:
         assert davey_reaches(davey, c, media) and reaches_davey(c, davey, media)
         # a, removed, kept its old session: davey's new frames mean nothing to it.
-        assert a.decrypt(davey.user_id, media, davey.encrypt(media.value, FRAMES[media])) is None
-    davey_code = davey.group_code()
-    assert davey_code is not None and format_code(davey_code) == c.group_code()
+        sealed = davey.encrypt(media.value, FRAMES[media])
+        assert sealed is not None and a.decrypt(davey.user_id, media, sealed) is None
+    assert davey.group_code() == c.group_code()
+    assert davey.alarms == []
+
+
+def test_davey_holds_its_media_while_the_key_group_has_a_member_the_roster_hides(davey: DaveyMember) -> None:
+    gateway, link = new_group()
+    a, hidden = dave_members(11, 66)
+    davey.set_roster([11, davey.user_id])  # the server leaves 66 out of the roster it sends the page
+    join(link, a, davey, hidden)
+    assert gateway.members() == {11, 66, davey.user_id}
+
+    assert [alarm.split(":")[0] for alarm in davey.alarms] == ["unexplained_member"]
+    assert "66" in davey.alarms[0]
+    assert davey.state()["held"] is True
+    for media in Media:
+        assert davey.encrypt(media.value, FRAMES[media]) is None  # dropped, not sent to 66
+        assert reaches_davey(a, davey, media)  # receiving goes on: the alarm is for the user to act on

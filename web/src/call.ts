@@ -204,7 +204,7 @@ function who(entry: LobbyEntry): Omit<Waiting, 'removedEarlier'> {
 }
 
 function waiting(entry: WaitingEntry): Waiting {
-  return { ...who(entry), removedEarlier: entry.removed_earlier === true };
+  return { ...who(entry), removedEarlier: entry.removed_earlier };
 }
 
 function participant(device: DeviceInfo): Participant {
@@ -575,12 +575,12 @@ export class Call {
         this.summit = summit;
         this.listening.configure(device, summit);
         this.iceServers = ice_servers;
-        this.canAdmit = can_admit === true;
+        this.canAdmit = can_admit;
         if (course) this.course.update(course);
         this.socket?.startHeartbeat(heartbeat_interval);
         this.setConnection('connected');
-        // A server without a lobby leaves `admitted` out: it admits at `ready`.
-        if (message.d.admitted !== false) this.enterCall(generation, message.d.test_hooks === true);
+        // Not admitted yet: the device waits in the lobby until `admitted`.
+        if (message.d.admitted) this.enterCall(generation, message.d.test_hooks);
         return;
       }
       case 'admitted':

@@ -64,7 +64,7 @@ window.parley = {
   state: () => call?.testState() ?? structuredClone(idle),
   pairwiseCode: async (userId: string) => {
     if (!call) throw new Error('not in a call');
-    return call.pairwiseCode(String(userId));
+    return call.pairwiseCode(userId);
   },
   frameCost: () => (call ? { ...call.cost } : null),
 };
@@ -111,7 +111,7 @@ function linkError(headline: string, detail: string, retry: (() => void) | null)
 function sentence(text: string): string {
   const t = text.trim();
   if (!t) return t;
-  const capital = t[0]!.toUpperCase() + t.slice(1);
+  const capital = t.charAt(0).toUpperCase() + t.slice(1);
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 

@@ -12,5 +12,5 @@ const NOT_IN_NAMES = /(?![\u200c\u200d])[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{
 /** A name as typed, made one the server accepts: NFC, without what does not print, trimmed, at most MAX_NAME characters. */
 export function cleanName(typed: string): string {
   const printable = typed.normalize('NFC').replace(NOT_IN_NAMES, '').trim();
-  return [...printable].slice(0, MAX_NAME).join('').trim();
+  return Array.from(printable).slice(0, MAX_NAME).join('').trim(); // code points, as the server counts
 }

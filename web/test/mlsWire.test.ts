@@ -1,17 +1,19 @@
 /**
- * Reading op 27's Add proposals (src/e2ee/mlsWire.ts): real key packages from davey (its
- * WebAssembly build, under Node), framed as the gateway frames external proposals
+ * Reading op 27's Add proposals (src/e2ee/mlsWire.ts): real key packages from davey (its Node
+ * build), framed as the gateway frames external proposals
  * (src/parley/e2ee/mls_wire.py `external_proposal`; the signature is not checked here, so any
  * bytes stand in for it).
  */
 
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { expect, test } from 'vitest';
+
+import daveyNode from '@snazzah/davey';
 
 import type { DaveyModule } from '../src/e2ee/davey';
 import { addedMembers, base64url, WireError } from '../src/e2ee/mlsWire';
 
-const davey = require('@snazzah/davey') as DaveyModule;
+/** davey's Node build. Its declarations want Node's Buffer where `DaveyModule` says Uint8Array (Buffers are what it gets here). */
+const davey = daveyNode as unknown as DaveyModule;
 
 function varint(n: number): number[] {
   if (n < 1 << 6) return [n];
@@ -33,7 +35,7 @@ function externalProposal(proposal: number[]): number[] {
     ...vector([]), // authenticated_data
     2, // content_type: proposal
     ...proposal,
-    ...vector(new Array(70).fill(0x30)), // signature
+    ...vector(Array.from({ length: 70 }, () => 0x30)), // signature
   ];
 }
 
@@ -57,26 +59,23 @@ test('each Add yields the user id of its credential and the signature key of its
   const remove = [0, 3, 0, 0, 0, 2];
   const items = op27Items(externalProposal(add(a.keyPackage)), externalProposal(remove), externalProposal(add(b.keyPackage)));
   const added = addedMembers(items);
-  assert.deepEqual(
-    added.map((m) => [m.userId, base64url(m.signatureKey)]),
-    [
+  expect(added.map((m) => [m.userId, base64url(m.signatureKey)])).toStrictEqual([
       ['18446744073709551615', base64url(a.publicKey)],
       ['1234567890123', base64url(b.publicKey)],
-    ],
-  );
+    ]);
 });
 
 test('a truncated, padded or foreign proposal is refused, not skipped', () => {
   const good = externalProposal(add(member('7').keyPackage));
-  assert.throws(() => addedMembers(op27Items(good.slice(0, -10))), WireError);
-  assert.throws(() => addedMembers(new Uint8Array([...op27Items(good), 0])), WireError);
+  expect(() => addedMembers(op27Items(good.slice(0, -10)))).toThrow(WireError);
+  expect(() => addedMembers(new Uint8Array([...op27Items(good), 0]))).toThrow(WireError);
   const update = externalProposal([0, 2, 1, 2, 3]);
-  assert.throws(() => addedMembers(op27Items(update)), WireError);
+  expect(() => addedMembers(op27Items(update))).toThrow(WireError);
   const notMinimal = new Uint8Array([0x40, 0x01, 0x00]);
-  assert.throws(() => addedMembers(notMinimal), WireError);
+  expect(() => addedMembers(notMinimal)).toThrow(WireError);
 });
 
 test('base64url has no padding and uses the URL alphabet', () => {
-  assert.equal(base64url(new Uint8Array([0xfb, 0xff, 0xfe])), '-__-');
-  assert.equal(base64url(new Uint8Array([1])), 'AQ');
+  expect(base64url(new Uint8Array([0xfb, 0xff, 0xfe]))).toBe('-__-');
+  expect(base64url(new Uint8Array([1]))).toBe('AQ');
 });

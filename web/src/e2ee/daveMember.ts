@@ -1,6 +1,7 @@
 /**
  * This device's side of DAVE, on davey: the same opcode handling as the Python SDK's member
- * (src/parley/sdk/member.py) and the Node interop member (tests/interop/davey/member.mjs).
+ * (src/parley/sdk/member.py). The interop tests run this very module under Node (web/interop/member.ts)
+ * in one group with the SDK's members.
  *
  * Sans-IO: feed it each DAVE op the server sends and send back what it returns. It lives in the
  * DAVE worker, which is also the RTCRtpScriptTransform worker, so keys never leave the worker.

@@ -129,7 +129,7 @@ export class TrackTransform {
     // The streams end when the sender or receiver goes away (its peer connection closed).
     this.transformer.readable
       .pipeThrough(transform)
-      .pipeTo(this.transformer.writable)
+      .pipeTo(this.transformer.writable as WritableStream<EncodedFrame>) // lib.webworker types it WritableStream<any>
       .catch(() => undefined);
   }
 

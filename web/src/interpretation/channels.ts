@@ -49,8 +49,8 @@ export function parseBooths(booths: readonly BoothInfo[]): Booth[] {
     language: b.language,
     interpreters: b.interpreters.map(String),
     live: b.live === null || b.live === undefined ? null : String(b.live),
-    handingOver: b.handing_over === true,
-    muted: b.muted === true,
+    handingOver: b.handing_over,
+    muted: b.muted,
   }));
 }
 

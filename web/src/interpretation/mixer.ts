@@ -108,7 +108,7 @@ export class Mixer {
   }
 
   detachAll(): void {
-    for (const feed of [...this.inputs.keys()]) this.detach(feed);
+    for (const feed of this.inputs.keys()) this.detach(feed); // deleting the current key is safe in a Map's iteration
   }
 
   close(): void {

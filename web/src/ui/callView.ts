@@ -424,14 +424,14 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       }
     }
     everyone.forEach((p, index) => {
-      const self = p.userId === call.userId;
+      const isSelf = p.userId === call.userId;
       let tile = tiles.get(p.userId);
       if (!tile) {
-        tile = makeTile(p, self);
+        tile = makeTile(p, isSelf);
         tiles.set(p.userId, tile);
       }
       if (tilesEl.children[index] !== tile.el) tilesEl.insertBefore(tile.el, tilesEl.children[index] ?? null);
-      setText(tile.delegation, self ? `${p.delegation} (this device)` : p.delegation);
+      setText(tile.delegation, isSelf ? `${p.delegation} (this device)` : p.delegation);
       setText(tile.people, peopleText(p));
       setText(tile.role, p.role === 'press' ? 'Press' : '');
       if (tile.remove) tile.remove.hidden = !call.host;
@@ -440,7 +440,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
         tile.stream = stream;
         tile.video.srcObject = stream;
       }
-      const flag = tileFlag(self ? null : call.statusOf(p.userId), call.newKeys.has(p.userId));
+      const flag = tileFlag(isSelf ? null : call.statusOf(p.userId), call.newKeys.has(p.userId));
       setText(tile.flag, flag.text);
       tile.flag.classList.toggle('bad', flag.bad);
       tile.el.classList.toggle('distrusted', flag.bad);

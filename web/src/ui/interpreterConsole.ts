@@ -33,22 +33,14 @@ const AIR_TEXT: Record<AirState, string> = {
 };
 
 /** The status line under the booth controls: where this device stands and what it can do now. */
-function statusText(situation: BoothSituation, live: string): string {
-  switch (situation) {
-    case 'unknown':
-      return 'Waiting for the booth’s state from the server…';
-    case 'idle':
-      return 'Nobody is live: take over to go on air.';
-    case 'other_live':
-      return `${live} is live until they hand over.`;
-    case 'other_handing_over':
-      return `${live} handed over: take over now.`;
-    case 'self_live':
-      return 'You are live. Hand over when you are done.';
-    case 'self_handing_over':
-      return 'Waiting for a booth mate to take over.';
-  }
-}
+const STATUS_TEXT: Readonly<Record<BoothSituation, (live: string) => string>> = {
+  unknown: () => 'Waiting for the booth’s state from the server…',
+  idle: () => 'Nobody is live: take over to go on air.',
+  other_live: (live) => `${live} is live until they hand over.`,
+  other_handing_over: (live) => `${live} handed over: take over now.`,
+  self_live: () => 'You are live. Hand over when you are done.',
+  self_handing_over: () => 'Waiting for a booth mate to take over.',
+};
 
 const TAKE_OVER_TITLE: Record<BoothSituation, string> = {
   unknown: 'Waiting for the booth’s state',
@@ -226,7 +218,7 @@ export function interpreterConsole(call: Call): InterpreterConsole {
           ? 'Offer the channel to a booth mate; you stay live until one takes over'
           : 'Only the live interpreter can hand over';
     status.dataset.state = situation;
-    setText(status, statusText(situation, booth?.live ? namesOf(booth.live) : ''));
+    setText(status, STATUS_TEXT[situation](booth?.live ? namesOf(booth.live) : ''));
     const down = listening.coughing;
     if (cough.dataset.down !== String(down)) {
       cough.dataset.down = String(down);
