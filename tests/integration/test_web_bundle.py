@@ -23,12 +23,12 @@ from parley.summit.model import Role
 pytestmark = pytest.mark.anyio
 
 WEB = Path(__file__).resolve().parents[2] / "web"
+# What a build reads: the page, the package, the build and TypeScript settings, the sources.
 SOURCES = (
     "index.html",
     "package.json",
     "vite.config.ts",
-    "tsconfig.json",
-    "tsconfig.worker.json",
+    *sorted(p.name for p in WEB.glob("tsconfig*.json")),
     "src",
     "scripts",
 )
