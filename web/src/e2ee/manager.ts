@@ -74,27 +74,35 @@ export class E2eeManager {
         case 'frameStats':
           this.events.frameStats(message);
           return;
-        case 'pairwiseCodeResult': {
-          const request = this.requests.get(message.id);
-          this.requests.delete(message.id);
-          if (!request) return;
-          if (message.code !== null) request.resolve(message.code);
-          else request.reject(new Error(message.error ?? 'no code'));
+        case 'pairwiseCodeResult':
+          this.settle(message.id, message.code, message.error ?? 'no code');
           return;
-        }
-        case 'keyProof': {
-          const request = this.requests.get(message.id);
-          this.requests.delete(message.id);
-          if (!request) return;
-          if (message.proof !== null) request.resolve(message.proof);
-          else request.reject(new Error(message.error ?? 'no proof'));
+        case 'keyProof':
+          this.settle(message.id, message.proof, message.error ?? 'no proof');
           return;
-        }
         case 'error':
           if (message.generation === this.generation) this.events.error(message.detail);
           return;
       }
     };
+  }
+
+  /** The worker answered request `id`: with a value, or with why not. */
+  private settle(id: number, value: string | null, error: string): void {
+    const request = this.requests.get(id);
+    this.requests.delete(id);
+    if (!request) return;
+    if (value !== null) request.resolve(value);
+    else request.reject(new Error(error));
+  }
+
+  /** Ask the worker something it answers by id (outside the queue of DAVE ops). */
+  private ask(message: (id: number) => MainToWorker): Promise<string> {
+    const id = this.nextRequest++;
+    return new Promise<string>((resolve, reject) => {
+      this.requests.set(id, { resolve, reject });
+      this.post(message(id));
+    });
   }
 
   private post(message: MainToWorker, transfer: Transferable[] = []): void {
@@ -145,19 +153,11 @@ export class E2eeManager {
 
   /** identify's proof that this profile holds its key: a signature of the invitation token. */
   proveKey(token: string): Promise<string> {
-    const id = this.nextRequest++;
-    return new Promise<string>((resolve, reject) => {
-      this.requests.set(id, { resolve, reject });
-      this.post({ kind: 'proveKey', id, token });
-    });
+    return this.ask((id) => ({ kind: 'proveKey', id, token }));
   }
 
   /** The 45-digit code to compare aloud with `userId`, in groups of five. */
   pairwiseCode(userId: string): Promise<string> {
-    const id = this.nextRequest++;
-    return new Promise<string>((resolve, reject) => {
-      this.requests.set(id, { resolve, reject });
-      this.post({ kind: 'pairwiseCode', id, userId });
-    });
+    return this.ask((id) => ({ kind: 'pairwiseCode', id, userId }));
   }
 }

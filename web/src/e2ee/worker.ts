@@ -137,35 +137,30 @@ function handle(message: MainToWorker): void {
   }
 }
 
-async function pairwiseCode(id: number, userId: string): Promise<void> {
-  const reply = (code: string | null, error: string | null): void =>
-    post({ kind: 'pairwiseCodeResult', id, code, error } satisfies PairwiseCodeResponse);
-  if (!(await loaded) || member === null) {
-    reply(null, 'not in a call');
+/** Answer a request the page sent by id: `work`'s value, or why there is none. */
+async function answer(reply: (value: string | null, error: string | null) => void, work: () => Promise<string>): Promise<void> {
+  if (!(await loaded)) {
+    reply(null, 'encryption did not load');
     return;
   }
   try {
-    reply(await member.pairwiseCode(userId), null);
+    reply(await work(), null);
   } catch (err) {
     reply(null, err instanceof Error ? err.message : String(err));
   }
 }
 
+async function pairwiseCode(userId: string): Promise<string> {
+  if (member === null) throw new Error('not in a call');
+  return member.pairwiseCode(userId);
+}
+
 /** identify's proof: ECDSA P-256 SHA-256 over `keyProofMessage`, by the profile's key (WebCrypto). */
-async function proveKey(id: number, token: string): Promise<void> {
-  const reply = (proof: string | null, error: string | null): void =>
-    post({ kind: 'keyProof', id, proof, error } satisfies KeyProofResponse);
-  if (!(await loaded) || key === null) {
-    reply(null, 'no key');
-    return;
-  }
-  try {
-    const signing = await crypto.subtle.importKey('jwk', privateJwk(key), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
-    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, signing, keyProofMessage(token, key.public));
-    reply(base64url(new Uint8Array(signature)), null);
-  } catch (err) {
-    reply(null, err instanceof Error ? err.message : String(err));
-  }
+async function proveKey(token: string): Promise<string> {
+  if (key === null) throw new Error('no key');
+  const signing = await crypto.subtle.importKey('jwk', privateJwk(key), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, signing, keyProofMessage(token, key.public));
+  return base64url(new Uint8Array(signature));
 }
 
 // DAVE ops are handled one at a time, in arrival order, once davey has loaded.
@@ -173,11 +168,13 @@ let queue: Promise<void> = Promise.resolve();
 scope.onmessage = (event: MessageEvent<MainToWorker>) => {
   const message = event.data;
   if (message.kind === 'pairwiseCode') {
-    void pairwiseCode(message.id, message.userId);
+    const { id, userId } = message;
+    void answer((code, error) => post({ kind: 'pairwiseCodeResult', id, code, error } satisfies PairwiseCodeResponse), () => pairwiseCode(userId));
     return;
   }
   if (message.kind === 'proveKey') {
-    void proveKey(message.id, message.token);
+    const { id, token } = message;
+    void answer((proof, error) => post({ kind: 'keyProof', id, proof, error } satisfies KeyProofResponse), () => proveKey(token));
     return;
   }
   queue = queue
