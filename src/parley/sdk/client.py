@@ -375,8 +375,9 @@ class ParleyClient:
         """Statuses that change with time alone (a departure's grace, a joiner's bound)."""
         assert self.membership is not None
         while True:
-            deadline = self.membership.deadline()
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) + 0.05
+            now = time.monotonic()
+            deadline = self.membership.deadline(now)
+            timeout = None if deadline is None else deadline - now + 0.05
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._membership_changed.wait(), timeout)
             self._membership_changed.clear()

@@ -89,13 +89,14 @@ class CallMembership:
 
     def roster(self, announced: Mapping[int, bytes], now: float) -> list[Alarm]:
         """The server's roster: user id -> the key that device identified with."""
+        announced = {u: k for u, k in announced.items() if u != self.self_id}
         for user_id in self._roster.keys() - announced.keys():
             self._left_roster[user_id] = now
             self._joined_roster.pop(user_id, None)
         for user_id in announced.keys() - self._roster.keys():
             self._joined_roster[user_id] = now
             self._left_roster.pop(user_id, None)
-        self._roster = {u: k for u, k in announced.items() if u != self.self_id}
+        self._roster = dict(announced)
         return self._check(now)
 
     def key_group(self, leaves: Mapping[int, bytes], now: float) -> list[Alarm]:
@@ -108,11 +109,11 @@ class CallMembership:
     def tick(self, now: float) -> list[Alarm]:
         return self._check(now)
 
-    def deadline(self) -> float | None:
-        """When a status changes by time alone (a grace or a bound running out)."""
+    def deadline(self, now: float) -> float | None:
+        """When a status next changes by time alone (a grace or a bound running out), if ever."""
         times = [t + LEAVING_GRACE for u, t in self._left_roster.items() if u in self._group]
         times += [t + JOINING_BOUND for u, t in self._joined_roster.items() if u not in self._group]
-        return min(times, default=None)
+        return min((t for t in times if t > now), default=None)
 
     # -- what it shows -------------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ def test_a_leaving_device_is_not_hidden_within_the_grace_but_is_after_it() -> No
     assert membership.roster({ME: KEY[ME], A: KEY[A]}, 10.0) == []
     assert {m.user_id: m.status for m in membership.members(11.0)}[B] is Status.LEAVING
     assert not membership.hold(11.0)
-    assert membership.deadline() == 10.0 + LEAVING_GRACE
+    assert membership.deadline(11.0) == 10.0 + LEAVING_GRACE
     alarms = membership.tick(10.0 + LEAVING_GRACE)
     assert [(a.kind, a.user_id) for a in alarms] == [(AlarmKind.HIDDEN_MEMBER, B)]
     assert membership.hold(10.0 + LEAVING_GRACE)
@@ -68,8 +68,9 @@ def test_a_roster_entry_that_never_reaches_the_key_group_raises_an_alarm_after_t
     membership = watch()
     membership.roster({ME: KEY[ME], A: KEY[A], B: KEY[B], GHOST: KEY[GHOST]}, 10.0)
     assert {m.user_id: m.status for m in membership.members(11.0)}[GHOST] is Status.JOINING
-    assert membership.deadline() == 10.0 + JOINING_BOUND
+    assert membership.deadline(11.0) == 10.0 + JOINING_BOUND
     alarms = membership.tick(10.0 + JOINING_BOUND)
+    assert membership.deadline(10.0 + JOINING_BOUND) is None  # nothing left to wait for
     assert [(a.kind, a.user_id) for a in alarms] == [(AlarmKind.NOT_IN_GROUP, GHOST)]
     assert not membership.hold(10.0 + JOINING_BOUND)  # it cannot decrypt: nothing to hold from
 
@@ -82,3 +83,7 @@ def test_an_alarm_is_raised_once_while_it_stands_and_again_if_it_comes_back() ->
     membership.key_group({ME: KEY[ME], A: KEY[A], B: KEY[B]}, 4.0)
     assert len(membership.key_group(with_ghost, 5.0)) == 1
     assert len(membership.alarms) == 2
+
+
+def test_a_call_in_order_has_no_deadline_this_device_included() -> None:
+    assert watch().deadline(2.0) is None
