@@ -485,14 +485,23 @@ export class Call {
     const socket = new SignalingSocket(signalingUrl(this.options.summitId, this.options.server), {
       // The server derives our user id from the link and this key: identify once the worker has it.
       open: () =>
-        void this.e2ee.loaded
-          .then(async ({ publicKey, keyKept }) => {
+        void this.e2ee.loaded.then(
+          async ({ publicKey, keyKept }) => {
             this.publicKey = publicKey;
             this.keyKept = keyKept;
-            const proof = await this.e2ee.proveKey(this.options.token);
+            let proof: string;
+            try {
+              proof = await this.e2ee.proveKey(this.options.token);
+            } catch (err) {
+              // Without the proof the server refuses us; say why rather than wait for its timeout.
+              const why = err instanceof Error ? err.message : String(err);
+              if (current()) this.end(`This device could not sign in with its key: ${why}`);
+              return;
+            }
             if (current()) socket.identify(this.options.token, this.options.people, publicKey, proof);
-          })
-          .catch(() => undefined), // join() ends the call (no davey); a failed proof: the server times out
+          },
+          () => undefined, // join() ends the call
+        ),
       op: (message) => {
         if (current()) this.onOp(message, generation);
       },

@@ -380,7 +380,7 @@ class Room:
         """Into the call; admitting a device whose link was removed lifts that removal."""
         waiting = self._waiting(by, user_id)
         detail: dict[str, Any] = {"user_id": user_id, "by": by.user_id}
-        if self.removed_earlier(waiting) and waiting.invitation_id is not None:
+        if self.removed_earlier(waiting):
             self.removed.discard(waiting.invitation_id)
             if self._links:
                 await self._links.mark_removed(waiting.invitation_id, False)
@@ -399,10 +399,9 @@ class Room:
         self._host(by, "remove a device")
         device = self._present(by, user_id)
         link = device.invitation_id
-        if link is not None:
-            self.removed.add(link)  # before any await: a device of this link arriving now waits
-            if self._links:
-                await self._links.mark_removed(link, True)
+        self.removed.add(link)  # before any await: a device of this link arriving now waits
+        if self._links:
+            await self._links.mark_removed(link, True)
         await self._log("removed", {"user_id": user_id, "by": by.user_id, "invitation_id": link})
         await self._dismiss(device, "removed", "the host removed this device from the summit", CLOSE_REMOVED)
 
@@ -410,8 +409,6 @@ class Room:
         """The host revokes the link this device joined with: see `revoked_link`."""
         self._host(by, "revoke a link")
         link = self._present(by, user_id).invitation_id
-        if link is None:
-            raise CourseError("no_such_device", f"device {user_id} joined without a link")
         self.revoked.add(link)  # before any await: the link admits no one from now on
         if self._links:
             await self._links.revoke(link)
