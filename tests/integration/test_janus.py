@@ -17,6 +17,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamTrack, VideoStreamTrack
 from av import VideoFrame
+from calls import until
 
 from parley.media.janus_api import HandleLost, JanusConnectionLost, JanusError, Jsep, PluginEvent, WebrtcUp
 from parley.media.janus_client import JanusClient, JanusSession, next_event
@@ -202,6 +203,16 @@ async def test_a_plain_publisher_is_refused_in_an_e2ee_room(janus_session: Janus
     assert no_feed.value.code == NO_SUCH_FEED
 
 
+def all_threads_stopped(pid: int) -> bool:
+    """Whether every thread of `pid` is stopped (state T in /proc), as SIGSTOP leaves them."""
+    try:
+        stats = [(task / "stat").read_text() for task in Path(f"/proc/{pid}/task").iterdir()]
+    except FileNotFoundError:  # a thread ended while we looked: look again
+        return False
+    # The state follows the command name in parentheses: "pid (comm) T ...".
+    return all(stat.rsplit(")", 1)[1].split()[0] in ("T", "t") for stat in stats)
+
+
 async def test_a_killed_janus_is_restarted_and_serves_new_rooms(
     janus: JanusProcess, janus_client: JanusClient, janus_session: JanusSession
 ) -> None:
@@ -221,6 +232,8 @@ async def test_a_killed_janus_is_restarted_and_serves_new_rooms(
     old_pid = janus.pid
     assert old_pid is not None
     os.kill(old_pid, signal.SIGSTOP)  # frozen, so this request is still pending when Janus dies
+    # Each thread stops when it next enters the kernel: on a loaded machine one may still answer.
+    await until(lambda: all_threads_stopped(old_pid), 10, "every Janus thread to stop")
     pending = asyncio.create_task(room.exists(ROOM))
     await asyncio.sleep(0.2)
     loop = asyncio.get_running_loop()
