@@ -12,6 +12,8 @@
   (or of a build), to compare with the one the build printed (parley.server.web_bundle).
 - `parley web-serve --server URL`: serve the browser client from a delegation's own origin;
   `parley web-link LINK --client ORIGIN` rewrites an invite link to open it (parley.server.origins).
+- `parley delegation keygen | fingerprint | approve | pins | revoke`: a delegation officer's key,
+  device certificates, pins and revocations (parley.identity.commands).
 - `parley e2ee-demo`: a summit's key agreement in one process, no server: the DAVE gateway and
   three members of two delegations over an in-memory link, printing what each person would see.
 """
@@ -38,6 +40,7 @@ from aiortc.contrib.media import MediaPlayer
 
 from parley.e2ee.gateway import DaveGateway
 from parley.e2ee.local_group import LocalGroup
+from parley.identity import commands as delegation_commands
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
 from parley.sdk.choices import FLOOR
 from parley.sdk.client import DEFAULT_CHOICE, JoinError, ParleyClient
@@ -495,6 +498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="this device's DAVE signature key, made on first use (0600): keeps its pairwise codes"
         " the same from call to call (default: %(default)s)",
     )
+    delegation_commands.add_parser(commands)
     commands.add_parser("e2ee-demo", help="the end-to-end encryption demo, in one process, without a server")
     web_hash = commands.add_parser(
         "web-hash", help="print the bundle hash of the browser client a server serves (or of a build here)"
@@ -514,6 +518,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "e2ee-demo":
         return _e2ee_demo()
+    if args.command == "delegation":
+        return delegation_commands.run(args)
     if args.command == "web-hash":
         if (args.url is None) == (args.dir is None):
             parser.error("web-hash takes a URL or --dir, one of them")
