@@ -142,3 +142,10 @@ def test_the_sdk_never_loads_the_server_side_of_a_call() -> None:
     sdk = {m for m in MODULES if top_level(m) == "parley.sdk"}
     assert set(MODULES) >= SERVER_ONLY  # the names are real modules
     assert not reachable(import_graph(), sdk) & SERVER_ONLY
+
+
+def test_the_identity_core_stands_on_the_wire_protocol_alone() -> None:
+    # Both the SDK and the server will build on it: it may not lean on either.
+    identity = {m for m in MODULES if top_level(m) == "parley.identity"}
+    used = {top_level(t) for m in identity for t in import_graph()[m]} - {"parley.identity"}
+    assert used <= {"parley.protocol"}
