@@ -40,7 +40,7 @@ MAX_AUTHENTICATOR = 64
 # (the gateway's TRANSITION_TIMEOUT): a member that has not attested by then is not in our group.
 ATTESTATION_BOUND = 2.0  # s
 MAX_AHEAD = 4  # epochs: attestations further ahead than this are not kept
-MAX_WAITING = 1024  # attestations kept for epochs ahead, in all
+MAX_WAITING = 1024  # attestations kept for epochs ahead, in all (a server could send any number)
 
 DeviceSigner = Callable[[bytes], bytes]
 
@@ -131,7 +131,7 @@ class AttestationTracker:
         self._members: dict[int, bytes] = {}  # this epoch's other members: user id -> key
         self._entered = 0.0
         self._attested: dict[int, set[bytes]] = {}  # user id -> authenticators it signed for this epoch
-        self._ahead: dict[tuple[int, int], EpochAttestation] = {}  # (epoch, user id) -> unchecked
+        self._ahead: list[EpochAttestation] = []  # for epochs not reached yet: unchecked
         self._raised: set[tuple[AttestationState, int, int]] = set()
         self.alarms: list[AttestationAlarm] = []
 
@@ -145,8 +145,8 @@ class AttestationTracker:
         self.epoch, self._authenticator, self._entered = epoch, authenticator, now
         self._members = {u: k for u, k in members.items() if u != self.self_id}
         self._attested, self._raised = {}, set()
-        waiting = [a for (e, _), a in self._ahead.items() if e == epoch]
-        self._ahead = {(e, u): a for (e, u), a in self._ahead.items() if e > epoch}
+        waiting = [a for a in self._ahead if a.epoch == epoch]
+        self._ahead = [a for a in self._ahead if a.epoch > epoch]
         for attestation in waiting:
             try:
                 self._record(attestation)
@@ -160,9 +160,11 @@ class AttestationTracker:
         if attestation.summit_id != self.summit_id:
             raise IdentityError(Problem.WRONG_SUMMIT, f"an attestation for summit {attestation.summit_id}")
         if self.epoch is None or attestation.epoch > self.epoch:
-            ahead = attestation.epoch - (self.epoch or 0)
-            if ahead <= MAX_AHEAD and len(self._ahead) < MAX_WAITING:
-                self._ahead.setdefault((attestation.epoch, attestation.user_id), attestation)
+            # Before its first epoch a device cannot tell how far ahead one is (it may join a group
+            # at epoch 57 by a welcome that comes after the members' attestations of 57).
+            near = self.epoch is None or attestation.epoch - self.epoch <= MAX_AHEAD
+            if near and len(self._ahead) < MAX_WAITING:
+                self._ahead.append(attestation)  # a forged one cannot crowd out the real one: both wait
             return []
         if attestation.epoch < self.epoch:
             raise IdentityError(Problem.STALE, f"an attestation of epoch {attestation.epoch}, already left")

@@ -135,7 +135,12 @@ def _approve(args: argparse.Namespace) -> int:
     key = _open(args)
     delegation = args.delegation or request.claim.delegation
     if not args.yes:
-        answer = input("Does the device show this code, and is this its claim? Approve [y/N]: ")
+        # Asked on standard error, so that standard output holds the certificate alone (> cert.txt).
+        print(
+            "Does the device show this code, and is this its claim? Approve [y/N]: ", end="", file=sys.stderr
+        )
+        sys.stderr.flush()
+        answer = sys.stdin.readline()  # "" at the end of input (the request came on it): not approved
         if answer.strip().lower() not in ("y", "yes"):
             print("Not approved.", file=sys.stderr)
             return 1

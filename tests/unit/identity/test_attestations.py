@@ -12,6 +12,7 @@ from identities import SUMMIT, Delegation, Device
 
 from parley.identity.attestation import (
     ATTESTATION_BOUND,
+    MAX_AHEAD,
     AttestationState,
     AttestationTracker,
     EpochAttestation,
@@ -84,6 +85,22 @@ def test_an_attestation_ahead_of_this_device_waits_for_its_epoch() -> None:
     tracker.receive(attestation(OTHER, epoch=7, authenticator=AUTH), 101.3)
     alarms = tracker.enter_epoch(7, FORK, MEMBERS, 101.5)
     assert [(a.state, a.user_id, a.epoch) for a in alarms] == [(AttestationState.MISMATCH, 3, 7)]
+
+
+def test_a_device_joining_a_long_running_group_counts_the_attestations_that_came_before_its_welcome() -> None:
+    tracker = AttestationTracker(SUMMIT, ME.user_id)
+    tracker.receive(attest(SUMMIT, 57, AUTH, 3, ALLY.sign), 99.0)  # a forgery first: it crowds out nothing
+    tracker.receive(attestation(OTHER, epoch=57), 99.0)
+    tracker.receive(attestation(ALLY, epoch=57), 99.1)
+    assert tracker.enter_epoch(57, AUTH, MEMBERS, 100.0) == []
+    assert set(tracker.states(100.0).values()) == {AttestationState.ATTESTED}
+
+
+def test_an_attestation_too_far_ahead_is_not_kept() -> None:
+    tracker = tracker_at_epoch_5()
+    tracker.receive(attestation(ALLY, epoch=5 + MAX_AHEAD + 1), 100.1)
+    tracker.enter_epoch(5 + MAX_AHEAD + 1, AUTH, MEMBERS, 101.0)
+    assert tracker.states(101.0)[2] is AttestationState.AWAITED
 
 
 def test_a_new_epoch_requires_a_new_attestation_from_everyone() -> None:

@@ -1,6 +1,6 @@
 """`parley delegation ...` as an officer runs it: keygen, fingerprint, approve, pins, revoke, through
-`parley.cli.main`, with real keys in a temporary folder. The terminal's passphrase and yes/no
-prompts are faked where a test says so; everything else is the real command."""
+`parley.cli.main`, with real keys in a temporary folder. Standard input is a string where a test
+answers a prompt, and the terminal's passphrase prompt is faked in the one test that says so."""
 
 from __future__ import annotations
 
@@ -111,15 +111,26 @@ def test_approve_reads_the_request_from_a_file_or_standard_input(
     assert DeviceCertificate.from_text(capsys.readouterr().out).claim.user_id == 501
 
 
-def test_approve_asks_the_officer_and_signs_nothing_on_no(
-    officer: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("answer", "approved"), [("y\n", True), ("yes\n", True), ("n\n", False), ("", False)]
+)
+def test_approve_asks_the_officer_on_standard_error_and_signs_only_on_yes(
+    officer: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    answer: str,
+    approved: bool,
 ) -> None:
     key, passphrase = officer
     text, _ = request_text()
-    monkeypatch.setattr("builtins.input", lambda prompt: "n")
-    assert main(["delegation", "approve", "--key", str(key), "--passphrase-file", str(passphrase), text]) == 1
+    monkeypatch.setattr("sys.stdin", io.StringIO(answer))  # "": nothing to answer with (end of input)
+    code = main(["delegation", "approve", "--key", str(key), "--passphrase-file", str(passphrase), text])
     out, err = capsys.readouterr()
-    assert out == "" and "Not approved." in err
+    assert "Approve [y/N]" in err
+    if approved:
+        assert code == 0 and DeviceCertificate.from_text(out).claim.user_id == 501
+    else:
+        assert code == 1 and out == "" and "Not approved." in err
 
 
 @pytest.mark.parametrize(
