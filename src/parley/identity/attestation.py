@@ -29,11 +29,10 @@ import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from parley.identity.encoding import SIGNATURE_SIZE, Reader, Writer, canonical, split_signed
+from parley.identity.encoding import Reader, SignedDocument, Writer
 from parley.identity.problems import IdentityError, Problem
 from parley.protocol.fields import MAX_SAFE, verify_key_proof
 
-VERSION = 1
 LABEL = b"parley epoch attestation v1\x00"
 MAX_AUTHENTICATOR = 64
 # Every member receives a commit at once and its transition executes at most 2 s later
@@ -46,7 +45,9 @@ DeviceSigner = Callable[[bytes], bytes]
 
 
 @dataclass(frozen=True)
-class EpochAttestation:
+class EpochAttestation(SignedDocument):
+    KIND = "parley-attestation"
+
     summit_id: str
     epoch: int
     authenticator: bytes
@@ -58,30 +59,16 @@ class EpochAttestation:
             raise ValueError("an epoch is a u64, a user id from 1 to 2^53 - 1")
         if not 1 <= len(self.authenticator) <= MAX_AUTHENTICATOR:
             raise ValueError(f"an epoch authenticator is 1 to {MAX_AUTHENTICATOR} bytes")
-        if len(self.signature) != SIGNATURE_SIZE:
-            raise ValueError("a signature is 64 bytes")
+        self.check_signature_size()
 
     def body(self) -> bytes:
         return _body(self.summit_id, self.epoch, self.authenticator, self.user_id)
 
-    def to_bytes(self) -> bytes:
-        return self.body() + self.signature
-
     @classmethod
-    def from_bytes(cls, data: bytes) -> EpochAttestation:
-        try:
-            body, signature = split_signed(data)
-
-            def read(reader: Reader) -> EpochAttestation:
-                if reader.u8("version") != VERSION:
-                    raise ValueError("not a version 1 attestation")
-                summit_id, epoch = reader.text("summit"), reader.u64("epoch")
-                authenticator, user_id = reader.opaque("authenticator"), reader.u64("user id")
-                return cls(summit_id, epoch, authenticator, user_id, signature)
-
-            return canonical(body, read, EpochAttestation.body)
-        except ValueError as e:
-            raise IdentityError(Problem.MALFORMED, f"an attestation that does not parse: {e}") from None
+    def read_fields(cls, reader: Reader, signature: bytes) -> EpochAttestation:
+        summit_id, epoch = reader.text("summit"), reader.u64("epoch")
+        authenticator, user_id = reader.opaque("authenticator"), reader.u64("user id")
+        return cls(summit_id, epoch, authenticator, user_id, signature)
 
     def verify(self, key: bytes) -> bool:
         """Whether the member's DAVE signature key (65-byte P-256 point) made this attestation."""
@@ -92,7 +79,15 @@ class EpochAttestation:
 
 
 def _body(summit_id: str, epoch: int, authenticator: bytes, user_id: int) -> bytes:
-    return Writer().u8(VERSION).text(summit_id).u64(epoch).opaque(authenticator).u64(user_id).bytes()
+    return (
+        Writer()
+        .u8(EpochAttestation.VERSION)
+        .text(summit_id)
+        .u64(epoch)
+        .opaque(authenticator)
+        .u64(user_id)
+        .bytes()
+    )
 
 
 def attest(

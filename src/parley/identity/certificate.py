@@ -24,18 +24,18 @@ from dataclasses import dataclass
 
 from parley.identity.claim import DeviceClaim
 from parley.identity.delegation_key import DelegationKey, verify_signature
-from parley.identity.encoding import SIGNATURE_SIZE, Reader, Writer, armour, canonical, split_signed, unarmour
+from parley.identity.encoding import Reader, SignedDocument, Writer
 from parley.identity.fingerprint import PUBLIC_KEY_SIZE, Fingerprint
 from parley.identity.problems import IdentityError, Problem
 from parley.identity.revocation import SERIAL_SIZE, RevocationBook
 
-VERSION = 1
-KIND = "parley-certificate"
 LABEL = b"parley device certificate v1\x00"
 
 
 @dataclass(frozen=True)
-class DeviceCertificate:
+class DeviceCertificate(SignedDocument):
+    KIND = "parley-certificate"
+
     claim: DeviceClaim
     not_before: int
     not_after: int
@@ -50,55 +50,27 @@ class DeviceCertificate:
             raise ValueError(f"a serial is {SERIAL_SIZE} bytes")
         if len(self.issuer) != PUBLIC_KEY_SIZE:
             raise ValueError("the issuer is a 32-byte Ed25519 public key")
-        if len(self.signature) != SIGNATURE_SIZE:
-            raise ValueError("a signature is 64 bytes")
+        self.check_signature_size()
 
     def body(self) -> bytes:
         return _body(self.claim, self.not_before, self.not_after, self.serial, self.issuer)
 
+    @classmethod
+    def read_fields(cls, reader: Reader, signature: bytes) -> DeviceCertificate:
+        claim = DeviceClaim.read(reader)
+        not_before, not_after = reader.u64("not before"), reader.u64("not after")
+        return cls(claim, not_before, not_after, reader.opaque("serial"), reader.opaque("issuer"), signature)
+
     @property
     def issuer_fingerprint(self) -> Fingerprint:
         return Fingerprint.of(self.issuer)
-
-    def to_bytes(self) -> bytes:
-        return self.body() + self.signature
-
-    def to_text(self) -> str:
-        return armour(KIND, self.to_bytes())
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> DeviceCertificate:
-        """Parse a certificate; whether it is authentic and good here is `verify_certificate`'s."""
-        try:
-            body, signature = split_signed(data)
-
-            def read(reader: Reader) -> DeviceCertificate:
-                if reader.u8("version") != VERSION:
-                    raise ValueError("not a version 1 certificate")
-                claim = DeviceClaim.read(reader)
-                not_before, not_after = reader.u64("not before"), reader.u64("not after")
-                return cls(
-                    claim, not_before, not_after, reader.opaque("serial"), reader.opaque("issuer"), signature
-                )
-
-            return canonical(body, read, DeviceCertificate.body)
-        except ValueError as e:
-            raise IdentityError(Problem.MALFORMED, f"a certificate that does not parse: {e}") from None
-
-    @classmethod
-    def from_text(cls, text: str) -> DeviceCertificate:
-        try:
-            data = unarmour(KIND, text)
-        except ValueError as e:
-            raise IdentityError(Problem.MALFORMED, str(e)) from None
-        return cls.from_bytes(data)
 
     def describe(self) -> str:
         return f"{self.claim.describe()}, serial {self.serial.hex()}"
 
 
 def _body(claim: DeviceClaim, not_before: int, not_after: int, serial: bytes, issuer: bytes) -> bytes:
-    writer = claim.write(Writer().u8(VERSION))
+    writer = claim.write(Writer().u8(DeviceCertificate.VERSION))
     return writer.u64(not_before).u64(not_after).opaque(serial).opaque(issuer).bytes()
 
 

@@ -22,16 +22,17 @@ no padding, e.g. `parley-certificate:AQAQ...`.
 
 from __future__ import annotations
 
+import abc
 import struct
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
+from typing import ClassVar, Self
 
+from parley.identity.problems import IdentityError, Problem
 from parley.protocol.fields import b64url, unb64url
 
 SIGNATURE_SIZE = 64  # Ed25519 signatures, and P-256 ECDSA signatures as r || s
 MAX_OPAQUE = 0xFFFF
 MAX_DOCUMENT = 16 * 1024  # a certificate is ~300 bytes; a pin set of 200 delegations ~12 KiB
-T = TypeVar("T")
 _BASE64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -125,17 +126,6 @@ def split_signed(data: bytes) -> tuple[bytes, bytes]:
     return data[:-SIGNATURE_SIZE], data[-SIGNATURE_SIZE:]
 
 
-def canonical(body: bytes, decode: Callable[[Reader], T], encode: Callable[[T], bytes]) -> T:
-    """Decode `body`, and refuse it unless encoding the result gives `body` again: every document
-    has one byte form, so a signature cannot be carried over to a differently written copy."""
-    reader = Reader(body)
-    value = decode(reader)
-    reader.end()
-    if encode(value) != body:
-        raise ValueError("the document is not in its canonical form")
-    return value
-
-
 def armour(kind: str, data: bytes) -> str:
     return f"{kind}:{b64url(data)}"
 
@@ -155,3 +145,57 @@ def unarmour(kind: str, text: str) -> bytes:
     if b64url(data) != payload:  # stray low bits in the last character: another text, same bytes
         raise ValueError(f"a {kind} is base64url after the colon")
     return data
+
+
+class SignedDocument(abc.ABC):
+    """What every signed document shares: `body() || signature` in bytes, `<KIND>:<base64url>` as
+    text, and a parser that accepts the canonical form only and refuses anything else as
+    `Problem.MALFORMED`. Subclasses are frozen dataclasses with a `signature` field; each gives its
+    body (its version byte first) and reads its fields after the version byte."""
+
+    KIND: ClassVar[str]  # the text form's prefix, e.g. "parley-certificate"
+    VERSION: ClassVar[int] = 1
+    signature: bytes
+
+    @abc.abstractmethod
+    def body(self) -> bytes: ...
+
+    @classmethod
+    @abc.abstractmethod
+    def read_fields(cls, reader: Reader, signature: bytes) -> Self:
+        """The document from its fields after the version byte, and its signature."""
+
+    def check_signature_size(self) -> None:
+        if len(self.signature) != SIGNATURE_SIZE:
+            raise ValueError(f"a signature is {SIGNATURE_SIZE} bytes")
+
+    def to_bytes(self) -> bytes:
+        return self.body() + self.signature
+
+    def to_text(self) -> str:
+        return armour(self.KIND, self.to_bytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Parse; whether the document is authentic, and good here, is for its verifier to say."""
+        try:
+            body, signature = split_signed(data)
+            reader = Reader(body)
+            if reader.u8("version") != cls.VERSION:
+                raise ValueError(f"not version {cls.VERSION}")
+            document = cls.read_fields(reader, signature)
+            reader.end()
+            # One byte form per document: what does not encode back to the same bytes is refused.
+            if document.body() != body:
+                raise ValueError("the document is not in its canonical form")
+            return document
+        except ValueError as e:
+            raise IdentityError(Problem.MALFORMED, f"a {cls.KIND} that does not parse: {e}") from None
+
+    @classmethod
+    def from_text(cls, text: str) -> Self:
+        try:
+            data = unarmour(cls.KIND, text)
+        except ValueError as e:
+            raise IdentityError(Problem.MALFORMED, str(e)) from None
+        return cls.from_bytes(data)

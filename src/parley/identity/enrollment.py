@@ -28,14 +28,12 @@ from dataclasses import dataclass
 from parley.identity.certificate import DeviceCertificate, issue, verify_certificate
 from parley.identity.claim import DeviceClaim
 from parley.identity.delegation_key import DelegationKey
-from parley.identity.encoding import SIGNATURE_SIZE, Reader, Writer, armour, canonical, split_signed, unarmour
+from parley.identity.encoding import Reader, SignedDocument, Writer
 from parley.identity.fingerprint import Fingerprint, digits_of, in_groups
 from parley.identity.problems import IdentityError, Problem
 from parley.identity.revocation import RevocationBook
 from parley.protocol.fields import verify_key_proof
 
-VERSION = 1
-KIND = "parley-enrollment"
 LABEL = b"parley enrollment request v1\x00"
 CODE_DIGITS = 20  # log2(10^20) = 66 bits: a second preimage is out of reach while an officer waits
 MAX_VALIDITY = 30 * 24 * 3600  # s: a certificate serves one summit, not a career
@@ -46,55 +44,30 @@ DeviceSigner = Callable[
 
 
 @dataclass(frozen=True)
-class EnrollmentRequest:
+class EnrollmentRequest(SignedDocument):
+    KIND = "parley-enrollment"
+
     claim: DeviceClaim
     signature: bytes
 
     def __post_init__(self) -> None:
-        if len(self.signature) != SIGNATURE_SIZE:
-            raise ValueError("a signature is 64 bytes")
+        self.check_signature_size()
 
     def body(self) -> bytes:
         return _body(self.claim)
+
+    @classmethod
+    def read_fields(cls, reader: Reader, signature: bytes) -> EnrollmentRequest:
+        return cls(DeviceClaim.read(reader), signature)
 
     @property
     def code(self) -> str:
         """What the device shows and the officer compares: 20 digits of the request's hash."""
         return in_groups(digits_of(hashlib.sha256(LABEL + self.body()).digest(), CODE_DIGITS))
 
-    def to_bytes(self) -> bytes:
-        return self.body() + self.signature
-
-    def to_text(self) -> str:
-        return armour(KIND, self.to_bytes())
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> EnrollmentRequest:
-        try:
-            body, signature = split_signed(data)
-
-            def read(reader: Reader) -> EnrollmentRequest:
-                if reader.u8("version") != VERSION:
-                    raise ValueError("not a version 1 enrollment request")
-                return cls(DeviceClaim.read(reader), signature)
-
-            return canonical(body, read, EnrollmentRequest.body)
-        except ValueError as e:
-            raise IdentityError(
-                Problem.MALFORMED, f"an enrollment request that does not parse: {e}"
-            ) from None
-
-    @classmethod
-    def from_text(cls, text: str) -> EnrollmentRequest:
-        try:
-            data = unarmour(KIND, text)
-        except ValueError as e:
-            raise IdentityError(Problem.MALFORMED, str(e)) from None
-        return cls.from_bytes(data)
-
 
 def _body(claim: DeviceClaim) -> bytes:
-    return claim.write(Writer().u8(VERSION)).bytes()
+    return claim.write(Writer().u8(EnrollmentRequest.VERSION)).bytes()
 
 
 def make_request(claim: DeviceClaim, sign: DeviceSigner) -> EnrollmentRequest:

@@ -25,19 +25,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from parley.identity.delegation_key import DelegationKey, verify_signature
-from parley.identity.encoding import SIGNATURE_SIZE, Reader, Writer, armour, canonical, split_signed, unarmour
+from parley.identity.encoding import Reader, SignedDocument, Writer
 from parley.identity.fingerprint import PUBLIC_KEY_SIZE, Fingerprint
 from parley.identity.problems import IdentityError, Problem
 
-VERSION = 1
-KIND = "parley-pins"
 LABEL = b"parley pins v1\x00"
 MAX_DELEGATIONS = 200  # the UN General Assembly has 193 members
 
 
 @dataclass(frozen=True)
-class PinSet:
+class PinSet(SignedDocument):
     """A pin set as received: parsed, not yet trusted (`verify_pins` makes `Pins` of it)."""
+
+    KIND = "parley-pins"
 
     summit_id: str
     issuer: bytes
@@ -55,51 +55,23 @@ class PinSet:
             raise ValueError(f"a pin set names 1 to {MAX_DELEGATIONS} delegations, ascending, each once")
         if len({fingerprint for _, fingerprint in self.pins}) != len(self.pins):
             raise ValueError("one key pinned for two delegations")
-        if len(self.signature) != SIGNATURE_SIZE:
-            raise ValueError("a signature is 64 bytes")
+        self.check_signature_size()
 
     def body(self) -> bytes:
         return _body(self.summit_id, self.issuer, self.sequence, self.pins)
 
-    def to_bytes(self) -> bytes:
-        return self.body() + self.signature
-
-    def to_text(self) -> str:
-        return armour(KIND, self.to_bytes())
-
     @classmethod
-    def from_bytes(cls, data: bytes) -> PinSet:
-        def read(reader: Reader) -> PinSet:
-            if reader.u8("version") != VERSION:
-                raise ValueError("not a version 1 pin set")
-            summit_id, issuer, sequence = (
-                reader.text("summit"),
-                reader.opaque("issuer"),
-                reader.u64("sequence"),
-            )
-            pins = tuple(
-                (reader.text("delegation"), Fingerprint(reader.text("fingerprint")))
-                for _ in range(reader.u8("pins"))
-            )
-            return cls(summit_id, issuer, sequence, pins, signature)
-
-        try:
-            body, signature = split_signed(data)
-            return canonical(body, read, PinSet.body)
-        except ValueError as e:
-            raise IdentityError(Problem.MALFORMED, f"a pin set that does not parse: {e}") from None
-
-    @classmethod
-    def from_text(cls, text: str) -> PinSet:
-        try:
-            data = unarmour(KIND, text)
-        except ValueError as e:
-            raise IdentityError(Problem.MALFORMED, str(e)) from None
-        return cls.from_bytes(data)
+    def read_fields(cls, reader: Reader, signature: bytes) -> PinSet:
+        summit_id, issuer, sequence = reader.text("summit"), reader.opaque("issuer"), reader.u64("sequence")
+        pins = tuple(
+            (reader.text("delegation"), Fingerprint(reader.text("fingerprint")))
+            for _ in range(reader.u8("pins"))
+        )
+        return cls(summit_id, issuer, sequence, pins, signature)
 
 
 def _body(summit_id: str, issuer: bytes, sequence: int, pins: tuple[tuple[str, Fingerprint], ...]) -> bytes:
-    writer = Writer().u8(VERSION).text(summit_id).opaque(issuer).u64(sequence).u8(len(pins))
+    writer = Writer().u8(PinSet.VERSION).text(summit_id).opaque(issuer).u64(sequence).u8(len(pins))
     for name, fingerprint in pins:
         writer.text(name).text(fingerprint.digits)
     return writer.bytes()

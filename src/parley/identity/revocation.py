@@ -20,19 +20,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from parley.identity.delegation_key import DelegationKey, verify_signature
-from parley.identity.encoding import SIGNATURE_SIZE, Reader, Writer, armour, canonical, split_signed, unarmour
+from parley.identity.encoding import Reader, SignedDocument, Writer
 from parley.identity.fingerprint import PUBLIC_KEY_SIZE
 from parley.identity.problems import IdentityError, Problem
 
-VERSION = 1
-KIND = "parley-revocations"
 LABEL = b"parley revocations v1\x00"
 SERIAL_SIZE = 16
 MAX_SERIALS = 512  # a delegation revokes a handful of devices per summit; this bounds the list
 
 
 @dataclass(frozen=True)
-class RevocationList:
+class RevocationList(SignedDocument):
+    KIND = "parley-revocations"
+
     summit_id: str
     issuer: bytes
     sequence: int
@@ -49,47 +49,21 @@ class RevocationList:
             raise ValueError(f"a revocation list holds at most {MAX_SERIALS} serials of {SERIAL_SIZE} bytes")
         if list(self.serials) != sorted(set(self.serials)):
             raise ValueError("a revocation list's serials are ascending and distinct")
-        if len(self.signature) != SIGNATURE_SIZE:
-            raise ValueError("a signature is 64 bytes")
+        self.check_signature_size()
 
     def body(self) -> bytes:
         return _body(self.summit_id, self.issuer, self.sequence, self.issued_at, self.serials)
 
-    def to_bytes(self) -> bytes:
-        return self.body() + self.signature
-
-    def to_text(self) -> str:
-        return armour(KIND, self.to_bytes())
-
     @classmethod
-    def from_bytes(cls, data: bytes) -> RevocationList:
-        """Parse (the signature is checked by `RevocationBook.accept`)."""
-        body, signature = split_signed(data)
-
-        def read(reader: Reader) -> RevocationList:
-            if reader.u8("version") != VERSION:
-                raise ValueError("not a version 1 revocation list")
-            summit_id, issuer = reader.text("summit"), reader.opaque("issuer")
-            sequence, issued_at = reader.u64("sequence"), reader.u64("issued at")
-            serials = tuple(reader.opaque("serial") for _ in range(reader.u16("serials")))
-            return cls(summit_id, issuer, sequence, issued_at, serials, signature)
-
-        try:
-            return canonical(body, read, RevocationList.body)
-        except ValueError as e:
-            raise IdentityError(Problem.MALFORMED, f"a revocation list that does not parse: {e}") from None
-
-    @classmethod
-    def from_text(cls, text: str) -> RevocationList:
-        try:
-            data = unarmour(KIND, text)
-        except ValueError as e:
-            raise IdentityError(Problem.MALFORMED, str(e)) from None
-        return cls.from_bytes(data)
+    def read_fields(cls, reader: Reader, signature: bytes) -> RevocationList:
+        summit_id, issuer = reader.text("summit"), reader.opaque("issuer")
+        sequence, issued_at = reader.u64("sequence"), reader.u64("issued at")
+        serials = tuple(reader.opaque("serial") for _ in range(reader.u16("serials")))
+        return cls(summit_id, issuer, sequence, issued_at, serials, signature)
 
 
 def _body(summit_id: str, issuer: bytes, sequence: int, issued_at: int, serials: tuple[bytes, ...]) -> bytes:
-    writer = Writer().u8(VERSION).text(summit_id).opaque(issuer).u64(sequence).u64(issued_at)
+    writer = Writer().u8(RevocationList.VERSION).text(summit_id).opaque(issuer).u64(sequence).u64(issued_at)
     writer.u16(len(serials))
     for serial in serials:
         writer.opaque(serial)
