@@ -41,9 +41,9 @@ from parley.e2ee.local_group import LocalGroup
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
 from parley.sdk.choices import FLOOR
 from parley.sdk.client import DEFAULT_CHOICE, JoinError, ParleyClient
-from parley.sdk.requests import RequestRefused, RequestTimeout
 from parley.sdk.identity import KeyFileError
 from parley.sdk.member import DaveMember, Media
+from parley.sdk.requests import RequestRefused, RequestTimeout
 from parley.server.config import Settings, load_settings
 from parley.server.data_dir import ServerFiles, UnsafeSecret
 from parley.server.origins import client_link, origin_of

@@ -26,8 +26,8 @@ from parley.media.videoroom import StreamRequest, VideoRoomSubscriber
 from parley.protocol.codes import ErrorCode
 from parley.protocol.device_ops import PhaseName
 from parley.sdk.client import InviteLink, JoinError, ParleyClient
-from parley.sdk.requests import RequestRefused
 from parley.sdk.member import Media
+from parley.sdk.requests import Disconnected, RequestRefused
 from parley.server.runtime import ParleyServer
 from parley.summit.course import Admission, AtEnd, Phase
 from parley.summit.model import Role
@@ -227,9 +227,12 @@ async def test_an_allowed_overrun_runs_past_the_end_until_the_host_ends_it(parle
         await until(lambda: b.course.overrun, 5, "everyone to know")
         await asyncio.sleep(4)
         assert b.ended is None and host.ended is None  # past the end, still in session
-        phases: tuple[PhaseName, ...] = ("lobby", "opening", "closed_session", "ended")
+        phases: tuple[PhaseName, ...] = ("lobby", "opening", "closed_session")
         for phase in phases:
             await host.advance(phase)
+        with pytest.raises(Disconnected) as ended:  # the end of the summit ends the host's stay too
+            await host.advance("ended")
+        assert ended.value.ending is not None and ended.value.ending.code == ErrorCode.SUMMIT_ENDED
         await until(lambda: b.ended is not None and host.ended is not None, 5, "the end")
 
 
@@ -300,10 +303,14 @@ async def test_a_phase_out_of_order_is_refused(parley: ParleyServer) -> None:
         assert host.course.phase is Phase.SCHEDULED
 
 
-async def test_two_requests_at_once_each_get_their_own_answer_one_refused_one_done(parley: ParleyServer) -> None:
+async def test_two_requests_at_once_each_get_their_own_answer_one_refused_one_done(
+    parley: ParleyServer,
+) -> None:
     host_link, *_ = abuse_links(parley)
     async with joined(host_link, "A") as host:
-        skipped, locked = await asyncio.gather(host.advance("opening"), host.lock(True), return_exceptions=True)
+        skipped, locked = await asyncio.gather(
+            host.advance("opening"), host.lock(True), return_exceptions=True
+        )
         assert isinstance(skipped, RequestRefused) and skipped.code == ErrorCode.PHASE_ORDER
         assert locked is None  # done, despite the refusal that came just before its answer
         await until(lambda: host.course.locked, 5, "the course op that tells everyone")

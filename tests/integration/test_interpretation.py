@@ -11,10 +11,9 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
 from pathlib import Path
-from collections.abc import Awaitable
 from typing import TypeVar, cast
 
 import numpy as np

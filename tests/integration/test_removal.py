@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
+
 import httpx
 import pytest
 from calls import joined, local_server, summit_links, until

@@ -17,8 +17,8 @@ from hostile import hide_from_roster, room_of, swap_key
 
 from parley.cli import print_call
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
+from parley.protocol.codes import MembershipStatus
 from parley.sdk.client import JoinError, ParleyClient
-from parley.sdk.membership import Status
 from parley.server.runtime import ParleyServer
 
 pytestmark = pytest.mark.anyio
@@ -41,21 +41,21 @@ async def test_a_member_the_roster_hides_raises_an_alarm_on_every_device_and_get
     async with joined(a_link, "A") as a, joined(b_link, "B1") as b:
         await until(lambda: receiving(b.feeds.get(a.user_id), PATTERNS["A"]), 30, "B to see A")
         room = room_of(parley, a.link.summit_id)
-        hide_from_roster(room, lambda device: device["people"] == ["Ghost"])
+        hide_from_roster(room, lambda device: device.people == ["Ghost"])
         ghost = ParleyClient(ghost_link, ["Ghost"], video=PatternVideoTrack(PATTERNS["B2"]))
         await ghost.join()
         try:
             await until(lambda: alarmed_about(a, ghost.user_id, "not in the call's roster"), 30, "A's alarm")
             await until(lambda: alarmed_about(b, ghost.user_id, "not in the call's roster"), 30, "B's alarm")
             assert ghost.user_id not in a.roster and ghost.user_id not in b.roster
-            assert {m.user_id: m.status for m in a.members()}[ghost.user_id] is Status.HIDDEN
+            assert {m.user_id: m.status for m in a.members()}[ghost.user_id] is MembershipStatus.HIDDEN
             assert a.holding and b.holding
             print_call(a)  # what `parley join` shows of it
             printed = capsys.readouterr().out
             assert f"UNKNOWN [user {ghost.user_id}, hidden]" in printed and "SENDING NOTHING" in printed
             # Checked where frames leave for the others: Janus forwards nothing of A while the
             # ghost is in the group, and the ghost, subscribed to A, decrypts nothing of it.
-            async with janus_spy(parley, a.summit["channel_id"], a.user_id) as spied:
+            async with janus_spy(parley, a.summit.channel_id, a.user_id) as spied:
                 await asyncio.sleep(WINDOW)
                 held = len(spied.forwarded)
                 assert held == 0, f"A sent {held} frames while a hidden member was in its key group"
@@ -78,9 +78,11 @@ async def test_a_key_swapped_under_a_user_id_raises_an_alarm_and_holds_media(par
         swap_key(room_of(parley, a.link.summit_id), b1.user_id)
         for observer in (a, b2):
             await until(partial(alarmed_about, observer, b1.user_id, "key changed"), 30, "the alarm")
-            assert {m.user_id: m.status for m in observer.members()}[b1.user_id] is Status.KEY_CHANGED
+            assert {m.user_id: m.status for m in observer.members()}[
+                b1.user_id
+            ] is MembershipStatus.KEY_CHANGED
             assert observer.holding
-        async with janus_spy(parley, a.summit["channel_id"], a.user_id) as spied:
+        async with janus_spy(parley, a.summit.channel_id, a.user_id) as spied:
             await asyncio.sleep(WINDOW)
             assert spied.forwarded == [], "A sent frames to a key group holding a swapped key"
 

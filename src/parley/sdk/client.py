@@ -55,7 +55,6 @@ from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
 from parley.e2ee.tls import DecodeError
-from parley.errors import ParleyError
 from parley.interpretation.mixer import Listening, Mixer, Resumption
 from parley.media.frame_transform import (
     FrameStats,
@@ -97,6 +96,7 @@ from parley.protocol.device_ops import (
     TakeOver,
     UserData,
 )
+from parley.protocol.errors import ParleyError
 from parley.protocol.fields import b64url, key_proof_message, unb64url
 from parley.protocol.server_ops import (
     AdmittedOp,
@@ -127,14 +127,14 @@ from parley.protocol.server_ops import (
     encode,
     parse_server_frame,
 )
+from parley.protocol.vocabulary import Role
 from parley.sdk.audio import CoughGate, EarTrack
 from parley.sdk.choices import ListeningChoices
 from parley.sdk.identity import KEY_VERSION, load_or_create_signature_key, public_key, sign
 from parley.sdk.key_memory import KeyMemory
 from parley.sdk.member import DaveMember, Media
 from parley.sdk.membership import Alarm, CallMembership, Member
-from parley.sdk.requests import REQUEST_TIMEOUT, Disconnected, RequestRefused, RequestTimeout, Requests
-from parley.summit.model import Role
+from parley.sdk.requests import REQUEST_TIMEOUT, Disconnected, RequestRefused, Requests, RequestTimeout
 
 log = logging.getLogger(__name__)
 
@@ -369,6 +369,8 @@ class ParleyClient:
             raise Disconnected(op.op, self.ended) from None
         finally:
             self._requests.forget(request)
+        if isinstance(got, Disconnected):
+            raise got
         if isinstance(got, ErrorOp):
             raise RequestRefused(op.op, got.d)
         if not isinstance(got, answer):

@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from parley.errors import ParleyError
 from parley.protocol.codes import ErrorCode
+from parley.protocol.errors import ParleyError
 from parley.protocol.server_ops import ErrorData, ParleyServerOp
 
 # s: how long a request waits for its answer. Longer than the server's own wait on a Janus request
@@ -55,24 +55,29 @@ class Disconnected(ConnectionError):
         self.ending = ending
 
 
+# What settles a request: the server's answer, or Disconnected when the connection closed first
+# (a value, not an exception set on the future: a request that failed on its own way out, while
+# sending, leaves no exception behind that nobody retrieves).
+Settled = ParleyServerOp | Disconnected
+
+
 class Requests:
     """The requests of one connection that wait for their answer, by id."""
 
     def __init__(self) -> None:
         self._ids = itertools.count(1)
-        self._waiting: dict[int, tuple[str, asyncio.Future[ParleyServerOp]]] = {}
-        self._ending: ErrorData | None = None
-        self._closed = False
+        self._waiting: dict[int, tuple[str, asyncio.Future[Settled]]] = {}
+        self._closed: tuple[ErrorData | None] | None = None  # (the ending, if any) once closed
 
     def next_id(self) -> int:
         return next(self._ids)
 
-    def open(self, op: str) -> tuple[int, asyncio.Future[ParleyServerOp]]:
-        """A new request for `op`: its id, and the future its answer settles (failed at once with
-        Disconnected when the connection has closed already)."""
+    def open(self, op: str) -> tuple[int, asyncio.Future[Settled]]:
+        """A new request for `op`: its id, and the future its answer settles (at once, with
+        Disconnected, when the connection has closed already)."""
         request, answer = self.next_id(), asyncio.get_running_loop().create_future()
-        if self._closed:
-            answer.set_exception(Disconnected(op, self._ending))
+        if self._closed is not None:
+            answer.set_result(Disconnected(op, self._closed[0]))
         else:
             self._waiting[request] = (op, answer)
         return request, answer
@@ -92,9 +97,9 @@ class Requests:
 
     def close(self, ending: ErrorData | None) -> None:
         """The connection closed (`ending`: why, if the server said): every request still
-        waiting fails with Disconnected, and so does every later one."""
-        self._closed, self._ending = True, ending
+        waiting is settled with Disconnected, and so is every later one."""
+        self._closed = (ending,)
         for op, waiting in self._waiting.values():
             if not waiting.done():
-                waiting.set_exception(Disconnected(op, ending))
+                waiting.set_result(Disconnected(op, ending))
         self._waiting.clear()

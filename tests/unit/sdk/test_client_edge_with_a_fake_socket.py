@@ -33,7 +33,9 @@ class RecordingSocket:
 
 
 def client_on(socket: RecordingSocket, seen: list[ParleyServerOp] | None = None) -> ParleyClient:
-    client = ParleyClient("http://127.0.0.1:1/join/summit#token", ["Tester"], on_event=seen.append if seen is not None else None)
+    client = ParleyClient(
+        "http://127.0.0.1:1/join/summit#token", ["Tester"], on_event=seen.append if seen is not None else None
+    )
     client._ws = socket  # type: ignore[assignment]
     return client
 
