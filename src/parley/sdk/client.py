@@ -341,6 +341,7 @@ class ParleyClient:
             self._spawn(self._publish_on_admission(), "parley-publish")
 
     async def _publish_on_admission(self) -> None:
+        self.publish_error = None
         try:
             await self.publish()
         except (RequestRefused, RequestTimeout) as e:
@@ -667,7 +668,8 @@ class ParleyClient:
         """Publish this device's tracks through one peer connection (an interpreter: its voice
         only, into its channel, through the cough gate); returns once Janus's answer is applied.
         Raises RequestRefused (`forbidden` for the press, `audio_only`, ...) or RequestTimeout.
-        The client publishes by itself once admitted; call this to publish again."""
+        The client publishes by itself once admitted (`publish_error` says if that failed) and
+        after a media reset; call this to publish again."""
         member = self.member
         assert member is not None
         channel = self.device.language
@@ -676,7 +678,9 @@ class ParleyClient:
         if not tracks:
             return
         pc = self._peer_connection()
-        self.publisher = pc
+        previous, self.publisher = self.publisher, pc  # publishing again replaces the connection
+        if previous is not None:
+            self._retire(previous)
         for track, media in tracks:
             # Each publish gets a relay of the source: aiortc stops a sender's track when the
             # sender stops, and after a media reset the same camera must publish again.
