@@ -14,10 +14,14 @@ import type { MemberView, MembershipAlarmReason, RosterDevice } from './membersh
 
 export type MediaKind = 'audio' | 'video';
 
-/** A numbered DAVE JSON op, as the server sends it or as the worker wants it sent. */
+/**
+ * A numbered DAVE JSON op, as the server sent it (checked against the schema on the main thread:
+ * a `DaveServerOp` of src/generated/wire.ts) or as the worker wants it sent. The worker reads its
+ * fields as unknown and checks them again: nothing reaches davey on the main thread's word alone.
+ */
 export interface DaveJson {
   op: number;
-  d: Record<string, unknown>;
+  d: object;
 }
 
 /** What the worker asks the main thread to send: a binary frame (`u8 opcode | payload`) or a JSON op. */
