@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from parley.protocol.server_ops import OkOp
+
 
 class RecordingSocket:
     """A device's socket as the room sees it: keeps what was sent, closes nothing."""
@@ -25,3 +27,8 @@ class RecordingSocket:
         """The data of every Parley op of this name sent, in order."""
         messages = [json.loads(t) for t in self.sent if isinstance(t, str) and t.startswith("{")]
         return [m["d"] for m in messages if m.get("op") == name]
+
+
+def fake_ready(admitted: bool) -> OkOp:
+    """Stands in for the `ready` op signalling builds: the room only sends it first, unread."""
+    return OkOp()

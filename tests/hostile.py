@@ -9,10 +9,11 @@ show what every honest client makes of it. Nothing here touches a client.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from parley.e2ee.gateway import Refused
 from parley.e2ee.opcodes import ExternalSenderPackage, Op
+from parley.protocol.dave_ops import DaveDeviceOp
+from parley.protocol.server_ops import DeviceInfo
 from parley.sdk.member import DaveMember
 from parley.server.room import Room
 from parley.server.runtime import ParleyServer
@@ -22,12 +23,12 @@ def room_of(server: ParleyServer, summit_id: str) -> Room:
     return server.state.rooms[summit_id]
 
 
-def hide_from_roster(room: Room, hidden: Callable[[dict[str, Any]], bool]) -> None:
+def hide_from_roster(room: Room, hidden: Callable[[DeviceInfo], bool]) -> None:
     """From now on the roster op leaves out every device `hidden` picks, while the gateway keeps
     handling its DAVE ops as any member's: it joins the key group and gets every key."""
     honest = room.roster
 
-    def roster() -> list[dict[str, Any]]:
+    def roster() -> list[DeviceInfo]:
         return [device for device in honest() if not hidden(device)]
 
     room.roster = roster  # type: ignore[method-assign]
@@ -51,7 +52,7 @@ def swap_key(room: Room, user_id: int) -> DaveMember:
     def dave_binary(sender: int, frame: bytes) -> Refused | None:
         return None if sender == user_id else honest_binary(sender, frame)
 
-    def dave_json(sender: int, message: dict[str, Any]) -> Refused | None:
+    def dave_json(sender: int, message: DaveDeviceOp) -> Refused | None:
         return None if sender == user_id else honest_json(sender, message)
 
     room.dave_binary = dave_binary  # type: ignore[method-assign,assignment]

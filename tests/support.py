@@ -14,9 +14,9 @@ from parley.e2ee.gateway import DaveGateway, Refused
 from parley.e2ee.local_group import LocalGroup, WireMember
 from parley.e2ee.mls_wire import public_key_bytes
 from parley.e2ee.opcodes import AnnounceCommitTransition, CommitWelcome, Op, ServerOp, decode_client_binary
+from parley.protocol.fields import b64url, key_proof_message
 from parley.sdk.identity import KEY_VERSION, public_key, sign
 from parley.sdk.member import ClientMessage, DaveMember, Media
-from parley.server.protocol import b64url, key_proof_message
 
 CHANNEL_ID = 0x0123456789ABCDEF
 

@@ -10,8 +10,8 @@ import websockets
 from calls import PATTERNS, THREE_DEVICES, joined, receiving, summit_links, until
 from support import identify_data
 
+from parley.protocol.fields import MAX_TEXT_FRAME
 from parley.sdk.client import InviteLink, JoinError, ParleyClient
-from parley.server.protocol import MAX_TEXT_FRAME
 from parley.server.runtime import ParleyServer
 from parley.server.signaling import MAX_ERRORS
 from parley.summit.invitations import Claims
@@ -76,22 +76,27 @@ async def test_bad_messages_get_error_ops_then_the_abuser_is_cut_off_and_the_cal
             assert json.loads(await ws.recv())["op"] == "ready"
 
             async def error_for(message: str | bytes) -> dict[str, object]:
+                """The error answering this frame: the one with its request id when it has one
+                (a frame that names none is answered by an error without an id)."""
+                request = (
+                    json.loads(message).get("id") if isinstance(message, str) and "id" in message else None
+                )
                 await ws.send(message)
                 while True:
                     reply = await ws.recv()
-                    if isinstance(reply, str) and json.loads(reply)["op"] == "error":
-                        d: dict[str, object] = json.loads(reply)["d"]
+                    answer = json.loads(reply) if isinstance(reply, str) else {}
+                    if answer.get("op") == "error" and answer.get("id") == request:
+                        d: dict[str, object] = answer["d"]
                         return d
 
             assert (await error_for("{not json"))["code"] == "malformed"
-            assert (await error_for(json.dumps({"op": "dance", "d": {}})))["code"] == "unknown_op"
-            invalid = await error_for(json.dumps({"op": "subscribe", "d": {"feed": "everyone"}}))
+            assert (await error_for(json.dumps({"op": "dance", "id": 1, "d": {}})))["code"] == "unknown_op"
+            invalid = await error_for(json.dumps({"op": "subscribe", "id": 2, "d": {"feed": "everyone"}}))
             assert invalid["code"] == "invalid" and "feed" in str(invalid["message"])
             assert (await error_for("x" * (MAX_TEXT_FRAME + 1)))["code"] == "too_large"
             assert (await error_for(b"\x1c" + bytes(40)))["code"] == "dave_malformed"
-            assert (await error_for(json.dumps({"op": 23, "d": {"transition_id": "x"}})))[
-                "code"
-            ] == "dave_malformed"
+            dave = await error_for(json.dumps({"op": 23, "d": {"transition_id": "x"}}))
+            assert dave["code"] == "invalid" and dave["op"] == 23
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 for _ in range(MAX_ERRORS):
                     await error_for(json.dumps({"op": "dance", "d": {}}))

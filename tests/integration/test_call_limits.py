@@ -16,11 +16,11 @@ import websockets
 from calls import PATTERNS, THREE_DEVICES, joined, local_server, receiving, summit_links, until
 from support import identify_data
 
+from parley.protocol.codes import CloseCode
+from parley.protocol.fields import MAX_NAME, MAX_PEOPLE
 from parley.sdk.client import InviteLink, JoinError, ParleyClient
-from parley.server.protocol import MAX_NAME, MAX_PEOPLE, text_frame
 from parley.server.room import MAX_LOBBY
 from parley.server.runtime import ParleyServer
-from parley.server.signaling import CLOSE_NOT_IDENTIFIED, CLOSE_RATE_LIMITED
 from parley.summit.course import Admission
 from parley.summit.model import Role
 
@@ -109,7 +109,7 @@ async def test_names_too_long_too_many_or_not_printable_are_refused_at_identify(
         assert "d.people" in error["d"]["message"] and rule in error["d"]["message"]
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_NOT_IDENTIFIED
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == CloseCode.NOT_IDENTIFIED
     async with joined(link, "A") as a:  # and the link itself is fine
         assert a.device["people"] == ["A"]
 
@@ -132,7 +132,7 @@ async def test_a_lobby_flood_from_many_links_keeps_every_lobby_op_small_and_the_
 
     def weigh(op: str, d: dict[str, Any]) -> None:
         if op.startswith("lobby"):  # as the server framed it: the same compact JSON
-            lobby_ops.append(len(text_frame({"op": op, "d": d}).encode()))
+            lobby_ops.append(len(json.dumps({"op": op, "d": d}, separators=(",", ":")).encode()))
 
     host = ParleyClient(host_link, ["Host"], on_event=weigh)
     await host.join()
@@ -182,7 +182,7 @@ async def test_a_burst_of_identifies_or_connections_from_one_address_is_rate_lim
             assert "try again in" in error["message"]
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await ws.recv()
-            assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_RATE_LIMITED
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == CloseCode.RATE_LIMITED
         # Connections have their own bucket: the 10th is let in (to be refused at identify)...
         assert (await refused(link)).code == "rate_limited"
         # ...and the 11th is refused before it can say anything.
@@ -191,4 +191,4 @@ async def test_a_burst_of_identifies_or_connections_from_one_address_is_rate_lim
             assert error["code"] == "rate_limited" and "too many connections" in error["message"]
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await ws.recv()
-            assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_RATE_LIMITED
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == CloseCode.RATE_LIMITED

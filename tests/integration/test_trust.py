@@ -41,7 +41,7 @@ async def test_a_member_the_roster_hides_raises_an_alarm_on_every_device_and_get
     async with joined(a_link, "A") as a, joined(b_link, "B1") as b:
         await until(lambda: receiving(b.feeds.get(a.user_id), PATTERNS["A"]), 30, "B to see A")
         room = room_of(parley, a.link.summit_id)
-        hide_from_roster(room, lambda device: device["people"] == ["Ghost"])
+        hide_from_roster(room, lambda device: device.people == ["Ghost"])
         ghost = ParleyClient(ghost_link, ["Ghost"], video=PatternVideoTrack(PATTERNS["B2"]))
         await ghost.join()
         try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from calls import frames_of, publishing, summit_links, until
@@ -20,6 +19,7 @@ from support import TagCorruptingMember
 from parley.e2ee.gateway import UNUSABLE_COMMIT_LIMIT
 from parley.e2ee.opcodes import Op
 from parley.media.sources import ToneAudioTrack
+from parley.protocol.dave_ops import DaveDeviceOp
 from parley.sdk import client as sdk_client
 from parley.sdk.client import ParleyClient
 from parley.server.runtime import ParleyServer
@@ -33,7 +33,7 @@ def loses_races_to(client: ParleyClient, attacker: int) -> None:
     and still announced: the attacker's commit wins every race they both run."""
     send = client._send_raw
 
-    async def send_unless_racing(message: bytes | dict[str, Any]) -> None:
+    async def send_unless_racing(message: bytes | DaveDeviceOp) -> None:
         member = client.member
         racing = member is not None and attacker in member.roster and attacker in member._recognized
         if isinstance(message, bytes) and message[:1] == bytes([Op.COMMIT_WELCOME]) and racing:

@@ -25,6 +25,8 @@ from typing import IO, Any, Self
 
 import pytest
 
+from parley.protocol.dave_ops import DaveDeviceOp, DaveServerOp, parse_dave_device_op
+
 __all__ = ["DaveyError", "DaveyMember", "build_member", "davey_installed"]
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -153,20 +155,25 @@ class DaveyMember:
 
     # ---- the member's API ----------------------------------------------------------------
 
-    def receive_wire(self, message: bytes | Mapping[str, Any]) -> list[bytes | dict[str, Any]]:
-        wire = {"binary": _b64(message)} if isinstance(message, bytes) else {"json": message}
+    def receive_wire(self, message: bytes | DaveServerOp | Mapping[str, Any]) -> list[bytes | DaveDeviceOp]:
+        """A server frame in (a mapping goes as it is: junk no server sends, for tests), what the
+        member sends back out."""
+        if isinstance(message, bytes):
+            wire: dict[str, Any] = {"binary": _b64(message)}
+        else:
+            wire = {"json": message if isinstance(message, Mapping) else message.model_dump(mode="json")}
         response = self._call("receive", message=wire)
         sent = response.get("send")
         if not isinstance(sent, list):
             raise DaveyError(f"receive: no 'send' list in {response!r}")
-        out: list[bytes | dict[str, Any]] = []
+        out: list[bytes | DaveDeviceOp] = []
         for item in sent:
             if not isinstance(item, dict):
                 raise DaveyError(f"receive: malformed outgoing message {item!r}")
             if "binary" in item:
                 out.append(_unb64(item["binary"]))
             elif isinstance(item.get("json"), dict):
-                out.append(item["json"])
+                out.append(parse_dave_device_op(item["json"]))  # as the server's edge reads it
             else:
                 raise DaveyError(f"receive: malformed outgoing message {item!r}")
         return out

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from davey_member import DaveyError, DaveyMember, davey_installed  # noqa: F401 - a fixture
 
 from parley.e2ee import mls_wire
-from parley.e2ee.opcodes import ExternalSenderPackage, Op, encode_server_binary
+from parley.e2ee.opcodes import ExternalSenderPackage, Op, ReadyForTransition, encode_server_binary
 
 pytestmark = [pytest.mark.interop, pytest.mark.usefixtures("davey_installed")]
 
@@ -78,7 +78,7 @@ def test_downgrade_to_unencrypted_is_refused_with_an_alarm(member: DaveyMember) 
     assert len(member.alarms) == 2
     # A version-retaining transition is answered as usual.
     assert member.receive_wire({"op": 21, "d": {"transition_id": 8, "protocol_version": 1}}) == [
-        {"op": 23, "d": {"transition_id": 8}}
+        ReadyForTransition(8).to_json()
     ]
 
 

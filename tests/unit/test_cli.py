@@ -4,6 +4,7 @@ and a summit created with them (on a real SQLite store in a temporary data direc
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 from pathlib import Path
@@ -11,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from parley.cli import _ducking, _invitation_spec, _language, main
+from parley.protocol.base import ProtocolError
+from parley.protocol.device_ops import Publish, parse_device_frame
 from parley.server.data_dir import ServerFiles
-from parley.server.protocol import ProtocolError, Publish, parse_client_op
 from parley.store.database import Store
 from parley.summit.course import Admission, AtEnd
 from parley.summit.invitations import InvitationSigner
@@ -185,7 +187,7 @@ def test_summit_create_holds_channels_to_the_rules_the_http_api_and_the_protocol
     for channel in summit.languages:
         publish = {"op": "publish", "d": {"sdp": "v=0\r\n", "channel": channel}}
         try:
-            assert isinstance(parse_client_op(publish), Publish)
+            assert isinstance(parse_device_frame(json.dumps(publish)), Publish)
         except ProtocolError as e:
             pytest.fail(f"the {channel!r} booth's interpreters could never publish: {e}")
 

@@ -1,4 +1,4 @@
-"""The error tree drawn atop parley/errors.py is the tree the code defines: every ParleyError
+"""The error tree drawn atop parley/protocol/errors.py is the tree the code defines: every ParleyError
 subclass in it, under its parent, in the module it names."""
 
 from __future__ import annotations
@@ -8,15 +8,16 @@ import pkgutil
 import re
 
 import parley
-from parley import errors
-from parley.errors import ParleyError, PolicyError
+from parley.protocol import errors
+from parley.protocol.codes import ErrorCode
+from parley.protocol.errors import ParleyError, PolicyError
 
 _LINE = re.compile(r"^(?P<indent> *)\* (?P<name>\w+)(?: \((?P<module>[\w.]+)\))?")
 
 
 def drawn_tree() -> dict[str, tuple[str | None, str]]:
     """Per class drawn: (its parent, its module); a class drawn without a module is in its
-    parent's (the root's: parley.errors)."""
+    parent's (the root's: parley.protocol.errors)."""
     assert errors.__doc__ is not None
     drawn: dict[str, tuple[str | None, str]] = {}
     parents: list[tuple[int, str]] = []
@@ -54,13 +55,13 @@ def test_the_drawn_tree_is_the_defined_tree() -> None:
 
 def test_the_reader_of_the_drawing_reads_parents_and_modules() -> None:
     drawn = drawn_tree()
-    assert drawn["ParleyError"] == (None, "parley.errors")
+    assert drawn["ParleyError"] == (None, "parley.protocol.errors")
     assert drawn["CourseError"] == ("PolicyError", "parley.summit.course")
     assert drawn["ExpiredToken"] == ("InvitationError", "parley.summit.invitations")
 
 
 def test_an_error_carries_its_code_and_says_its_message() -> None:
-    error = PolicyError("channel_forbidden", "only the ru booth's interpreters publish into ru")
+    error = PolicyError(ErrorCode.CHANNEL_FORBIDDEN, "only the ru booth's interpreters publish into ru")
     assert (error.code, str(error)) == (
         "channel_forbidden",
         "only the ru booth's interpreters publish into ru",

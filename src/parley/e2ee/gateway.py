@@ -32,9 +32,8 @@ Member statuses, changed only in `_set_status`:
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -63,6 +62,7 @@ from parley.e2ee.opcodes import (
     decode_client_json,
 )
 from parley.e2ee.tls import DecodeError
+from parley.protocol.dave_ops import DaveDeviceOp
 
 PROTOCOL_VERSION = 1
 # How long the gateway waits for every member's ready_for_transition before executing anyway: a
@@ -309,7 +309,7 @@ class DaveGateway:
         """A binary op (26 key package, 28 commit+welcome) from the user's connection."""
         return self._receive(user_id, lambda: decode_client_binary(frame), now)
 
-    def receive_json(self, user_id: int, message: Mapping[str, Any], now: float) -> Outcome:
+    def receive_json(self, user_id: int, message: DaveDeviceOp, now: float) -> Outcome:
         """A JSON op (23 ready for transition, 31 invalid commit/welcome) from the user's connection."""
         return self._receive(user_id, lambda: decode_client_json(message), now)
 

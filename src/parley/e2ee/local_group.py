@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from parley.e2ee.gateway import Accepted, DaveGateway, Expulsion, Refused, Send
 from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
+from parley.protocol.dave_ops import DaveDeviceOp, DaveServerOp, parse_dave_device_op, parse_dave_server_op
+from parley.protocol.server_ops import encode
 
 
 class WireMember(Protocol):
@@ -25,7 +27,7 @@ class WireMember(Protocol):
 
     user_id: int
 
-    def receive_wire(self, message: bytes | Mapping[str, Any]) -> list[bytes | dict[str, Any]]: ...
+    def receive_wire(self, message: bytes | DaveServerOp) -> list[bytes | DaveDeviceOp]: ...
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,8 @@ class LocalGroup:
         self.refusals: list[Refusal] = []
         self.expelled: list[Expulsion] = []
         self._sequence: dict[int, int] = {}
-        self._to_members: deque[tuple[int, bytes | dict[str, Any]]] = deque()
-        self._to_gateway: deque[tuple[int, bytes | dict[str, Any]]] = deque()
+        self._to_members: deque[tuple[int, bytes | DaveServerOp]] = deque()
+        self._to_gateway: deque[tuple[int, bytes | DaveDeviceOp]] = deque()
 
     def join(self, member: WireMember) -> None:
         self.members[member.user_id] = member
@@ -69,34 +71,33 @@ class LocalGroup:
             self.expelled.append(expulsion)
             self.members.pop(expulsion.user_id, None)
 
-    def _encode(self, send: Send) -> bytes | dict[str, Any]:
+    def _encode(self, send: Send) -> bytes | DaveServerOp:
         op = send.op
         if isinstance(op, ServerBinaryOp):
             sequence = self._sequence.get(send.to, 0)
             self._sequence[send.to] = sequence + 1
             return encode_server_binary(sequence, op)
-        loaded: dict[str, Any] = json.loads(json.dumps(op.to_json()))
-        return loaded
+        return parse_dave_server_op(json.loads(encode(op.to_json())))  # as a member reads it
 
     def step(self) -> bool:
         """Deliver one message, gateway-bound first; False when nothing is in flight."""
         if self._to_gateway:
-            user_id, message = self._to_gateway.popleft()
+            user_id, sent = self._to_gateway.popleft()
             if user_id not in self.members:
                 return True  # sent by a connection that has since closed
             now = self.clock()
-            if isinstance(message, bytes):
-                self._post(self.gateway.receive_binary(user_id, message, now), user_id)
+            if isinstance(sent, bytes):
+                self._post(self.gateway.receive_binary(user_id, sent, now), user_id)
             else:
-                self._post(self.gateway.receive_json(user_id, message, now), user_id)
+                self._post(self.gateway.receive_json(user_id, sent, now), user_id)
             return True
         if self._to_members:
-            user_id, message = self._to_members.popleft()
+            user_id, received = self._to_members.popleft()
             member = self.members.get(user_id)
             if member is not None:
-                for reply in member.receive_wire(message):
-                    if isinstance(reply, dict):
-                        reply = json.loads(json.dumps(reply))
+                for reply in member.receive_wire(received):
+                    if not isinstance(reply, bytes):  # as the server's edge reads it
+                        reply = parse_dave_device_op(json.loads(encode(reply)))
                     self._to_gateway.append((user_id, reply))
             return True
         return False

@@ -2,23 +2,37 @@
 
 Binary ops travel server to client as `u16 sequence | u8 opcode | payload` and client to server
 as `u8 opcode | payload` (the sequence is the connection's, added by whoever owns the socket).
-JSON ops are `{"op": N, "d": {...}}`. Names and numbers follow the DAVE protocol text; the layout
-is documented in docs/protocol.md.
+JSON ops are `{"op": N, "d": {...}}`, whose models are in parley.protocol.dave_ops (validated
+there, at the edge, with every other JSON op). Names and numbers follow the DAVE protocol text;
+the layout is documented in docs/protocol.md.
 
-`decode_client_binary` and `decode_client_json` are the edge: they take untrusted input and either
-return a typed message or raise `DecodeError` saying what is wrong. Nothing else parses client
-bytes.
+`decode_client_binary` is the edge for binary frames: it takes untrusted input and either returns
+a typed message or raises `DecodeError` saying what is wrong. Nothing else parses client bytes.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from parley.e2ee.mls_wire import MAX_MESSAGE, MAX_REF, FramedPublicMessage, KeyPackage, Welcome
 from parley.e2ee.tls import DecodeError, Reader, Writer
+from parley.protocol.dave_ops import (
+    DaveClientDisconnect,
+    DaveClientsConnect,
+    DaveDeviceOp,
+    DaveExecuteTransition,
+    DaveInvalidCommitWelcome,
+    DavePrepareEpoch,
+    DavePrepareTransition,
+    DaveReadyForTransition,
+    DaveServerOp,
+    PrepareEpochData,
+    PrepareTransitionData,
+    TransitionData,
+    UserIdData,
+    UserIdsData,
+)
 
 # One commit plus its welcome, with framing: anything larger is refused before it is parsed.
 MAX_BINARY_FRAME = 2 * MAX_MESSAGE + 16
@@ -55,16 +69,16 @@ class ClientsConnect:
 
     user_ids: tuple[int, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        return {"op": Op.CLIENTS_CONNECT.value, "d": {"user_ids": [str(u) for u in self.user_ids]}}
+    def to_json(self) -> DaveClientsConnect:
+        return DaveClientsConnect(d=UserIdsData(user_ids=[str(u) for u in self.user_ids]))
 
 
 @dataclass(frozen=True)
 class ClientDisconnect:
     user_id: int
 
-    def to_json(self) -> dict[str, Any]:
-        return {"op": Op.CLIENT_DISCONNECT.value, "d": {"user_id": str(self.user_id)}}
+    def to_json(self) -> DaveClientDisconnect:
+        return DaveClientDisconnect(d=UserIdData(user_id=str(self.user_id)))
 
 
 @dataclass(frozen=True)
@@ -72,17 +86,17 @@ class PrepareTransition:
     transition_id: int
     protocol_version: int
 
-    def to_json(self) -> dict[str, Any]:
-        d = {"transition_id": self.transition_id, "protocol_version": self.protocol_version}
-        return {"op": Op.PREPARE_TRANSITION.value, "d": d}
+    def to_json(self) -> DavePrepareTransition:
+        d = PrepareTransitionData(transition_id=self.transition_id, protocol_version=self.protocol_version)
+        return DavePrepareTransition(d=d)
 
 
 @dataclass(frozen=True)
 class ExecuteTransition:
     transition_id: int
 
-    def to_json(self) -> dict[str, Any]:
-        return {"op": Op.EXECUTE_TRANSITION.value, "d": {"transition_id": self.transition_id}}
+    def to_json(self) -> DaveExecuteTransition:
+        return DaveExecuteTransition(d=TransitionData(transition_id=self.transition_id))
 
 
 @dataclass(frozen=True)
@@ -92,9 +106,8 @@ class PrepareEpoch:
     epoch: int
     protocol_version: int
 
-    def to_json(self) -> dict[str, Any]:
-        d = {"epoch": self.epoch, "protocol_version": self.protocol_version}
-        return {"op": Op.PREPARE_EPOCH.value, "d": d}
+    def to_json(self) -> DavePrepareEpoch:
+        return DavePrepareEpoch(d=PrepareEpochData(epoch=self.epoch, protocol_version=self.protocol_version))
 
 
 @dataclass(frozen=True)
@@ -211,16 +224,16 @@ class CommitWelcome:
 class ReadyForTransition:
     transition_id: int
 
-    def to_json(self) -> dict[str, Any]:
-        return {"op": Op.READY_FOR_TRANSITION.value, "d": {"transition_id": self.transition_id}}
+    def to_json(self) -> DaveReadyForTransition:
+        return DaveReadyForTransition(d=TransitionData(transition_id=self.transition_id))
 
 
 @dataclass(frozen=True)
 class InvalidCommitWelcome:
     transition_id: int
 
-    def to_json(self) -> dict[str, Any]:
-        return {"op": Op.INVALID_COMMIT_WELCOME.value, "d": {"transition_id": self.transition_id}}
+    def to_json(self) -> DaveInvalidCommitWelcome:
+        return DaveInvalidCommitWelcome(d=TransitionData(transition_id=self.transition_id))
 
 
 ClientOp = KeyPackageOp | CommitWelcome | ReadyForTransition | InvalidCommitWelcome
@@ -250,51 +263,27 @@ def decode_client_binary(frame: bytes) -> KeyPackageOp | CommitWelcome:
     raise UnknownOpcode(f"opcode {opcode} is not a client binary op (26 or 28)")
 
 
-def _transition_id(d: Mapping[str, Any]) -> int:
-    return _field(d, "transition_id", 0, U16_MAX)
+def decode_client_json(message: DaveDeviceOp) -> ReadyForTransition | InvalidCommitWelcome:
+    """A device's DAVE JSON op, already validated at the edge (parley.protocol.dave_ops)."""
+    if isinstance(message, DaveReadyForTransition):
+        return ReadyForTransition(message.d.transition_id)
+    return InvalidCommitWelcome(message.d.transition_id)
 
 
-def decode_client_json(message: Mapping[str, Any]) -> ReadyForTransition | InvalidCommitWelcome:
-    """A parsed JSON object from a client; the caller bounds its size before parsing."""
-    op, d = message.get("op"), message.get("d")
-    if type(op) is not int or not isinstance(d, Mapping):
-        raise DecodeError('a JSON op is {"op": <int>, "d": {...}}')
-    if op == Op.READY_FOR_TRANSITION:
-        return ReadyForTransition(_transition_id(d))
-    if op == Op.INVALID_COMMIT_WELCOME:
-        return InvalidCommitWelcome(_transition_id(d))
-    raise UnknownOpcode(f"op {op} is not a client JSON op (23 or 31)")
-
-
-def _field(d: Mapping[str, Any], name: str, low: int, high: int) -> int:
-    value = d.get(name)
-    if type(value) is not int or not low <= value <= high:
-        raise DecodeError(f"d.{name} must be an integer from {low} to {high}")
-    return value
-
-
-def _user_id(value: object) -> int:
-    if not isinstance(value, str) or not value.isdecimal() or int(value) >= 1 << 64:
+def _user_id(value: str) -> int:
+    if int(value) >= 1 << 64:
         raise DecodeError("a user id is a decimal string of an unsigned 64-bit integer")
     return int(value)
 
 
-def decode_server_json(message: Mapping[str, Any]) -> ServerJsonOp:
-    """Server JSON ops as a member reads them (SDK and tests). Raises `DecodeError`."""
-    op, d = message.get("op"), message.get("d")
-    if type(op) is not int or not isinstance(d, Mapping):
-        raise DecodeError('a JSON op is {"op": <int>, "d": {...}}')
-    if op == Op.CLIENTS_CONNECT:
-        ids = d.get("user_ids")
-        if not isinstance(ids, list):
-            raise DecodeError("d.user_ids must be a list")
-        return ClientsConnect(tuple(_user_id(u) for u in ids))
-    if op == Op.CLIENT_DISCONNECT:
-        return ClientDisconnect(_user_id(d.get("user_id")))
-    if op == Op.PREPARE_TRANSITION:
-        return PrepareTransition(_transition_id(d), _field(d, "protocol_version", 0, 255))
-    if op == Op.EXECUTE_TRANSITION:
-        return ExecuteTransition(_transition_id(d))
-    if op == Op.PREPARE_EPOCH:
-        return PrepareEpoch(_field(d, "epoch", 0, (1 << 64) - 1), _field(d, "protocol_version", 0, 255))
-    raise UnknownOpcode(f"op {op} is not a server JSON op")
+def decode_server_json(message: DaveServerOp) -> ServerJsonOp:
+    """Server JSON ops, validated by their models, as a member reads them (SDK and tests)."""
+    if isinstance(message, DaveClientsConnect):
+        return ClientsConnect(tuple(_user_id(u) for u in message.d.user_ids))
+    if isinstance(message, DaveClientDisconnect):
+        return ClientDisconnect(_user_id(message.d.user_id))
+    if isinstance(message, DavePrepareTransition):
+        return PrepareTransition(message.d.transition_id, message.d.protocol_version)
+    if isinstance(message, DaveExecuteTransition):
+        return ExecuteTransition(message.d.transition_id)
+    return PrepareEpoch(message.d.epoch, message.d.protocol_version)

@@ -22,7 +22,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
-from parley.errors import PolicyError
+from parley.protocol.codes import ErrorCode
+from parley.protocol.errors import PolicyError
+from parley.protocol.server_ops import BoothInfo
 
 
 class BoothError(PolicyError):
@@ -73,19 +75,21 @@ class Booth:
         """`publishing`: the interpreter's audio is up at Janus, so its voice can follow at once."""
         self._member(user_id)
         if self.live == user_id:
-            raise BoothError("already_live", "you are already live in this booth")
+            raise BoothError(ErrorCode.ALREADY_LIVE, "you are already live in this booth")
         if not publishing:
-            raise BoothError("not_publishing", "your microphone is not connected yet; take over once it is")
+            raise BoothError(
+                ErrorCode.NOT_PUBLISHING, "your microphone is not connected yet; take over once it is"
+            )
         if self.state is BoothState.LIVE:
             raise BoothError(
-                "booth_busy", "a booth mate is live: take over once they hand over (never two voices)"
+                ErrorCode.BOOTH_BUSY, "a booth mate is live: take over once they hand over (never two voices)"
             )
         return replace(self, live=user_id, handing_over=False)
 
     def hand_over(self, user_id: int) -> Booth:
         self._member(user_id)
         if self.live != user_id:
-            raise BoothError("not_live", "only the live interpreter hands over")
+            raise BoothError(ErrorCode.NOT_LIVE, "only the live interpreter hands over")
         return replace(self, handing_over=True)
 
     def cough(self, user_id: int, muted: bool) -> Booth:
@@ -93,16 +97,18 @@ class Booth:
         coughing = self.coughing | {user_id} if muted else self.coughing - {user_id}
         return replace(self, coughing=coughing)
 
-    def info(self) -> dict[str, object]:
+    def info(self) -> BoothInfo:
         """The booth as the `booths` op shows it (docs/protocol.md)."""
-        return {
-            "language": self.language,
-            "interpreters": list(self.interpreters),
-            "live": self.live,
-            "handing_over": self.handing_over,
-            "muted": self.live is not None and self.live in self.coughing,
-        }
+        return BoothInfo(
+            language=self.language,
+            interpreters=list(self.interpreters),
+            live=self.live,
+            handing_over=self.handing_over,
+            muted=self.live is not None and self.live in self.coughing,
+        )
 
     def _member(self, user_id: int) -> None:
         if user_id not in self.interpreters:
-            raise BoothError("forbidden", f"only an interpreter of the {self.language} booth does that")
+            raise BoothError(
+                ErrorCode.FORBIDDEN, f"only an interpreter of the {self.language} booth does that"
+            )

@@ -20,7 +20,6 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from parley.errors import ParleyError
 from parley.media.janus_api import HandleEvent, IceCandidate, JanusException, Jsep, WebrtcUp
 from parley.media.janus_client import JanusClient, JanusSession
 from parley.media.videoroom import (
@@ -31,6 +30,8 @@ from parley.media.videoroom import (
     VideoRoomPublisher,
     VideoRoomSubscriber,
 )
+from parley.protocol.codes import ErrorCode
+from parley.protocol.errors import ParleyError
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +40,16 @@ ROOM_EXISTS = 427  # VideoRoom's "room already exists"
 
 
 class MediaError(ParleyError):
-    """The media server refused or failed a request (`janus_<code>`, `media_unavailable`); what
+    """The media server refused or failed a request (`media_refused`, `media_unavailable`); what
     Parley's own rules refuse is a PolicyError, never this."""
 
 
 def _media_error(e: JanusException, what: str) -> MediaError:
     if isinstance(e, VideoRoomError):
-        return MediaError(f"janus_{e.code}", f"{what}: {e}")
-    return MediaError("media_unavailable", f"{what}: the media server is not available ({type(e).__name__})")
+        return MediaError(ErrorCode.MEDIA_REFUSED, f"{what}: Janus error {e.code}: {e}")
+    return MediaError(
+        ErrorCode.MEDIA_UNAVAILABLE, f"{what}: the media server is not available ({type(e).__name__})"
+    )
 
 
 class JanusMediaPlane:
@@ -83,7 +86,7 @@ class JanusMediaPlane:
 
     def _need(self) -> tuple[JanusSession, VideoRoom]:
         if self._session is None or self._admin is None:
-            raise MediaError("media_unavailable", "the media server is not connected")
+            raise MediaError(ErrorCode.MEDIA_UNAVAILABLE, "the media server is not connected")
         return self._session, self._admin
 
     async def open_room(self, room: int) -> None:
@@ -172,7 +175,7 @@ class JanusMediaPlane:
     async def start(self, subscriber: int, feed: int, answer_sdp: str) -> None:
         handle = self._subscribers.get((subscriber, feed))
         if handle is None:
-            raise MediaError("no_subscription", f"no pending subscription to feed {feed}")
+            raise MediaError(ErrorCode.NO_SUBSCRIPTION, f"no pending subscription to feed {feed}")
         try:
             await handle.start(Jsep("answer", answer_sdp, trickle=False))
         except JanusException as e:
@@ -181,7 +184,7 @@ class JanusMediaPlane:
     async def trickle(self, device: int, feed: int | None, candidate: dict[str, Any] | None) -> None:
         target = self._publishers.get(device) if feed is None else self._subscribers.get((device, feed))
         if target is None:
-            raise MediaError("no_connection", "no media connection to trickle to")
+            raise MediaError(ErrorCode.NO_CONNECTION, "no media connection to trickle to")
         try:
             if candidate is None:
                 await target.handle.trickle(completed=True)
@@ -208,5 +211,7 @@ class JanusMediaPlane:
 def _stream_mids(streams: tuple[PublishedStream, ...]) -> tuple[str, ...]:
     """The mids Janus gave a publisher's streams; a stream it left unnamed cannot be moderated."""
     if not streams or any(s.mid is None for s in streams):
-        raise MediaError("unmappable_offer", "the media server holds a stream it cannot name: not published")
+        raise MediaError(
+            ErrorCode.UNMAPPABLE_OFFER, "the media server holds a stream it cannot name: not published"
+        )
     return tuple(s.mid for s in streams if s.mid is not None)

@@ -47,7 +47,6 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
-from parley.errors import ParleyError
 from parley.interpretation.mixer import Listening, Mixer, Resumption
 from parley.media.frame_transform import (
     FrameStats,
@@ -57,13 +56,17 @@ from parley.media.frame_transform import (
     attach_sender_transform,
 )
 from parley.media.sources import samples_of
+from parley.protocol.codes import ErrorCode
+from parley.protocol.dave_ops import DaveDeviceOp, parse_dave_server_op
+from parley.protocol.errors import ParleyError
+from parley.protocol.fields import b64url, key_proof_message, unb64url
+from parley.protocol.server_ops import encode
 from parley.sdk.audio import CoughGate, EarTrack
 from parley.sdk.choices import ListeningChoices
 from parley.sdk.identity import KEY_VERSION, load_or_create_signature_key, public_key, sign
 from parley.sdk.key_memory import KeyMemory
 from parley.sdk.member import DaveMember, Media
 from parley.sdk.membership import Alarm, CallMembership, Member
-from parley.server.protocol import b64url, key_proof_message, unb64url
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +215,7 @@ class ParleyClient:
             await self._ws.close()
             raise JoinError(first["d"]["code"], first["d"]["message"])
         if first.get("op") != "ready":
-            raise JoinError("protocol", f"expected ready, got {first.get('op')!r}")
+            raise JoinError(ErrorCode.MALFORMED, f"expected ready, got {first.get('op')!r}")
         self.device, self.summit = first["d"]["device"], first["d"]["summit"]
         self.ice_servers = list(first["d"].get("ice_servers", []))
         self.course = first["d"]["course"]
@@ -396,9 +399,9 @@ class ParleyClient:
         assert self._ws is not None
         await self._ws.send(json.dumps({"op": op, "d": data}))
 
-    async def _send_raw(self, message: bytes | dict[str, Any]) -> None:
+    async def _send_raw(self, message: bytes | DaveDeviceOp) -> None:
         assert self._ws is not None
-        await self._ws.send(message if isinstance(message, bytes) else json.dumps(message))
+        await self._ws.send(message if isinstance(message, bytes) else encode(message))
 
     async def _beat(self, interval: float) -> None:
         while True:
@@ -425,7 +428,8 @@ class ParleyClient:
         message = frame if isinstance(frame, bytes) else json.loads(frame)
         if isinstance(message, bytes) or isinstance(message.get("op"), int):
             before = self.member.roster
-            replies = self.member.receive_wire(message)
+            dave = message if isinstance(message, bytes) else parse_dave_server_op(message)
+            replies = self.member.receive_wire(dave)
             self._key_group_news(before)
             for reply in replies:
                 await self._send_raw(reply)

@@ -17,8 +17,7 @@ It follows the DAVE opcode rules, with Parley's choices where DAVE leaves room:
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import dave
 
@@ -41,6 +40,7 @@ from parley.e2ee.opcodes import (
     decode_server_binary,
     decode_server_json,
 )
+from parley.protocol.dave_ops import DaveDeviceOp, DaveServerOp
 from parley.sdk.codes import group_code, pairwise_code
 
 PROTOCOL_VERSION = 1
@@ -48,7 +48,7 @@ FINGERPRINT_VERSION = 0
 AUDIO_SSRC = 1
 VIDEO_SSRC = 2
 
-ClientMessage = bytes | dict[str, Any]
+ClientMessage = bytes | DaveDeviceOp
 
 
 class Media(enum.Enum):
@@ -100,7 +100,7 @@ class DaveMember:
 
     # -- wire level --------------------------------------------------------------------------
 
-    def receive_wire(self, message: bytes | Mapping[str, Any]) -> list[ClientMessage]:
+    def receive_wire(self, message: bytes | DaveServerOp) -> list[ClientMessage]:
         """A server binary frame or JSON op in; the client messages to send back out."""
         op: ServerOp
         op = decode_server_binary(message)[1] if isinstance(message, bytes) else decode_server_json(message)

@@ -21,12 +21,14 @@ from fastapi import Path as UrlPath
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from parley.errors import ParleyError
+from parley.protocol.codes import CloseCode, ErrorCode
+from parley.protocol.errors import ParleyError
+from parley.protocol.fields import Language
+from parley.protocol.server_ops import IceServer, encode
 from parley.server.origins import BrowserOrigins, ClientCors
-from parley.server.protocol import Language
 from parley.server.rate_limit import SignalingLimits
 from parley.server.room import MediaPlane, Room
-from parley.server.signaling import CLOSE_RATE_LIMITED, SignalingConnection, error_op
+from parley.server.signaling import SignalingConnection, error_op
 from parley.server.web import SecurityHeaders, default_web_dir, mount_web_client
 from parley.store.database import Store
 from parley.summit.admission import Entry, admit
@@ -55,7 +57,7 @@ class ServerState:
         signer: InvitationSigner,
         media: MediaPlane,
         base_url: str,
-        ice_servers: list[dict[str, object]],
+        ice_servers: list[IceServer],
         test_hooks: bool,
         limits: SignalingLimits,
     ) -> None:
@@ -412,8 +414,10 @@ def create_app(
         socket = _Socket(ws)
         limited = state.limits.connect(address, time.monotonic())
         if limited is not None:  # accepted only to say why, in the protocol's own words
-            await socket.send_text(error_op(ParleyError("rate_limited", limited.message), None))
-            await socket.close(CLOSE_RATE_LIMITED, "rate_limited")
+            await socket.send_text(
+                encode(error_op(ParleyError(ErrorCode.RATE_LIMITED, limited.message), None))
+            )
+            await socket.close(CloseCode.RATE_LIMITED, "rate_limited")
             return
         await SignalingConnection(socket, state, summit_id, address).run()
 

@@ -26,11 +26,36 @@ from typing import Any, Protocol
 
 from parley.e2ee.gateway import Accepted, DaveGateway, Expulsion, Outcome, Refused
 from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
-from parley.errors import PolicyError
 from parley.interpretation.booth import Booth, BoothError
 from parley.media.plane import MediaError
 from parley.media.sdp import OfferError, check_offer, parse_offer
-from parley.server.protocol import DeviceInfo, b64url, server_op, text_frame
+from parley.protocol.codes import CloseCode, ErrorCode
+from parley.protocol.dave_ops import DaveDeviceOp
+from parley.protocol.errors import PolicyError
+from parley.protocol.fields import b64url
+from parley.protocol.server_ops import (
+    AdmittedOp,
+    BoothsData,
+    BoothsOp,
+    ClockWarningData,
+    ClockWarningOp,
+    CourseInfo,
+    CourseOp,
+    DeviceInfo,
+    ErrorData,
+    ErrorOp,
+    LobbyDevice,
+    LobbyJoinedData,
+    LobbyJoinedOp,
+    LobbyLeftData,
+    LobbyLeftOp,
+    MediaResetData,
+    MediaResetOp,
+    ParleyServerOp,
+    RosterData,
+    RosterOp,
+    encode,
+)
 from parley.summit.course import Admission, Course, CourseError, Phase
 from parley.summit.model import Delegation, Role, Summit
 
@@ -95,13 +120,6 @@ class Close:
     reason: str
 
 
-# Close codes of the endings the course decides (docs/protocol.md).
-CLOSE_REFUSED = 4003
-CLOSE_OPENING_ENDED = 4005
-CLOSE_SUMMIT_ENDED = 4006
-CLOSE_REMOVED = 4009
-CLOSE_UNUSABLE_COMMITS = 4010
-
 Persist = Callable[[Course, str, dict[str, Any]], Coroutine[Any, Any, None]]
 Outgoing = str | bytes | Close
 
@@ -130,7 +148,7 @@ class Device:
             user_id=self.user_id,
             delegation_id=self.delegation.delegation_id,
             delegation=self.delegation.name,
-            role=self.role.value,
+            role=self.role,
             people=self.people,
             publishing=self.publishing,
             language=self.language,
@@ -190,31 +208,37 @@ class Room:
         """
         role = device.role
         if device.invitation_id in self.revoked:
-            return CourseError("invitation_revoked", "this invitation was withdrawn")
+            return CourseError(ErrorCode.INVITATION_REVOKED, "this invitation was withdrawn")
         if self.course.phase is Phase.ENDED:
-            return CourseError("summit_ended", "this summit has ended")
+            return CourseError(ErrorCode.SUMMIT_ENDED, "this summit has ended")
         if role is Role.PRESS and not self.course.press_allowed():
-            return CourseError("opening_ended", "the opening has ended: the press is no longer admitted")
+            return CourseError(
+                ErrorCode.OPENING_ENDED, "the opening has ended: the press is no longer admitted"
+            )
         if self.course.locked and role is not Role.HOST:
-            return CourseError("summit_locked", "the host has locked this summit: no one else may join")
+            return CourseError(
+                ErrorCode.SUMMIT_LOCKED, "the host has locked this summit: no one else may join"
+            )
         present = {**self.devices, **self.lobby, **self._entering}
         if device.user_id in present:
             # The same link and key: this device's own earlier connection (another tab, or a
             # dropped connection not noticed yet). It is not displaced: a public key is no proof of
             # holding its private half, and whoever holds the link could otherwise push it out.
             return CourseError(
-                "device_connected",
+                ErrorCode.DEVICE_CONNECTED,
                 "this device is already connected (another tab or window?); try again once it has left",
             )
         holders = [d for d in present.values() if d.invitation_id == device.invitation_id]
         if len(holders) >= device.max_devices:
             many = "one device" if device.max_devices == 1 else f"{device.max_devices} devices"
             return CourseError(
-                "invitation_in_use",
+                ErrorCode.INVITATION_IN_USE,
                 f"this invitation admits {many} at a time, and that many are in the summit now",
             )
         if not self._straight_in(device) and len(self.lobby) >= MAX_LOBBY:
-            return CourseError("lobby_full", f"{MAX_LOBBY} devices are waiting in the lobby: try again later")
+            return CourseError(
+                ErrorCode.LOBBY_FULL, f"{MAX_LOBBY} devices are waiting in the lobby: try again later"
+            )
         return None
 
     def removed_earlier(self, device: Device) -> bool:
@@ -226,7 +250,7 @@ class Room:
             device.role is Role.HOST or self.course.admission is Admission.OPEN
         )
 
-    async def arrive(self, device: Device, ready: Callable[[bool], str]) -> CourseError | None:
+    async def arrive(self, device: Device, ready: Callable[[bool], ParleyServerOp]) -> CourseError | None:
         """A device identified: the host goes straight in (everyone, with open admission), the
         others wait in the lobby; so does any device whose link the host removed a device of.
 
@@ -246,22 +270,22 @@ class Room:
             del self._entering[device.user_id]
         return None
 
-    async def _place(self, device: Device, ready: Callable[[bool], str]) -> None:
+    async def _place(self, device: Device, ready: Callable[[bool], ParleyServerOp]) -> None:
         straight_in = self._straight_in(device)
         if straight_in:
             await self._ensure_media()
         device.writer = asyncio.create_task(self._write(device), name=f"writer-{device.user_id}")
         if straight_in:
-            self._enqueue(device, ready(True))
+            self._send(device, ready(True))
             await self._admit(device)
         else:
             self.lobby[device.user_id] = device
-            self._enqueue(device, ready(False))
+            self._send(device, ready(False))
             self._lobby_joined(device)
         # A device that arrives after a warning was given still learns how close the end is.
         if self.course.warned and self.course.phase is not Phase.ENDED:
             left = min(self.course.warned)
-            self._enqueue(device, server_op("clock_warning", {"minutes_left": left}))
+            self._send(device, ClockWarningOp(d=ClockWarningData(minutes_left=left)))
         self._ensure_course_timer()
 
     async def _admit(self, device: Device) -> None:
@@ -271,7 +295,7 @@ class Room:
         self.devices[device.user_id] = device
         if device.language is not None:
             self.booths[device.language] = self.booths[device.language].join(device.user_id)
-        self._enqueue(device, server_op("admitted", {}))
+        self._send(device, AdmittedOp())
         self._broadcast_roster()
         if waited is not None:
             self._lobby_left(waited)
@@ -312,9 +336,9 @@ class Room:
             except asyncio.QueueFull:
                 device.writer.cancel()
 
-    async def _dismiss(self, device: Device, code: str, message: str, close: int) -> None:
+    async def _dismiss(self, device: Device, code: ErrorCode, message: str, close: CloseCode) -> None:
         """End a device's stay: tell it why, close its socket, take it out of DAVE and Janus."""
-        self._enqueue(device, server_op("error", {"code": code, "message": message, "op": None}))
+        self._send(device, ErrorOp(d=ErrorData(code=code, message=message, op=None)))
         self._enqueue(device, Close(close, code))
         await self.depart(device.user_id)
 
@@ -353,27 +377,29 @@ class Room:
         """Controls are for devices in the call: one waiting in the lobby (a removed host among
         them) cannot admit itself or anyone else."""
         if by.user_id not in self.devices:
-            raise CourseError("not_admitted", "wait until the host admits this device")
+            raise CourseError(ErrorCode.NOT_ADMITTED, "wait until the host admits this device")
 
     def _waiting(self, by: Device, user_id: int) -> Device:
         self._in_call(by)
         waiting = self.lobby.get(user_id)
         if waiting is None:
-            raise CourseError("not_waiting", f"device {user_id} is not waiting in the lobby")
+            raise CourseError(ErrorCode.NOT_WAITING, f"device {user_id} is not waiting in the lobby")
         if not self._may_admit(by, waiting):
-            raise CourseError("forbidden", "only the host, or its own delegation's head, admits a device")
+            raise CourseError(
+                ErrorCode.FORBIDDEN, "only the host, or its own delegation's head, admits a device"
+            )
         return waiting
 
     def _host(self, by: Device, what: str) -> None:
         if by.role is not Role.HOST:
-            raise CourseError("forbidden", f"only the host may {what}")
+            raise CourseError(ErrorCode.FORBIDDEN, f"only the host may {what}")
         self._in_call(by)
 
     def _present(self, by: Device, user_id: int) -> Device:
         """Another device of this summit, in the call or in the lobby."""
         device = self.devices.get(user_id) or self.lobby.get(user_id)
         if device is None or device is by:
-            raise CourseError("no_such_device", f"device {user_id} is not in this summit")
+            raise CourseError(ErrorCode.NO_SUCH_DEVICE, f"device {user_id} is not in this summit")
         return device
 
     async def admit(self, by: Device, user_id: int) -> None:
@@ -391,7 +417,9 @@ class Room:
     async def refuse(self, by: Device, user_id: int) -> None:
         waiting = self._waiting(by, user_id)
         await self._log("refused", {"user_id": user_id, "by": by.user_id})
-        await self._dismiss(waiting, "admission_refused", "the host did not admit this device", CLOSE_REFUSED)
+        await self._dismiss(
+            waiting, ErrorCode.ADMISSION_REFUSED, "the host did not admit this device", CloseCode.REFUSED
+        )
 
     async def remove(self, by: Device, user_id: int) -> None:
         """Out of the call (MLS removal, Janus handles dropped); and its link's next devices wait
@@ -403,7 +431,9 @@ class Room:
         if self._links:
             await self._links.mark_removed(link, True)
         await self._log("removed", {"user_id": user_id, "by": by.user_id, "invitation_id": link})
-        await self._dismiss(device, "removed", "the host removed this device from the summit", CLOSE_REMOVED)
+        await self._dismiss(
+            device, ErrorCode.REMOVED, "the host removed this device from the summit", CloseCode.REMOVED
+        )
 
     async def revoke(self, by: Device, user_id: int) -> None:
         """The host revokes the link this device joined with: see `revoked_link`."""
@@ -424,7 +454,9 @@ class Room:
         present = [*self.devices.values(), *self.lobby.values()]
         leaving = [d for d in present if d.invitation_id == invitation_id]
         for device in leaving:
-            await self._dismiss(device, "invitation_revoked", "this invitation was withdrawn", CLOSE_REFUSED)
+            await self._dismiss(
+                device, ErrorCode.INVITATION_REVOKED, "this invitation was withdrawn", CloseCode.REFUSED
+            )
         return len(leaving)
 
     async def lock(self, by: Device, locked: bool) -> None:
@@ -454,29 +486,33 @@ class Room:
             await self._cut_press()
         if course.phase is Phase.ENDED:
             for device in [*self.devices.values(), *self.lobby.values()]:
-                await self._dismiss(device, "summit_ended", "the summit has ended", CLOSE_SUMMIT_ENDED)
+                await self._dismiss(
+                    device, ErrorCode.SUMMIT_ENDED, "the summit has ended", CloseCode.SUMMIT_ENDED
+                )
 
     async def _cut_press(self) -> None:
         """The opening ends: every press device leaves the DAVE group (the keys rotate for the
         others) and Janus, and its token no longer admits it (may_enter)."""
         for device in [d for d in [*self.devices.values(), *self.lobby.values()] if d.role is Role.PRESS]:
-            await self._dismiss(device, "opening_ended", "the opening has ended", CLOSE_OPENING_ENDED)
+            await self._dismiss(
+                device, ErrorCode.OPENING_ENDED, "the opening has ended", CloseCode.OPENING_ENDED
+            )
 
-    def course_info(self) -> dict[str, Any]:
+    def course_info(self) -> CourseInfo:
         c = self.course
-        return {
-            "phase": c.phase.value,
-            "locked": c.locked,
-            "starts_at": c.starts_at.isoformat(),
-            "ends_at": c.ends_at.isoformat(),
-            "server_time": self.wall_clock().isoformat(),
-            "at_end": c.at_end.value,
-            "overrun": c.overrun,
-            "admission": c.admission.value,
-        }
+        return CourseInfo(
+            phase=c.phase,
+            locked=c.locked,
+            starts_at=c.starts_at.isoformat(),
+            ends_at=c.ends_at.isoformat(),
+            server_time=self.wall_clock().isoformat(),
+            at_end=c.at_end,
+            overrun=c.overrun,
+            admission=c.admission,
+        )
 
     def _broadcast_course(self) -> None:
-        text = server_op("course", self.course_info())
+        text = encode(CourseOp(d=self.course_info()))
         for device in [*self.devices.values(), *self.lobby.values()]:
             self._enqueue(device, text)
 
@@ -495,7 +531,7 @@ class Room:
             if due:
                 self.course = course
                 for device in [*self.devices.values(), *self.lobby.values()]:
-                    self._enqueue(device, server_op("clock_warning", {"minutes_left": due[-1]}))
+                    self._send(device, ClockWarningOp(d=ClockWarningData(minutes_left=due[-1])))
             if self.course.ends_now(now):
                 await self._change(
                     replace(self.course, phase=Phase.ENDED), "phase", {"phase": "ended", "by": "clock"}
@@ -511,7 +547,7 @@ class Room:
     def dave_binary(self, user_id: int, frame: bytes) -> Refused | None:
         return self._outcome(self.gateway.receive_binary(user_id, frame, self.clock()))
 
-    def dave_json(self, user_id: int, message: dict[str, Any]) -> Refused | None:
+    def dave_json(self, user_id: int, message: DaveDeviceOp) -> Refused | None:
         return self._outcome(self.gateway.receive_json(user_id, message, self.clock()))
 
     def _outcome(self, outcome: Outcome) -> Refused | None:
@@ -533,7 +569,7 @@ class Room:
                 device.sequence = (device.sequence + 1) & 0xFFFF
                 self._enqueue(device, frame)
             else:
-                self._enqueue(device, text_frame(send.op.to_json()))
+                self._enqueue(device, encode(send.op.to_json()))
 
     async def _expel(self, expulsion: Expulsion) -> None:
         """The gateway removed a device whose commits the others could not use: close it, say why."""
@@ -544,7 +580,7 @@ class Room:
         log.warning("device %d removed: the other members could not use %d of its commits", device.user_id, n)
         await self._log("expelled", {"user_id": device.user_id, "reason": "unusable_commits", "commits": n})
         message = f"the other members could not use {n} of this device's commits: it is removed"
-        await self._dismiss(device, "unusable_commits", message, CLOSE_UNUSABLE_COMMITS)
+        await self._dismiss(device, ErrorCode.UNUSABLE_COMMITS, message, CloseCode.UNUSABLE_COMMITS)
 
     def _chore(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` in a task the room owns until it is done."""
@@ -591,9 +627,9 @@ class Room:
         so no frame of it can reach a listener before it takes over.
         """
         if device.user_id not in self.devices:
-            raise PolicyError("not_admitted", "wait until the host admits this device")
+            raise PolicyError(ErrorCode.NOT_ADMITTED, "wait until the host admits this device")
         if device.role is Role.PRESS:
-            raise PolicyError("forbidden", "press devices see and hear the floor; they never publish")
+            raise PolicyError(ErrorCode.FORBIDDEN, "press devices see and hear the floor; they never publish")
         _check_publish(self.summit.languages, device, channel, offer_sdp)
         display = f"{device.delegation.name}: {', '.join(device.people)}"
         room = self.summit.channel_id
@@ -614,12 +650,12 @@ class Room:
 
     async def subscribe(self, device: Device, feed: int) -> str:
         if device.user_id not in self.devices:
-            raise PolicyError("not_admitted", "wait until the host admits this device")
+            raise PolicyError(ErrorCode.NOT_ADMITTED, "wait until the host admits this device")
         source = self.devices.get(feed)
         if source is None or not source.publishing or feed == device.user_id:
-            raise PolicyError("no_such_feed", f"device {feed} is not publishing in this summit")
+            raise PolicyError(ErrorCode.NO_SUCH_FEED, f"device {feed} is not publishing in this summit")
         if device.role is Role.PRESS and source.role is Role.PRESS:
-            raise PolicyError("forbidden", "the press hears the floor only")
+            raise PolicyError(ErrorCode.FORBIDDEN, "the press hears the floor only")
         return await self.media.subscribe(self.summit.channel_id, device.user_id, feed)
 
     async def media_reset(self) -> None:
@@ -630,14 +666,14 @@ class Room:
         for device in self.devices.values():
             device.publishing = False
         for device in self.devices.values():
-            self._enqueue(device, server_op("media_reset", {"reason": "the media server restarted"}))
+            self._send(device, MediaResetOp(d=MediaResetData(reason="the media server restarted")))
         self._broadcast_roster()
 
     # -- interpretation --------------------------------------------------------------------------
 
     def _booth_of(self, device: Device) -> str:
         if device.language is None:
-            raise BoothError("forbidden", "only interpreters work in a booth")
+            raise BoothError(ErrorCode.FORBIDDEN, "only interpreters work in a booth")
         return device.language
 
     async def take_over(self, device: Device) -> None:
@@ -680,17 +716,17 @@ class Room:
     def _broadcast_booths(self) -> None:
         if not self.booths:
             return
-        text = server_op("booths", {"booths": [b.info() for b in self.booths.values()]})
+        text = encode(BoothsOp(d=BoothsData(booths=[b.info() for b in self.booths.values()])))
         for device in self.devices.values():
             self._enqueue(device, text)
 
     # -- sending -------------------------------------------------------------------------------
 
-    def roster(self) -> list[dict[str, Any]]:
-        return [d.info().model_dump(mode="json") for d in self.devices.values()]
+    def roster(self) -> list[DeviceInfo]:
+        return [d.info() for d in self.devices.values()]
 
     def _broadcast_roster(self) -> None:
-        text = server_op("roster", {"devices": self.roster()})
+        text = encode(RosterOp(d=RosterData(devices=self.roster())))
         for device in self.devices.values():
             self._enqueue(device, text)
         self._broadcast_booths()  # who is in which booth changes with the roster
@@ -706,7 +742,7 @@ class Room:
             self._enqueue(device, text)
 
     def _lobby_left(self, waiting: Device) -> None:
-        text = server_op("lobby_left", {"user_id": waiting.user_id})
+        text = encode(LobbyLeftOp(d=LobbyLeftData(user_id=waiting.user_id)))
         for device in self._admitters_of(waiting):
             self._enqueue(device, text)
 
@@ -716,8 +752,11 @@ class Room:
             if self._may_admit(device, waiting):
                 self._enqueue(device, _lobby_joined(waiting, self.removed_earlier(waiting)))
 
-    def send(self, device: Device, text: str) -> None:
-        self._enqueue(device, text)
+    def send(self, device: Device, op: ParleyServerOp) -> None:
+        self._send(device, op)
+
+    def _send(self, device: Device, op: ParleyServerOp) -> None:
+        self._enqueue(device, encode(op))
 
     def _enqueue(self, device: Device, message: Outgoing) -> None:
         try:
@@ -729,7 +768,7 @@ class Room:
             self._chore(self._drop_slow(device))  # owned until done: neither lost nor left running
 
     async def _drop_slow(self, device: Device) -> None:
-        await device.connection.close(1008, "not reading fast enough")
+        await device.connection.close(CloseCode.ABUSE, "not reading fast enough")
         await self.depart(device.user_id)
 
     async def _write(self, device: Device) -> None:
@@ -746,29 +785,30 @@ class Room:
 
 
 def _lobby_joined(waiting: Device, removed_earlier: bool) -> str:
-    info = waiting.info().model_dump(mode="json")
-    return server_op("lobby_joined", {"device": {**info, "removed_earlier": removed_earlier}})
+    device = LobbyDevice(**dict(waiting.info()), removed_earlier=removed_earlier)
+    return encode(LobbyJoinedOp(d=LobbyJoinedData(device=device)))
 
 
 def _check_publish(languages: tuple[str, ...], device: Device, channel: str | None, offer_sdp: str) -> None:
     """The publishing policy of channels and offers: raise PolicyError naming the rule a publish breaks."""
     if channel is not None and channel not in languages:
-        raise PolicyError("no_such_channel", f"this summit has no {channel!r} channel")
+        raise PolicyError(ErrorCode.NO_SUCH_CHANNEL, f"this summit has no {channel!r} channel")
     if device.language is None:
         if channel is not None:
             rule = f"only the {channel} booth's interpreters publish into the {channel} channel"
-            raise PolicyError("channel_forbidden", rule)
+            raise PolicyError(ErrorCode.CHANNEL_FORBIDDEN, rule)
         may_publish = FLOOR_SECTIONS
     else:
         if channel != device.language:
             where = "to the floor" if channel is None else f"into the {channel} channel"
             raise PolicyError(
-                "channel_forbidden", f"you interpret into {device.language}: you cannot publish {where}"
+                ErrorCode.CHANNEL_FORBIDDEN,
+                f"you interpret into {device.language}: you cannot publish {where}",
             )
         if any(s.kind == "video" for s in parse_offer(offer_sdp).sections):
-            raise PolicyError("audio_only", "interpreters publish audio only: offer no video")
+            raise PolicyError(ErrorCode.AUDIO_ONLY, "interpreters publish audio only: offer no video")
         may_publish = CHANNEL_SECTIONS
     try:
         check_offer(offer_sdp, may_publish)
     except OfferError as e:
-        raise PolicyError("unmappable_offer", str(e)) from e
+        raise PolicyError(ErrorCode.UNMAPPABLE_OFFER, str(e)) from e

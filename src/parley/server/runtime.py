@@ -22,6 +22,7 @@ from parley.e2ee.opcodes import MAX_BINARY_FRAME
 from parley.media.janus_config import JanusConfig
 from parley.media.janus_process import JanusProcess
 from parley.media.plane import JanusMediaPlane
+from parley.protocol.server_ops import IceServer
 from parley.server.app import ServerState, create_app
 from parley.server.config import Settings
 from parley.server.data_dir import ServerFiles
@@ -39,10 +40,10 @@ def _stun(server: str) -> tuple[str, int] | None:
     return (host, int(port)) if host else (server, 3478)
 
 
-def _ice_servers(settings: Settings) -> list[dict[str, object]]:
-    """What devices' peer connections use (RTCIceServer dicts): the configured STUN and TURN."""
+def _ice_servers(settings: Settings) -> list[IceServer]:
+    """What devices' peer connections use (as RTCIceServer): the configured STUN and TURN."""
     urls = ([f"stun:{settings.stun_server}"] if settings.stun_server else []) + list(settings.turn_servers)
-    return [{"urls": url} for url in urls]
+    return [IceServer(urls=url) for url in urls]
 
 
 class ParleyServer:

@@ -9,7 +9,7 @@ and counted; a device that keeps sending bad frames is disconnected (4008), and 
 on for the others. DAVE refusals that races produce in normal operation (a late commit) are
 reported but not counted, nor is what the rules refuse or the media server fails to do.
 
-Whatever is refused or fails is a `ParleyError` (parley.errors), raised by the part that decides
+Whatever is refused or fails is a `ParleyError` (parley.protocol.errors), raised by the part that decides
 it; this module alone turns one into an `error` op (`error_op`) and decides whether it counts
 (`counts_as_abuse`), and, at identify, how the connection closes (`_identify_close`).
 """
@@ -21,36 +21,55 @@ import logging
 import time
 from typing import Protocol
 
-from parley.e2ee.gateway import Refusal, Refused
-from parley.errors import ParleyError
+from parley.e2ee.gateway import Refused
 from parley.media.plane import MediaError
-from parley.server.protocol import (
+from parley.protocol.base import ProtocolError
+from parley.protocol.codes import LOST_RACES, PROTOCOL_VIOLATIONS, CloseCode, ErrorCode
+from parley.protocol.dave_ops import DaveInvalidCommitWelcome, DaveReadyForTransition
+from parley.protocol.device_ops import (
     Admit,
     Advance,
     AllowOverrun,
-    ClientOp,
     Cough,
+    DeviceOp,
     HandOver,
     Heartbeat,
     Identify,
     Leave,
     Lock,
-    ProtocolError,
     Publish,
     Refuse,
     Remove,
     Revoke,
     Subscribe,
     SubscribeAnswer,
-    SummitInfo,
     TakeOver,
     Trickle,
-    parse_client_json,
-    parse_client_op,
-    server_op,
+    parse_device_frame,
+    peek,
+)
+from parley.protocol.errors import ParleyError
+from parley.protocol.server_ops import (
+    DelegationInfo,
+    ErrorData,
+    ErrorOp,
+    HeartbeatAckData,
+    HeartbeatAckOp,
+    IceServer,
+    OkOp,
+    OwnDevice,
+    ParleyServerOp,
+    PublishAnswerOp,
+    ReadyData,
+    ReadyOp,
+    SdpData,
+    SubscribeOfferData,
+    SubscribeOfferOp,
+    SummitInfo,
+    encode,
 )
 from parley.server.rate_limit import SignalingLimits
-from parley.server.room import CLOSE_OPENING_ENDED, CLOSE_SUMMIT_ENDED, Connection, Device, Room
+from parley.server.room import Connection, Device, Room
 from parley.summit.admission import Entry
 from parley.summit.course import Phase
 from parley.summit.invitations import InvitationSigner
@@ -63,35 +82,16 @@ HEARTBEAT_INTERVAL = 15.0
 IDLE_TIMEOUT = 3 * HEARTBEAT_INTERVAL
 MAX_ERRORS = 8
 
-CLOSE_NORMAL = 1000
-CLOSE_NOT_IDENTIFIED = 4001
-CLOSE_INVITATION = 4003
-CLOSE_ABUSE = 4008
-CLOSE_TRY_AGAIN = 1013
-CLOSE_RATE_LIMITED = 4029  # too many connections or identifies from this address (cf. HTTP 429)
 # How an identify refused by the room closes: the endings with their own codes; every other
-# refusal (a locked summit) as 4003, but for two that pass with time, closed as "try again later"
+# refusal (a locked summit) as 4003, but for those that pass with time, closed as "try again later"
 # so that a browser retries: a full lobby, and a link in use (its own earlier connection, dropped
 # without a close, holds the link until the server notices, IDLE_TIMEOUT at most).
 CLOSE_REFUSALS = {
-    "opening_ended": CLOSE_OPENING_ENDED,
-    "summit_ended": CLOSE_SUMMIT_ENDED,
-    "lobby_full": CLOSE_TRY_AGAIN,
-    "invitation_in_use": CLOSE_TRY_AGAIN,
-    "device_connected": CLOSE_TRY_AGAIN,
-}
-
-# DAVE refusals that only mean "you lost a race" or "too late": not abuse. A commit crosses the
-# proposals revoked, added or consumed meanwhile (unknown_proposal, missing_proposal,
-# nothing_to_commit), or a group re-created meanwhile (wrong_epoch): while members rejoin in quick
-# succession (after a member's unusable commits, say) an honest device meets many of them.
-_BENIGN_REFUSALS = {
-    Refusal.LATE_COMMIT,
-    Refusal.MISSING_PROPOSAL,
-    Refusal.UNKNOWN_PROPOSAL,
-    Refusal.UNKNOWN_TRANSITION,
-    Refusal.NOTHING_TO_COMMIT,
-    Refusal.WRONG_EPOCH,
+    ErrorCode.OPENING_ENDED: CloseCode.OPENING_ENDED,
+    ErrorCode.SUMMIT_ENDED: CloseCode.SUMMIT_ENDED,
+    ErrorCode.LOBBY_FULL: CloseCode.TRY_AGAIN,
+    ErrorCode.INVITATION_IN_USE: CloseCode.TRY_AGAIN,
+    ErrorCode.DEVICE_CONNECTED: CloseCode.TRY_AGAIN,
 }
 
 
@@ -103,7 +103,7 @@ class Rooms(Protocol):
     """Where the connection finds its summit's room and the server's checks."""
 
     signer: InvitationSigner
-    ice_servers: list[dict[str, object]]
+    ice_servers: list[IceServer]
     test_hooks: bool
     limits: SignalingLimits
 
@@ -132,35 +132,37 @@ class SignalingConnection:
                     await self.room.depart(self.device.user_id, only=self.device)
                 await self.rooms.release(self.room)
 
-    async def _error(self, error: ParleyError, op: object) -> bool:
-        """Tell the device of an error; False when it has now sent too many bad frames."""
-        await self._send(error_op(error, op))
+    async def _error(self, error: ParleyError, op: str | int | None, request: int | None) -> bool:
+        """Tell the device of an error (answering its request, if it made one); False when it has
+        now sent too many bad frames."""
+        await self._send(error_op(error, op, request))
         if counts_as_abuse(error):
             self.errors += 1
         if self.errors >= MAX_ERRORS:
-            await self.socket.close(CLOSE_ABUSE, "too many invalid messages")
+            await self.socket.close(CloseCode.ABUSE, "too many invalid messages")
             return False
         return True
 
-    async def _send(self, text: str) -> None:
+    async def _send(self, op: ParleyServerOp) -> None:
         if self.room and self.device:
-            self.room.send(self.device, text)
+            self.room.send(self.device, op)
         else:
-            await self.socket.send_text(text)
+            await self.socket.send_text(encode(op))
 
     async def _identify(self) -> bool:
         try:
             frame = await asyncio.wait_for(self.socket.receive(), IDENTIFY_TIMEOUT)
         except TimeoutError:
-            await self.socket.close(CLOSE_NOT_IDENTIFIED, "identify within 10 s")
+            await self.socket.close(CloseCode.NOT_IDENTIFIED, "identify within 10 s")
             return False
         if frame is None:
             return False
         # Every first frame is an attempt, counted before anything in it is looked at.
         limited = self.rooms.limits.identify(self.address, time.monotonic())
         if limited is not None:
-            await self.socket.send_text(error_op(ParleyError("rate_limited", limited.message), "identify"))
-            await self.socket.close(CLOSE_RATE_LIMITED, "rate_limited")
+            refusal = ParleyError(ErrorCode.RATE_LIMITED, limited.message)
+            await self.socket.send_text(encode(error_op(refusal, "identify", _request_of(frame))))
+            await self.socket.close(CloseCode.RATE_LIMITED, "rate_limited")
             return False
         try:
             await self._place(_identify_op(frame))
@@ -168,7 +170,8 @@ class SignalingConnection:
             # The device has no place in the room (and another may hold its user id): say why
             # and close; run() only releases the room.
             self.device = None
-            await self.socket.send_text(error_op(e, None if isinstance(e, ProtocolError) else "identify"))
+            op = None if isinstance(e, ProtocolError) else "identify"
+            await self.socket.send_text(encode(error_op(e, op, _request_of(frame))))
             await self.socket.close(*_identify_close(e))
             return False
         return True
@@ -192,28 +195,25 @@ class SignalingConnection:
             max_devices=invitation.max_devices,
             language=entry.language,
         )
-        device, info = self.device, _summit_info(summit).model_dump(mode="json")
+        device, info = self.device, _summit_info(summit)
 
-        def ready(admitted: bool) -> str:
-            return server_op(
-                "ready",
-                {
-                    "device": {
-                        **device.info().model_dump(mode="json"),
-                        # An interpreter starts on the floor (its source), never on its own channel.
-                        "default_channel": None
-                        if device.language is not None
-                        else summit.default_channel(delegation),
-                    },
-                    "summit": info,
-                    "admitted": admitted,
-                    "can_admit": room.can_admit(device),
-                    "course": room.course_info(),
-                    "heartbeat_interval": HEARTBEAT_INTERVAL,
-                    "ice_servers": self.rooms.ice_servers,
-                    "test_hooks": self.rooms.test_hooks,
-                },
+        def ready(admitted: bool) -> ReadyOp:
+            own = OwnDevice(
+                **dict(device.info()),
+                # An interpreter starts on the floor (its source), never on its own channel.
+                default_channel=None if device.language is not None else summit.default_channel(delegation),
             )
+            data = ReadyData(
+                device=own,
+                summit=info,
+                admitted=admitted,
+                can_admit=room.can_admit(device),
+                course=room.course_info(),
+                heartbeat_interval=HEARTBEAT_INTERVAL,
+                ice_servers=self.rooms.ice_servers,
+                test_hooks=self.rooms.test_hooks,
+            )
+            return ReadyOp(id=op.id, d=data)
 
         self.room = room  # run() releases it
         refusal = await room.arrive(device, ready)
@@ -227,44 +227,49 @@ class SignalingConnection:
             try:
                 frame = await asyncio.wait_for(self.socket.receive(), IDLE_TIMEOUT)
             except TimeoutError:
-                await self.socket.close(CLOSE_NOT_IDENTIFIED, "no heartbeat")
+                await self.socket.close(CloseCode.NOT_IDENTIFIED, "no heartbeat")
                 return
             if frame is None:
                 return
-            op: object = None  # what the error op names: the op, once it is known
+            op: str | int | None = None  # what the error op names: the op, once it is known
+            request: int | None = None  # and the request it answers, once that is known
             try:
                 if isinstance(frame, bytes):
                     op = "binary"
                     _dave(self.room.dave_binary(self.device.user_id, frame))
                     continue
-                message = parse_client_json(frame)
-                if isinstance(message.get("op"), int):
-                    op = message["op"]
-                    _dave(self.room.dave_json(self.device.user_id, message))
-                    continue
-                parsed = parse_client_op(message)
+                op, request = peek(frame)
+                parsed = parse_device_frame(frame)
                 op = parsed.op
+                if isinstance(parsed, DaveReadyForTransition | DaveInvalidCommitWelcome):
+                    _dave(self.room.dave_json(self.device.user_id, parsed))
+                    continue
                 if isinstance(parsed, Leave):
-                    await self.socket.close(CLOSE_NORMAL, "left")
+                    await self.socket.close(CloseCode.NORMAL, "left")
                     return
-                await self._dispatch(parsed)
+                answer = await self._dispatch(parsed)
+                if parsed.id is not None:
+                    await self._send(answer.model_copy(update={"id": parsed.id}))
+                elif not isinstance(answer, OkOp):  # an answer of its own is sent either way
+                    await self._send(answer)
             except ParleyError as e:
-                if not await self._error(e, op):
+                if not await self._error(e, op, request):
                     return
 
-    async def _dispatch(self, op: ClientOp) -> None:
-        """Do what the op asks; a refusal or failure is raised as a ParleyError."""
+    async def _dispatch(self, op: DeviceOp) -> ParleyServerOp:
+        """Do what the op asks and return its answer (`ok` for a request without an answer of
+        its own); a refusal or failure is raised as a ParleyError."""
         assert self.room and self.device
         room, device = self.room, self.device
         if isinstance(op, Heartbeat):
-            await self._send(server_op("heartbeat_ack", {"nonce": op.d.nonce}))
-        elif isinstance(op, Publish):
+            return HeartbeatAckOp(d=HeartbeatAckData(nonce=op.d.nonce))
+        if isinstance(op, Publish):
             answer = await room.publish(device, op.d.sdp, op.d.channel)
-            await self._send(server_op("publish_answer", {"sdp": answer}))
-        elif isinstance(op, Subscribe):
+            return PublishAnswerOp(d=SdpData(sdp=answer))
+        if isinstance(op, Subscribe):
             offer = await room.subscribe(device, op.d.feed)
-            await self._send(server_op("subscribe_offer", {"feed": op.d.feed, "sdp": offer}))
-        elif isinstance(op, SubscribeAnswer):
+            return SubscribeOfferOp(d=SubscribeOfferData(feed=op.d.feed, sdp=offer))
+        if isinstance(op, SubscribeAnswer):
             await room.media.start(device.user_id, op.d.feed, op.d.sdp)
         elif isinstance(op, Trickle):
             candidate = op.d.candidate.model_dump() if op.d.candidate else None
@@ -290,14 +295,15 @@ class SignalingConnection:
         elif isinstance(op, Cough):
             await room.cough(device, op.d.muted)
         elif isinstance(op, Identify):
-            raise ProtocolError("already_identified", "this connection is already identified")
+            raise ProtocolError(ErrorCode.ALREADY_IDENTIFIED, "this connection is already identified")
+        return OkOp()
 
 
 class DaveRefusal(ParleyError):
     """The DAVE gateway refused a device's DAVE op: `dave_<refusal>`, the gateway's detail."""
 
     def __init__(self, refused: Refused) -> None:
-        super().__init__(f"dave_{refused.reason.value}", refused.detail)
+        super().__init__(ErrorCode(f"dave_{refused.reason.value}"), refused.detail)
         self.reason = refused.reason
 
 
@@ -306,10 +312,11 @@ def _dave(refused: Refused | None) -> None:
         raise DaveRefusal(refused)
 
 
-def error_op(error: ParleyError, op: object) -> str:
-    """The `error` op that tells a device of `error`; `op` names what it answers (an op's name,
-    a DAVE opcode, "binary", or None for a frame that names none)."""
-    return server_op("error", {"code": error.code, "message": str(error), "op": op})
+def error_op(error: ParleyError, op: str | int | None, request: int | None = None) -> ErrorOp:
+    """The `error` op that tells a device of `error`; `op` names the frame it refuses (an op's
+    name, a DAVE opcode, "binary", or None for a frame that names none), `request` the request
+    it answers, if the frame carried an id."""
+    return ErrorOp(id=request, d=ErrorData(code=error.code, message=str(error), op=op))
 
 
 def counts_as_abuse(error: ParleyError) -> bool:
@@ -318,28 +325,32 @@ def counts_as_abuse(error: ParleyError) -> bool:
     rules do not allow (a mistaken click), or not yet, and what a part of the server failed to
     do, are not the device's abuse."""
     if isinstance(error, DaveRefusal):
-        return error.reason not in _BENIGN_REFUSALS
-    return isinstance(error, ProtocolError)
+        return error.code not in LOST_RACES
+    return error.code in PROTOCOL_VIOLATIONS
+
+
+def _request_of(frame: str | bytes) -> int | None:
+    return peek(frame)[1] if isinstance(frame, str) else None
 
 
 def _identify_op(frame: str | bytes) -> Identify:
     if not isinstance(frame, str):
-        raise ProtocolError("identify_first", "the first message must be identify")
-    op = parse_client_op(parse_client_json(frame))
+        raise ProtocolError(ErrorCode.IDENTIFY_FIRST, "the first message must be identify")
+    op = parse_device_frame(frame)
     if not isinstance(op, Identify):
-        raise ProtocolError("identify_first", "the first message must be identify")
+        raise ProtocolError(ErrorCode.IDENTIFY_FIRST, "the first message must be identify")
     return op
 
 
-def _identify_close(error: ParleyError) -> tuple[int, str]:
+def _identify_close(error: ParleyError) -> tuple[CloseCode, str]:
     """How a refused identify closes (code, reason). A frame that is no identify: 4001, naming
     the rule. A media failure is not the device's fault: try again. The room's refusals close as
     CLOSE_REFUSALS says, and every other refusal, an invitation's included, as 4003."""
     if isinstance(error, ProtocolError):
-        return CLOSE_NOT_IDENTIFIED, str(error)
+        return CloseCode.NOT_IDENTIFIED, str(error)
     if isinstance(error, MediaError):
-        return CLOSE_TRY_AGAIN, error.code
-    return CLOSE_REFUSALS.get(error.code, CLOSE_INVITATION), error.code
+        return CloseCode.TRY_AGAIN, error.code
+    return CLOSE_REFUSALS.get(error.code, CloseCode.REFUSED), error.code
 
 
 def _summit_info(summit: Summit) -> SummitInfo:
@@ -350,7 +361,7 @@ def _summit_info(summit: Summit) -> SummitInfo:
         duration_minutes=summit.duration_minutes,
         channel_id=summit.channel_id,
         delegations=[
-            {"delegation_id": d.delegation_id, "name": d.name, "working_language": d.working_language}
+            DelegationInfo(delegation_id=d.delegation_id, name=d.name, working_language=d.working_language)
             for d in summit.delegations
         ],
         languages=list(summit.languages),

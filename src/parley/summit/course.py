@@ -13,21 +13,16 @@ warned at 10 and 2 minutes before. At the end, `at_end` decides: a hard stop end
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from parley.errors import PolicyError
+from parley.protocol.codes import ErrorCode
+from parley.protocol.errors import PolicyError
+from parley.protocol.vocabulary import Admission as Admission
+from parley.protocol.vocabulary import AtEnd as AtEnd
+from parley.protocol.vocabulary import Phase as Phase
 
 WARNINGS = (10, 2)  # minutes before the end
-
-
-class Phase(enum.Enum):
-    SCHEDULED = "scheduled"
-    LOBBY = "lobby"
-    OPENING = "opening"
-    CLOSED_SESSION = "closed_session"
-    ENDED = "ended"
 
 
 NEXT: dict[Phase, Phase] = {
@@ -38,17 +33,6 @@ NEXT: dict[Phase, Phase] = {
 }
 
 PRESS_PHASES = frozenset({Phase.SCHEDULED, Phase.LOBBY, Phase.OPENING})
-
-
-class Admission(enum.Enum):
-    HOST = "host"  # only the host admits
-    DELEGATION_HEAD = "delegation_head"  # a delegation's principal admits its own devices too
-    OPEN = "open"  # no lobby: every invited device goes straight in (informal meetings, tests)
-
-
-class AtEnd(enum.Enum):
-    HARD_STOP = "hard_stop"
-    OVERRUN = "overrun"
 
 
 class CourseError(PolicyError):
@@ -76,19 +60,21 @@ class Course:
         if NEXT.get(self.phase) is not to:
             allowed = NEXT.get(self.phase)
             hint = f"the next phase is {allowed.value}" if allowed else "the summit has ended"
-            raise CourseError("phase_order", f"cannot go from {self.phase.value} to {to.value}: {hint}")
+            raise CourseError(
+                ErrorCode.PHASE_ORDER, f"cannot go from {self.phase.value} to {to.value}: {hint}"
+            )
         return replace(self, phase=to)
 
     def lock(self, locked: bool) -> Course:
         if self.phase is Phase.ENDED:
-            raise CourseError("summit_ended", "the summit has ended")
+            raise CourseError(ErrorCode.SUMMIT_ENDED, "the summit has ended")
         return replace(self, locked=locked)
 
     def allow_overrun(self) -> Course:
         if self.at_end is not AtEnd.OVERRUN:
-            raise CourseError("no_overrun", "this summit was set to stop at its scheduled end")
+            raise CourseError(ErrorCode.NO_OVERRUN, "this summit was set to stop at its scheduled end")
         if self.phase is Phase.ENDED:
-            raise CourseError("summit_ended", "the summit has ended")
+            raise CourseError(ErrorCode.SUMMIT_ENDED, "the summit has ended")
         return replace(self, overrun=True)
 
     def press_allowed(self) -> bool:

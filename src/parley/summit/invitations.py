@@ -22,8 +22,10 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from typing import ClassVar
 
-from parley.errors import ParleyError
+from parley.protocol.codes import ErrorCode
+from parley.protocol.errors import ParleyError
 from parley.summit.model import Role
 
 _PREFIX = "pv1"
@@ -32,32 +34,33 @@ USER_ID_BITS = 52  # a user id stays exact as a JavaScript number (2^53)
 
 
 class InvitationError(ParleyError):
-    """An invitation cannot admit this device; the message says why. Each kind has its code."""
+    """An invitation cannot admit this device; the message says why. Each kind (a subclass)
+    has its code; this class itself is never raised."""
 
-    code = "invitation_invalid"
+    kind: ClassVar[ErrorCode]
 
     def __init__(self, message: str) -> None:
-        super().__init__(type(self).code, message)
+        super().__init__(type(self).kind, message)
 
 
 class ForgedToken(InvitationError):
-    code = "invitation_forged"
+    kind = ErrorCode.INVITATION_FORGED
 
 
 class ExpiredToken(InvitationError):
-    code = "invitation_expired"
+    kind = ErrorCode.INVITATION_EXPIRED
 
 
 class WrongSummit(InvitationError):
-    code = "invitation_wrong_summit"
+    kind = ErrorCode.INVITATION_WRONG_SUMMIT
 
 
 class RevokedInvitation(InvitationError):
-    code = "invitation_revoked"
+    kind = ErrorCode.INVITATION_REVOKED
 
 
 class UnknownInvitation(InvitationError):
-    code = "invitation_unknown"
+    kind = ErrorCode.INVITATION_UNKNOWN
 
 
 @dataclass(frozen=True)

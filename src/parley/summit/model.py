@@ -8,12 +8,13 @@ time unless the organiser allowed more; it becomes a signed, expiring token in a
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from parley.protocol.vocabulary import LANGUAGE_PATTERN as LANGUAGE_PATTERN
+from parley.protocol.vocabulary import Role as Role
 from parley.summit.course import Admission, AtEnd
 
 DEFAULT_DUCKING = 0.2
@@ -22,10 +23,6 @@ DEFAULT_DUCKING = 0.2
 # (a press pool's, say).
 MAX_DEVICES_PER_INVITATION = 100  # about -14 dB: the floor stays audible under the interpretation
 MAX_LANGUAGES = 12
-# A language tag (BCP 47's common shape): "en", "pt-BR", "zh-Hans", "yue-Hant-HK", "es-419". It
-# names a channel in the protocol, the store and the UI, so it is kept short (13 characters at
-# most) and plain.
-LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$"
 LANGUAGE_TAG = re.compile(LANGUAGE_PATTERN)
 
 
@@ -39,17 +36,6 @@ def check_languages(languages: Sequence[str]) -> tuple[str, ...]:
     if len(languages) > MAX_LANGUAGES:
         raise ValueError(f"a summit has at most {MAX_LANGUAGES} language channels")
     return tuple(languages)
-
-
-class Role(enum.Enum):
-    """What a device may do."""
-
-    HOST = "host"  # runs the clock and the phases, admits and removes
-    PRINCIPAL = "principal"  # a delegation's head
-    DELEGATE = "delegate"
-    OBSERVER = "observer"
-    PRESS = "press"  # sees and hears the floor during the opening only; never publishes
-    INTERPRETER = "interpreter"  # hears the floor (or relays a channel), speaks into one language channel
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from support import (
 )
 
 from parley.e2ee.gateway import Accepted, MemberStatus, Refusal, Refused
-from parley.e2ee.opcodes import Op
+from parley.e2ee.opcodes import PrepareEpoch
 from parley.sdk.member import DaveMember, Media
 
 
@@ -132,7 +132,7 @@ def test_a_silent_member_does_not_hold_the_transition_past_its_timeout() -> None
             self.inner = inner
 
         def receive_wire(self, message):  # type: ignore[no-untyped-def]
-            return [m for m in self.inner.receive_wire(message) if not isinstance(m, dict)]
+            return [m for m in self.inner.receive_wire(message) if isinstance(m, bytes)]
 
     c = DaveMember(33, gateway.channel_id)
     join(link, Silent(c))
@@ -172,7 +172,7 @@ def test_a_member_sending_a_new_key_package_is_removed_and_re_added() -> None:
     join(link, a, b, c)
     epoch = gateway.epoch
 
-    link._to_members.append((33, {"op": Op.PREPARE_EPOCH.value, "d": {"epoch": 1, "protocol_version": 1}}))
+    link._to_members.append((33, PrepareEpoch(epoch=1, protocol_version=1).to_json()))
     link.run()  # c starts over with a fresh key package: the gateway swaps its leaf for the new one
 
     assert gateway.members() == {11, 22, 33} and gateway.epoch > epoch

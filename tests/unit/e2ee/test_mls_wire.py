@@ -17,11 +17,11 @@ from parley.e2ee.mls_wire import Add, FramedPublicMessage, KeyPackage, Remove, S
 from parley.e2ee.opcodes import (
     CommitWelcome,
     decode_client_binary,
-    decode_client_json,
     decode_server_binary,
-    decode_server_json,
 )
 from parley.e2ee.tls import DecodeError, Reader
+from parley.protocol.base import ProtocolError
+from parley.protocol.dave_ops import parse_dave_device_op, parse_dave_server_op
 
 
 def libdave_key_package(user_id: int) -> bytes:
@@ -132,7 +132,7 @@ json_values = st.recursive(
     op=st.integers(-1, 40) | json_values,
     d=json_values | st.fixed_dictionaries({"transition_id": json_values}),
 )
-def test_random_json_ops_give_a_value_or_a_decode_error(op: object, d: object) -> None:
-    for decode in (decode_client_json, decode_server_json):
-        with contextlib.suppress(DecodeError):
-            decode({"op": op, "d": d})
+def test_random_json_ops_give_a_value_or_a_protocol_error(op: object, d: object) -> None:
+    for parse in (parse_dave_device_op, parse_dave_server_op):
+        with contextlib.suppress(ProtocolError):
+            parse({"op": op, "d": d})

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from parley.interpretation.booth import Booth, BoothError, BoothState
+from parley.protocol.server_ops import BoothInfo
 
 A, B, C, OUTSIDER = 11, 22, 33, 99
 
@@ -30,13 +31,9 @@ def refused(change: Any, *args: Any) -> str:
 def test_a_new_booth_is_idle_and_forwards_nobody() -> None:
     empty = Booth("ru")
     assert empty.state is BoothState.IDLE and empty.live is None and empty.forwarding() is None
-    assert empty.info() == {
-        "language": "ru",
-        "interpreters": [],
-        "live": None,
-        "handing_over": False,
-        "muted": False,
-    }
+    assert empty.info() == BoothInfo(
+        language="ru", interpreters=[], live=None, handing_over=False, muted=False
+    )
 
 
 def test_interpreters_join_in_order_of_arrival_and_joining_twice_changes_nothing() -> None:
@@ -48,7 +45,7 @@ def test_interpreters_join_in_order_of_arrival_and_joining_twice_changes_nothing
 def test_taking_over_an_idle_booth_makes_the_interpreter_live_and_forwarded() -> None:
     live = booth(A, B).take_over(A, publishing=True)
     assert live.state is BoothState.LIVE and live.live == A and live.forwarding() == A
-    assert live.info()["live"] == A and live.info()["muted"] is False
+    assert live.info().live == A and live.info().muted is False
 
 
 def test_a_booth_is_immutable_and_a_change_returns_a_new_one() -> None:
@@ -68,7 +65,7 @@ def test_the_handover_passes_the_turn_and_the_outgoing_voice_stays_until_the_mat
     handing = booth(A, B).take_over(A, publishing=True).hand_over(A)
     assert handing.state is BoothState.HANDING_OVER
     assert handing.live == A and handing.forwarding() == A  # no gap of the handover's making
-    assert handing.info()["handing_over"] is True
+    assert handing.info().handing_over is True
     taken = handing.take_over(B, publishing=True)
     assert taken.state is BoothState.LIVE and taken.live == B and taken.forwarding() == B
     assert taken.handing_over is False
@@ -115,15 +112,15 @@ def test_the_cough_key_mutes_the_live_voice_without_ending_the_turn() -> None:
     live = booth(A, B).take_over(A, publishing=True)
     coughing = live.cough(A, True)
     assert coughing.live == A and coughing.state is BoothState.LIVE
-    assert coughing.forwarding() is None and coughing.info()["muted"] is True
+    assert coughing.forwarding() is None and coughing.info().muted is True
     assert refused(coughing.take_over, B, True) == "booth_busy"  # still A's turn
     released = coughing.cough(A, False)
-    assert released.forwarding() == A and released.info()["muted"] is False
+    assert released.forwarding() == A and released.info().muted is False
 
 
 def test_a_mate_coughing_before_taking_over_is_live_but_silent_until_it_releases_the_key() -> None:
     handing = booth(A, B).take_over(A, publishing=True).hand_over(A).cough(B, True)
-    assert handing.forwarding() == A and handing.info()["muted"] is False  # B's key mutes only B
+    assert handing.forwarding() == A and handing.info().muted is False  # B's key mutes only B
     taken = handing.take_over(B, publishing=True)
     assert taken.live == B and taken.forwarding() is None
     assert taken.cough(B, False).forwarding() == B
@@ -208,4 +205,4 @@ def test_any_sequence_keeps_one_voice_at_most_and_refusals_change_nothing(
         assert current.live is not None or not current.handing_over
         assert current.coughing <= set(current.interpreters)
         assert len(set(current.interpreters)) == len(current.interpreters)
-        assert current.info()["muted"] == (current.live is not None and current.forwarding() is None)
+        assert current.info().muted == (current.live is not None and current.forwarding() is None)

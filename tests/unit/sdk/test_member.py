@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 from support import CHANNEL_ID, all_pairs_decrypt, dave_members, group_codes, join, new_group, pairwise
 
 from parley.e2ee.gateway import MemberStatus
 from parley.e2ee.opcodes import Op, PrepareTransition
+from parley.protocol.dave_ops import DaveClientsConnect, DaveDeviceOp, DaveInvalidCommitWelcome, DaveServerOp
 from parley.sdk.codes import format_code
 from parley.sdk.identity import KeyFileError, load_or_create_signature_key
 from parley.sdk.member import DaveMember, Media, MemberState
@@ -89,16 +88,14 @@ class Tampered:
         self.user_id = inner.user_id
         self.inner = inner
         self.tampered = False
-        self.reported: list[dict[str, Any]] = []
+        self.reported: list[DaveInvalidCommitWelcome] = []
 
-    def receive_wire(self, message: bytes | Mapping[str, Any]) -> list[bytes | dict[str, Any]]:
+    def receive_wire(self, message: bytes | DaveServerOp) -> list[bytes | DaveDeviceOp]:
         if isinstance(message, bytes) and message[2] == Op.WELCOME and not self.tampered:
             self.tampered = True
             message = message[:-5] + bytes([message[-5] ^ 0xFF]) + message[-4:]
             replies = self.inner.receive_wire(message)
-            self.reported = [
-                r for r in replies if isinstance(r, dict) and r["op"] == Op.INVALID_COMMIT_WELCOME
-            ]
+            self.reported = [r for r in replies if isinstance(r, DaveInvalidCommitWelcome)]
             return replies
         return self.inner.receive_wire(message)
 
@@ -124,9 +121,7 @@ def test_a_member_refuses_to_add_a_user_the_server_never_announced() -> None:
     link.join(c)
     # Drop the announcement of c to a and b: to them, c's add comes from nowhere.
     link._to_members = type(link._to_members)(
-        (to, m)
-        for to, m in link._to_members
-        if not (isinstance(m, dict) and m.get("op") == Op.CLIENTS_CONNECT)
+        (to, m) for to, m in link._to_members if not isinstance(m, DaveClientsConnect)
     )
     link.run()
     assert gateway.status(33) is MemberStatus.PENDING  # nobody committed it

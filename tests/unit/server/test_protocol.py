@@ -11,29 +11,38 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support import identify_data
 
-from parley.server.protocol import (
-    MAX_NAME,
-    MAX_PEOPLE,
-    MAX_SDP,
-    MAX_TEXT_FRAME,
+from parley.protocol.base import ProtocolError
+from parley.protocol.codes import ErrorCode
+from parley.protocol.dave_ops import DaveReadyForTransition
+from parley.protocol.device_ops import (
     Candidate,
     Cough,
-    DeviceInfo,
     HandOver,
     Heartbeat,
     Identify,
     Leave,
-    ProtocolError,
+    Lock,
     Publish,
     Subscribe,
     SubscribeAnswer,
-    SummitInfo,
     TakeOver,
     Trickle,
-    parse_client_json,
-    parse_client_op,
-    server_op,
+    parse_device_frame,
+    peek,
 )
+from parley.protocol.fields import MAX_NAME, MAX_PEOPLE, MAX_SDP, MAX_TEXT_FRAME
+from parley.protocol.server_ops import (
+    DeviceInfo,
+    ErrorData,
+    ErrorOp,
+    OkOp,
+    RosterData,
+    RosterOp,
+    SummitInfo,
+    encode,
+    parse_server_frame,
+)
+from parley.summit.model import Role
 
 IDENTIFY = identify_data("pv1.a.b", ["Ada", "Grace"])
 KEY = str(IDENTIFY["key"])
@@ -53,6 +62,11 @@ VALID: dict[str, dict[str, Any]] = {
     "cough": {"op": "cough", "d": {"muted": True}},
 }
 WITHOUT_DATA = {"leave", "trickle", "take_over", "hand_over"}  # ops whose data may be left out
+
+
+def parse_client_op(message: dict[str, Any]) -> object:
+    """A device's op as the server's edge reads it: from its text frame."""
+    return parse_device_frame(json.dumps(message))
 
 
 def refusal(message: dict[str, Any]) -> ProtocolError:
@@ -117,7 +131,7 @@ def test_an_unknown_op_is_refused_as_unknown_op() -> None:
     assert error.code == "unknown_op" and "'teleport'" in str(error)
 
 
-@pytest.mark.parametrize("message", [{}, {"d": {}}, {"op": 1}, {"op": None}, {"op": ["identify"]}])
+@pytest.mark.parametrize("message", [{}, {"d": {}}, {"op": 1.5}, {"op": None}, {"op": ["identify"]}])
 def test_a_message_without_a_string_op_is_malformed(message: dict[str, Any]) -> None:
     assert refusal(message).code == "malformed"
 
@@ -235,26 +249,62 @@ def test_missing_data_is_invalid(op: str) -> None:
     assert error.code == "invalid" and ".d:" in str(error)
 
 
-def test_a_json_object_frame_parses_to_a_dict() -> None:
-    assert parse_client_json(json.dumps(VALID["heartbeat"])) == VALID["heartbeat"]
+def test_a_dave_numeric_op_parses_to_its_dave_model() -> None:
+    op = parse_device_frame(json.dumps({"op": 23, "d": {"transition_id": 3}}))
+    assert isinstance(op, DaveReadyForTransition) and op.d.transition_id == 3
 
 
-def test_a_dave_numeric_op_passes_parse_client_json_as_a_dict() -> None:
-    message = {"op": 23, "d": {"transition_id": 3}}
-    assert parse_client_json(json.dumps(message)) == message
+def test_a_dave_op_that_no_device_sends_is_an_unknown_op() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_device_frame(json.dumps({"op": 11, "d": {"user_ids": []}}))
+    assert caught.value.code == "unknown_op"
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ({"op": 23, "d": {"transition_id": "1"}}, "invalid"),
+        ({"op": 23, "d": {"transition_id": True}}, "invalid"),
+        ({"op": 23, "d": {"transition_id": 70000}}, "invalid"),
+        ({"op": 23}, "invalid"),
+        ({"op": 31, "d": {"transition_id": 1, "x": 2}}, "invalid"),
+        ({"op": 22, "d": {"transition_id": 1}}, "unknown_op"),
+    ],
+)
+def test_a_bad_dave_json_op_is_refused_at_the_edge(message: dict[str, Any], code: str) -> None:
+    assert refusal(message).code == code
+
+
+def test_a_request_carries_its_id_and_a_refused_frame_still_names_it() -> None:
+    op = parse_device_frame('{"op":"lock","id":9,"d":{"locked":true}}')
+    assert isinstance(op, Lock) and op.id == 9
+    assert peek('{"op":"lock","id":9,"d":{"locked":"yes"}}') == ("lock", 9)
+    assert peek('{"op":23,"d":{"transition_id":"x"}}') == (23, None)
+    for text in ['{"op":"lock","id":0,"d":{}}', '{"op":"lock","id":"9"}', '{"id":true}']:
+        assert peek(text)[1] is None
+    for text in [
+        "{",
+        "[]",
+        '{"op":1.5}',
+        '{"op":' + '"x"' * 0 + "[]}",
+        '{"op":"' + "x" * 33 + '"}',
+        '{"op":999}',
+    ]:
+        assert peek(text)[0] is None
+    assert refusal({"op": "lock", "id": 0, "d": {"locked": True}}).code == "invalid"
 
 
 @pytest.mark.parametrize("text", ["[]", '"op"', "42", "null", "true", '[{"op": "leave"}]'])
 def test_a_frame_that_is_json_but_not_an_object_is_malformed(text: str) -> None:
     with pytest.raises(ProtocolError) as caught:
-        parse_client_json(text)
+        parse_device_frame(text)
     assert caught.value.code == "malformed"
 
 
 @pytest.mark.parametrize("text", ["", "{", '{"op": "leave"', "{'op': 'leave'}", '{"op": "leave"} {}', "\x00"])
 def test_a_frame_that_is_not_json_is_malformed(text: str) -> None:
     with pytest.raises(ProtocolError) as caught:
-        parse_client_json(text)
+        parse_device_frame(text)
     assert caught.value.code == "malformed"
 
 
@@ -264,47 +314,64 @@ def test_a_frame_nested_too_deep_for_the_parser_is_malformed(opener: str) -> Non
     text = opener * 5000
     assert len(text) <= MAX_TEXT_FRAME
     with pytest.raises(ProtocolError) as caught:
-        parse_client_json(text)
+        parse_device_frame(text)
     assert caught.value.code == "malformed"
 
 
 def test_a_frame_over_the_size_limit_is_too_large_before_parsing() -> None:
     with pytest.raises(ProtocolError) as caught:
-        parse_client_json("{" * (MAX_TEXT_FRAME + 1))
+        parse_device_frame("{" * (MAX_TEXT_FRAME + 1))
     assert caught.value.code == "too_large" and str(MAX_TEXT_FRAME) in str(caught.value)
 
 
-def test_a_frame_of_exactly_the_size_limit_is_parsed() -> None:
+def test_a_frame_of_exactly_the_size_limit_is_parsed_and_judged_by_its_fields() -> None:
     padding = MAX_TEXT_FRAME - len('{"op":"publish","d":{"sdp":""}}')
     text = '{"op":"publish","d":{"sdp":"' + "x" * padding + '"}}'
     assert len(text) == MAX_TEXT_FRAME
-    assert parse_client_json(text)["op"] == "publish"
+    with pytest.raises(ProtocolError) as caught:
+        parse_device_frame(text)
+    assert caught.value.code == "invalid" and "d.sdp" in str(caught.value)
 
 
 def test_protocol_errors_are_value_errors_carrying_their_code() -> None:
-    error = ProtocolError("invalid", "heartbeat: bad")
+    error = ProtocolError(ErrorCode.INVALID, "heartbeat: bad")
     assert isinstance(error, ValueError) and error.code == "invalid" and str(error) == "heartbeat: bad"
 
 
-def test_server_op_serialises_models_and_dicts_compactly() -> None:
+def test_server_ops_are_compact_json_with_an_id_only_when_they_answer_a_request() -> None:
     device = DeviceInfo(
-        user_id=5, delegation_id="d1", delegation="North", role="delegate", people=["Ada"], key=KEY, link="0f"
+        user_id=5, delegation_id="d1", delegation="N", role=Role.DELEGATE, people=["Ada"], key=KEY, link="f"
     )
-    assert json.loads(server_op("joined", device)) == {
-        "op": "joined",
+    assert json.loads(encode(RosterOp(d=RosterData(devices=[device])))) == {
+        "op": "roster",
         "d": {
-            "user_id": 5,
-            "delegation_id": "d1",
-            "delegation": "North",
-            "role": "delegate",
-            "people": ["Ada"],
-            "publishing": False,
-            "language": None,
-            "key": KEY,
-            "link": "0f",
+            "devices": [
+                {
+                    "user_id": 5,
+                    "delegation_id": "d1",
+                    "delegation": "N",
+                    "role": "delegate",
+                    "people": ["Ada"],
+                    "publishing": False,
+                    "language": None,
+                    "key": KEY,
+                    "link": "f",
+                }
+            ]
         },
     }
-    assert server_op("error", {"code": "invalid"}) == '{"op":"error","d":{"code":"invalid"}}'
+    assert encode(OkOp(id=4)) == '{"id":4,"op":"ok","d":{}}'
+    refused = ErrorOp(d=ErrorData(code=ErrorCode.INVALID, message="bad", op="lock"))
+    assert encode(refused) == '{"op":"error","d":{"code":"invalid","message":"bad","op":"lock"}}'
+
+
+def test_a_client_reads_back_what_the_server_sends_and_refuses_what_no_server_sends() -> None:
+    sent = ErrorOp(id=3, d=ErrorData(code=ErrorCode.FORBIDDEN, message="no", op="lock"))
+    assert parse_server_frame(encode(sent)) == sent
+    refused = ['{"op":"ok","d":{},"extra":1}', '{"op":"teleport","d":{}}', '{"op":"error","d":{"code":"x"}}']
+    for text in refused:
+        with pytest.raises(ProtocolError):
+            parse_server_frame(text)
 
 
 json_values = st.recursive(
@@ -340,7 +407,7 @@ def test_random_data_for_any_op_only_raises_protocol_errors(op: Any, data: dict[
 @given(st.text(max_size=200))
 def test_random_text_frames_only_raise_protocol_errors(text: str) -> None:
     try:
-        message = parse_client_json(text)
+        message = parse_device_frame(text)
     except ProtocolError as e:
         assert e.code == "malformed"
     else:
@@ -427,13 +494,13 @@ def test_a_device_shows_its_channel_and_a_summit_its_languages_and_ducking() -> 
         user_id=5,
         delegation_id="d1",
         delegation="North",
-        role="interpreter",
+        role=Role.INTERPRETER,
         people=["Ada"],
         language="ru",
         key=KEY,
         link="0f",
     )
-    assert json.loads(server_op("joined", interpreter))["d"]["language"] == "ru"
+    assert json.loads(interpreter.model_dump_json())["language"] == "ru"
     summit = SummitInfo(
         summit_id="s1",
         title="Talks",
@@ -444,7 +511,7 @@ def test_a_device_shows_its_channel_and_a_summit_its_languages_and_ducking() -> 
         languages=["en", "ru"],
         ducking=0.2,
     )
-    sent = json.loads(server_op("summit", summit))["d"]
+    sent = json.loads(summit.model_dump_json())
     assert sent["languages"] == ["en", "ru"] and sent["ducking"] == 0.2
 
 

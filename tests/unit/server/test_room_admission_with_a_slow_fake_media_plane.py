@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fakes import RecordingSocket
+from fakes import RecordingSocket, fake_ready
 from support import device_key
 
-from parley.server.protocol import MAX_NAME, MAX_PEOPLE, server_op
+from parley.protocol.fields import MAX_NAME, MAX_PEOPLE
 from parley.server.room import MAX_LOBBY, Device, Room
 from parley.summit.course import Admission, AtEnd, Course, CourseError
 from parley.summit.model import Delegation, Role, Summit
@@ -83,7 +83,7 @@ def device(
 
 
 async def arrive(room: Room, arriving: Device) -> CourseError | None:
-    return await room.arrive(arriving, lambda admitted: server_op("ready", {"admitted": admitted}))
+    return await room.arrive(arriving, fake_ready)
 
 
 def sent(d: Device) -> RecordingSocket:

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fakes import RecordingSocket
+from fakes import RecordingSocket, fake_ready
 from support import device_key
 
-from parley.errors import PolicyError
 from parley.interpretation.booth import BoothError, BoothState
 from parley.media.plane import MediaError
+from parley.protocol.errors import PolicyError
 from parley.server.room import Device, Room
 from parley.summit.course import Admission, AtEnd, Course
 from parley.summit.model import Delegation, Role, Summit
@@ -134,7 +134,7 @@ class Summitry:
         )
         if language is not None:
             self.media.channel_of[user_id] = language
-        await self.room.arrive(device, lambda admitted: "ready")
+        await self.room.arrive(device, fake_ready)
         return device
 
     async def interpreter(self, user_id: int, language: str = "ru") -> Device:

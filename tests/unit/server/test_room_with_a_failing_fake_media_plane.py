@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fakes import RecordingSocket
+from fakes import RecordingSocket, fake_ready
 from support import device_key
 
 from parley.media.plane import MediaError
+from parley.protocol.codes import ErrorCode
 from parley.server.room import Device, Room
 from parley.summit.course import Admission, AtEnd, Course
 from parley.summit.model import Delegation, Role, Summit
@@ -25,7 +26,7 @@ class FailingMediaPlane:
     on_published: Callable[[int], Coroutine[Any, Any, None]] | None = None
 
     async def open_room(self, room: int) -> None:
-        raise MediaError("media_unavailable", "opening the summit's media room: not available")
+        raise MediaError(ErrorCode.MEDIA_UNAVAILABLE, "opening the summit's media room: not available")
 
     async def publish(
         self, room: int, feed: int, display: str, offer_sdp: str, *, forward: bool = True
@@ -66,7 +67,7 @@ async def test_a_device_going_straight_in_is_answered_with_the_media_error_and_l
         7, delegation, Role.PRINCIPAL, ["Principal A"], socket, device_key(), "link-7", "invitation-7", 1
     )
     with pytest.raises(MediaError) as failed:
-        await room.arrive(device, lambda admitted: "ready")
+        await room.arrive(device, fake_ready)
     assert failed.value.code == "media_unavailable"
     assert room.empty and device.writer is None and socket.sent == []
     assert room.gateway.members() == frozenset()

@@ -18,6 +18,8 @@ from parley.summit.invitations import (
     ForgedToken,
     InvitationError,
     InvitationSigner,
+    RevokedInvitation,
+    UnknownInvitation,
     WrongSummit,
 )
 from parley.summit.model import Role
@@ -201,8 +203,9 @@ def test_a_32_byte_secret_is_enough() -> None:
 
 
 def test_every_invitation_error_has_its_own_code() -> None:
-    codes = {cls.code for cls in (InvitationError, ForgedToken, ExpiredToken, WrongSummit)}
-    assert len(codes) == 4
+    kinds = (ForgedToken, ExpiredToken, WrongSummit, RevokedInvitation, UnknownInvitation)
+    assert len({cls.kind for cls in kinds}) == len(kinds)
+    assert all(cls("why").code == cls.kind for cls in kinds)
 
 
 @given(st.text(alphabet=st.characters(exclude_categories=()), max_size=1100))

@@ -1,14 +1,14 @@
 """Parley's errors: one tree, each error carrying the code a device's `error` op carries.
 
 Whatever a device is refused, or cannot have because a part failed, is a `ParleyError(code,
-message)`: `code` is the wire code (docs/protocol.md, "Error codes"), and the message names the
-rule or the failure for a person. The signalling connection (`parley.server.signaling`) turns
+message)`: `code` is the wire code (parley.protocol.codes.ErrorCode), and the message names
+the rule or the failure for a person. The signalling connection (`parley.server.signaling`) turns
 any of them into an `error` op in one place, and decides there which ones count toward a
 device's limit of bad messages: a broken protocol does, a refusal of what is not allowed (to this
 device, or now) and a failure of the server's own parts do not.
 
 * ParleyError
-  * ProtocolError (parley.server.protocol) - the device broke the wire protocol
+  * ProtocolError (parley.protocol.base) - the device broke the wire protocol
   * DaveRefusal (parley.server.signaling) - the DAVE gateway refused a device's DAVE op
   * InvitationError (parley.summit.invitations) - a token admits no one (here, or any more)
     * ForgedToken
@@ -29,11 +29,13 @@ policy refusals that are no single domain's. Parsers below the edge (SDP, MLS, J
 
 from __future__ import annotations
 
+from parley.protocol.codes import ErrorCode
+
 
 class ParleyError(Exception):
     """A refusal or failure a device is told of: `code` for programs, the message for people."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
 

@@ -1,0 +1,146 @@
+"""Every code the protocol carries, defined once: errors, connection closes, and the sets of them
+that clients treat alike (the endings of a stay, the DAVE refusals that only mean a lost race).
+
+`ErrorCode` is the `code` of an `error` op and of every `ParleyError`; clients get these
+enumerations from the JSON Schema (parley.protocol.schema), never from a copy.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ErrorCode(enum.StrEnum):
+    # The device broke the protocol (these count toward its limit of invalid frames).
+    MALFORMED = "malformed"
+    TOO_LARGE = "too_large"
+    UNKNOWN_OP = "unknown_op"
+    INVALID = "invalid"
+    IDENTIFY_FIRST = "identify_first"
+    ALREADY_IDENTIFIED = "already_identified"
+    # The summit's course and its lobby.
+    FORBIDDEN = "forbidden"
+    NOT_WAITING = "not_waiting"
+    NO_SUCH_DEVICE = "no_such_device"
+    NOT_ADMITTED = "not_admitted"
+    PHASE_ORDER = "phase_order"
+    NO_OVERRUN = "no_overrun"
+    # The endings of a stay (ENDINGS).
+    ADMISSION_REFUSED = "admission_refused"
+    SUMMIT_LOCKED = "summit_locked"
+    OPENING_ENDED = "opening_ended"
+    SUMMIT_ENDED = "summit_ended"
+    REMOVED = "removed"
+    UNUSABLE_COMMITS = "unusable_commits"
+    INVITATION_REVOKED = "invitation_revoked"
+    # Invitations and entry.
+    INVITATION_FORGED = "invitation_forged"
+    INVITATION_EXPIRED = "invitation_expired"
+    INVITATION_WRONG_SUMMIT = "invitation_wrong_summit"
+    INVITATION_UNKNOWN = "invitation_unknown"
+    INVITATION_IN_USE = "invitation_in_use"
+    DEVICE_CONNECTED = "device_connected"
+    LOBBY_FULL = "lobby_full"
+    RATE_LIMITED = "rate_limited"
+    # Publishing and subscribing, refused by the rules.
+    NO_SUCH_FEED = "no_such_feed"
+    UNMAPPABLE_OFFER = "unmappable_offer"
+    # The media server refused or failed.
+    NO_SUBSCRIPTION = "no_subscription"
+    NO_CONNECTION = "no_connection"
+    MEDIA_UNAVAILABLE = "media_unavailable"
+    MEDIA_REFUSED = "media_refused"
+    # Interpretation: channels and booths.
+    CHANNEL_FORBIDDEN = "channel_forbidden"
+    AUDIO_ONLY = "audio_only"
+    NO_SUCH_CHANNEL = "no_such_channel"
+    BOOTH_BUSY = "booth_busy"
+    NOT_LIVE = "not_live"
+    ALREADY_LIVE = "already_live"
+    NOT_PUBLISHING = "not_publishing"
+    # DAVE: the gateway refused a device's DAVE op (parley.e2ee.gateway.Refusal, prefixed).
+    DAVE_OVERSIZED = "dave_oversized"
+    DAVE_MALFORMED = "dave_malformed"
+    DAVE_UNKNOWN_OPCODE = "dave_unknown_opcode"
+    DAVE_UNKNOWN_USER = "dave_unknown_user"
+    DAVE_UNSUPPORTED_KEY_PACKAGE = "dave_unsupported_key_package"
+    DAVE_BAD_SIGNATURE = "dave_bad_signature"
+    DAVE_IDENTITY_MISMATCH = "dave_identity_mismatch"
+    DAVE_WRONG_GROUP = "dave_wrong_group"
+    DAVE_WRONG_EPOCH = "dave_wrong_epoch"
+    DAVE_LATE_COMMIT = "dave_late_commit"
+    DAVE_NOT_A_COMMIT = "dave_not_a_commit"
+    DAVE_NOT_A_MEMBER = "dave_not_a_member"
+    DAVE_NOTHING_TO_COMMIT = "dave_nothing_to_commit"
+    DAVE_INLINE_PROPOSAL = "dave_inline_proposal"
+    DAVE_MISSING_PROPOSAL = "dave_missing_proposal"
+    DAVE_UNKNOWN_PROPOSAL = "dave_unknown_proposal"
+    DAVE_IDENTITY_CHANGED = "dave_identity_changed"
+    DAVE_WELCOME_MISMATCH = "dave_welcome_mismatch"
+    DAVE_UNKNOWN_TRANSITION = "dave_unknown_transition"
+    # On the device's side only: the server did not answer a request in time.
+    TIMEOUT = "timeout"
+
+
+# The errors after which the server closes the connection: the device's stay is over.
+ENDINGS = frozenset(
+    {
+        ErrorCode.ADMISSION_REFUSED,
+        ErrorCode.SUMMIT_LOCKED,
+        ErrorCode.REMOVED,
+        ErrorCode.INVITATION_REVOKED,
+        ErrorCode.OPENING_ENDED,
+        ErrorCode.SUMMIT_ENDED,
+        ErrorCode.UNUSABLE_COMMITS,
+    }
+)
+
+# The protocol's own codes: a device that keeps breaking the protocol is disconnected.
+PROTOCOL_VIOLATIONS = frozenset(
+    {
+        ErrorCode.MALFORMED,
+        ErrorCode.TOO_LARGE,
+        ErrorCode.UNKNOWN_OP,
+        ErrorCode.INVALID,
+        ErrorCode.IDENTIFY_FIRST,
+        ErrorCode.ALREADY_IDENTIFIED,
+    }
+)
+
+# DAVE refusals that only mean "you lost a race" or "too late": not abuse, and nothing for a
+# client to warn about. A commit crosses the proposals revoked, added or consumed meanwhile
+# (unknown_proposal, missing_proposal, nothing_to_commit), or a group re-created meanwhile
+# (wrong_epoch): while members rejoin in quick succession an honest device meets many of them.
+LOST_RACES = frozenset(
+    {
+        ErrorCode.DAVE_LATE_COMMIT,
+        ErrorCode.DAVE_MISSING_PROPOSAL,
+        ErrorCode.DAVE_UNKNOWN_PROPOSAL,
+        ErrorCode.DAVE_UNKNOWN_TRANSITION,
+        ErrorCode.DAVE_NOTHING_TO_COMMIT,
+        ErrorCode.DAVE_WRONG_EPOCH,
+    }
+)
+
+
+class CloseCode(enum.IntEnum):
+    """How the server closes a device's WebSocket (docs/protocol.md, "Close codes")."""
+
+    NORMAL = 1000  # the device left
+    TRY_AGAIN = 1013  # lobby_full, invitation_in_use, device_connected, the media server unavailable
+    NOT_IDENTIFIED = 4001  # no valid identify in time, or silent
+    REFUSED = 4003  # the invitation or the host refused it (and invitation_revoked during a stay)
+    OPENING_ENDED = 4005
+    SUMMIT_ENDED = 4006
+    ABUSE = 4008  # too many invalid frames, or not reading its messages
+    REMOVED = 4009
+    UNUSABLE_COMMITS = 4010
+    RATE_LIMITED = 4029  # cf. HTTP 429
+
+
+# The codes of the sets above, by name, as the JSON Schema carries them to clients.
+CODE_SETS: dict[str, frozenset[ErrorCode]] = {
+    "EndingCode": ENDINGS,
+    "ProtocolViolationCode": PROTOCOL_VIOLATIONS,
+    "LostRaceCode": LOST_RACES,
+}
