@@ -60,7 +60,6 @@ export const ERROR_CODES = [
   "removed",
   "unusable_commits",
   "invitation_revoked",
-  "invitation_invalid",
   "invitation_forged",
   "invitation_expired",
   "invitation_wrong_summit",

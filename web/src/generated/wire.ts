@@ -27,7 +27,6 @@ export type ErrorCode =
   | "removed"
   | "unusable_commits"
   | "invitation_revoked"
-  | "invitation_invalid"
   | "invitation_forged"
   | "invitation_expired"
   | "invitation_wrong_summit"
