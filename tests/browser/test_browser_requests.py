@@ -34,7 +34,8 @@ async def test_a_refused_subscription_fails_alone_and_the_other_keeps_decoding(
         feed = str(sdk.user_id)
 
         async def refused() -> bool:
-            return (await state(page))["refusedFeeds"].get(str(NOBODY)) == "no_such_feed"
+            code = (await state(page))["refusedFeeds"].get(str(NOBODY))
+            return bool(code == "no_such_feed")
 
         await wait_until(refused, 20, "the server to refuse the feed nobody publishes")
         await wait_until(lambda: decodes(page, feed), 40, "the browser to decode the SDK device")
