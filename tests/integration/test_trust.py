@@ -17,8 +17,8 @@ from hostile import hide_from_roster, room_of, swap_key
 
 from parley.cli import print_call
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
+from parley.protocol.codes import MembershipStatus
 from parley.sdk.client import JoinError, ParleyClient
-from parley.sdk.membership import Status
 from parley.server.runtime import ParleyServer
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +48,7 @@ async def test_a_member_the_roster_hides_raises_an_alarm_on_every_device_and_get
             await until(lambda: alarmed_about(a, ghost.user_id, "not in the call's roster"), 30, "A's alarm")
             await until(lambda: alarmed_about(b, ghost.user_id, "not in the call's roster"), 30, "B's alarm")
             assert ghost.user_id not in a.roster and ghost.user_id not in b.roster
-            assert {m.user_id: m.status for m in a.members()}[ghost.user_id] is Status.HIDDEN
+            assert {m.user_id: m.status for m in a.members()}[ghost.user_id] is MembershipStatus.HIDDEN
             assert a.holding and b.holding
             print_call(a)  # what `parley join` shows of it
             printed = capsys.readouterr().out
@@ -78,7 +78,9 @@ async def test_a_key_swapped_under_a_user_id_raises_an_alarm_and_holds_media(par
         swap_key(room_of(parley, a.link.summit_id), b1.user_id)
         for observer in (a, b2):
             await until(partial(alarmed_about, observer, b1.user_id, "key changed"), 30, "the alarm")
-            assert {m.user_id: m.status for m in observer.members()}[b1.user_id] is Status.KEY_CHANGED
+            assert {m.user_id: m.status for m in observer.members()}[
+                b1.user_id
+            ] is MembershipStatus.KEY_CHANGED
             assert observer.holding
         async with janus_spy(parley, a.summit["channel_id"], a.user_id) as spied:
             await asyncio.sleep(WINDOW)

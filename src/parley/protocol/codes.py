@@ -1,5 +1,6 @@
-"""Every code the protocol carries, defined once: errors, connection closes, and the sets of them
-that clients treat alike (the endings of a stay, the DAVE refusals that only mean a lost race).
+"""Every code the protocol carries, defined once: errors, connection closes, the sets of them
+that clients treat alike (the endings of a stay, the DAVE refusals that only mean a lost race),
+and the words both clients use for what they see of their call (membership, alarms).
 
 `ErrorCode` is the `code` of an `error` op and of every `ParleyError`; clients get these
 enumerations from the JSON Schema (parley.protocol.schema), never from a copy.
@@ -136,6 +137,27 @@ class CloseCode(enum.IntEnum):
     REMOVED = 4009
     UNUSABLE_COMMITS = 4010
     RATE_LIMITED = 4029  # cf. HTTP 429
+
+
+class MembershipStatus(enum.StrEnum):
+    """What a client makes of one member of its call, from its own key group held against the
+    server's roster (parley.sdk.membership, web/src/e2ee/membership.ts): never sent, but both
+    clients name it alike."""
+
+    IN_CALL = "in_call"  # in the roster and in the key group, with the key it identified with
+    JOINING = "joining"  # in the roster, not yet in the key group
+    NOT_IN_GROUP = "not_in_group"  # in the roster, still not in the key group after the bound
+    LEAVING = "leaving"  # in the key group, left the roster less than the grace ago
+    HIDDEN = "hidden"  # in the key group, and the roster does not explain it
+    KEY_CHANGED = "key_changed"  # in the key group with another key than before or than identified
+
+
+class AlarmKind(enum.StrEnum):
+    """Why a client raises an alarm about its call (and holds its media)."""
+
+    HIDDEN_MEMBER = "hidden_member"
+    KEY_CHANGED = "key_changed"
+    NOT_IN_GROUP = "not_in_group"
 
 
 # The codes of the sets above, by name, as the JSON Schema carries them to clients.

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from parley.protocol.codes import CODE_SETS, CloseCode, ErrorCode
+from parley.protocol.codes import CODE_SETS, AlarmKind, CloseCode, ErrorCode, MembershipStatus
 from parley.protocol.dave_ops import DaveDeviceOp
 from parley.protocol.device_ops import DeviceOp
 from parley.protocol.server_ops import ServerOp
@@ -32,6 +32,8 @@ class _ServerSide(BaseModel):
     server_op: ServerOp
     error_code: ErrorCode
     close_code: CloseCode
+    membership_status: MembershipStatus
+    alarm_kind: AlarmKind
 
 
 def wire_schema() -> dict[str, Any]:

@@ -23,9 +23,10 @@ Sans-IO: feed it the roster and the key group as they change, with `now`; call `
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from parley.protocol.codes import AlarmKind, MembershipStatus
 
 # The roster drops a leaving device before the members commit its removal (a proposal, a commit
 # and a transition: well under a second normally, bounded by the gateway's 2 s transition timeout
@@ -34,21 +35,6 @@ LEAVING_GRACE = 15.0  # s
 # An admitted device sends its key package at once and is added within a transition; a roster
 # entry still missing from the key group after this is not a member, whatever the roster says.
 JOINING_BOUND = 20.0  # s
-
-
-class Status(enum.Enum):
-    IN_CALL = "in_call"  # in the roster and in the key group, with the key it identified with
-    JOINING = "joining"  # in the roster, not yet in the key group
-    NOT_IN_GROUP = "not_in_group"  # in the roster, still not in the key group after JOINING_BOUND
-    LEAVING = "leaving"  # in the key group, left the roster less than LEAVING_GRACE ago
-    HIDDEN = "hidden"  # in the key group, and the roster does not explain it
-    KEY_CHANGED = "key_changed"  # in the key group with another key than before or than identified
-
-
-class AlarmKind(enum.Enum):
-    HIDDEN_MEMBER = "hidden_member"
-    KEY_CHANGED = "key_changed"
-    NOT_IN_GROUP = "not_in_group"
 
 
 @dataclass(frozen=True)
@@ -66,12 +52,12 @@ class Member:
     """One device as this device sees it: its key from the key group, its entry from the roster."""
 
     user_id: int
-    status: Status
+    status: MembershipStatus
     key: bytes | None  # from the key group (None: not in it)
     announced_key: bytes | None  # from the roster (None: not in it)
 
 
-_HOLDING = frozenset({Status.HIDDEN, Status.KEY_CHANGED})
+_HOLDING = frozenset({MembershipStatus.HIDDEN, MembershipStatus.KEY_CHANGED})
 
 
 class CallMembership:
@@ -117,19 +103,23 @@ class CallMembership:
 
     # -- what it shows -------------------------------------------------------------------------
 
-    def status(self, user_id: int, now: float) -> Status | None:
+    def status(self, user_id: int, now: float) -> MembershipStatus | None:
         in_group, announced = user_id in self._group, self._roster.get(user_id)
         if in_group:
             key = self._group[user_id]
             if key != self._first_keys[user_id] or (announced is not None and key != announced):
-                return Status.KEY_CHANGED
+                return MembershipStatus.KEY_CHANGED
             if announced is not None:
-                return Status.IN_CALL
+                return MembershipStatus.IN_CALL
             left = self._left_roster.get(user_id)
-            return Status.LEAVING if left is not None and now - left < LEAVING_GRACE else Status.HIDDEN
+            return (
+                MembershipStatus.LEAVING
+                if left is not None and now - left < LEAVING_GRACE
+                else MembershipStatus.HIDDEN
+            )
         if announced is not None:
             joined = self._joined_roster.get(user_id, now)
-            return Status.JOINING if now - joined < JOINING_BOUND else Status.NOT_IN_GROUP
+            return MembershipStatus.JOINING if now - joined < JOINING_BOUND else MembershipStatus.NOT_IN_GROUP
         return None
 
     def members(self, now: float) -> list[Member]:
@@ -158,21 +148,21 @@ class CallMembership:
 
 def _alarm_for(member: Member) -> Alarm | None:
     u = member.user_id
-    if member.status is Status.HIDDEN:
+    if member.status is MembershipStatus.HIDDEN:
         return Alarm(
             AlarmKind.HIDDEN_MEMBER,
             u,
             f"user {u} is in the key group but not in the call's roster: it can decrypt the call;"
             " this device sends nothing while it stays",
         )
-    if member.status is Status.KEY_CHANGED:
+    if member.status is MembershipStatus.KEY_CHANGED:
         return Alarm(
             AlarmKind.KEY_CHANGED,
             u,
             f"user {u}'s signature key changed in the key group (or is not the key it identified"
             " with): another key stands in its place; this device sends nothing while it stays",
         )
-    if member.status is Status.NOT_IN_GROUP:
+    if member.status is MembershipStatus.NOT_IN_GROUP:
         return Alarm(
             AlarmKind.NOT_IN_GROUP,
             u,

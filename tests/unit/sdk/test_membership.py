@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from parley.sdk.membership import JOINING_BOUND, LEAVING_GRACE, AlarmKind, CallMembership, Status
+from parley.protocol.codes import AlarmKind, MembershipStatus
+from parley.sdk.membership import JOINING_BOUND, LEAVING_GRACE, CallMembership
 
 ME, A, B, GHOST = 1, 2, 3, 666
 KEY = {ME: b"me", A: b"a", B: b"b", GHOST: b"ghost"}
@@ -18,8 +19,8 @@ def watch() -> CallMembership:
 def test_a_call_whose_key_group_matches_the_roster_shows_everyone_in_it_and_sends() -> None:
     membership = watch()
     assert [(m.user_id, m.status) for m in membership.members(2.0)] == [
-        (A, Status.IN_CALL),
-        (B, Status.IN_CALL),
+        (A, MembershipStatus.IN_CALL),
+        (B, MembershipStatus.IN_CALL),
     ]
     assert not membership.hold(2.0) and membership.alarms == []
 
@@ -30,7 +31,7 @@ def test_a_key_group_member_the_roster_never_showed_is_hidden_named_and_holds_me
     assert [(a.kind, a.user_id) for a in alarms] == [(AlarmKind.HIDDEN_MEMBER, GHOST)]
     assert str(GHOST) in alarms[0].text
     assert membership.hold(3.0)
-    assert {m.user_id: m.status for m in membership.members(3.0)}[GHOST] is Status.HIDDEN
+    assert {m.user_id: m.status for m in membership.members(3.0)}[GHOST] is MembershipStatus.HIDDEN
     membership.key_group({ME: KEY[ME], A: KEY[A], B: KEY[B]}, 4.0)  # removed: sending resumes
     assert not membership.hold(4.0)
 
@@ -38,7 +39,7 @@ def test_a_key_group_member_the_roster_never_showed_is_hidden_named_and_holds_me
 def test_a_leaving_device_is_not_hidden_within_the_grace_but_is_after_it() -> None:
     membership = watch()
     assert membership.roster({ME: KEY[ME], A: KEY[A]}, 10.0) == []
-    assert {m.user_id: m.status for m in membership.members(11.0)}[B] is Status.LEAVING
+    assert {m.user_id: m.status for m in membership.members(11.0)}[B] is MembershipStatus.LEAVING
     assert not membership.hold(11.0)
     assert membership.deadline(11.0) == 10.0 + LEAVING_GRACE
     alarms = membership.tick(10.0 + LEAVING_GRACE)
@@ -67,7 +68,7 @@ def test_a_leaf_whose_key_is_not_the_one_the_roster_announced_is_a_key_change() 
 def test_a_roster_entry_that_never_reaches_the_key_group_raises_an_alarm_after_the_bound() -> None:
     membership = watch()
     membership.roster({ME: KEY[ME], A: KEY[A], B: KEY[B], GHOST: KEY[GHOST]}, 10.0)
-    assert {m.user_id: m.status for m in membership.members(11.0)}[GHOST] is Status.JOINING
+    assert {m.user_id: m.status for m in membership.members(11.0)}[GHOST] is MembershipStatus.JOINING
     assert membership.deadline(11.0) == 10.0 + JOINING_BOUND
     alarms = membership.tick(10.0 + JOINING_BOUND)
     assert membership.deadline(10.0 + JOINING_BOUND) is None  # nothing left to wait for
