@@ -97,7 +97,8 @@ function codes(schema) {
   const lines = [BANNER, '// Each enumeration of the schema: its values, and their union (wire.ts has the same unions).', ''];
   for (const [name, def] of Object.entries(schema.$defs)) {
     if (!Array.isArray(def.enum)) continue;
-    const constant = `${name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}S`;
+    const snake = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+    const constant = snake.endsWith('S') ? `${snake}ES` : `${snake}S`; // MEMBERSHIP_STATUSES, ERROR_CODES
     if (def.description) lines.push(`/** ${def.description.replace(/\s+/g, ' ').trim()} */`);
     lines.push(`export const ${constant} = ${JSON.stringify(def.enum, null, 2)} as const;`);
     lines.push(`export type ${name} = (typeof ${constant})[number];`, '');

@@ -8,6 +8,14 @@ export const ADMISSIONS = [
 ] as const;
 export type Admission = (typeof ADMISSIONS)[number];
 
+/** Why a client raises an alarm about its call (and holds its media). */
+export const ALARM_KINDS = [
+  "hidden_member",
+  "key_changed",
+  "not_in_group"
+] as const;
+export type AlarmKind = (typeof ALARM_KINDS)[number];
+
 export const AT_ENDS = [
   "hard_stop",
   "overrun"
@@ -113,6 +121,17 @@ export const LOST_RACE_CODES = [
   "dave_wrong_epoch"
 ] as const;
 export type LostRaceCode = (typeof LOST_RACE_CODES)[number];
+
+/** What a client makes of one member of its call, from its own key group held against the server's roster (parley.sdk.membership, web/src/e2ee/membership.ts): never sent, but both clients name it alike. */
+export const MEMBERSHIP_STATUSES = [
+  "in_call",
+  "joining",
+  "not_in_group",
+  "leaving",
+  "hidden",
+  "key_changed"
+] as const;
+export type MembershipStatus = (typeof MEMBERSHIP_STATUSES)[number];
 
 export const PHASES = [
   "scheduled",

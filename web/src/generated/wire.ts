@@ -72,6 +72,16 @@ export type ErrorCode =
  * How the server closes a device's WebSocket (docs/protocol.md, "Close codes").
  */
 export type CloseCode = 1000 | 1013 | 4001 | 4003 | 4005 | 4006 | 4008 | 4009 | 4010 | 4029;
+/**
+ * What a client makes of one member of its call, from its own key group held against the
+ * server's roster (parley.sdk.membership, web/src/e2ee/membership.ts): never sent, but both
+ * clients name it alike.
+ */
+export type MembershipStatus = "in_call" | "joining" | "not_in_group" | "leaving" | "hidden" | "key_changed";
+/**
+ * Why a client raises an alarm about its call (and holds its media).
+ */
+export type AlarmKind = "hidden_member" | "key_changed" | "not_in_group";
 export type EndingCode =
   | "admission_refused"
   | "invitation_revoked"
@@ -135,6 +145,8 @@ export interface ParleyWire {
     | (DaveClientsConnect | DaveClientDisconnect | DavePrepareTransition | DaveExecuteTransition | DavePrepareEpoch);
   error_code?: ErrorCode;
   close_code?: CloseCode;
+  membership_status?: MembershipStatus;
+  alarm_kind?: AlarmKind;
   ending_code?: EndingCode;
   protocol_violation_code?: ProtocolViolationCode;
   lost_race_code?: LostRaceCode;
