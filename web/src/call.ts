@@ -16,7 +16,7 @@
  */
 
 import { E2eeManager } from './e2ee/manager';
-import type { MemberStatus, MemberView } from './e2ee/membership';
+import type { MemberView } from './e2ee/membership';
 import type { AlarmReason, FrameStatsMessage, SenderFrameCounts, SessionSnapshot } from './e2ee/messages';
 import { KeyMemory } from './keyMemory';
 import { CourseState } from './course';
@@ -26,7 +26,7 @@ import type { Channel } from './interpretation/channels';
 import { Listening } from './interpretation/listening';
 import { Mixer } from './interpretation/mixer';
 import type { LocalMedia } from './localMedia';
-import { LOST_RACE_CODES, type ErrorCode, type Phase } from './generated/codes';
+import { LOST_RACE_CODES, type ErrorCode, type MembershipStatus, type Phase } from './generated/codes';
 import type { DeviceInfo, LobbyDevice, ReadyOp, ServerOp, SummitInfo } from './generated/wire';
 import { ServerFrames } from './incoming';
 import { Publisher, Subscription } from './media';
@@ -73,8 +73,8 @@ export interface TestState {
   /** The alarms raised, each with the member it names. */
   alarms: { reason: string; userId: string | null }[];
   /** Every device of the key group and the roster, with its status (from the worker). */
-  members: { userId: string; status: MemberStatus }[];
-  /** The worker holds outgoing media (an unexplained member or a swapped key in the key group). */
+  members: { userId: string; status: MembershipStatus }[];
+  /** The worker holds outgoing media (a hidden member or a swapped key in the key group). */
   held: boolean;
   /** Devices whose link came with another key in an earlier call. */
   newKeys: string[];
@@ -173,9 +173,9 @@ const ALARM_TEXT: Record<AlarmReason, (id: string) => string> = {
   downgrade: () => 'The server tried to turn end-to-end encryption off. Parley refused: nothing is sent unencrypted.',
   duplicate_member: (id) => `The key group contained user ${id} twice, which only an attack produces. This device refused that group.`,
   unknown_member: (id) => `The key group contains user ${id}, whom the server never announced. Compare the group code aloud before going on.`,
-  unexplained_member: (id) =>
+  hidden_member: (id) =>
     `Unknown member ${id} is in the key group but not in the list of participants: the server is hiding a device that can decrypt this call. ${HOLDING}`,
-  missing_member: (id) =>
+  not_in_group: (id) =>
     `User ${id} is listed as a participant but never joined the key group: the server shows someone who is not really in the call.`,
   key_changed: (id) =>
     `The signature key of user ${id} changed during the call: the server may have put its own key in that participant's place. ${HOLDING}`,
@@ -349,7 +349,7 @@ export class Call {
     return this.session?.members ?? [];
   }
 
-  statusOf(userId: string): MemberStatus | null {
+  statusOf(userId: string): MembershipStatus | null {
     return this.members.find((m) => m.userId === userId)?.status ?? null;
   }
 

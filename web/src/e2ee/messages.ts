@@ -10,7 +10,8 @@
  * This file is shared by the page and the worker, so it uses no DOM or worker types.
  */
 
-import type { MemberView, MembershipAlarmReason, RosterDevice } from './membership';
+import type { AlarmKind } from '../generated/codes';
+import type { MemberView, RosterDevice } from './membership';
 
 export type MediaKind = 'audio' | 'video';
 
@@ -140,7 +141,8 @@ export interface SessionMessage {
   session: SessionSnapshot;
 }
 
-export type AlarmReason = 'downgrade' | 'duplicate_member' | 'unknown_member' | MembershipAlarmReason;
+/** The alarms of the key group against the roster (AlarmKind, named alike by the SDK), and the DAVE member's own. */
+export type AlarmReason = 'downgrade' | 'duplicate_member' | 'unknown_member' | AlarmKind;
 
 /** Something only an attacking server would do. Shown to people, never silenced. */
 export interface AlarmMessage {
