@@ -34,24 +34,6 @@ function unionsOf(schema, side) {
 }
 
 /**
- * The schema as both generators read it. pydantic leaves a tag with a default out of `required`,
- * yet its discriminated unions refuse a message without the tag: each union member requires it
- * here, as the server's parser does (and TypeScript narrows on it).
- */
-function normalised() {
-  const schema = JSON.parse(text);
-  for (const side of ['server_op', 'device_op']) {
-    for (const { tag, models } of unionsOf(schema, side)) {
-      for (const name of Object.values(models)) {
-        const model = schema.$defs[name];
-        model.required = [...new Set([tag, ...(model.required ?? [])])];
-      }
-    }
-  }
-  return schema;
-}
-
-/**
  * The schema as json-schema-to-typescript should read it: pydantic titles every property, and
  * each title would become a type alias of its own (Id1, Op3, ...), so only the definitions'
  * titles name types; defaults beside a $ref would make a copy of the type each.
@@ -163,7 +145,7 @@ function validators(schema) {
   return { js: js.join('\n'), dts: dts.join('\n') };
 }
 
-const schema = normalised();
+const schema = JSON.parse(text);
 const { js, dts } = validators(schema);
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'wire.schema.json'), text);

@@ -628,8 +628,8 @@ return errors === 0;
 }
 
 export const AdmittedOp = validate115;
-const schema62 = {"additionalProperties":false,"properties":{"op":{"const":"admitted","default":"admitted","title":"Op","type":"string"},"d":{"$ref":"#/$defs/Empty","default":{}}},"title":"AdmittedOp","type":"object","required":["op"]};
-const schema24 = {"additionalProperties":false,"properties":{},"title":"Empty","type":"object"};
+const schema62 = {"additionalProperties":false,"properties":{"op":{"const":"admitted","default":"admitted","title":"Op","type":"string"},"d":{"$ref":"#/$defs/Empty","default":{}}},"title":"AdmittedOp","type":"object","required":["op","d"]};
+const schema24 = {"additionalProperties":false,"properties":{},"title":"Empty","type":"object","required":[]};
 
 function validate115(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -637,7 +637,7 @@ let errors = 0;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if((data.op === undefined) && (missing0 = "op")){
+if(((data.op === undefined) && (missing0 = "op")) || ((data.d === undefined) && (missing0 = "d"))){
 validate115.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0}}];
 return false;
 }
@@ -1836,7 +1836,7 @@ return errors === 0;
 export const LobbyJoinedOp = validate124;
 const schema67 = {"additionalProperties":false,"properties":{"op":{"const":"lobby_joined","default":"lobby_joined","title":"Op","type":"string"},"d":{"$ref":"#/$defs/LobbyJoinedData"}},"required":["op","d"],"title":"LobbyJoinedOp","type":"object"};
 const schema68 = {"additionalProperties":false,"properties":{"device":{"$ref":"#/$defs/LobbyDevice"}},"required":["device"],"title":"LobbyJoinedData","type":"object"};
-const schema69 = {"additionalProperties":false,"properties":{"user_id":{"exclusiveMaximum":9007199254740992,"minimum":1,"title":"User Id","type":"integer"},"delegation_id":{"title":"Delegation Id","type":"string"},"delegation":{"title":"Delegation","type":"string"},"role":{"$ref":"#/$defs/Role"},"people":{"items":{"type":"string"},"title":"People","type":"array"},"publishing":{"default":false,"title":"Publishing","type":"boolean"},"language":{"anyOf":[{"pattern":"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$","type":"string"},{"type":"null"}],"default":null,"title":"Language"},"key":{"title":"Key","type":"string"},"link":{"title":"Link","type":"string"},"removed_earlier":{"title":"Removed Earlier","type":"boolean"}},"required":["user_id","delegation_id","delegation","role","people","key","link","removed_earlier"],"title":"LobbyDevice","type":"object"};
+const schema69 = {"additionalProperties":false,"properties":{"user_id":{"exclusiveMaximum":9007199254740992,"minimum":1,"title":"User Id","type":"integer"},"delegation_id":{"title":"Delegation Id","type":"string"},"delegation":{"title":"Delegation","type":"string"},"role":{"$ref":"#/$defs/Role"},"people":{"items":{"type":"string"},"title":"People","type":"array"},"publishing":{"default":false,"title":"Publishing","type":"boolean"},"language":{"anyOf":[{"pattern":"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$","type":"string"},{"type":"null"}],"default":null,"title":"Language"},"key":{"title":"Key","type":"string"},"link":{"title":"Link","type":"string"},"removed_earlier":{"title":"Removed Earlier","type":"boolean"}},"required":["user_id","delegation_id","delegation","role","people","publishing","language","key","link","removed_earlier"],"title":"LobbyDevice","type":"object"};
 const schema54 = {"description":"What a device may do.","enum":["host","principal","delegate","observer","press","interpreter"],"title":"Role","type":"string"};
 const func16 = Object.prototype.hasOwnProperty;
 
@@ -1846,7 +1846,7 @@ let errors = 0;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if(((((((((data.user_id === undefined) && (missing0 = "user_id")) || ((data.delegation_id === undefined) && (missing0 = "delegation_id"))) || ((data.delegation === undefined) && (missing0 = "delegation"))) || ((data.role === undefined) && (missing0 = "role"))) || ((data.people === undefined) && (missing0 = "people"))) || ((data.key === undefined) && (missing0 = "key"))) || ((data.link === undefined) && (missing0 = "link"))) || ((data.removed_earlier === undefined) && (missing0 = "removed_earlier"))){
+if(((((((((((data.user_id === undefined) && (missing0 = "user_id")) || ((data.delegation_id === undefined) && (missing0 = "delegation_id"))) || ((data.delegation === undefined) && (missing0 = "delegation"))) || ((data.role === undefined) && (missing0 = "role"))) || ((data.people === undefined) && (missing0 = "people"))) || ((data.publishing === undefined) && (missing0 = "publishing"))) || ((data.language === undefined) && (missing0 = "language"))) || ((data.key === undefined) && (missing0 = "key"))) || ((data.link === undefined) && (missing0 = "link"))) || ((data.removed_earlier === undefined) && (missing0 = "removed_earlier"))){
 validate70.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0}}];
 return false;
 }
@@ -2408,7 +2408,7 @@ return errors === 0;
 }
 
 export const OkOp = validate128;
-const schema88 = {"additionalProperties":false,"description":"Done: the answer to a request that has no answer of its own (admit, lock, take_over...).","properties":{"id":{"anyOf":[{"exclusiveMaximum":9007199254740992,"minimum":1,"type":"integer"},{"type":"null"}],"default":null,"title":"Id"},"op":{"const":"ok","default":"ok","title":"Op","type":"string"},"d":{"$ref":"#/$defs/Empty","default":{}}},"title":"OkOp","type":"object","required":["op"]};
+const schema88 = {"additionalProperties":false,"description":"Done: the answer to a request that has no answer of its own (admit, lock, take_over...).","properties":{"id":{"anyOf":[{"exclusiveMaximum":9007199254740992,"minimum":1,"type":"integer"},{"type":"null"}],"default":null,"title":"Id"},"op":{"const":"ok","default":"ok","title":"Op","type":"string"},"d":{"$ref":"#/$defs/Empty","default":{}}},"title":"OkOp","type":"object","required":["op","d"]};
 
 function validate128(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -2416,7 +2416,7 @@ let errors = 0;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if((data.op === undefined) && (missing0 = "op")){
+if(((data.op === undefined) && (missing0 = "op")) || ((data.d === undefined) && (missing0 = "d"))){
 validate128.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0}}];
 return false;
 }
@@ -2790,8 +2790,8 @@ return errors === 0;
 export const ReadyOp = validate130;
 const schema51 = {"additionalProperties":false,"description":"Identified (answers `identify`).","properties":{"id":{"anyOf":[{"exclusiveMaximum":9007199254740992,"minimum":1,"type":"integer"},{"type":"null"}],"default":null,"title":"Id"},"op":{"const":"ready","default":"ready","title":"Op","type":"string"},"d":{"$ref":"#/$defs/ReadyData"}},"required":["op","d"],"title":"ReadyOp","type":"object"};
 const schema52 = {"additionalProperties":false,"properties":{"device":{"$ref":"#/$defs/OwnDevice"},"summit":{"$ref":"#/$defs/SummitInfo"},"admitted":{"title":"Admitted","type":"boolean"},"can_admit":{"title":"Can Admit","type":"boolean"},"course":{"$ref":"#/$defs/CourseInfo"},"heartbeat_interval":{"title":"Heartbeat Interval","type":"number"},"ice_servers":{"items":{"$ref":"#/$defs/IceServer"},"title":"Ice Servers","type":"array"},"test_hooks":{"title":"Test Hooks","type":"boolean"}},"required":["device","summit","admitted","can_admit","course","heartbeat_interval","ice_servers","test_hooks"],"title":"ReadyData","type":"object"};
-const schema61 = {"additionalProperties":false,"properties":{"urls":{"title":"Urls","type":"string"},"username":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Username"},"credential":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Credential"}},"required":["urls"],"title":"IceServer","type":"object"};
-const schema53 = {"additionalProperties":false,"description":"This device, as `ready` tells it: where it listens first (None: the floor).","properties":{"user_id":{"exclusiveMaximum":9007199254740992,"minimum":1,"title":"User Id","type":"integer"},"delegation_id":{"title":"Delegation Id","type":"string"},"delegation":{"title":"Delegation","type":"string"},"role":{"$ref":"#/$defs/Role"},"people":{"items":{"type":"string"},"title":"People","type":"array"},"publishing":{"default":false,"title":"Publishing","type":"boolean"},"language":{"anyOf":[{"pattern":"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$","type":"string"},{"type":"null"}],"default":null,"title":"Language"},"key":{"title":"Key","type":"string"},"link":{"title":"Link","type":"string"},"default_channel":{"anyOf":[{"pattern":"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$","type":"string"},{"type":"null"}],"title":"Default Channel"}},"required":["user_id","delegation_id","delegation","role","people","key","link","default_channel"],"title":"OwnDevice","type":"object"};
+const schema61 = {"additionalProperties":false,"properties":{"urls":{"title":"Urls","type":"string"},"username":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Username"},"credential":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Credential"}},"required":["urls","username","credential"],"title":"IceServer","type":"object"};
+const schema53 = {"additionalProperties":false,"description":"This device, as `ready` tells it: where it listens first (None: the floor).","properties":{"user_id":{"exclusiveMaximum":9007199254740992,"minimum":1,"title":"User Id","type":"integer"},"delegation_id":{"title":"Delegation Id","type":"string"},"delegation":{"title":"Delegation","type":"string"},"role":{"$ref":"#/$defs/Role"},"people":{"items":{"type":"string"},"title":"People","type":"array"},"publishing":{"default":false,"title":"Publishing","type":"boolean"},"language":{"anyOf":[{"pattern":"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$","type":"string"},{"type":"null"}],"default":null,"title":"Language"},"key":{"title":"Key","type":"string"},"link":{"title":"Link","type":"string"},"default_channel":{"anyOf":[{"pattern":"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$","type":"string"},{"type":"null"}],"title":"Default Channel"}},"required":["user_id","delegation_id","delegation","role","people","publishing","language","key","link","default_channel"],"title":"OwnDevice","type":"object"};
 
 function validate53(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -2799,7 +2799,7 @@ let errors = 0;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if(((((((((data.user_id === undefined) && (missing0 = "user_id")) || ((data.delegation_id === undefined) && (missing0 = "delegation_id"))) || ((data.delegation === undefined) && (missing0 = "delegation"))) || ((data.role === undefined) && (missing0 = "role"))) || ((data.people === undefined) && (missing0 = "people"))) || ((data.key === undefined) && (missing0 = "key"))) || ((data.link === undefined) && (missing0 = "link"))) || ((data.default_channel === undefined) && (missing0 = "default_channel"))){
+if(((((((((((data.user_id === undefined) && (missing0 = "user_id")) || ((data.delegation_id === undefined) && (missing0 = "delegation_id"))) || ((data.delegation === undefined) && (missing0 = "delegation"))) || ((data.role === undefined) && (missing0 = "role"))) || ((data.people === undefined) && (missing0 = "people"))) || ((data.publishing === undefined) && (missing0 = "publishing"))) || ((data.language === undefined) && (missing0 = "language"))) || ((data.key === undefined) && (missing0 = "key"))) || ((data.link === undefined) && (missing0 = "link"))) || ((data.default_channel === undefined) && (missing0 = "default_channel"))){
 validate53.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0}}];
 return false;
 }
@@ -3472,7 +3472,7 @@ const _errs14 = errors;
 if(errors === _errs14){
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 let missing1;
-if((data7.urls === undefined) && (missing1 = "urls")){
+if((((data7.urls === undefined) && (missing1 = "urls")) || ((data7.username === undefined) && (missing1 = "username"))) || ((data7.credential === undefined) && (missing1 = "credential"))){
 validate52.errors = [{instancePath:instancePath+"/ice_servers/" + i0,schemaPath:"#/$defs/IceServer/required",keyword:"required",params:{missingProperty: missing1}}];
 return false;
 }
@@ -3832,7 +3832,7 @@ return errors === 0;
 export const RosterOp = validate132;
 const schema73 = {"additionalProperties":false,"properties":{"op":{"const":"roster","default":"roster","title":"Op","type":"string"},"d":{"$ref":"#/$defs/RosterData"}},"required":["op","d"],"title":"RosterOp","type":"object"};
 const schema74 = {"additionalProperties":false,"properties":{"devices":{"items":{"$ref":"#/$defs/DeviceInfo"},"title":"Devices","type":"array"}},"required":["devices"],"title":"RosterData","type":"object"};
-const schema75 = {"additionalProperties":false,"description":"A device as the roster and the lobby show it.","properties":{"user_id":{"exclusiveMaximum":9007199254740992,"minimum":1,"title":"User Id","type":"integer"},"delegation_id":{"title":"Delegation Id","type":"string"},"delegation":{"title":"Delegation","type":"string"},"role":{"$ref":"#/$defs/Role"},"people":{"items":{"type":"string"},"title":"People","type":"array"},"publishing":{"default":false,"title":"Publishing","type":"boolean"},"language":{"anyOf":[{"pattern":"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$","type":"string"},{"type":"null"}],"default":null,"title":"Language"},"key":{"title":"Key","type":"string"},"link":{"title":"Link","type":"string"}},"required":["user_id","delegation_id","delegation","role","people","key","link"],"title":"DeviceInfo","type":"object"};
+const schema75 = {"additionalProperties":false,"description":"A device as the roster and the lobby show it.","properties":{"user_id":{"exclusiveMaximum":9007199254740992,"minimum":1,"title":"User Id","type":"integer"},"delegation_id":{"title":"Delegation Id","type":"string"},"delegation":{"title":"Delegation","type":"string"},"role":{"$ref":"#/$defs/Role"},"people":{"items":{"type":"string"},"title":"People","type":"array"},"publishing":{"default":false,"title":"Publishing","type":"boolean"},"language":{"anyOf":[{"pattern":"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$","type":"string"},{"type":"null"}],"default":null,"title":"Language"},"key":{"title":"Key","type":"string"},"link":{"title":"Link","type":"string"}},"required":["user_id","delegation_id","delegation","role","people","publishing","language","key","link"],"title":"DeviceInfo","type":"object"};
 
 function validate78(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -3840,7 +3840,7 @@ let errors = 0;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if((((((((data.user_id === undefined) && (missing0 = "user_id")) || ((data.delegation_id === undefined) && (missing0 = "delegation_id"))) || ((data.delegation === undefined) && (missing0 = "delegation"))) || ((data.role === undefined) && (missing0 = "role"))) || ((data.people === undefined) && (missing0 = "people"))) || ((data.key === undefined) && (missing0 = "key"))) || ((data.link === undefined) && (missing0 = "link"))){
+if((((((((((data.user_id === undefined) && (missing0 = "user_id")) || ((data.delegation_id === undefined) && (missing0 = "delegation_id"))) || ((data.delegation === undefined) && (missing0 = "delegation"))) || ((data.role === undefined) && (missing0 = "role"))) || ((data.people === undefined) && (missing0 = "people"))) || ((data.publishing === undefined) && (missing0 = "publishing"))) || ((data.language === undefined) && (missing0 = "language"))) || ((data.key === undefined) && (missing0 = "key"))) || ((data.link === undefined) && (missing0 = "link"))){
 validate78.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0}}];
 return false;
 }

@@ -352,8 +352,8 @@ export interface OwnDevice {
   delegation: string;
   role: Role;
   people: string[];
-  publishing?: boolean;
-  language?: string | null;
+  publishing: boolean;
+  language: string | null;
   key: string;
   link: string;
   default_channel: string | null;
@@ -388,12 +388,12 @@ export interface CourseInfo {
 }
 export interface IceServer {
   urls: string;
-  username?: string | null;
-  credential?: string | null;
+  username: string | null;
+  credential: string | null;
 }
 export interface AdmittedOp {
   op: "admitted";
-  d?: Empty;
+  d: Empty;
 }
 export interface CourseOp {
   op: "course";
@@ -419,8 +419,8 @@ export interface LobbyDevice {
   delegation: string;
   role: Role;
   people: string[];
-  publishing?: boolean;
-  language?: string | null;
+  publishing: boolean;
+  language: string | null;
   key: string;
   link: string;
   removed_earlier: boolean;
@@ -448,8 +448,8 @@ export interface DeviceInfo {
   delegation: string;
   role: Role;
   people: string[];
-  publishing?: boolean;
-  language?: string | null;
+  publishing: boolean;
+  language: string | null;
   key: string;
   link: string;
 }
@@ -508,7 +508,7 @@ export interface HeartbeatAckData {
 export interface OkOp {
   id?: number | null;
   op: "ok";
-  d?: Empty;
+  d: Empty;
 }
 /**
  * A refusal: of the request `id` names, or (no id) of a frame that named none, or the end of
