@@ -97,7 +97,7 @@ async def test_a_member_the_server_hides_from_the_roster_raises_the_alarm_and_th
             # The SDK device stays in the key group; the roster no longer shows it.
             room = room_of(parley, sdk.summit.summit_id)
             hide_from_roster(room, lambda device: device.user_id == sdk.user_id)
-            await alarm_names(page, sdk.user_id, "unexplained_member")
+            await alarm_names(page, sdk.user_id, "hidden_member")
             hidden = page.get_by_test_id("unknown-member")
             await expect(hidden).to_have_attribute("data-user-id", str(sdk.user_id))
             await expect(hidden).to_contain_text(f"Unknown member {sdk.user_id}")
@@ -123,7 +123,7 @@ async def test_a_third_device_the_roster_never_shows_is_an_unknown_member_and_ge
         async with janus_spy(parley, sdk.summit.channel_id, browser) as spied:
             await flowing(spied)
             async with joined(links[2], "B2") as hidden:
-                await alarm_names(page, hidden.user_id, "unexplained_member")
+                await alarm_names(page, hidden.user_id, "hidden_member")
                 shown = page.get_by_test_id("unknown-member")
                 await expect(shown).to_have_attribute("data-user-id", str(hidden.user_id))
                 await page.screenshot(path=str(output / "unknown-member-alarm.png"))

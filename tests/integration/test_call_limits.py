@@ -19,7 +19,7 @@ from parley.protocol.codes import CloseCode, ErrorCode
 from parley.protocol.fields import MAX_NAME, MAX_PEOPLE
 from parley.protocol.server_ops import LobbyJoinedOp, LobbyLeftOp, ParleyServerOp, encode
 from parley.sdk.client import InviteLink, JoinError, ParleyClient
-from parley.server.room import MAX_LOBBY
+from parley.server.room_policy import MAX_LOBBY
 from parley.server.runtime import ParleyServer
 from parley.summit.course import Admission
 from parley.summit.model import Role
