@@ -90,6 +90,7 @@ from calls import frames_of, local_server, publishing, summit_links, until
 
 from parley.interpretation.mixer import FRAME, SAMPLE_RATE
 from parley.media.sources import ToneAudioTrack, samples_of
+from parley.protocol.server_ops import BoothsOp, ParleyServerOp
 from parley.sdk.audio import PacedAudioTrack, mono_frame
 from parley.sdk.client import ParleyClient, RemoteFeed
 from parley.server.runtime import ParleyServer
@@ -274,11 +275,13 @@ def hearing(pairs: list[tuple[ParleyClient, ParleyClient]], frames: int) -> bool
 
 
 def live_in(client: ParleyClient, language: str, who: ParleyClient) -> bool:
-    return bool(client.booths.get(language, {}).get("live") == who.user_id)
+    booth = client.booths.get(language)
+    return booth is not None and booth.live == who.user_id
 
 
 def offered(client: ParleyClient, language: str) -> bool:
-    return bool(client.booths.get(language, {}).get("handing_over"))
+    booth = client.booths.get(language)
+    return booth is not None and booth.handing_over
 
 
 @dataclass
@@ -422,11 +425,11 @@ async def handovers(server: ParleyServer, count: int) -> list[Handover]:
             ("Delegation B", Role.DELEGATE),
         ],
     )
-    shown: list[tuple[float, Any]] = []  # when a booths op reached the listener, and who it showed live
+    shown: list[tuple[float, int | None]] = []  # when a booths op reached the listener, who it showed live
 
-    def note(op: str, d: dict[str, Any]) -> None:
-        if op == "booths":
-            live = next((b["live"] for b in d["booths"] if b["language"] == "ru"), None)
+    def note(op: ParleyServerOp) -> None:
+        if isinstance(op, BoothsOp):
+            live = next((b.live for b in op.d.booths if b.language == "ru"), None)
             shown.append((time.monotonic(), live))
 
     ear = Recording()

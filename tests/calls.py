@@ -79,7 +79,7 @@ async def until(condition: Callable[[], bool], timeout: float, what: str) -> Non
 
 def publishing(client: ParleyClient, *others: ParleyClient) -> bool:
     """The client's roster shows every one of `others` publishing (subscribe-able)."""
-    return all(client.roster.get(o.user_id, {}).get("publishing") for o in others)
+    return all((device := client.roster.get(o.user_id)) is not None and device.publishing for o in others)
 
 
 def frames_of(client: ParleyClient, feed: int) -> int:

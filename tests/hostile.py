@@ -13,7 +13,7 @@ from collections.abc import Callable
 from parley.e2ee.gateway import Refused
 from parley.e2ee.opcodes import ExternalSenderPackage, Op
 from parley.protocol.dave_ops import DaveDeviceOp
-from parley.protocol.server_ops import DeviceInfo
+from parley.protocol.server_ops import DeviceInfo, RosterData, RosterOp
 from parley.sdk.member import DaveMember
 from parley.server.room import Room
 from parley.server.runtime import ParleyServer
@@ -26,13 +26,15 @@ def room_of(server: ParleyServer, summit_id: str) -> Room:
 def hide_from_roster(room: Room, hidden: Callable[[DeviceInfo], bool]) -> None:
     """From now on the roster op leaves out every device `hidden` picks, while the gateway keeps
     handling its DAVE ops as any member's: it joins the key group and gets every key."""
-    honest = room.roster
+    honest = room.policy.roster
 
     def roster() -> list[DeviceInfo]:
         return [device for device in honest() if not hidden(device)]
 
-    room.roster = roster  # type: ignore[method-assign]
-    room._broadcast_roster()
+    room.policy.roster = roster  # type: ignore[method-assign]
+    shown = RosterOp(d=RosterData(devices=roster()))
+    for device in room.devices.values():
+        room.send(device, shown)
 
 
 def swap_key(room: Room, user_id: int) -> DaveMember:

@@ -46,6 +46,7 @@ from parley.sdk.choices import FLOOR
 from parley.sdk.client import DEFAULT_CHOICE, JoinError, ParleyClient
 from parley.sdk.identity import KeyFileError
 from parley.sdk.member import DaveMember, Media
+from parley.sdk.requests import RequestRefused, RequestTimeout
 from parley.server.config import Settings, load_settings
 from parley.server.data_dir import ServerFiles, UnsafeSecret
 from parley.server.origins import client_link, origin_of
@@ -338,18 +339,24 @@ def print_call(client: ParleyClient) -> None:
     """The call as this device can prove it: every member of its key group, and any alarm."""
     print(f"\ngroup code: {client.group_code() or '(forming the group)'}")
     for booth in client.booths.values():
-        live = client.roster.get(booth["live"] or 0, {}).get("people", ["nobody"])
-        print(f"  {booth['language']} booth: {', '.join(live)} live")
-    print(f"  {client.device['delegation']}: {', '.join(client.people)} (this device)")
+        live = client.roster.get(booth.live) if booth.live is not None else None
+        print(f"  {booth.language} booth: {', '.join(live.people) if live else 'nobody'} live")
+    print(f"  {client.device.delegation}: {', '.join(client.people)} (this device)")
     for member in client.members():
         device = client.roster.get(member.user_id)
-        who = f"{device['delegation']}: {', '.join(device['people'])}" if device else "UNKNOWN"
+        who = f"{device.delegation}: {', '.join(device.people)}" if device else "UNKNOWN"
         feed = client.feeds.get(member.user_id)
         got = f", {feed.video_frames} video and {feed.audio_frames} audio frames decrypted" if feed else ""
         new = ": NEW KEY SINCE LAST CALL, compare the code" if member.user_id in client.new_keys else ""
         print(f"  {who} [user {member.user_id}, {member.status.value.replace('_', ' ')}{new}]{got}")
     if client.holding:
         print("  SENDING NOTHING: the key group holds someone this device cannot account for")
+
+
+def _off_air(client: ParleyClient) -> bool:
+    """Nobody is live in this interpreter's booth."""
+    booth = client.booths.get(client.device.language or "")
+    return booth is None or booth.live is None
 
 
 async def _join(seat: _Joining, seconds: float, play: Path | None) -> int:
@@ -373,12 +380,12 @@ async def _join(seat: _Joining, seconds: float, play: Path | None) -> int:
     )
     try:
         await client.join()
-    except (JoinError, ValueError, KeyFileError) as e:
+    except (JoinError, RequestTimeout, ValueError, KeyFileError) as e:
         print(f"Not admitted: {e}")
         return 1
-    print(f"Joined {client.summit['title']!r} as {client.device['delegation']} {client.device['role']}.")
+    print(f"Joined {client.summit.title!r} as {client.device.delegation} {client.device.role.value}.")
     if client.interpreter:
-        print(f"Interpreting into {client.device['language']}; hearing {client.listening or 'the floor'}.")
+        print(f"Interpreting into {client.device.language}; hearing {client.listening or 'the floor'}.")
     else:
         print(f"Listening to {client.listening or 'the floor'}.")
     try:
@@ -387,16 +394,15 @@ async def _join(seat: _Joining, seconds: float, play: Path | None) -> int:
         for _ in range(max(1, int(seconds / 2))):
             await asyncio.sleep(2)
             if client.ended:
-                print(f"\nThe stay ended: {client.ended['message']}")
+                print(f"\nThe stay ended: {client.ended.message}")
                 break
             if not client.admitted.is_set():
                 continue
-            if (
-                take_over
-                and client.publisher is not None
-                and not client.booths.get(client.device["language"], {}).get("live")
-            ):
-                await client.take_over()
+            if take_over and client.publisher is not None and _off_air(client):
+                try:
+                    await client.take_over()
+                except (RequestRefused, RequestTimeout) as e:  # another went live first, say
+                    print(f"\nNot live: {e}")
             print_call(client)
     finally:
         await client.leave()

@@ -12,6 +12,7 @@ from browsers import Browsers, decodes, join_in_browser, state, wait_until
 from calls import PATTERNS, joined, receiving, summit_links, until
 from playwright.async_api import expect
 
+from parley.protocol.codes import ErrorCode
 from parley.sdk.client import JoinError, ParleyClient
 from parley.server.runtime import ParleyServer
 from parley.summit.course import Admission
@@ -127,7 +128,7 @@ async def test_the_host_panel_flags_a_removed_link_in_the_lobby_and_revokes_a_de
             await page.screenshot(path=str(output / "host-panel-revoke.png"))
             await page.get_by_test_id("confirm-accept").click()
             await until(lambda: revoked.ended is not None, 10, "the revocation")
-            assert revoked.ended is not None and revoked.ended["code"] == "invitation_revoked"
+            assert revoked.ended is not None and revoked.ended.code == ErrorCode.INVITATION_REVOKED
             await expect(link_entry).to_have_count(0, timeout=10_000)
             await expect(
                 page.locator(f'[data-testid="tile"][data-user-id="{revoked.user_id}"]')

@@ -48,8 +48,14 @@ def received_hz(client: ParleyClient, feed: int) -> float | None:
     return dominant_frequency(samples_of(frames), frames[-1].sample_rate)
 
 
+def live_in(client: ParleyClient, language: str) -> int | None:
+    booth = client.booths.get(language)
+    return booth.live if booth else None
+
+
 def publishing(client: ParleyClient, user_id: int) -> bool:
-    return bool(client.roster.get(user_id, {}).get("publishing"))
+    device = client.roster.get(user_id)
+    return device is not None and device.publishing
 
 
 async def test_a_browser_listener_hears_the_floor_then_the_russian_channel_and_keeps_the_choice(
@@ -175,7 +181,7 @@ async def test_an_interpreter_takes_over_from_the_browser_console_and_is_heard_o
             self_row = page.locator(f'[data-testid="booth-member"][data-user-id="{me}"]')
             await expect(self_row).to_have_attribute("data-live", "true")
             await expect(mate_row).to_have_attribute("data-live", "false")
-            await until(lambda: listener.booths.get("en", {}).get("live") == int(me), 10, "the SDK to see it")
+            await until(lambda: live_in(listener, "en") == int(me), 10, "the SDK to see it")
             try:
                 await until(
                     lambda: abs((received_hz(listener, int(me)) or 0) - 660.0) < TOLERANCE_HZ,
@@ -199,7 +205,7 @@ async def test_an_interpreter_takes_over_from_the_browser_console_and_is_heard_o
             await page.get_by_test_id("cough-button").click()
             await expect(on_air).to_have_attribute("data-state", "muted", timeout=10_000)
             assert (await state(page))["coughing"] is True
-            await until(lambda: listener.booths["en"]["muted"] is True, 10, "the booth muted for others")
+            await until(lambda: listener.booths["en"].muted, 10, "the booth muted for others")
             await page.get_by_test_id("cough-button").click()
             await expect(on_air).to_have_attribute("data-state", "live", timeout=10_000)
 

@@ -92,12 +92,12 @@ async def test_a_member_the_server_hides_from_the_roster_raises_the_alarm_and_th
     browser = int(await join_in_browser(page, links[0], ["Principal A"]))
     async with joined(links[1], "B1") as sdk:
         await in_call(page, sdk)
-        async with janus_spy(parley, sdk.summit["channel_id"], browser) as spied:
+        async with janus_spy(parley, sdk.summit.channel_id, browser) as spied:
             await flowing(spied)
             # The SDK device stays in the key group; the roster no longer shows it.
-            room = room_of(parley, sdk.summit["summit_id"])
+            room = room_of(parley, sdk.summit.summit_id)
             hide_from_roster(room, lambda device: device.user_id == sdk.user_id)
-            await alarm_names(page, sdk.user_id, "unexplained_member")
+            await alarm_names(page, sdk.user_id, "hidden_member")
             hidden = page.get_by_test_id("unknown-member")
             await expect(hidden).to_have_attribute("data-user-id", str(sdk.user_id))
             await expect(hidden).to_contain_text(f"Unknown member {sdk.user_id}")
@@ -117,13 +117,13 @@ async def test_a_third_device_the_roster_never_shows_is_an_unknown_member_and_ge
     browser = int(await join_in_browser(page, links[0], ["Principal A"]))
     async with joined(links[1], "B1") as sdk:
         await in_call(page, sdk)
-        room = room_of(parley, sdk.summit["summit_id"])
+        room = room_of(parley, sdk.summit.summit_id)
         # Every delegate is left out of the roster from the start; the gateway adds it all the same.
         hide_from_roster(room, lambda device: device.role is Role.DELEGATE)
-        async with janus_spy(parley, sdk.summit["channel_id"], browser) as spied:
+        async with janus_spy(parley, sdk.summit.channel_id, browser) as spied:
             await flowing(spied)
             async with joined(links[2], "B2") as hidden:
-                await alarm_names(page, hidden.user_id, "unexplained_member")
+                await alarm_names(page, hidden.user_id, "hidden_member")
                 shown = page.get_by_test_id("unknown-member")
                 await expect(shown).to_have_attribute("data-user-id", str(hidden.user_id))
                 await page.screenshot(path=str(output / "unknown-member-alarm.png"))
@@ -144,10 +144,10 @@ async def test_a_key_swapped_under_a_members_user_id_raises_the_alarm_and_the_br
     async with joined(links[1], "B1") as sdk, joined(links[2], "B2") as third:
         await in_call(page, sdk)
         await in_call(page, third)
-        async with janus_spy(parley, sdk.summit["channel_id"], browser) as spied:
+        async with janus_spy(parley, sdk.summit.channel_id, browser) as spied:
             await flowing(spied)
             # The gateway removes the SDK device's leaf and adds a key of its own under its user id.
-            swap_key(room_of(parley, sdk.summit["summit_id"]), sdk.user_id)
+            swap_key(room_of(parley, sdk.summit.summit_id), sdk.user_id)
             await alarm_names(page, sdk.user_id, "key_changed")
             await wait_until(lambda: _held(page), 20, "the browser to hold its media")
             tile = page.locator(f'[data-testid="tile"][data-user-id="{sdk.user_id}"]')

@@ -68,7 +68,7 @@ async def test_three_devices_of_two_delegations_see_and_hear_each_other_with_one
                 tone = dominant_frequency(samples_of(list(feed.audio)[-25:]), 48000)
                 assert abs(tone - TONES[other_name]) < 10, (other_name, tone)
                 assert feed.stats["video"].failed == 0 and feed.stats["video"].decrypted > 0
-        assert {d["delegation"] for d in a.roster.values()} == {"Delegation A", "Delegation B"}
+        assert {d.delegation for d in a.roster.values()} == {"Delegation A", "Delegation B"}
 
 
 async def test_the_server_is_blind_a_keyless_subscriber_at_janus_decodes_nothing(
@@ -78,7 +78,7 @@ async def test_the_server_is_blind_a_keyless_subscriber_at_janus_decodes_nothing
     async with joined(links[0], "A") as a, joined(links[1], "B1") as b1:
         await until(lambda: receiving(b1.feeds.get(a.user_id), PATTERNS["A"]), 30, "B1 to receive A")
         plaintext = record_plaintext(a)
-        spied = await spy_at_janus(parley, a.summit["channel_id"], a.user_id)
+        spied = await spy_at_janus(parley, a.summit.channel_id, a.user_id)
         assert spied.forwarded and plaintext
         assert not plaintext & set(spied.forwarded)  # no forwarded payload is a frame A produced in the clear
         assert spied.video == []  # VP8 cannot decode a single forwarded frame without the key

@@ -61,7 +61,7 @@ async def test_restarting_the_server_keeps_summits_and_invitations(parley: Parle
         assert again.store.list_summits() == summits_before
         client = ParleyClient(link, ["Principal A"])
         await client.join()  # the link minted before the restart still admits
-        assert client.summit["title"] == summits_before[0].title
+        assert client.summit.title == summits_before[0].title
         await client.close()
     finally:
         await again.stop()

@@ -8,7 +8,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -16,10 +15,11 @@ import websockets
 from calls import PATTERNS, THREE_DEVICES, joined, local_server, receiving, summit_links, until
 from support import identify_data
 
-from parley.protocol.codes import CloseCode
+from parley.protocol.codes import CloseCode, ErrorCode
 from parley.protocol.fields import MAX_NAME, MAX_PEOPLE
+from parley.protocol.server_ops import LobbyJoinedOp, LobbyLeftOp, ParleyServerOp, encode
 from parley.sdk.client import InviteLink, JoinError, ParleyClient
-from parley.server.room import MAX_LOBBY
+from parley.server.room_policy import MAX_LOBBY
 from parley.server.runtime import ParleyServer
 from parley.summit.course import Admission
 from parley.summit.model import Role
@@ -111,7 +111,7 @@ async def test_names_too_long_too_many_or_not_printable_are_refused_at_identify(
             await ws.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == CloseCode.NOT_IDENTIFIED
     async with joined(link, "A") as a:  # and the link itself is fine
-        assert a.device["people"] == ["A"]
+        assert a.device.people == ["A"]
 
 
 @pytest.fixture
@@ -130,9 +130,9 @@ async def test_a_lobby_flood_from_many_links_keeps_every_lobby_op_small_and_the_
     host_link, *links = summit_links(unlimited_parley, seats, admission=Admission.HOST)
     lobby_ops: list[int] = []
 
-    def weigh(op: str, d: dict[str, Any]) -> None:
-        if op.startswith("lobby"):  # as the server framed it: the same compact JSON
-            lobby_ops.append(len(json.dumps({"op": op, "d": d}, separators=(",", ":")).encode()))
+    def weigh(op: ParleyServerOp) -> None:
+        if isinstance(op, LobbyJoinedOp | LobbyLeftOp):  # as the server framed it: the same encoding
+            lobby_ops.append(len(encode(op).encode()))
 
     host = ParleyClient(host_link, ["Host"], on_event=weigh)
     await host.join()
@@ -153,13 +153,13 @@ async def test_a_lobby_flood_from_many_links_keeps_every_lobby_op_small_and_the_
         assert len(waiting) == MAX_LOBBY and [e.code for e in full] == ["lobby_full"] * 5
         await until(lambda: len(host.lobby) == MAX_LOBBY, 30, "the host to hear of every waiting device")
         assert len(lobby_ops) == MAX_LOBBY and max(lobby_ops) <= MAX_LOBBY_OP
-        assert host.lobby[0]["people"] == WIDEST_PEOPLE
+        assert host.lobby[0].people == WIDEST_PEOPLE
         # The host is still there and still runs the summit.
-        assert host.ended is None and not [e for e in host.errors if e["code"] != "dave_late_commit"]
+        assert host.ended is None and not [e for e in host.errors if e.code != ErrorCode.DAVE_LATE_COMMIT]
         admitted = waiting[0]
         await host.admit(admitted.user_id)
         await admitted.wait_admitted(10)
-        await until(lambda: admitted.user_id not in [w["user_id"] for w in host.lobby], 10, "lobby_left")
+        await until(lambda: admitted.user_id not in [w.user_id for w in host.lobby], 10, "lobby_left")
         assert max(lobby_ops) <= MAX_LOBBY_OP
     finally:
         for device in waiting:

@@ -23,10 +23,13 @@ from parley.media.frame_transform import attach_receiver_transform
 from parley.media.janus_api import Jsep
 from parley.media.janus_client import JanusClient
 from parley.media.videoroom import StreamRequest, VideoRoomSubscriber
+from parley.protocol.codes import ErrorCode
+from parley.protocol.device_ops import PhaseName
 from parley.sdk.client import InviteLink, JoinError, ParleyClient
 from parley.sdk.member import Media
+from parley.sdk.requests import Disconnected, RequestRefused
 from parley.server.runtime import ParleyServer
-from parley.summit.course import Admission, AtEnd
+from parley.summit.course import Admission, AtEnd, Phase
 from parley.summit.model import Role
 
 pytestmark = pytest.mark.anyio
@@ -37,9 +40,18 @@ class RawDevice:
 
     def __init__(self, ws: websockets.ClientConnection) -> None:
         self.ws = ws
+        self._ids = itertools.count(1)
 
     async def op(self, op: str, d: dict[str, Any]) -> None:
         await self.ws.send(json.dumps({"op": op, "d": d}))
+
+    async def ask(self, op: str, d: dict[str, Any]) -> dict[str, Any]:
+        """Send a request and read on, past events and others' errors, to its own answer."""
+        request = next(self._ids)
+        await self.ws.send(json.dumps({"op": op, "d": d, "id": request}))
+        while (answer := await self.next_text()).get("id") != request:
+            pass
+        return answer
 
     async def next_text(self, timeout: float = 5) -> dict[str, Any]:
         while True:
@@ -76,17 +88,15 @@ async def test_a_device_in_the_lobby_gets_no_keys_no_media_until_admitted(parley
     async with joined(host_link, "A") as host, raw(b_link, "Principal B") as (b, ready):
         assert ready["op"] == "ready" and ready["d"]["admitted"] is False
         waiting = int(ready["d"]["device"]["user_id"])
-        await until(lambda: [w["user_id"] for w in host.lobby] == [waiting], 5, "the host to see the lobby")
+        await until(lambda: [w.user_id for w in host.lobby] == [waiting], 5, "the host to see the lobby")
 
         # Nothing that carries keys or media reaches the lobby: no DAVE op, binary or JSON, no roster.
         seen = await b.drain(2.0)
         assert not [f for f in seen if isinstance(f, bytes)]
         ops = [json.loads(f)["op"] for f in seen if isinstance(f, str)]
         assert all(isinstance(op, str) for op in ops) and "roster" not in ops, ops
-        await b.op("subscribe", {"feed": host.user_id})
-        assert (await b.next_text())["d"]["code"] == "not_admitted"
-        await b.op("publish", {"sdp": "v=0"})
-        assert (await b.next_text())["d"]["code"] == "not_admitted"
+        assert (await b.ask("subscribe", {"feed": host.user_id}))["d"]["code"] == "not_admitted"
+        assert (await b.ask("publish", {"sdp": "v=0"}))["d"]["code"] == "not_admitted"
 
         await host.admit(waiting)
         assert (await b.next_text())["op"] == "admitted"
@@ -97,7 +107,7 @@ async def test_a_device_in_the_lobby_gets_no_keys_no_media_until_admitted(parley
 
         async with raw(c_link, "Delegate B") as (c, ready_c):
             refused = int(ready_c["d"]["device"]["user_id"])
-            await until(lambda: refused in [w["user_id"] for w in host.lobby], 5, "C in the lobby")
+            await until(lambda: refused in [w.user_id for w in host.lobby], 5, "C in the lobby")
             await host.refuse(refused)
             error = await c.next_text()
             assert error["op"] == "error" and error["d"]["code"] == "admission_refused"
@@ -137,7 +147,7 @@ async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the
             arrivals: list[tuple[float, bytes]] = []
             async with await JanusClient.connect(parley.media.url, parley.janus.config.api_secret) as janus:
                 spy = await VideoRoomSubscriber.attach(await janus.create_session())
-                offer = await spy.join(host.summit["channel_id"], [StreamRequest(feed=host.user_id)])
+                offer = await spy.join(host.summit.channel_id, [StreamRequest(feed=host.user_id)])
                 pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
 
                 def keep(frame: bytes) -> None:
@@ -162,7 +172,7 @@ async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the
                 await asyncio.sleep(2)
                 await pc.close()
 
-            assert press.ended is not None and press.ended["code"] == "opening_ended"
+            assert press.ended is not None and press.ended.code == ErrorCode.OPENING_ENDED
             after_cut = [(t, f) for t, f in arrivals if t >= cut]
             readable = [
                 t for t, f in after_cut if old_session.decrypt(host.user_id, Media.VIDEO, f) is not None
@@ -196,7 +206,7 @@ async def test_a_two_minute_summit_warns_then_ends_on_time_and_refuses_joins(par
         await until(lambda: a.warnings == [2], 3, "the 2-minute warning")
         await until(lambda: a.ended is not None, 10, "the end")
         ended = datetime.now(UTC)
-        assert a.ended is not None and a.ended["code"] == "summit_ended"
+        assert a.ended is not None and a.ended.code == ErrorCode.SUMMIT_ENDED
         assert abs((ended - ends_at).total_seconds()) < 1.0, ended - ends_at
     with pytest.raises(JoinError) as refused:
         await ParleyClient(late, ["Latecomer"]).join()
@@ -214,11 +224,15 @@ async def test_an_allowed_overrun_runs_past_the_end_until_the_host_ends_it(parle
     )
     async with joined(host_link, "A") as host, joined(link, "B1") as b:
         await host.allow_overrun()
-        await until(lambda: b.course.get("overrun") is True, 5, "everyone to know")
+        await until(lambda: b.course.overrun, 5, "everyone to know")
         await asyncio.sleep(4)
         assert b.ended is None and host.ended is None  # past the end, still in session
-        for phase in ("lobby", "opening", "closed_session", "ended"):
+        phases: tuple[PhaseName, ...] = ("lobby", "opening", "closed_session")
+        for phase in phases:
             await host.advance(phase)
+        with pytest.raises(Disconnected) as ended:  # the end of the summit ends the host's stay too
+            await host.advance("ended")
+        assert ended.value.ending is not None and ended.value.ending.code == ErrorCode.SUMMIT_ENDED
         await until(lambda: b.ended is not None and host.ended is not None, 5, "the end")
 
 
@@ -236,62 +250,81 @@ async def test_a_press_device_cannot_publish_or_subscribe_beyond_the_floor(parle
     host_link, _, press_link, _ = abuse_links(parley)
     async with joined(host_link, "A"), raw(press_link, "Press") as (press, ready):
         assert ready["d"]["admitted"] is True and ready["d"]["device"]["role"] == "press"
-        await press.op("publish", {"sdp": "v=0"})
-        while (answer := await press.next_text())["op"] != "error":
-            pass
+        answer = await press.ask("publish", {"sdp": "v=0"})
         assert answer["d"]["code"] == "forbidden" and "never publish" in answer["d"]["message"]
         for feed in (ready["d"]["device"]["user_id"], 12345):  # itself (press), a device not in the summit
-            await press.op("subscribe", {"feed": feed})
-            while (answer := await press.next_text())["op"] != "error":
-                pass
-            assert answer["d"]["code"] == "no_such_feed"
+            assert (await press.ask("subscribe", {"feed": feed}))["d"]["code"] == "no_such_feed"
+
+
+async def test_a_press_device_publishing_through_the_sdk_is_refused_with_its_code_within_a_second(
+    parley: ParleyServer,
+) -> None:
+    host_link, _, press_link, _ = abuse_links(parley)
+    async with joined(host_link, "A"), joined(press_link, "B1") as press:
+        assert press.device.role is Role.PRESS and press.admitted.is_set()
+        assert press.publisher is None  # it never publishes by itself
+        started = time.monotonic()
+        with pytest.raises(RequestRefused) as refused:
+            await press.publish()  # it has a camera and a microphone; the server refuses them
+        elapsed = time.monotonic() - started
+        assert refused.value.code == ErrorCode.FORBIDDEN and refused.value.op == "publish"
+        assert "never publish" in str(refused.value)
+        assert elapsed < 1.0, f"the refusal took {elapsed:.2f} s"
+        assert press.publisher is None
 
 
 async def test_a_delegate_cannot_use_host_controls(parley: ParleyServer) -> None:
     host_link, delegate_link, _, _ = abuse_links(parley)
     async with joined(host_link, "A") as host, joined(delegate_link, "B1") as delegate:
         await until(lambda: host.user_id in delegate.roster, 5, "the roster")
-        for op, d in (
-            ("admit", {"user_id": host.user_id}),
-            ("refuse", {"user_id": host.user_id}),
-            ("remove", {"user_id": host.user_id}),
-            ("lock", {"locked": True}),
-            ("advance", {"phase": "lobby"}),
-            ("allow_overrun", {}),
+        for control in (
+            partial(delegate.admit, host.user_id),
+            partial(delegate.refuse, host.user_id),
+            partial(delegate.remove, host.user_id),
+            partial(delegate.lock, True),
+            partial(delegate.advance, "lobby"),
+            delegate.allow_overrun,
         ):
-            await delegate._send_op(op, d)
-            await until(partial(_answered, delegate, op), 5, f"the answer to {op}")
-            assert delegate.errors[-1]["code"] in ("forbidden", "not_waiting"), delegate.errors[-1]
-        assert host.course["phase"] == "scheduled" and host.course["locked"] is False
+            with pytest.raises(RequestRefused) as refused:
+                await control()
+            assert refused.value.code in (ErrorCode.FORBIDDEN, ErrorCode.NOT_WAITING), refused.value
+        assert host.course.phase is Phase.SCHEDULED and host.course.locked is False
 
 
 async def test_a_phase_out_of_order_is_refused(parley: ParleyServer) -> None:
     host_link, *_ = abuse_links(parley)
     async with joined(host_link, "A") as host:
-        await host.advance("opening")  # skipping the lobby
-        await until(partial(_answered, host, "advance"), 5, "phase_order")
-        assert host.errors[-1]["code"] == "phase_order"
-        assert "next phase is lobby" in host.errors[-1]["message"]
-        assert host.course["phase"] == "scheduled"
+        started = time.monotonic()
+        with pytest.raises(RequestRefused) as refused:
+            await host.advance("opening")  # skipping the lobby
+        assert refused.value.code == ErrorCode.PHASE_ORDER and refused.value.op == "advance"
+        assert "next phase is lobby" in str(refused.value)
+        assert time.monotonic() - started < 1.0  # the answer to this request, not a timeout
+        assert host.course.phase is Phase.SCHEDULED
+
+
+async def test_two_requests_at_once_each_get_their_own_answer_one_refused_one_done(
+    parley: ParleyServer,
+) -> None:
+    host_link, *_ = abuse_links(parley)
+    async with joined(host_link, "A") as host:
+        skipped, locked = await asyncio.gather(
+            host.advance("opening"), host.lock(True), return_exceptions=True
+        )
+        assert isinstance(skipped, RequestRefused) and skipped.code == ErrorCode.PHASE_ORDER
+        assert locked is None  # done, despite the refusal that came just before its answer
+        await until(lambda: host.course.locked, 5, "the course op that tells everyone")
+        assert host.course.phase is Phase.SCHEDULED
 
 
 async def test_a_locked_summit_refuses_joins(parley: ParleyServer) -> None:
     host_link, _, _, late_link = abuse_links(parley)
     async with joined(host_link, "A") as host:
-        await host.lock(True)
-        await until(lambda: host.course.get("locked") is True, 5, "the lock")
+        await host.lock(True)  # answered once the summit is locked
+        await until(lambda: host.course.locked, 5, "the course op that tells everyone")
         with pytest.raises(JoinError) as locked:
             await ParleyClient(late_link, ["Latecomer"]).join()
         assert locked.value.code == "summit_locked" and "locked" in str(locked.value)
-
-
-def _answered(client: ParleyClient, op: str) -> bool:
-    return bool(client.errors) and client.errors[-1]["op"] == op
-
-
-def _answer(client: ParleyClient, op: str) -> dict[str, Any] | None:
-    """The latest refusal of `op` (DAVE refusals of a group still forming may come after it)."""
-    return next((e for e in reversed(client.errors) if e["op"] == op), None)
 
 
 async def test_the_host_removes_a_device_and_a_delegation_head_admits_its_own(parley: ParleyServer) -> None:
@@ -315,11 +348,10 @@ async def test_the_host_removes_a_device_and_a_delegation_head_admits_its_own(pa
             await host.admit(head.user_id)
             await head.wait_admitted(10)
             # The head sees (and may admit) only its own delegation's waiting device.
-            await until(lambda: [w["user_id"] for w in head.lobby] == [own.user_id], 5, "the head's lobby")
-            await head.admit(other.user_id)
-            await until(lambda: _answer(head, "admit") is not None, 5, "a refusal")
-            refusal = _answer(head, "admit")
-            assert refusal is not None and refusal["code"] == "forbidden" and not other.admitted.is_set()
+            await until(lambda: [w.user_id for w in head.lobby] == [own.user_id], 5, "the head's lobby")
+            with pytest.raises(RequestRefused) as refused:
+                await head.admit(other.user_id)
+            assert refused.value.code == ErrorCode.FORBIDDEN and not other.admitted.is_set()
             await head.admit(own.user_id)
             await own.wait_admitted(10)
             await until(
@@ -329,7 +361,7 @@ async def test_the_host_removes_a_device_and_a_delegation_head_admits_its_own(pa
             epoch_code = host.group_code()
             await host.remove(own.user_id)
             await until(lambda: own.ended is not None, 5, "the removed device to be told")
-            assert own.ended is not None and own.ended["code"] == "removed"
+            assert own.ended is not None and own.ended.code == ErrorCode.REMOVED
             await until(
                 lambda: own.user_id not in host.roster and own.user_id not in head.roster, 5, "the roster"
             )

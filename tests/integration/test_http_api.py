@@ -85,7 +85,7 @@ async def test_an_organiser_creates_a_summit_and_invitations_and_a_device_joins_
 
     client = ParleyClient(link, ["South's principal"])
     await client.join()
-    assert client.device["delegation"] == "South" and client.device["role"] == "principal"
+    assert client.device.delegation == "South" and client.device.role is Role.PRINCIPAL
     await client.close()
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -29,13 +30,19 @@ from parley.media.sources import (
     samples_of,
     tone_amplitude,
 )
+from parley.protocol.base import Model
+from parley.protocol.codes import ErrorCode
+from parley.protocol.device_ops import DeviceOp, Publish, PublishData
+from parley.protocol.server_ops import PublishAnswerOp, SdpData
 from parley.sdk.client import InviteLink, JoinError, ParleyClient
+from parley.sdk.requests import RequestRefused
 from parley.server.runtime import ParleyServer
 from parley.summit.model import Role
 
 pytestmark = pytest.mark.anyio
 
 RATE = 48000
+A = TypeVar("A", bound=Model)
 FLOOR_HZ, RU_HZ, RU2_HZ, EN_HZ = 440.0, 1000.0, 1500.0, 660.0
 DUCKING = 0.2
 
@@ -59,8 +66,8 @@ async def device(
 
 
 def live_in(client: ParleyClient, language: str) -> int | None:
-    live: int | None = client.booths.get(language, {}).get("live")
-    return live
+    booth = client.booths.get(language)
+    return booth.live if booth else None
 
 
 async def heard(client: ParleyClient, seconds: float = 1.5) -> npt.NDArray[np.float64]:
@@ -70,17 +77,11 @@ async def heard(client: ParleyClient, seconds: float = 1.5) -> npt.NDArray[np.fl
     return samples_of(f for f in frames if not isinstance(f, bytes))  # type: ignore[misc]
 
 
-async def refused(client: ParleyClient, op: str, d: dict[str, object]) -> tuple[str, str]:
-    """Send an op the server must refuse; its error's code and message."""
-    before = len(client.errors)
-    await client._send_op(op, d)
-
-    def answered() -> bool:
-        return any(e.get("op") == op for e in client.errors[before:])
-
-    await until(answered, 10, f"the server to answer {op}")
-    error = next(e for e in client.errors[before:] if e.get("op") == op)
-    return error["code"], error["message"]
+async def refused(request: Awaitable[object]) -> RequestRefused:
+    """The server's refusal of a request: its own answer, whatever else arrives meanwhile."""
+    with pytest.raises(RequestRefused) as refusal:
+        await request
+    return refusal.value
 
 
 @contextlib.asynccontextmanager
@@ -159,12 +160,12 @@ async def test_a_handover_passes_the_channel_from_one_voice_to_the_other_never_b
 ) -> None:
     async with booth_of_two(parley) as (first, second, listener):
         # The second cannot cut in.
-        code, message = await refused(second, "take_over", {})
-        assert code == "booth_busy" and "hand over" in message
+        refusal = await refused(second.take_over())
+        assert refusal.code == ErrorCode.BOOTH_BUSY and "hand over" in str(refusal)
 
         # Handing over does not silence the first: it talks on until the second takes over.
         await first.hand_over()
-        await until(lambda: bool(second.booths["ru"]["handing_over"]), 10, "the booth to show the offer")
+        await until(lambda: second.booths["ru"].handing_over, 10, "the booth to show the offer")
         before = frames_of(listener, first.user_id)
         await asyncio.sleep(0.5)
         assert frames_of(listener, first.user_id) >= before + 15
@@ -196,7 +197,7 @@ async def test_a_handover_passes_the_channel_from_one_voice_to_the_other_never_b
         # The summit's log keeps the turns: who went live in which booth, and the offer between.
         turns = [
             (kind, detail["user_id"])
-            for _, kind, detail in parley.store.read_log(listener.summit["summit_id"])
+            for _, kind, detail in parley.store.read_log(listener.summit.summit_id)
             if kind.startswith("booth_")
         ]
         assert turns == [
@@ -248,28 +249,33 @@ async def an_offer(*kinds: str) -> str:
     return sdp
 
 
-async def publish_refused(client: ParleyClient, sdp: str, channel: str | None) -> tuple[str, str]:
-    return await refused(
-        client, "publish", {"sdp": sdp} if channel is None else {"sdp": sdp, "channel": channel}
-    )
+async def publish_refused(client: ParleyClient, sdp: str, channel: str | None) -> RequestRefused:
+    """The server's refusal of this offer, sent as the client's own publish request."""
+    return await refused(client.request(Publish(d=PublishData(sdp=sdp, channel=channel)), PublishAnswerOp))
 
 
 async def test_a_delegate_publishing_into_a_channel_is_refused(parley: ParleyServer) -> None:
     (link,) = summit_links(parley, [("Delegation B", Role.DELEGATE)])
     async with device(link, "Delegate", RU_HZ) as delegate:
-        code, message = await publish_refused(delegate, await an_offer("audio"), "ru")
-        assert code == "channel_forbidden" and "interpreters" in message
-        code, _ = await publish_refused(delegate, await an_offer("audio"), "de")
-        assert code == "no_such_channel"
-        code, _ = await refused(delegate, "take_over", {})  # nor can it go live in a booth
-        assert code == "forbidden"
+        refusal = await publish_refused(delegate, await an_offer("audio"), "ru")
+        assert refusal.code == ErrorCode.CHANNEL_FORBIDDEN and "interpreters" in str(refusal)
+        refusal = await publish_refused(delegate, await an_offer("audio"), "de")
+        assert refusal.code == ErrorCode.NO_SUCH_CHANNEL
+        refusal = await refused(delegate.take_over())  # nor can it go live in a booth
+        assert refusal.code == ErrorCode.FORBIDDEN
 
 
-async def test_an_interpreter_publishing_video_is_refused(parley: ParleyServer) -> None:
+async def test_an_interpreter_publishing_video_is_refused_with_its_code_within_a_second(
+    parley: ParleyServer,
+) -> None:
     (link,) = summit_links(parley, [("Delegation B", Role.INTERPRETER, "ru")])
     async with device(link, "Interpreter", RU_HZ) as interpreter:
-        code, message = await publish_refused(interpreter, await an_offer("audio", "video"), "ru")
-        assert code == "audio_only" and "video" in message
+        offer = await an_offer("audio", "video")
+        started = time.monotonic()
+        refusal = await publish_refused(interpreter, offer, "ru")
+        elapsed = time.monotonic() - started
+        assert refusal.code == ErrorCode.AUDIO_ONLY and refusal.op == "publish" and "video" in str(refusal)
+        assert elapsed < 1.0, f"the refusal took {elapsed:.2f} s"
 
 
 async def test_an_interpreter_publishing_into_another_language_or_the_floor_is_refused(
@@ -277,18 +283,17 @@ async def test_an_interpreter_publishing_into_another_language_or_the_floor_is_r
 ) -> None:
     (link,) = summit_links(parley, [("Delegation B", Role.INTERPRETER, "ru")])
     async with device(link, "Interpreter", RU_HZ) as interpreter:
-        code, message = await publish_refused(interpreter, await an_offer("audio"), "en")
-        assert code == "channel_forbidden" and "into ru" in message
-        code, message = await publish_refused(interpreter, await an_offer("audio"), None)
-        assert code == "channel_forbidden" and "floor" in message
+        refusal = await publish_refused(interpreter, await an_offer("audio"), "en")
+        assert refusal.code == ErrorCode.CHANNEL_FORBIDDEN and "into ru" in str(refusal)
+        refusal = await publish_refused(interpreter, await an_offer("audio"), None)
+        assert refusal.code == ErrorCode.CHANNEL_FORBIDDEN and "floor" in str(refusal)
 
 
 async def test_a_second_interpreter_going_live_without_a_handover_is_refused_and_not_heard(
     parley: ParleyServer,
 ) -> None:
     async with booth_of_two(parley) as (first, second, listener):
-        code, _ = await refused(second, "take_over", {})
-        assert code == "booth_busy"
+        assert (await refused(second.take_over())).code == ErrorCode.BOOTH_BUSY
         await asyncio.sleep(1)
         assert live_in(listener, "ru") == first.user_id
         assert frames_of(listener, second.user_id) == 0  # its voice never left Janus
@@ -310,15 +315,12 @@ class MidlessInterpreter(ParleyClient):
     """An interpreter's device modified to offer its voice without a=mid or BUNDLE: the server
     read no mid to mute it by, and Janus (which names such a stream by its index) accepted it."""
 
-    async def _send_op(self, op: str, data: dict[str, Any]) -> None:
-        if op == "publish":
-            data = {**data, "sdp": without_mids(data["sdp"])}
-        await super()._send_op(op, data)
-
-    async def _on_op(self, op: str, d: dict[str, Any]) -> None:
-        if op == "publish_answer":
-            d = {**d, "sdp": named_again(d["sdp"])}
-        await super()._on_op(op, d)
+    async def request(self, op: DeviceOp, answer: type[A]) -> A:
+        if not isinstance(op, Publish):
+            return await super().request(op, answer)
+        offer = PublishData(sdp=without_mids(op.d.sdp), channel=op.d.channel)
+        published = await super().request(Publish(d=offer), PublishAnswerOp)
+        return cast(A, published.model_copy(update={"d": SdpData(sdp=named_again(published.d.sdp))}))
 
 
 async def test_an_interpreter_offer_without_mids_is_refused_and_the_off_air_mate_is_never_heard(
@@ -343,9 +345,8 @@ async def test_an_interpreter_offer_without_mids_is_refused_and_the_off_air_mate
         await mate.join()
         try:
 
-            def answered() -> bool:
-                refused = any(e.get("op") == "publish" for e in mate.errors)
-                return refused or publishing(listener, mate)
+            def answered() -> bool:  # its own publish request, refused or done
+                return mate.publish_error is not None or publishing(listener, mate)
 
             await until(answered, 20, "the server to answer the mate's offer")
             await asyncio.sleep(1)  # time for the mate's voice to reach the listener, were it let through
@@ -353,9 +354,10 @@ async def test_an_interpreter_offer_without_mids_is_refused_and_the_off_air_mate
             assert frames_of(listener, mate.user_id) == 0, "the off-air mate's voice left Janus"
             assert tone_amplitude(ear, RU2_HZ, RATE) < 0.005
             assert abs(dominant_frequency(ear, RATE) - RU_HZ) < 5
-            error = next(e for e in mate.errors if e.get("op") == "publish")
-            assert error["code"] == "unmappable_offer" and "a=mid" in error["message"]
-            assert listener.roster[mate.user_id]["publishing"] is False
+            refusal = mate.publish_error
+            assert isinstance(refusal, RequestRefused) and refusal.op == "publish"
+            assert refusal.code == ErrorCode.UNMAPPABLE_OFFER and "a=mid" in str(refusal)
+            assert listener.roster[mate.user_id].publishing is False
         finally:
             await mate.close()
 
@@ -374,7 +376,7 @@ async def test_the_server_is_blind_to_channel_audio_a_keyless_subscriber_at_janu
         await interpreter.take_over()
         await until(lambda: frames_of(listener, interpreter.user_id) > 50, 20, "the channel to arrive")
         plaintext = record_plaintext(interpreter)
-        spied = await spy_at_janus(parley, interpreter.summit["channel_id"], interpreter.user_id)
+        spied = await spy_at_janus(parley, interpreter.summit.channel_id, interpreter.user_id)
 
         assert spied.forwarded and plaintext
         assert not plaintext & set(spied.forwarded)  # no forwarded payload is an Opus frame in the clear

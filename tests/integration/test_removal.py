@@ -13,7 +13,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +21,10 @@ from calls import joined, local_server, summit_links, until
 from parley.cli import main
 from parley.media.janus_client import JanusClient
 from parley.media.videoroom import VideoRoom
+from parley.protocol.codes import ErrorCode
+from parley.protocol.server_ops import LobbyDevice
 from parley.sdk.client import InviteLink, JoinError, ParleyClient
+from parley.sdk.requests import RequestRefused
 from parley.server.runtime import ParleyServer
 from parley.summit.course import Admission
 from parley.summit.model import Role
@@ -41,14 +43,14 @@ async def device(link: str, name: str) -> AsyncIterator[ParleyClient]:
         await client.close()
 
 
-def _waiting(host: ParleyClient, client: ParleyClient) -> dict[str, Any] | None:
-    return next((w for w in host.lobby if w["user_id"] == client.user_id), None)
+def _waiting(host: ParleyClient, client: ParleyClient) -> LobbyDevice | None:
+    return next((w for w in host.lobby if w.user_id == client.user_id), None)
 
 
 def _flagged(host: ParleyClient, client: ParleyClient) -> bool:
     """The host sees the device waiting, flagged as one whose link it removed a device of."""
     entry = _waiting(host, client)
-    return entry is not None and entry["removed_earlier"] is True
+    return entry is not None and entry.removed_earlier
 
 
 def _in_group(client: ParleyClient, other: ParleyClient) -> bool:
@@ -59,10 +61,6 @@ def _in_group(client: ParleyClient, other: ParleyClient) -> bool:
 def _same_group(*clients: ParleyClient) -> bool:
     codes = {c.group_code() for c in clients}
     return len(codes) == 1 and None not in codes
-
-
-def _answered(client: ParleyClient, op: str) -> bool:
-    return bool(client.errors) and client.errors[-1]["op"] == op
 
 
 async def _janus_participants(server: ParleyServer, room: int) -> set[int]:
@@ -86,7 +84,7 @@ async def test_a_removed_delegate_cannot_walk_back_in_under_open_admission_even_
                 await until(lambda: _same_group(host, delegate), 10, "the group")
                 await host.remove(delegate.user_id)
                 await until(lambda: delegate.ended is not None, 5, "the removed device to be told")
-                assert delegate.ended is not None and delegate.ended["code"] == "removed"
+                assert delegate.ended is not None and delegate.ended.code == ErrorCode.REMOVED
 
             async with device(delegate_link, "Delegate B") as again:
                 # Open admission, the same link: it waits, and the host sees why.
@@ -128,11 +126,11 @@ async def test_a_removed_host_device_cannot_walk_back_in_under_host_admission(pa
             await until(lambda: _waiting(host, again) is not None, 5, "the host to see it waiting")
             assert _flagged(host, again)
             # From the lobby, no host control works: it cannot admit itself or change the summit.
-            for op, d in (("admit", {"user_id": again.user_id}), ("lock", {"locked": True})):
-                await again._send_op(op, d)
-                await until(partial(_answered, again, op), 5, f"the answer to {op}")
-                assert again.errors[-1]["code"] == "not_admitted"
-            assert not again.admitted.is_set() and host.course["locked"] is False
+            for control in (partial(again.admit, again.user_id), partial(again.lock, True)):
+                with pytest.raises(RequestRefused) as refused:
+                    await control()
+                assert refused.value.code == ErrorCode.NOT_ADMITTED
+            assert not again.admitted.is_set() and host.course.locked is False
 
             await host.admit(again.user_id)
             await again.wait_admitted(10)
@@ -150,9 +148,9 @@ async def test_a_principal_waiting_in_the_lobby_cannot_admit_itself_under_delega
     )
     async with joined(host_link, "A") as host, device(head_link, "Principal B") as head:
         await until(lambda: _waiting(host, head) is not None, 5, "the host to see it waiting")
-        await head.admit(head.user_id)
-        await until(partial(_answered, head, "admit"), 5, "the answer")
-        assert head.errors[-1]["code"] == "not_admitted" and not head.admitted.is_set()
+        with pytest.raises(RequestRefused) as refused:
+            await head.admit(head.user_id)
+        assert refused.value.code == ErrorCode.NOT_ADMITTED and not head.admitted.is_set()
         assert _waiting(host, head) is not None and head.user_id not in host.roster
 
 
@@ -171,7 +169,7 @@ async def test_revoking_a_link_over_the_http_api_removes_its_device_at_once_and_
         joined(revoked_link, "B2") as revoked,
         httpx.AsyncClient(base_url=parley.settings.base_url, trust_env=False) as http,
     ):
-        room = int(host.summit["channel_id"])
+        room = host.summit.channel_id
         await until(lambda: _same_group(host, b, revoked), 15, "one group of three")
         assert _in_group(host, revoked) and _in_group(b, revoked)
         await until(lambda: revoked.publisher is not None and revoked.user_id in host.feeds, 15, "its media")
@@ -190,7 +188,7 @@ async def test_revoking_a_link_over_the_http_api_removes_its_device_at_once_and_
 
         # At once: told, out of the others' key group (the MLS tree) and out of Janus.
         await until(lambda: revoked.ended is not None, 5, "the revoked device to be told")
-        assert revoked.ended is not None and revoked.ended["code"] == "invitation_revoked"
+        assert revoked.ended is not None and revoked.ended.code == ErrorCode.INVITATION_REVOKED
         await until(
             lambda: not _in_group(host, revoked) and not _in_group(b, revoked),
             5,
@@ -229,7 +227,7 @@ async def test_the_host_revokes_a_devices_link_and_every_device_of_it_leaves_the
             await host.revoke(first.user_id)
             await until(lambda: first.ended is not None and second.ended is not None, 5, "both to be told")
             assert first.ended is not None and second.ended is not None
-            assert first.ended["code"] == second.ended["code"] == "invitation_revoked"
+            assert first.ended.code == second.ended.code == ErrorCode.INVITATION_REVOKED
             await until(lambda: not _in_group(host, first), 5, "the key group to drop it")
             await until(lambda: not host.lobby and first.user_id not in host.roster, 5, "the host's view")
 
@@ -261,7 +259,7 @@ async def test_the_cli_lists_a_summits_links_and_revokes_one_removing_its_device
         assert await asyncio.to_thread(main, [*cli, "revoke", invitation_id]) == 0
         assert "1 device(s) with this link removed" in capsys.readouterr().out
         await until(lambda: revoked.ended is not None, 5, "the revoked device to be told")
-        assert revoked.ended is not None and revoked.ended["code"] == "invitation_revoked"
+        assert revoked.ended is not None and revoked.ended.code == ErrorCode.INVITATION_REVOKED
         await until(lambda: not _in_group(host, revoked), 5, "the key group to drop it")
 
         assert await asyncio.to_thread(main, [*cli, "list", summit_id]) == 0

@@ -55,7 +55,7 @@ async def test_a_member_the_roster_hides_raises_an_alarm_on_every_device_and_get
             assert f"UNKNOWN [user {ghost.user_id}, hidden]" in printed and "SENDING NOTHING" in printed
             # Checked where frames leave for the others: Janus forwards nothing of A while the
             # ghost is in the group, and the ghost, subscribed to A, decrypts nothing of it.
-            async with janus_spy(parley, a.summit["channel_id"], a.user_id) as spied:
+            async with janus_spy(parley, a.summit.channel_id, a.user_id) as spied:
                 await asyncio.sleep(WINDOW)
                 held = len(spied.forwarded)
                 assert held == 0, f"A sent {held} frames while a hidden member was in its key group"
@@ -82,7 +82,7 @@ async def test_a_key_swapped_under_a_user_id_raises_an_alarm_and_holds_media(par
                 b1.user_id
             ] is MembershipStatus.KEY_CHANGED
             assert observer.holding
-        async with janus_spy(parley, a.summit["channel_id"], a.user_id) as spied:
+        async with janus_spy(parley, a.summit.channel_id, a.user_id) as spied:
             await asyncio.sleep(WINDOW)
             assert spied.forwarded == [], "A sent frames to a key group holding a swapped key"
 

@@ -19,6 +19,7 @@ from support import TagCorruptingMember
 from parley.e2ee.gateway import UNUSABLE_COMMIT_LIMIT
 from parley.e2ee.opcodes import Op
 from parley.media.sources import ToneAudioTrack
+from parley.protocol.codes import ErrorCode
 from parley.protocol.dave_ops import DaveDeviceOp
 from parley.sdk import client as sdk_client
 from parley.sdk.client import ParleyClient
@@ -104,8 +105,8 @@ async def test_a_device_whose_commits_nobody_can_use_is_removed_and_the_others_d
             if attacker.ended is not None:
                 break
 
-        assert attacker.ended is not None and attacker.ended["code"] == "unusable_commits"
-        expelled = [d for _, kind, d in parley.store.read_log(a.summit["summit_id"]) if kind == "expelled"]
+        assert attacker.ended is not None and attacker.ended.code == ErrorCode.UNUSABLE_COMMITS
+        expelled = [d for _, kind, d in parley.store.read_log(a.summit.summit_id) if kind == "expelled"]
         assert expelled == [
             {"user_id": attacker.user_id, "reason": "unusable_commits", "commits": UNUSABLE_COMMIT_LIMIT}
         ]

@@ -57,7 +57,7 @@ def test_davey_and_dave_py_members_share_one_group(davey: DaveyMember) -> None:
     assert pairwise(a, b)[0] != asyncio.run(a.pairwise_code(davey.user_id))
     assert davey.alarms == []
     statuses = {m["userId"]: m["status"] for m in davey.members()}
-    assert statuses == dict.fromkeys(["11", "22", str(davey.user_id)], "confirmed")
+    assert statuses == dict.fromkeys(["11", "22", str(davey.user_id)], "in_call")
 
 
 def test_davey_takes_a_blank_leaf_and_stays_in_step_through_a_removal(davey: DaveyMember) -> None:
@@ -92,7 +92,7 @@ def test_davey_holds_its_media_while_the_key_group_has_a_member_the_roster_hides
     join(link, a, davey, hidden)
     assert gateway.members() == {11, 66, davey.user_id}
 
-    assert [alarm.split(":")[0] for alarm in davey.alarms] == ["unexplained_member"]
+    assert [alarm.split(":")[0] for alarm in davey.alarms] == ["hidden_member"]
     assert "66" in davey.alarms[0]
     assert davey.state()["held"] is True
     for media in Media:

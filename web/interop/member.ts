@@ -83,7 +83,7 @@ function receive(req: Request): Reply {
   } else if (typeof message?.json === 'object' && message.json !== null) {
     const { op, d } = message.json as { op?: unknown; d?: unknown };
     if (typeof op !== 'number' || typeof d !== 'object' || d === null) throw new RequestError('json is {op: number, d: object}');
-    sent = m.receiveJson({ op, d: d as Record<string, unknown> });
+    sent = m.receiveJson({ op, d });
   } else {
     throw new RequestError('message must have "binary" or "json"');
   }

@@ -16,7 +16,7 @@
  */
 
 import { E2eeManager } from './e2ee/manager';
-import type { MemberStatus, MemberView } from './e2ee/membership';
+import type { MemberView } from './e2ee/membership';
 import type { AlarmReason, FrameStatsMessage, SenderFrameCounts, SessionSnapshot } from './e2ee/messages';
 import { KeyMemory } from './keyMemory';
 import { CourseState } from './course';
@@ -26,26 +26,12 @@ import type { Channel } from './interpretation/channels';
 import { Listening } from './interpretation/listening';
 import { Mixer } from './interpretation/mixer';
 import type { LocalMedia } from './localMedia';
+import { LOST_RACE_CODES, type ErrorCode, type MembershipStatus, type Phase } from './generated/codes';
+import type { DeviceInfo, LobbyDevice, ReadyOp, ServerOp, SummitInfo } from './generated/wire';
+import { ServerFrames } from './incoming';
 import { Publisher, Subscription } from './media';
-import {
-  BOOTH_OPS,
-  CHANNEL_REFUSALS,
-  CLOSE_INVITATION,
-  ENDING_FOR_CLOSE,
-  FINAL_CLOSE_CODES,
-  HOST_OPS,
-  SignalingSocket,
-  isEndingCode,
-  signalingUrl,
-  type BoothOp,
-  type DeviceInfo,
-  type HostOp,
-  type LobbyEntry,
-  type Phase,
-  type ServerOp,
-  type SummitInfo,
-  type WaitingEntry,
-} from './signaling';
+import { RequestFailed, type RequestMessage } from './requests';
+import { CLOSE_REFUSED, ENDING_FOR_CLOSE, FINAL_CLOSE_CODES, SignalingSocket, isEndingCode, signalingUrl } from './signaling';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 export type EncryptionState = 'establishing' | 'encrypted' | 'warning' | 'alarm';
@@ -87,8 +73,8 @@ export interface TestState {
   /** The alarms raised, each with the member it names. */
   alarms: { reason: string; userId: string | null }[];
   /** Every device of the key group and the roster, with its status (from the worker). */
-  members: { userId: string; status: MemberStatus }[];
-  /** The worker holds outgoing media (an unexplained member or a swapped key in the key group). */
+  members: { userId: string; status: MembershipStatus }[];
+  /** The worker holds outgoing media (a hidden member or a swapped key in the key group). */
   held: boolean;
   /** Devices whose link came with another key in an earlier call. */
   newKeys: string[];
@@ -120,6 +106,12 @@ export interface TestState {
   ear: EarReading | null;
   /** The AudioContext is running (false: the browser holds the sound until the page is clicked). */
   sound: boolean;
+  /** Text frames from the server refused at the boundary (an unknown op, or a known op of the wrong shape). */
+  invalidOps: number;
+  /** How often each feed was asked for on this connection (a refusal of another feed must not make it ask again). */
+  subscribeRequests: Record<string, number>;
+  /** Feeds the server refused to this device, with the code (e.g. `no_such_feed`), until asked for again. */
+  refusedFeeds: Record<string, string>;
 }
 
 export interface Waiting {
@@ -152,12 +144,14 @@ export interface CallOptions {
   testWrongGroup: boolean;
   /** Benchmark only: no frame transforms at all, to measure what E2EE costs. The UI says so. */
   testNoTransform: boolean;
+  /** Test only: also ask for this feed, as if its device published (one the server will refuse, say). */
+  testAlsoSubscribe: string | null;
 }
 
 const MAX_RECONNECT_DELAY_S = 10;
 /** Stats (decoded frames, audio levels) are polled this often. */
 const POLL_MS = 500;
-/** A subscription the server has not offered within this time is asked for again. */
+/** A feed the server refused is asked for again after this long at the soonest (the roster may have raced it). */
 const SUBSCRIBE_RETRY_MS = 10_000;
 const PUBLISH_RETRY_MS = 3000;
 /** Decryption warning: a sender whose frames mostly fail over this window... */
@@ -179,9 +173,9 @@ const ALARM_TEXT: Record<AlarmReason, (id: string) => string> = {
   downgrade: () => 'The server tried to turn end-to-end encryption off. Parley refused: nothing is sent unencrypted.',
   duplicate_member: (id) => `The key group contained user ${id} twice, which only an attack produces. This device refused that group.`,
   unknown_member: (id) => `The key group contains user ${id}, whom the server never announced. Compare the group code aloud before going on.`,
-  unexplained_member: (id) =>
+  hidden_member: (id) =>
     `Unknown member ${id} is in the key group but not in the list of participants: the server is hiding a device that can decrypt this call. ${HOLDING}`,
-  missing_member: (id) =>
+  not_in_group: (id) =>
     `User ${id} is listed as a participant but never joined the key group: the server shows someone who is not really in the call.`,
   key_changed: (id) =>
     `The signature key of user ${id} changed during the call: the server may have put its own key in that participant's place. ${HOLDING}`,
@@ -192,8 +186,20 @@ function linkTag(value: unknown): string | null {
   return typeof value === 'string' && /^[0-9a-zA-Z_-]{1,64}$/.test(value) ? value : null;
 }
 
+/** Refusals of a publish into a channel: a policy answer, so publishing again would not help. */
+const CHANNEL_REFUSALS: ReadonlySet<ErrorCode | 'closed'> = new Set<ErrorCode>(['channel_forbidden', 'audio_only', 'no_such_channel']);
+
+/** DAVE refusals that only mean a lost race (a commit crossed another): part of normal operation. */
+const LOST_RACES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(LOST_RACE_CODES);
+
+/** What went wrong with a request, for a log line or a notice: the code, or what else failed. */
+function failure(err: unknown): { code: ErrorCode | 'closed' | null; text: string } {
+  if (err instanceof RequestFailed) return { code: err.code, text: err.message || err.code };
+  return { code: null, text: err instanceof Error ? err.message : String(err) };
+}
+
 /** Who a device is, as the lobby and the roster both say it. */
-function who(entry: LobbyEntry): Omit<Waiting, 'removedEarlier'> {
+function who(entry: DeviceInfo): Omit<Waiting, 'removedEarlier'> {
   return {
     userId: String(entry.user_id),
     delegationId: entry.delegation_id,
@@ -203,23 +209,23 @@ function who(entry: LobbyEntry): Omit<Waiting, 'removedEarlier'> {
   };
 }
 
-function waiting(entry: WaitingEntry): Waiting {
+function waiting(entry: LobbyDevice): Waiting {
   return { ...who(entry), removedEarlier: entry.removed_earlier };
 }
 
 function participant(device: DeviceInfo): Participant {
   return {
     ...who(device),
-    publishing: device.publishing,
+    publishing: device.publishing ?? false,
     language: device.language ?? null,
-    key: typeof device.key === 'string' ? device.key : null,
+    key: device.key,
     link: linkTag(device.link),
   };
 }
 
 interface SubscriptionEntry {
   subscription: Subscription;
-  requestedAt: number;
+  /** The server took our answer (`ok` to subscribe_answer): media flows. */
   answered: boolean;
 }
 
@@ -284,8 +290,13 @@ export class Call {
   private left = false;
   private iceServers: RTCIceServer[] = [];
   private publisher: Publisher | null = null;
-  private pendingPublish: { resolve: (sdp: string) => void; reject: (err: Error) => void } | null = null;
   private readonly subscriptions = new Map<string, SubscriptionEntry>();
+  /** Feeds the server refused on this connection: the code, and when (asked for again after SUBSCRIBE_RETRY_MS). */
+  private readonly refusedFeeds = new Map<string, { code: string; at: number }>();
+  /** How often each feed was asked for on this connection (test state). */
+  private subscribeRequests: Record<string, number> = {};
+  /** The boundary check of every text frame the server sends; it counts what it refuses (test state). */
+  private readonly frames = new ServerFrames();
   private frameWindow: { at: number; senders: Record<string, SenderFrameCounts> }[] = [];
   private warning = false;
   private readonly energy = new Map<string, { energy: number; duration: number }>();
@@ -338,7 +349,7 @@ export class Call {
     return this.session?.members ?? [];
   }
 
-  statusOf(userId: string): MemberStatus | null {
+  statusOf(userId: string): MembershipStatus | null {
     return this.members.find((m) => m.userId === userId)?.status ?? null;
   }
 
@@ -417,6 +428,9 @@ export class Call {
       coughing: this.listening.coughing,
       ear: this.ear?.reading() ?? null,
       sound: this.mix.running,
+      invalidOps: this.frames.refused,
+      subscribeRequests: { ...this.subscribeRequests },
+      refusedFeeds: Object.fromEntries([...this.refusedFeeds].map(([feed, { code }]) => [feed, code])),
     };
   }
 
@@ -437,7 +451,7 @@ export class Call {
   leave(): void {
     if (this.left) return;
     this.left = true;
-    this.socket?.send('leave', {});
+    this.socket?.leave();
     this.socket?.close();
     this.socket = null;
     this.stopEverything();
@@ -482,7 +496,7 @@ export class Call {
     this.identified = false;
     this.admitted = false;
     this.setConnection(this.wasInCall ? 'reconnecting' : 'connecting');
-    const socket = new SignalingSocket(signalingUrl(this.options.summitId, this.options.server), {
+    const socket = new SignalingSocket(signalingUrl(this.options.summitId, this.options.server), this.frames, {
       // The server derives our user id from the link and this key: identify once the worker has it.
       open: () =>
         void this.e2ee.loaded.then(
@@ -498,7 +512,16 @@ export class Call {
               if (current()) this.end(`This device could not sign in with its key: ${why}`);
               return;
             }
-            if (current()) socket.identify(this.options.token, this.options.people, publicKey, proof);
+            if (!current()) return;
+            socket.identify(this.options.token, this.options.people, publicKey, proof).then(
+              (ready) => {
+                if (current()) this.onReady(ready, generation);
+              },
+              (err: unknown) => {
+                // Refused at identify (an invitation refused, the summit over...): the server closes next.
+                if (current() && err instanceof RequestFailed && err.code !== 'closed') this.pendingEnding = { code: err.code, message: err.message };
+              },
+            );
           },
           () => undefined, // join() ends the call
         ),
@@ -551,7 +574,7 @@ export class Call {
   private endingForClose(code: number, reason: string): Ending {
     const known = ENDING_FOR_CLOSE[code];
     if (known) return { code: known, message: '' };
-    if (code === CLOSE_INVITATION) {
+    if (code === CLOSE_REFUSED) {
       const named = /^[a-z_]+$/.test(reason) ? reason : 'invitation_refused';
       return { code: named, message: isEndingCode(named) ? '' : 'The server no longer accepts this invitation link.' };
     }
@@ -559,12 +582,12 @@ export class Call {
   }
 
   private teardownMedia(): void {
-    this.pendingPublish?.reject(new Error('connection closed'));
-    this.pendingPublish = null;
     this.publisher?.close();
     this.publisher = null;
     for (const entry of this.subscriptions.values()) entry.subscription.close();
     this.subscriptions.clear();
+    this.refusedFeeds.clear();
+    this.subscribeRequests = {};
     this.mix.detachAll();
     this.peers = {};
     this.energy.clear();
@@ -573,25 +596,26 @@ export class Call {
 
   // -- signalling ops ----------------------------------------------------------------------
 
+  /** Identified: who we are, the summit, its course; in the call at once, or in the lobby until `admitted`. */
+  private onReady(ready: ReadyOp, generation: number): void {
+    const { device, summit, heartbeat_interval, ice_servers, course, can_admit } = ready.d;
+    this.identified = true;
+    this.reconnectAttempt = 0;
+    this.userId = String(device.user_id);
+    this.self = participant(device);
+    this.summit = summit;
+    this.listening.configure(device, summit);
+    this.iceServers = ice_servers.map((server) => ({ urls: server.urls, username: server.username ?? undefined, credential: server.credential ?? undefined }));
+    this.canAdmit = can_admit;
+    this.course.update(course);
+    this.socket?.startHeartbeat(heartbeat_interval);
+    this.setConnection('connected');
+    if (ready.d.admitted) this.enterCall(generation, ready.d.test_hooks);
+  }
+
+  /** Events, and ops that answer no pending request (answers come to the request that asked: see `request`). */
   private onOp(message: ServerOp, generation: number): void {
     switch (message.op) {
-      case 'ready': {
-        const { device, summit, heartbeat_interval, ice_servers, course, can_admit } = message.d;
-        this.identified = true;
-        this.reconnectAttempt = 0;
-        this.userId = String(device.user_id);
-        this.self = participant(device);
-        this.summit = summit;
-        this.listening.configure(device, summit);
-        this.iceServers = ice_servers;
-        this.canAdmit = can_admit;
-        if (course) this.course.update(course);
-        this.socket?.startHeartbeat(heartbeat_interval);
-        this.setConnection('connected');
-        // Not admitted yet: the device waits in the lobby until `admitted`.
-        if (message.d.admitted) this.enterCall(generation, message.d.test_hooks);
-        return;
-      }
       case 'admitted':
         if (this.identified && !this.admitted) this.enterCall(generation, this.testHooks);
         return;
@@ -630,23 +654,22 @@ export class Call {
         this.syncMix(); // the floor ducks under a channel that has someone live
         this.changed();
         return;
-      case 'publish_answer':
-        this.pendingPublish?.resolve(message.d.sdp);
-        this.pendingPublish = null;
-        return;
-      case 'subscribe_offer':
-        void this.acceptOffer(String(message.d.feed), message.d.sdp, generation);
-        return;
       case 'media_reset':
         // Janus restarted: everything media is gone; DAVE keys are not affected.
         this.teardownMedia();
         this.changed();
         if (this.admitted && !this.press) void this.publish(generation);
         return;
-      case 'heartbeat_ack':
-        return;
       case 'error':
         this.onError(message.d.code, message.d.message, message.d.op);
+        return;
+      case 'ready':
+      case 'publish_answer':
+      case 'subscribe_offer':
+      case 'heartbeat_ack':
+      case 'ok':
+        // An answer to a request no longer pending (it timed out, or its connection is gone).
+        console.debug(`parley: a late ${message.op} answered no pending request`);
         return;
     }
   }
@@ -674,81 +697,61 @@ export class Call {
     this.followRoster();
   }
 
-  private onError(code: string, text: string, op: string | number | null): void {
-    if (isEndingCode(code)) console.info(`parley: the server ends this stay: ${code}`);
-    else {
-      // Lost commit races and the like are part of DAVE's normal operation.
-      const benign = ['dave_late_commit', 'dave_missing_proposal', 'dave_unknown_transition', 'dave_nothing_to_commit'];
-      (benign.includes(code) ? console.debug : console.warn)(`parley: the server refused ${String(op)}: ${code}`);
-    }
-    if (typeof op === 'string' && (BOOTH_OPS.has(op) || (op === 'publish' && CHANNEL_REFUSALS.has(code)))) {
-      // A booth control refused (booth_busy, not_publishing, ...), or the channel publish: the
-      // console says so; the publish is not retried (the server's policy, not a glitch).
-      this.listening.notice = refusalText(code, text);
-      this.changed();
-      if (op !== 'publish') return;
-    }
-    if (typeof op === 'string' && HOST_OPS.has(op)) {
-      // A host control the server refused (forbidden, phase_order, ...): say so, the stay goes on.
-      this.hostNotice = text || code;
-      this.changed();
-      return;
-    }
-    if (isEndingCode(code) || !this.identified) {
-      // The end of the stay (or an invitation refused at identify): the server closes next.
+  /** An `error` that answers no request: the end of the stay, a DAVE refusal, or a frame the server could not read. */
+  private onError(code: ErrorCode, text: string, op: string | number | null): void {
+    if (isEndingCode(code)) {
+      // The end of the stay: the server closes next, and nothing reconnects.
+      console.info(`parley: the server ends this stay: ${code}`);
       this.pendingEnding = { code, message: text };
       return;
     }
-    if (op === 'publish') {
-      this.pendingPublish?.reject(new Error(code));
-      this.pendingPublish = null;
-    }
-    if (op === 'subscribe' || op === 'subscribe_answer') {
-      // Which feed is not said; drop unanswered ones, the next poll asks again.
-      for (const [feed, entry] of this.subscriptions) {
-        if (!entry.answered) {
-          entry.subscription.close();
-          this.subscriptions.delete(feed);
-        }
-      }
-    }
+    // Lost commit races and the like are part of DAVE's normal operation.
+    (LOST_RACES.has(code) ? console.debug : console.warn)(`parley: the server refused ${String(op)}: ${code}`);
   }
 
   // -- host controls -----------------------------------------------------------------------
 
-  private sendHost(message: HostOp): void {
+  /** A host control; its refusal (forbidden, phase_order...) shows in the host panel, and the stay goes on. */
+  private sendHost<K extends 'admit' | 'refuse' | 'remove' | 'revoke' | 'lock' | 'advance' | 'allow_overrun'>(op: K, d: RequestMessage<K>['d']): void {
     this.hostNotice = null;
-    this.socket?.sendHost(message);
+    this.socket?.request(op, d).catch((err: unknown) => {
+      const { code, text } = failure(err);
+      if (code === 'closed') return;
+      console.warn(`parley: the server refused ${op}: ${code ?? text}`);
+      this.hostNotice = text;
+      this.changed();
+    });
     this.changed();
   }
 
   admit(userId: string): void {
-    this.sendHost({ op: 'admit', d: { user_id: Number(userId) } });
+    this.sendHost('admit', { user_id: Number(userId) });
   }
 
   refuse(userId: string): void {
-    this.sendHost({ op: 'refuse', d: { user_id: Number(userId) } });
+    this.sendHost('refuse', { user_id: Number(userId) });
   }
 
   remove(userId: string): void {
-    this.sendHost({ op: 'remove', d: { user_id: Number(userId) } });
+    this.sendHost('remove', { user_id: Number(userId) });
   }
 
   /** Revoke the link that device joined with (host): all its devices leave, and it admits no one. */
   revoke(userId: string): void {
-    this.sendHost({ op: 'revoke', d: { user_id: Number(userId) } });
+    this.sendHost('revoke', { user_id: Number(userId) });
   }
 
   setLocked(locked: boolean): void {
-    this.sendHost({ op: 'lock', d: { locked } });
+    this.sendHost('lock', { locked });
   }
 
-  advance(phase: Phase): void {
-    this.sendHost({ op: 'advance', d: { phase } });
+  /** The step to the next phase (the panel offers only that one; `scheduled` is no step). */
+  advance(phase: Exclude<Phase, 'scheduled'>): void {
+    this.sendHost('advance', { phase });
   }
 
   allowOverrun(): void {
-    this.sendHost({ op: 'allow_overrun', d: {} });
+    this.sendHost('allow_overrun', {});
   }
 
   private current(generation: number): boolean {
@@ -772,23 +775,23 @@ export class Call {
     try {
       const offer = await publisher.offer();
       if (!this.current(generation) || this.publisher !== publisher) return;
-      const answer = await new Promise<string>((resolve, reject) => {
-        this.pendingPublish?.reject(new Error('superseded'));
-        this.pendingPublish = { resolve, reject };
-        this.socket?.send('publish', channel === null ? { sdp: offer } : { sdp: offer, channel });
-      });
+      if (!this.socket) return;
+      const answer = await this.socket.request('publish', channel === null ? { sdp: offer } : { sdp: offer, channel });
       if (this.publisher !== publisher) return;
-      await publisher.accept(answer);
+      await publisher.accept(answer.d.sdp);
     } catch (err) {
       if (!this.current(generation) || this.publisher !== publisher) return;
-      const reason = err instanceof Error ? err.message : String(err);
+      const { code, text } = failure(err);
       publisher.close();
       this.publisher = null;
-      if (CHANNEL_REFUSALS.has(reason)) {
-        console.warn(`parley: the server refused this device's channel (${reason}); not retrying`);
+      if (code !== null && CHANNEL_REFUSALS.has(code)) {
+        // The server's policy, not a glitch: the console says so, and publishing again would not help.
+        console.warn(`parley: the server refused this device's channel (${code}); not retrying`);
+        this.listening.notice = refusalText(code, text);
+        this.changed();
         return;
       }
-      console.warn(`parley: publishing failed (${reason}); retrying`);
+      console.warn(`parley: publishing failed (${code ?? text}); retrying`);
       window.setTimeout(() => {
         if (this.current(generation) && this.publisher === null) void this.publish(generation);
       }, PUBLISH_RETRY_MS);
@@ -805,44 +808,62 @@ export class Call {
     const press = this.press;
     const wanted = (p: Participant): boolean =>
       p.publishing && p.userId !== this.userId && !(press && p.role === 'press') && this.listening.hears(p);
-    const publishing = new Set(this.admitted ? this.roster.filter(wanted).map((p) => p.userId) : []);
-    for (const [feed, entry] of this.subscriptions) {
-      const stale = !entry.answered && now - entry.requestedAt > SUBSCRIBE_RETRY_MS;
-      if (!publishing.has(feed) || stale) {
-        entry.subscription.close();
-        this.subscriptions.delete(feed);
-        this.mix.detach(feed);
-        delete this.peers[feed];
-        this.energy.delete(feed);
-      }
-    }
+    let publishing = new Set(this.admitted ? this.roster.filter(wanted).map((p) => p.userId) : []);
+    const extra = this.options.testAlsoSubscribe;
+    // Test only (server with test hooks): first, so that its refusal comes while the others are pending.
+    if (extra !== null && this.testHooks && this.admitted) publishing = new Set([extra, ...publishing]);
+    for (const feed of this.subscriptions.keys()) if (!publishing.has(feed)) this.dropSubscription(feed);
     for (const feed of publishing) {
-      if (this.subscriptions.has(feed) || !this.socket) continue;
-      this.subscriptions.set(feed, {
-        subscription: new Subscription(feed, this.iceServers, this.e2ee),
-        requestedAt: now,
-        answered: false,
-      });
-      this.socket.send('subscribe', { feed: Number(feed) });
+      const refused = this.refusedFeeds.get(feed);
+      if (this.subscriptions.has(feed) || !this.socket || (refused && now - refused.at < SUBSCRIBE_RETRY_MS)) continue;
+      this.refusedFeeds.delete(feed);
+      const entry: SubscriptionEntry = { subscription: new Subscription(feed, this.iceServers, this.e2ee), answered: false };
+      this.subscriptions.set(feed, entry);
+      this.subscribeRequests[feed] = (this.subscribeRequests[feed] ?? 0) + 1;
+      const generation = this.generation;
+      this.socket.request('subscribe', { feed: Number(feed) }).then(
+        (offer) => this.acceptOffer(feed, entry, offer.d, generation),
+        (err: unknown) => this.subscriptionFailed(feed, entry, err),
+      );
     }
   }
 
-  private async acceptOffer(feed: string, sdp: string, generation: number): Promise<void> {
-    const entry = this.subscriptions.get(feed);
-    if (!entry) return; // no longer wanted
+  /** Stop receiving a feed: its peer connection, its sound in the mix, its stats. */
+  private dropSubscription(feed: string): void {
+    this.subscriptions.get(feed)?.subscription.close();
+    this.subscriptions.delete(feed);
+    this.mix.detach(feed);
+    delete this.peers[feed];
+    this.energy.delete(feed);
+  }
+
+  /** The offer the server made for `feed`: answer it, and once the server took the answer, play it. */
+  private async acceptOffer(feed: string, entry: SubscriptionEntry, offer: { feed: number; sdp: string }, generation: number): Promise<void> {
+    if (this.subscriptions.get(feed) !== entry) return; // no longer wanted
     try {
+      if (String(offer.feed) !== feed) throw new Error(`the offer is for feed ${offer.feed}`);
       await this.e2ee.loaded;
-      const answer = await entry.subscription.answer(sdp);
-      if (!this.current(generation) || this.subscriptions.get(feed) !== entry) return;
-      this.socket?.send('subscribe_answer', { feed: Number(feed), sdp: answer });
+      const answer = await entry.subscription.answer(offer.sdp);
+      if (!this.current(generation) || this.subscriptions.get(feed) !== entry || !this.socket) return;
+      await this.socket.request('subscribe_answer', { feed: Number(feed), sdp: answer });
+      if (this.subscriptions.get(feed) !== entry) return;
       entry.answered = true;
       this.syncMix();
       this.changed();
     } catch (err) {
-      console.warn(`parley: could not answer the offer for a feed (${err instanceof Error ? err.message : String(err)})`);
-      entry.subscription.close();
-      if (this.subscriptions.get(feed) === entry) this.subscriptions.delete(feed);
+      this.subscriptionFailed(feed, entry, err);
     }
+  }
+
+  /** This subscription failed (refused, timed out, or its offer unusable): drop it alone; the others go on. */
+  private subscriptionFailed(feed: string, entry: SubscriptionEntry, err: unknown): void {
+    if (this.subscriptions.get(feed) !== entry) return;
+    const { code, text } = failure(err);
+    if (code === 'closed') return; // the connection's teardown drops it
+    console.warn(`parley: no subscription to a feed (${code ?? text}); asking again later`);
+    this.dropSubscription(feed);
+    this.refusedFeeds.set(feed, { code: code ?? 'failed', at: performance.now() });
+    this.changed();
   }
 
   // -- local media -------------------------------------------------------------------------
@@ -868,18 +889,25 @@ export class Call {
     this.changed();
   }
 
-  private sendBooth(message: BoothOp): void {
-    this.listening.notice = null;
-    this.socket?.sendBooth(message);
+  /** A booth control; its refusal (booth_busy, not_live...) shows on the console in words. */
+  private sendBooth<K extends 'take_over' | 'hand_over' | 'cough'>(op: K, d: RequestMessage<K>['d'], clearNotice = true): void {
+    if (clearNotice) this.listening.notice = null;
+    this.socket?.request(op, d).catch((err: unknown) => {
+      const { code, text } = failure(err);
+      if (code === 'closed') return;
+      console.warn(`parley: the server refused ${op}: ${code ?? text}`);
+      this.listening.notice = refusalText(code ?? 'failed', text);
+      this.changed();
+    });
     this.changed();
   }
 
   takeOver(): void {
-    this.sendBooth({ op: 'take_over', d: {} });
+    this.sendBooth('take_over', {});
   }
 
   handOver(): void {
-    this.sendBooth({ op: 'hand_over', d: {} });
+    this.sendBooth('hand_over', {});
   }
 
   /**
@@ -890,13 +918,13 @@ export class Call {
     if (down === this.listening.coughing) return;
     this.options.media.setMicEnabled(!down);
     this.listening.cough(down);
-    this.sendBooth({ op: 'cough', d: { muted: down } });
+    this.sendBooth('cough', { muted: down });
   }
 
   /** After a booths update: the server's cough state follows the key (it went live with the key down). */
   private reconcileCough(): void {
     const muted = this.listening.coughToSend();
-    if (muted !== null) this.socket?.sendBooth({ op: 'cough', d: { muted } });
+    if (muted !== null) this.sendBooth('cough', { muted }, false);
   }
 
   /** Every answered subscription's audio into the mix, at the gain the channel choice and the booths give it. */

@@ -4,8 +4,8 @@
  * words the page uses for each phase and each ending.
  */
 
-import type { CourseInfo, EndingCode, Phase } from './signaling';
-import { PHASES } from './signaling';
+import { PHASES, type EndingCode, type Phase } from './generated/codes';
+import type { CourseInfo } from './generated/wire';
 
 export const PHASE_TEXT: Readonly<Record<Phase, string>> = {
   scheduled: 'Scheduled',
@@ -24,9 +24,10 @@ export const ADVANCE_TEXT: Readonly<Record<Phase, string>> = {
   ended: 'End the summit',
 };
 
-export function nextPhase(phase: Phase): Phase | null {
-  const index = PHASES.indexOf(phase);
-  return index >= 0 ? (PHASES[index + 1] ?? null) : null;
+/** The phase the host may advance to from `phase` (the schema lists them in their order); null after the last. */
+export function nextPhase(phase: Phase): Exclude<Phase, 'scheduled'> | null {
+  const next = PHASES[PHASES.indexOf(phase) + 1];
+  return next === undefined || next === 'scheduled' ? null : next;
 }
 
 /** Headlines of the final screens (the server's message goes under them). */

@@ -58,6 +58,9 @@ const idle: TestState = {
   coughing: false,
   ear: null,
   sound: false,
+  invalidOps: 0,
+  subscribeRequests: {},
+  refusedFeeds: {},
 };
 
 window.parley = {
@@ -166,6 +169,7 @@ async function start(): Promise<void> {
         media,
         testWrongGroup: query.get('testWrongGroup') === '1',
         testNoTransform: query.get('testNoTransform') === '1',
+        testAlsoSubscribe: query.get('testAlsoSubscribe'),
       });
       renderCallView(root, call);
       call.join().catch(() => undefined); // the call view shows why

@@ -3,18 +3,17 @@
 import { describe, expect, test } from 'vitest';
 
 import { ADVANCE_TEXT, CourseState, ENDING_DETAIL, ENDING_TEXT, formatClock, nextPhase, parseIso, PHASE_TEXT } from '../src/course';
+import { ENDING_CODES, PHASES } from '../src/generated/codes';
+import type { CourseInfo } from '../src/generated/wire';
 import {
   CLOSE_LEFT,
   CLOSE_OPENING_ENDED,
   CLOSE_REMOVED,
   CLOSE_SUMMIT_ENDED,
   CLOSE_UNUSABLE_COMMITS,
-  ENDING_CODES,
   ENDING_FOR_CLOSE,
   FINAL_CLOSE_CODES,
   isEndingCode,
-  PHASES,
-  type CourseInfo,
 } from '../src/signaling';
 
 function course(overrides: Partial<CourseInfo> = {}): CourseInfo {

@@ -2,12 +2,13 @@
 
 import { expect, test } from 'vitest';
 
-import { JOIN_BOUND_MS, LEAVING_GRACE_MS, Membership, type MemberStatus } from '../src/e2ee/membership';
+import { JOIN_BOUND_MS, LEAVING_GRACE_MS, Membership } from '../src/e2ee/membership';
+import type { MembershipStatus } from '../src/generated/codes';
 
 const SELF = '100';
 const KEY = { self: 'key-self', a: 'key-a', b: 'key-b', forged: 'key-forged' };
 
-function statuses(m: Membership, now: number): Record<string, MemberStatus> {
+function statuses(m: Membership, now: number): Record<string, MembershipStatus> {
   return Object.fromEntries(m.members(now).map((v) => [v.userId, v.status]));
 }
 
@@ -18,33 +19,33 @@ function callOfTwo(now = 0): Membership {
   return m;
 }
 
-test('a key group the roster explains is confirmed, raises nothing and holds nothing', () => {
+test('a key group the roster explains is in the call, raises nothing and holds nothing', () => {
   const m = callOfTwo();
-  expect(statuses(m, 1000)).toStrictEqual({ [SELF]: 'confirmed', '200': 'confirmed' });
+  expect(statuses(m, 1000)).toStrictEqual({ [SELF]: 'in_call', '200': 'in_call' });
   expect(m.takeAlarms(1000)).toStrictEqual([]);
   expect(m.held(1000)).toBe(false);
 });
 
-test('a member of the key group that the roster never listed is unexplained: alarm naming it, media held', () => {
+test('a member of the key group that the roster never listed is hidden: alarm naming it, media held', () => {
   const m = callOfTwo();
   m.setKeyGroup([SELF, '200', '666'], 10);
-  expect(statuses(m, 10)['666']).toBe('unexplained');
+  expect(statuses(m, 10)['666']).toBe('hidden');
   expect(m.held(10)).toBe(true);
   const alarms = m.takeAlarms(10);
-  expect(alarms.map((a) => [a.reason, a.userId])).toStrictEqual([['unexplained_member', '666']]);
+  expect(alarms.map((a) => [a.reason, a.userId])).toStrictEqual([['hidden_member', '666']]);
   expect(m.takeAlarms(20), 'each alarm is raised once').toStrictEqual([]);
   m.setKeyGroup([SELF, '200'], 30);
   expect(m.held(30), 'the hold ends with the epoch that no longer has it').toBe(false);
 });
 
-test('a device that left the roster is leaving for the grace, then unexplained if it stays in the key group', () => {
+test('a device that left the roster is leaving for the grace, then hidden if it stays in the key group', () => {
   const m = callOfTwo();
   m.setRoster([{ userId: SELF, key: KEY.self }], 1000);
   expect(statuses(m, 1000 + LEAVING_GRACE_MS - 1)['200']).toBe('leaving');
   expect(m.held(1000 + LEAVING_GRACE_MS - 1)).toBe(false);
   expect(m.takeAlarms(1000 + LEAVING_GRACE_MS - 1)).toStrictEqual([]);
   const late = 1000 + LEAVING_GRACE_MS + 1;
-  expect(statuses(m, late)['200']).toBe('unexplained');
+  expect(statuses(m, late)['200']).toBe('hidden');
   expect(m.held(late)).toBe(true);
   expect(m.takeAlarms(late).map((a) => a.userId)).toStrictEqual(['200']);
 });
@@ -53,20 +54,20 @@ test('a device whose removal is committed within the grace raises nothing', () =
   const m = callOfTwo();
   m.setRoster([{ userId: SELF, key: KEY.self }], 1000);
   m.setKeyGroup([SELF], 3000);
-  expect(statuses(m, 100_000)).toStrictEqual({ [SELF]: 'confirmed' });
+  expect(statuses(m, 100_000)).toStrictEqual({ [SELF]: 'in_call' });
   expect(m.takeAlarms(100_000)).toStrictEqual([]);
 });
 
-test('a roster entry that never reaches the key group is missing after the bound, counted from our own join', () => {
+test('a roster entry that never reaches the key group is not in the group after the bound, counted from our own join', () => {
   const m = new Membership(SELF, KEY.self);
   m.setRoster([{ userId: SELF, key: KEY.self }, { userId: '300', key: KEY.b }], 0);
   expect(statuses(m, 60_000)['300'], 'not judged while we are in no group ourselves').toBe('joining');
   m.setKeyGroup([SELF], 60_000);
   expect(statuses(m, 60_000 + JOIN_BOUND_MS)['300']).toBe('joining');
   const late = 60_000 + JOIN_BOUND_MS + 1;
-  expect(statuses(m, late)['300']).toBe('missing');
-  expect(m.held(late), 'a missing device hears nothing: no hold').toBe(false);
-  expect(m.takeAlarms(late).map((a) => [a.reason, a.userId])).toStrictEqual([['missing_member', '300']]);
+  expect(statuses(m, late)['300']).toBe('not_in_group');
+  expect(m.held(late), 'a device not in the group hears nothing: no hold').toBe(false);
+  expect(m.takeAlarms(late).map((a) => [a.reason, a.userId])).toStrictEqual([['not_in_group', '300']]);
 });
 
 test('an Add carrying another key for a user id already seen is a key swap: alarm, and held while that user id is in', () => {
@@ -99,7 +100,7 @@ test('an Add for our own user id with a key that is not ours is a key swap', () 
   expect(m.takeAlarms(0).map((a) => [a.reason, a.userId])).toStrictEqual([['key_changed', SELF]]);
 });
 
-test('leaving the key group (a group reset) makes roster entries joining again, not missing', () => {
+test('leaving the key group (a group reset) makes roster entries joining again, not flagged', () => {
   const m = callOfTwo();
   m.setKeyGroup(null, 100_000);
   expect(statuses(m, 100_000 + JOIN_BOUND_MS * 2)['200']).toBe('joining');

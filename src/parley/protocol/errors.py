@@ -20,7 +20,9 @@ device, or now) and a failure of the server's own parts do not.
     * CourseError (parley.summit.course) - the summit's course: lobby, admission, phases, lock, clock
     * BoothError (parley.interpretation.booth) - a booth's turns and handover
   * MediaError (parley.media.plane) - the media server refused or failed: not the device's doing
-  * JoinError (parley.sdk.client) - on the device's side: the server did not admit it
+  * RequestRefused (parley.sdk.requests) - on the device's side: the server refused its request
+    * JoinError (parley.sdk.client) - the server did not admit the device
+  * RequestTimeout (parley.sdk.requests) - on the device's side: a request went unanswered
 
 Each module defines its own, beside the rules that raise it; this module holds the root and the
 policy refusals that are no single domain's. Parsers below the edge (SDP, MLS, Janus JSON) raise

@@ -2,8 +2,8 @@
 
 Clients that are not Python take their types from this (the browser's are generated from it,
 web/src/generated), so the schema is the contract and these models its one source. Device ops
-are described as a server accepts them (optional fields may be left out); server ops as the
-server sends them (every field present).
+are described as a server accepts them (optional fields may be left out, never `op`); server
+ops as the server sends them: every field present, but `id`, which only an answer carries.
 
 `python -m parley.protocol.schema [PATH]` writes it (to stdout without PATH).
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -36,9 +37,19 @@ class _ServerSide(BaseModel):
     alarm_kind: AlarmKind
 
 
+def _require(definitions: dict[str, Any], names: Callable[[dict[str, Any]], list[str]]) -> None:
+    for definition in definitions.values():
+        if "properties" in definition:
+            definition["required"] = names(definition)
+
+
 def wire_schema() -> dict[str, Any]:
     device = TypeAdapter(_DeviceSide).json_schema(mode="validation", ref_template=_REF)
     server = TypeAdapter(_ServerSide).json_schema(mode="serialization", ref_template=_REF)
+    # pydantic leaves a field with a default out of `required`; but a discriminated union refuses
+    # an op without its tag, and the server sends every field of its ops (an id only in answers).
+    _require(device["$defs"], lambda d: sorted({*d.get("required", ()), *({"op"} & set(d["properties"]))}))
+    _require(server["$defs"], lambda d: [name for name in d["properties"] if name != "id"])
     defs: dict[str, Any] = {}
     for part in (device, server):
         for name, definition in part.pop("$defs").items():

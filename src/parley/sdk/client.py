@@ -7,6 +7,14 @@ member (`parley.media.frame_transform`). The server relays SDP to Janus; Janus f
 cannot read. Every frame leaving this client is encrypted before packetization; every frame
 arriving is decrypted (or dropped) before decoding.
 
+Everything on the socket is a model of parley.protocol: the client sends device ops and reads
+each text frame into a server op at the edge (a frame it cannot read is dropped and counted in
+`unreadable`, never guessed at); its state (`device`, `summit`, `roster`, `course`, `lobby`,
+`booths`, `errors`, `ended`) holds those models. Each request carries an id and waits for its own
+answer (parley.sdk.requests): `publish`, the host controls and the interpreter's keys return once
+the server has done what they ask, or raise `RequestRefused` with the server's code, or
+`RequestTimeout` after REQUEST_TIMEOUT.
+
 The client repairs what the server asks it to: after `media_reset` (Janus restarted) it publishes
 again and resubscribes to everyone, with the same DAVE keys.
 
@@ -23,14 +31,13 @@ import asyncio
 import contextlib
 import enum
 import itertools
-import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import dave
@@ -47,6 +54,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
+from parley.e2ee.tls import DecodeError
 from parley.interpretation.mixer import Listening, Mixer, Resumption
 from parley.media.frame_transform import (
     FrameStats,
@@ -56,33 +64,85 @@ from parley.media.frame_transform import (
     attach_sender_transform,
 )
 from parley.media.sources import samples_of
-from parley.protocol.codes import ErrorCode
-from parley.protocol.dave_ops import DaveDeviceOp, parse_dave_server_op
+from parley.protocol.base import Model, ProtocolError
+from parley.protocol.codes import ENDINGS, ErrorCode
+from parley.protocol.dave_ops import DaveDeviceOp, DaveServerOp
+from parley.protocol.device_ops import (
+    Admit,
+    Advance,
+    AdvanceData,
+    AllowOverrun,
+    Cough,
+    CoughData,
+    DeviceOp,
+    FeedData,
+    HandOver,
+    Heartbeat,
+    HeartbeatData,
+    Identify,
+    IdentifyData,
+    Leave,
+    Lock,
+    LockData,
+    PhaseName,
+    Publish,
+    PublishData,
+    Refuse,
+    Remove,
+    Revoke,
+    Subscribe,
+    SubscribeAnswer,
+    SubscribeAnswerData,
+    TakeOver,
+    UserData,
+)
 from parley.protocol.errors import ParleyError
 from parley.protocol.fields import b64url, key_proof_message, unb64url
-from parley.protocol.server_ops import encode
+from parley.protocol.server_ops import (
+    AdmittedOp,
+    BoothInfo,
+    BoothsOp,
+    ClockWarningOp,
+    CourseInfo,
+    CourseOp,
+    DeviceInfo,
+    ErrorData,
+    ErrorOp,
+    HeartbeatAckOp,
+    LobbyDevice,
+    LobbyJoinedOp,
+    LobbyLeftOp,
+    MediaResetOp,
+    OkOp,
+    OwnDevice,
+    ParleyServerOp,
+    PublishAnswerOp,
+    ReadyData,
+    ReadyOp,
+    RosterData,
+    RosterOp,
+    ServerOp,
+    SubscribeOfferOp,
+    SummitInfo,
+    encode,
+    parse_server_frame,
+)
+from parley.protocol.vocabulary import Role
 from parley.sdk.audio import CoughGate, EarTrack
 from parley.sdk.choices import ListeningChoices
 from parley.sdk.identity import KEY_VERSION, load_or_create_signature_key, public_key, sign
 from parley.sdk.key_memory import KeyMemory
 from parley.sdk.member import DaveMember, Media
 from parley.sdk.membership import Alarm, CallMembership, Member
+from parley.sdk.requests import REQUEST_TIMEOUT, Disconnected, RequestRefused, Requests, RequestTimeout
 
 log = logging.getLogger(__name__)
 
 KEEP_FRAMES = 30  # decoded frames kept per remote feed and kind, for callers to inspect
-# Errors that end a device's stay (the server closes the connection after them).
-ENDINGS = frozenset(
-    {
-        "admission_refused",
-        "summit_locked",
-        "removed",
-        "invitation_revoked",
-        "opening_ended",
-        "summit_ended",
-        "unusable_commits",
-    }
-)
+
+Answer = TypeVar("Answer", bound=Model)
+# The ops that answer requests: each settles the request its id names, if that one still waits.
+_ANSWERS = (ReadyOp, PublishAnswerOp, SubscribeOfferOp, HeartbeatAckOp, OkOp, ErrorOp)
 
 
 class _Default(enum.Enum):
@@ -92,8 +152,9 @@ class _Default(enum.Enum):
 DEFAULT_CHOICE = _Default.CHOICE
 
 
-class JoinError(ParleyError):
-    """The server refused to admit this device; the message says why (expired link, ...)."""
+class JoinError(RequestRefused):
+    """The server refused to admit this device (its `identify`): the code and message say why
+    (an expired link, a locked summit, ...)."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +205,7 @@ class ParleyClient:
         audio: MediaStreamTrack | None = None,
         video: MediaStreamTrack | None = None,
         key_file: Path | None = None,
-        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        on_event: Callable[[ParleyServerOp], None] | None = None,
         listen: str | _Default | None = DEFAULT_CHOICE,
         choices_file: Path | None = None,
         on_alarm: Callable[[str], None] | None = None,
@@ -158,11 +219,11 @@ class ParleyClient:
         self.choices = ListeningChoices(choices_file) if choices_file else None
         self._listen: str | _Default | None = listen
         self.listening: str | None = None  # the channel this device hears (None: the floor)
-        self.booths: dict[str, dict[str, Any]] = {}
+        self.booths: dict[str, BoothInfo] = {}
         self.mixer = Mixer()
         self.ear = EarTrack(self.mixer, self._gains)
         self.gate: CoughGate | None = None
-        self.on_event = on_event
+        self.on_event = on_event  # each event the server sends, once this client has taken it in
         self.on_alarm = on_alarm
         self.known_keys_file = known_keys_file  # where to remember the keys each link came with
         self.key_memory: KeyMemory | None = None
@@ -172,105 +233,180 @@ class ParleyClient:
         self.membership: CallMembership | None = None
         self._hold = False  # someone in the key group is not accounted for: send nothing
         self._membership_changed = asyncio.Event()
-        self.device: dict[str, Any] = {}
-        self.summit: dict[str, Any] = {}
-        self.roster: dict[int, dict[str, Any]] = {}
+        self._ready: ReadyData | None = None  # how the server placed this device (`ready`)
+        self._course: CourseInfo | None = None
+        self.roster: dict[int, DeviceInfo] = {}
         self.feeds: dict[int, RemoteFeed] = {}
-        self.errors: list[dict[str, Any]] = []
-        self.ice_servers: list[dict[str, Any]] = []
-        self.course: dict[str, Any] = {}
-        self.lobby: list[dict[str, Any]] = []  # who waits that this device may admit, in arrival order
+        self.errors: list[ErrorData] = []  # the server's errors that answered no request waiting here
+        self.lobby: list[LobbyDevice] = []  # who waits that this device may admit, in arrival order
         self.warnings: list[int] = []
-        self.ended: dict[str, Any] | None = None  # the error that ended this device's stay
+        self.ended: ErrorData | None = None  # the error that ended this device's stay
+        self.unreadable = 0  # text frames from the server that are no op this client reads: dropped
         self.admitted = asyncio.Event()
         self.publisher: RTCPeerConnection | None = None
+        self.publish_error: ParleyError | None = None  # why publishing on admission failed, if it did
         self.publish_stats: dict[str, SenderStats] = {}
         self._ws: websockets.ClientConnection | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._requests = Requests()
+        self.request_timeout = REQUEST_TIMEOUT  # s: how long each request waits for its answer
+        self._tasks: set[asyncio.Task[None]] = set()
         self._closing: set[asyncio.Task[None]] = set()  # peer connections being closed
-        self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._heartbeat = itertools.count()
         self._relay = MediaRelay()
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    # -- how the server placed this device -------------------------------------------------------
+
+    @property
+    def device(self) -> OwnDevice:
+        """This device as the server admitted it: user id, delegation, role, language..."""
+        return self._placed().device
+
+    @property
+    def summit(self) -> SummitInfo:
+        return self._placed().summit
+
+    @property
+    def course(self) -> CourseInfo:
+        """The summit's course as the server last told it: phase, lock, clock."""
+        return self._course or self._placed().course
 
     @property
     def user_id(self) -> int:
-        return int(self.device["user_id"])
+        return self.device.user_id
+
+    def _placed(self) -> ReadyData:
+        if self._ready is None:
+            raise RuntimeError("the server has not placed this device yet: join() first")
+        return self._ready
+
+    # -- lifecycle ---------------------------------------------------------------------------
 
     async def join(self) -> None:
-        """Connect, identify, and start publishing; returns once the server has admitted us."""
+        """Connect, identify, and start publishing; returns once the server has placed this
+        device, in the call or in its lobby (`admitted`). Raises JoinError with the server's code
+        when it refuses the device, RequestTimeout when it does not answer."""
         key = (
             load_or_create_signature_key(self.key_file)
             if self.key_file
             else dave.SignatureKeyPair.generate(KEY_VERSION)
         )
-        self._ws = await websockets.connect(self.link.websocket_url, max_size=4 * 1024 * 1024)
         public = public_key(key)
         proof = sign(key, key_proof_message(self.link.token, public))
-        identify = {"token": self.link.token, "people": self.people, "key": b64url(public)}
-        await self._send_op("identify", {**identify, "proof": b64url(proof)})
-        first = json.loads(await self._ws.recv())
-        if first.get("op") == "error":
+        # Checked here, before connecting: a name the server would refuse raises ValueError.
+        identify = IdentifyData(
+            token=self.link.token, people=self.people, key=b64url(public), proof=b64url(proof)
+        )
+        self._ws = await websockets.connect(self.link.websocket_url, max_size=4 * 1024 * 1024)
+        try:
+            ready = await self._identify(Identify(id=self._requests.next_id(), d=identify))
+        except BaseException:
             await self._ws.close()
-            raise JoinError(first["d"]["code"], first["d"]["message"])
-        if first.get("op") != "ready":
-            raise JoinError(ErrorCode.MALFORMED, f"expected ready, got {first.get('op')!r}")
-        self.device, self.summit = first["d"]["device"], first["d"]["summit"]
-        self.ice_servers = list(first["d"].get("ice_servers", []))
-        self.course = first["d"]["course"]
+            raise
+        self._ready = ready
         self.listening = self._initial_channel()
-        self.member = DaveMember(self.user_id, int(self.summit["channel_id"]), key, self._alarm)
+        self.member = DaveMember(self.user_id, self.summit.channel_id, key, self._alarm)
         self.membership = CallMembership(self.user_id)
         if self.known_keys_file:
             self.key_memory = KeyMemory(self.known_keys_file, self.link.summit_id)
-        interval = float(first["d"]["heartbeat_interval"])
-        self._tasks.append(asyncio.create_task(self._read(), name="parley-read"))
-        self._tasks.append(asyncio.create_task(self._beat(interval), name="parley-heartbeat"))
-        self._tasks.append(asyncio.create_task(self._watch_membership(), name="parley-membership"))
-        if first["d"]["admitted"]:
-            await self._on_admitted()
+        self._spawn(self._read(), "parley-read")
+        self._spawn(self._beat(ready.heartbeat_interval), "parley-heartbeat")
+        self._spawn(self._watch_membership(), "parley-membership")
+        if ready.admitted:
+            self._on_admitted()
+
+    async def _identify(self, identify: Identify) -> ReadyData:
+        """Send identify and read its answer, the first frame. The reader does not run yet: what
+        follows `ready` needs the DAVE member that `ready` lets this client make."""
+        assert self._ws is not None
+        await self._ws.send(encode(identify))
+        try:
+            frame = await asyncio.wait_for(self._ws.recv(), self.request_timeout)
+        except TimeoutError:
+            raise RequestTimeout(identify.op, self.request_timeout) from None
+        first = parse_server_frame(frame) if isinstance(frame, str) else None
+        if isinstance(first, ErrorOp):
+            raise JoinError(identify.op, first.d)
+        if not isinstance(first, ReadyOp) or first.id != identify.id:
+            raise ProtocolError(ErrorCode.INVALID, "the server did not answer identify with ready")
+        return first.d
 
     async def wait_admitted(self, timeout: float = 30) -> None:
         """Until the host lets this device out of the lobby (or raise TimeoutError)."""
         await asyncio.wait_for(self.admitted.wait(), timeout)
 
-    async def _on_admitted(self) -> None:
+    def _on_admitted(self) -> None:
         if self.admitted.is_set():  # `ready` said so already; `admitted` follows it
             return
         self.admitted.set()
-        if self.device["role"] != "press":  # the press sees and hears; it never publishes
-            self._tasks.append(asyncio.create_task(self._publish(), name="parley-publish"))
+        if self.device.role is not Role.PRESS:  # the press sees and hears; it never publishes
+            self._spawn(self._publish_on_admission(), "parley-publish")
+
+    async def _publish_on_admission(self) -> None:
+        self.publish_error = None
+        try:
+            await self.publish()
+        except (RequestRefused, RequestTimeout) as e:
+            self.publish_error = e
+            log.warning("could not publish: %s (%s)", e, e.code)
+        except Disconnected:
+            return
+
+    # -- requests ------------------------------------------------------------------------------
+
+    async def request(self, op: DeviceOp, answer: type[Answer]) -> Answer:
+        """Send `op` as a request (under the next id) and return the server's answer to it, of
+        type `answer` (`OkOp` for the ops that have none of their own). Raises RequestRefused
+        with the server's code, RequestTimeout after `request_timeout`, or Disconnected.
+
+        Never awaited on the task that reads the socket: that task delivers the answer."""
+        if self._ws is None:
+            raise RuntimeError("join() first: requests travel on the connection it opens")
+        request, answered = self._requests.open(op.op)
+        try:
+            await self._send(op.model_copy(update={"id": request}))
+            got = await asyncio.wait_for(answered, self.request_timeout)
+        except TimeoutError:
+            raise RequestTimeout(op.op, self.request_timeout) from None
+        except websockets.ConnectionClosed:
+            raise Disconnected(op.op, self.ended) from None
+        finally:
+            self._requests.forget(request)
+        if isinstance(got, Disconnected):
+            raise got
+        if isinstance(got, ErrorOp):
+            raise RequestRefused(op.op, got.d)
+        if not isinstance(got, answer):
+            raise ProtocolError(ErrorCode.INVALID, f"the server answered {op.op} with {got.op}")
+        return got
 
     # -- host controls (the server refuses them from anyone else) ---------------------------
 
     async def admit(self, user_id: int) -> None:
-        await self._send_op("admit", {"user_id": user_id})
+        await self.request(Admit(d=UserData(user_id=user_id)), OkOp)
 
     async def refuse(self, user_id: int) -> None:
-        await self._send_op("refuse", {"user_id": user_id})
+        await self.request(Refuse(d=UserData(user_id=user_id)), OkOp)
 
     async def remove(self, user_id: int) -> None:
-        await self._send_op("remove", {"user_id": user_id})
+        await self.request(Remove(d=UserData(user_id=user_id)), OkOp)
 
     async def revoke(self, user_id: int) -> None:
         """Revoke the link that device joined with: all its devices leave, and it admits no one."""
-        await self._send_op("revoke", {"user_id": user_id})
+        await self.request(Revoke(d=UserData(user_id=user_id)), OkOp)
 
     async def lock(self, locked: bool) -> None:
-        await self._send_op("lock", {"locked": locked})
+        await self.request(Lock(d=LockData(locked=locked)), OkOp)
 
-    async def advance(self, phase: str) -> None:
-        await self._send_op("advance", {"phase": phase})
+    async def advance(self, phase: PhaseName) -> None:
+        await self.request(Advance(d=AdvanceData(phase=phase)), OkOp)
 
     async def allow_overrun(self) -> None:
-        await self._send_op("allow_overrun", {})
+        await self.request(AllowOverrun(), OkOp)
 
     # -- interpretation ------------------------------------------------------------------------
 
     @property
     def interpreter(self) -> bool:
-        return self.device.get("role") == "interpreter"
+        return self._ready is not None and self.device.role is Role.INTERPRETER
 
     def _initial_channel(self) -> str | None:
         if not isinstance(self._listen, _Default):
@@ -278,64 +414,67 @@ class ParleyClient:
         else:
             stored, channel = self.choices.get(self.link.summit_id) if self.choices else (False, None)
             if not stored:
-                channel = self.device.get("default_channel")  # null for interpreters: the floor
+                channel = self.device.default_channel  # None for interpreters: the floor
         self._check_channel(channel)
         return channel
 
     def _check_channel(self, channel: str | None) -> None:
-        if channel is not None and channel not in self.summit.get("languages", []):
+        if channel is not None and channel not in self.summit.languages:
             raise ValueError(f"this summit has no {channel!r} channel")
-        if channel is not None and channel == self.device.get("language"):
+        if channel is not None and channel == self.device.language:
             raise ValueError("an interpreter relays another channel, never its own")
 
     async def listen(self, channel: str | None) -> None:
         """Hear `channel` (a language of the summit) over the ducked floor, or the floor (None).
-        For an interpreter: relay from `channel` instead of the floor. Kept for this device."""
+        For an interpreter: relay from `channel` instead of the floor. Kept for this device.
+        Returns once the feeds it newly needs are subscribed to (or refused)."""
         self._check_channel(channel)
         previous, self.listening = self.listening, channel
         if self.choices:
             self.choices.set(self.link.summit_id, channel)
         if previous is not None and previous != channel:
             self.mixer.forget(previous)
-        await self._follow_roster()
+        await asyncio.gather(*self._follow_roster())
 
-    def _gains(self) -> dict[Any, float]:
+    def _gains(self) -> dict[Hashable, float]:
         """What the ear plays, by mixer source: floor feeds by user id, the channel by language."""
-        booth = self.booths.get(self.listening or "", {})
+        if self._ready is None:
+            return {}
+        booth = self.booths.get(self.listening or "")
         listening = Listening(
             self.listening,
             relay=self.interpreter,
-            ducking=float(self.summit.get("ducking", 0.2)),
-            live=booth.get("live") is not None,
+            ducking=self.summit.ducking,
+            live=booth is not None and booth.live is not None,
         )
         floor = listening.floor_gain()
-        gains: dict[Any, float] = {f.feed: floor for f in self.feeds.values() if f.channel is None}
+        gains: dict[Hashable, float] = {f.feed: floor for f in self.feeds.values() if f.channel is None}
         if self.listening is not None:
             gains[self.listening] = 1.0
         return gains
 
     async def take_over(self) -> None:
         """Go live in this interpreter's booth (refused with `booth_busy` until the live one hands over)."""
-        await self._send_op("take_over", {})
+        await self.request(TakeOver(), OkOp)
 
     async def hand_over(self) -> None:
-        await self._send_op("hand_over", {})
+        await self.request(HandOver(), OkOp)
 
     async def cough(self, muted: bool) -> None:
         """The cough key: silence leaves this device at once; the server stops forwarding too."""
         if self.gate is not None:
             self.gate.muted = muted
-        await self._send_op("cough", {"muted": muted})
+        await self.request(Cough(d=CoughData(muted=muted)), OkOp)
 
     async def leave(self) -> None:
         if self._ws is not None:
             with contextlib.suppress(websockets.ConnectionClosed):
-                await self._send_op("leave", {})
+                await self._send(Leave())  # no answer: the server closes the connection
         await self.close()
 
     async def close(self) -> None:
         """Stop everything this client started: tasks, peer connections, the socket."""
-        for task in self._tasks:
+        for task in list(self._tasks):
             task.cancel()
         for feed in list(self.feeds.values()):
             self._drop_feed(feed)
@@ -345,7 +484,14 @@ class ParleyClient:
         await asyncio.gather(*self._closing)
         if self._ws:
             await self._ws.close()
-        self._tasks.clear()
+        self._requests.close(self.ended)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Start a task this client owns: `close` cancels it if it still runs."""
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- verification --------------------------------------------------------------------------
 
@@ -364,7 +510,6 @@ class ParleyClient:
         log.warning("alarm: %s", text)
         if self.on_alarm:
             self.on_alarm(text)
-        self._event("alarm", {"text": text})
 
     def _membership_news(self, alarms: list[Alarm], *, from_watch: bool = False) -> None:
         assert self.membership is not None
@@ -395,18 +540,23 @@ class ParleyClient:
 
     # -- signalling ----------------------------------------------------------------------------
 
-    async def _send_op(self, op: str, data: dict[str, Any]) -> None:
+    async def _send(self, op: DeviceOp) -> None:
         assert self._ws is not None
-        await self._ws.send(json.dumps({"op": op, "d": data}))
+        await self._ws.send(encode(op))
 
     async def _send_raw(self, message: bytes | DaveDeviceOp) -> None:
         assert self._ws is not None
         await self._ws.send(message if isinstance(message, bytes) else encode(message))
 
     async def _beat(self, interval: float) -> None:
-        while True:
+        for nonce in itertools.count():
             await asyncio.sleep(interval)
-            await self._send_op("heartbeat", {"nonce": next(self._heartbeat)})
+            try:
+                await self.request(Heartbeat(d=HeartbeatData(nonce=nonce)), HeartbeatAckOp)
+            except RequestTimeout as e:
+                log.warning("%s", e)  # the server is slow, or gone: its idle timeout will tell
+            except Disconnected:
+                return
 
     async def _read(self) -> None:
         assert self._ws is not None
@@ -421,20 +571,69 @@ class ParleyClient:
         except websockets.ConnectionClosed:
             pass
         finally:
-            self._event("closed", {})
+            self._requests.close(self.ended)  # what still waits will not be answered
 
     async def _handle(self, frame: str | bytes) -> None:
-        assert self.member is not None
-        message = frame if isinstance(frame, bytes) else json.loads(frame)
-        if isinstance(message, bytes) or isinstance(message.get("op"), int):
-            before = self.member.roster
-            dave = message if isinstance(message, bytes) else parse_dave_server_op(message)
-            replies = self.member.receive_wire(dave)
-            self._key_group_news(before)
-            for reply in replies:
-                await self._send_raw(reply)
+        """One frame from the server: a DAVE binary op to the member; a text frame read into its
+        op at once (or dropped and counted, when it is none this client knows), and an answer
+        handed to the request it names."""
+        if isinstance(frame, bytes):
+            await self._on_dave(frame)
+            return
+        try:
+            op = parse_server_frame(frame)
+        except ProtocolError as e:
+            self.unreadable += 1
+            log.warning("dropped a frame from the server that is no op this client reads: %s", e)
+            return
+        if isinstance(op, _ANSWERS) and op.id is not None and self._requests.settle(op.id, op):
+            return
+        await self._on_op(op)
+
+    async def _on_op(self, op: ServerOp) -> None:
+        """An event, an error that answers no request waiting here, or a DAVE JSON op."""
+        if isinstance(op, RosterOp):
+            self._on_roster(op.d)
+        elif isinstance(op, MediaResetOp):
+            self._media_reset()
+        elif isinstance(op, AdmittedOp):
+            self._on_admitted()
+        elif isinstance(op, CourseOp):
+            self._course = op.d
+        elif isinstance(op, ClockWarningOp):
+            self.warnings.append(op.d.minutes_left)
+        elif isinstance(op, LobbyJoinedOp):
+            waiting = op.d.device
+            self.lobby = [w for w in self.lobby if w.user_id != waiting.user_id] + [waiting]
+        elif isinstance(op, LobbyLeftOp):
+            self.lobby = [w for w in self.lobby if w.user_id != op.d.user_id]
+        elif isinstance(op, BoothsOp):
+            self.booths = {b.language: b for b in op.d.booths}
+        elif isinstance(op, ErrorOp):
+            self.errors.append(op.d)
+            if op.d.code in ENDINGS:
+                self.ended = op.d
+        elif isinstance(op, _ANSWERS):  # to a request given up on (its timeout), or never made
+            log.info("dropped %s: it answers no request waiting here", op.op)
+            return
         else:
-            await self._on_op(message["op"], message["d"])
+            await self._on_dave(op)
+            return
+        if self.on_event:
+            self.on_event(op)
+
+    async def _on_dave(self, op: bytes | DaveServerOp) -> None:
+        assert self.member is not None
+        before = self.member.roster
+        try:
+            replies = self.member.receive_wire(op)
+        except DecodeError as e:
+            self.unreadable += 1
+            log.warning("dropped a DAVE frame from the server that does not decode: %s", e)
+            return
+        self._key_group_news(before)
+        for reply in replies:
+            await self._send_raw(reply)
 
     def _key_group_news(self, before: dict[int, bytes]) -> None:
         """After a DAVE op: if the key group changed, hold it against the roster at once, before
@@ -444,68 +643,45 @@ class ParleyClient:
         if after != before:
             self._membership_news(self.membership.key_group(after, time.monotonic()))
 
-    async def _on_op(self, op: str, d: dict[str, Any]) -> None:
-        if op in ("publish_answer", "subscribe_offer"):
-            key = op if op == "publish_answer" else f"{op}:{d['feed']}"
-            future = self._answers.pop(key, None)
-            if future and not future.done():
-                future.set_result(d)
-            elif op == "subscribe_offer":
-                await self._accept_offer(int(d["feed"]), d["sdp"])
-        elif op == "roster":
-            self.roster = {int(dev["user_id"]): dev for dev in d["devices"]}
-            assert self.membership is not None
-            announced = {u: unb64url(dev["key"]) for u, dev in self.roster.items()}
-            if self.key_memory:
-                memory = self.key_memory
-                others = [(u, dev) for u, dev in self.roster.items() if u != self.user_id]
-                self.new_keys = {u for u, dev in others if memory.is_new_key(dev["link"], dev["key"])}
-            self._membership_news(self.membership.roster(announced, time.monotonic()))
-            await self._follow_roster()
-        elif op == "media_reset":
-            await self._media_reset()
-        elif op == "admitted":
-            await self._on_admitted()
-        elif op == "course":
-            self.course = d
-        elif op == "clock_warning":
-            self.warnings.append(int(d["minutes_left"]))
-        elif op == "lobby_joined":
-            waiting = int(d["device"]["user_id"])
-            self.lobby = [w for w in self.lobby if int(w["user_id"]) != waiting] + [d["device"]]
-        elif op == "lobby_left":
-            self.lobby = [w for w in self.lobby if int(w["user_id"]) != int(d["user_id"])]
-        elif op == "booths":
-            self.booths = {b["language"]: b for b in d["booths"]}
-        elif op == "error":
-            self.errors.append(d)
-            if d["code"] in ENDINGS:
-                self.ended = d
-        self._event(op, d)
-
-    def _event(self, name: str, data: dict[str, Any]) -> None:
-        if self.on_event:
-            self.on_event(name, data)
+    def _on_roster(self, roster: RosterData) -> None:
+        assert self.membership is not None
+        self.roster = {dev.user_id: dev for dev in roster.devices}
+        announced = {u: unb64url(dev.key) for u, dev in self.roster.items()}
+        if self.key_memory:
+            memory = self.key_memory
+            others = [dev for u, dev in self.roster.items() if u != self.user_id]
+            self.new_keys = {dev.user_id for dev in others if memory.is_new_key(dev.link, dev.key)}
+        self._membership_news(self.membership.roster(announced, time.monotonic()))
+        self._follow_roster()
 
     # -- media ---------------------------------------------------------------------------------
 
     def _peer_connection(self) -> RTCPeerConnection:
         """ICE servers come from the server (its configured STUN/TURN), never aiortc's default."""
-        servers = [RTCIceServer(**s) for s in self.ice_servers]
+        servers = [
+            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
+            for s in self._placed().ice_servers
+        ]
         return RTCPeerConnection(RTCConfiguration(iceServers=servers))
 
-    async def _publish(self) -> None:
-        """Publish our tracks through one peer connection; Janus answers via the server."""
-        assert self.member is not None
+    async def publish(self) -> None:
+        """Publish this device's tracks through one peer connection (an interpreter: its voice
+        only, into its channel, through the cough gate); returns once Janus's answer is applied.
+        Raises RequestRefused (`forbidden` for the press, `audio_only`, ...) or RequestTimeout.
+        The client publishes by itself once admitted (`publish_error` says if that failed) and
+        after a media reset; call this to publish again."""
         member = self.member
-        pc = self._peer_connection()
-        self.publisher = pc
-        # An interpreter publishes its voice only, into its channel, through the cough gate.
-        channel = self.device.get("language")
+        assert member is not None
+        channel = self.device.language
         video = None if channel else self.video_track
-        for track, media in ((self.audio_track, Media.AUDIO), (video, Media.VIDEO)):
-            if track is None:
-                continue
+        tracks = [(t, m) for t, m in ((self.audio_track, Media.AUDIO), (video, Media.VIDEO)) if t is not None]
+        if not tracks:
+            return
+        pc = self._peer_connection()
+        previous, self.publisher = self.publisher, pc  # publishing again replaces the connection
+        if previous is not None:
+            self._retire(previous)
+        for track, media in tracks:
             # Each publish gets a relay of the source: aiortc stops a sender's track when the
             # sender stops, and after a media reset the same camera must publish again.
             source = self._relay.subscribe(track, buffered=False)
@@ -516,41 +692,57 @@ class ParleyClient:
                 source = self.gate
             sender = pc.addTrack(source)
             self.publish_stats[media.value] = attach_sender_transform(sender, self._sealer(member, media))
-        if not pc.getSenders():
-            return
         await pc.setLocalDescription(await pc.createOffer())
-        self._answers["publish_answer"] = asyncio.get_running_loop().create_future()
-        offer: dict[str, Any] = {"sdp": pc.localDescription.sdp}
-        if channel:
-            offer["channel"] = channel
-        await self._send_op("publish", offer)
-        answer = await self._answers["publish_answer"]
-        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        offer = PublishData(sdp=pc.localDescription.sdp, channel=channel)
+        try:
+            answer = await self.request(Publish(d=offer), PublishAnswerOp)
+        except BaseException:
+            if self.publisher is pc:
+                self.publisher = None
+            self._retire(pc)
+            raise
+        await pc.setRemoteDescription(RTCSessionDescription(answer.d.sdp, "answer"))
 
-    def _wanted(self, user_id: int, dev: dict[str, Any]) -> bool:
+    def _wanted(self, dev: DeviceInfo) -> bool:
         """The floor (every publishing device but press, which never publishes) and the booth of
         the channel this device listens to; never itself."""
-        if user_id == self.user_id or not dev.get("publishing") or dev.get("role") == "press":
+        if dev.user_id == self.user_id or not dev.publishing or dev.role is Role.PRESS:
             return False
-        channel = dev.get("language")
-        return channel is None or channel == self.listening
+        return dev.language is None or dev.language == self.listening
 
-    async def _follow_roster(self) -> None:
-        """Subscribe to every feed this device hears or sees; drop the others."""
+    def _follow_roster(self) -> list[asyncio.Task[None]]:
+        """Subscribe to every feed this device hears or sees (the subscriptions started, each
+        its own task); drop the others."""
         for feed_id, feed in list(self.feeds.items()):
-            if feed_id not in self.roster or not self._wanted(feed_id, self.roster[feed_id]):
+            if feed_id not in self.roster or not self._wanted(self.roster[feed_id]):
                 self._drop_feed(feed)
+        started = []
         for user_id, dev in self.roster.items():
-            if self._wanted(user_id, dev) and user_id not in self.feeds:
-                self.feeds[user_id] = RemoteFeed(user_id, dev.get("language"))
-                await self._send_op("subscribe", {"feed": user_id})
+            if self._wanted(dev) and user_id not in self.feeds:
+                feed = self.feeds[user_id] = RemoteFeed(user_id, dev.language)
+                started.append(self._spawn(self._subscribe(feed), f"parley-subscribe-{user_id}"))
+        return started
 
-    async def _accept_offer(self, feed_id: int, sdp: str) -> None:
-        assert self.member is not None
-        member = self.member
-        feed = self.feeds.get(feed_id)
-        if feed is None:  # dropped while the offer was on its way: not wanted any more
+    async def _subscribe(self, feed: RemoteFeed) -> None:
+        """Ask for the feed and take Janus's offer. A refused or unanswered subscription drops
+        the feed: the next roster that shows it publishing asks again."""
+        try:
+            offer = await self.request(Subscribe(d=FeedData(feed=feed.feed)), SubscribeOfferOp)
+            if self.feeds.get(feed.feed) is not feed:  # dropped while the offer was on its way
+                return
+            answer = await self._accept_offer(feed, offer.d.sdp)
+            await self.request(SubscribeAnswer(d=SubscribeAnswerData(feed=feed.feed, sdp=answer)), OkOp)
+        except (RequestRefused, RequestTimeout) as e:
+            log.warning("no media from %d: %s (%s)", feed.feed, e, e.code)
+            if self.feeds.get(feed.feed) is feed:
+                self._drop_feed(feed)
+        except Disconnected:
             return
+
+    async def _accept_offer(self, feed: RemoteFeed, sdp: str) -> str:
+        """A peer connection for the feed, from Janus's offer; the answer to send back."""
+        member = self.member
+        assert member is not None
         if feed.pc is not None:
             self._retire(feed.pc)
         pc = self._peer_connection()
@@ -560,12 +752,13 @@ class ParleyClient:
         def on_track(track: MediaStreamTrack) -> None:
             media = Media.VIDEO if track.kind == "video" else Media.AUDIO
             receiver = next(r for r in pc.getReceivers() if r.track is track)
-            feed.stats[media.value] = attach_receiver_transform(receiver, _opener(member, feed_id, media))
+            feed.stats[media.value] = attach_receiver_transform(receiver, _opener(member, feed.feed, media))
             feed.readers.append(asyncio.ensure_future(self._consume(feed, track, media)))
 
         await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
-        await self._send_op("subscribe_answer", {"feed": feed_id, "sdp": pc.localDescription.sdp})
+        answer: str = pc.localDescription.sdp
+        return answer
 
     async def _consume(self, feed: RemoteFeed, track: MediaStreamTrack, media: Media) -> None:
         try:
@@ -611,13 +804,16 @@ class ParleyClient:
         """Encrypt each frame for the group, unless the group holds someone unexplained."""
         return lambda frame: None if self._hold else member.encrypt(media, frame)
 
-    async def _media_reset(self) -> None:
-        """Janus restarted: publish again and resubscribe to everyone, same keys."""
+    def _media_reset(self) -> None:
+        """Janus restarted: publish again, same keys; the rosters that follow, showing who
+        publishes again, bring the subscriptions back."""
         for feed in list(self.feeds.values()):
             self._drop_feed(feed)
         if self.publisher:
             self._retire(self.publisher)
-        self._tasks.append(asyncio.create_task(self._publish(), name="parley-republish"))
+            self.publisher = None
+        if self.device.role is not Role.PRESS:
+            self._spawn(self._publish_on_admission(), "parley-republish")
 
 
 CONNECT_SETTLE = 5.0  # s: how long closing waits for a connection attempt to finish

@@ -75,7 +75,7 @@ class ServerState:
     async def _published(self, user_id: int) -> None:
         for room in self.rooms.values():
             if user_id in room.devices:
-                room.published(user_id)
+                await room.published(user_id)
 
     async def summit_for(self, summit_id: str) -> Summit | None:
         return await asyncio.to_thread(self.store.get_summit, summit_id)

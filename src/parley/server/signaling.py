@@ -70,6 +70,7 @@ from parley.protocol.server_ops import (
 )
 from parley.server.rate_limit import SignalingLimits
 from parley.server.room import Connection, Device, Room
+from parley.server.room_policy import Attendee
 from parley.summit.admission import Entry
 from parley.summit.course import Phase
 from parley.summit.invitations import InvitationSigner
@@ -183,25 +184,25 @@ class SignalingConnection:
         summit, delegation, invitation = entry.summit, entry.delegation, entry.invitation
         room = await self.rooms.room(summit)
         signer = self.rooms.signer
-        self.device = Device(
+        attendee = Attendee(
             user_id=signer.device_user_id(invitation.invitation_id, op.d.signature_key),
             delegation=delegation,
             role=entry.role,
-            people=list(op.d.people),
-            connection=self.socket,
+            people=tuple(op.d.people),
             key=op.d.signature_key,
             link=signer.link_tag(invitation.invitation_id),
             invitation_id=invitation.invitation_id,
             max_devices=invitation.max_devices,
             language=entry.language,
         )
+        self.device = Device(attendee, self.socket)
         device, info = self.device, _summit_info(summit)
 
         def ready(admitted: bool) -> ReadyOp:
             own = OwnDevice(
                 **dict(device.info()),
                 # An interpreter starts on the floor (its source), never on its own channel.
-                default_channel=None if device.language is not None else summit.default_channel(delegation),
+                default_channel=None if attendee.language is not None else summit.default_channel(delegation),
             )
             data = ReadyData(
                 device=own,

@@ -15,7 +15,8 @@ from fakes import RecordingSocket, fake_ready
 from support import device_key
 
 from parley.protocol.fields import MAX_NAME, MAX_PEOPLE
-from parley.server.room import MAX_LOBBY, Device, Room
+from parley.server.room import Device, Room
+from parley.server.room_policy import MAX_LOBBY, Attendee
 from parley.summit.course import Admission, AtEnd, Course, CourseError
 from parley.summit.model import Delegation, Role, Summit
 
@@ -69,17 +70,11 @@ def device(
     role: Role = Role.DELEGATE,
     people: list[str] | None = None,
 ) -> Device:
-    return Device(
-        user_id,
-        NORTH,
-        role,
-        people or [f"Person {user_id}"],
-        RecordingSocket(),
-        device_key(),
-        f"link-{user_id}",
-        invitation,
-        max_devices,
+    people = people or [f"Person {user_id}"]
+    attendee = Attendee(
+        user_id, NORTH, role, tuple(people), device_key(), f"link-{user_id}", invitation, max_devices
     )
+    return Device(attendee, RecordingSocket())
 
 
 async def arrive(room: Room, arriving: Device) -> CourseError | None:
@@ -157,7 +152,8 @@ async def test_a_lobby_op_stays_small_whatever_the_names() -> None:
     names = ["\U0001f600" * MAX_NAME] * MAX_PEOPLE
     host = device(9, "host link", role=Role.HOST)
     await arrive(room, host)
-    arriving = Device(1, widest, Role.DELEGATE, names, RecordingSocket(), device_key(), "0f" * 8, "link", 1)
+    attendee = Attendee(1, widest, Role.DELEGATE, tuple(names), device_key(), "0f" * 8, "link", 1)
+    arriving = Device(attendee, RecordingSocket())
     await arrive(room, arriving)
     await flushed(host)
     (frame,) = [t for t in sent(host).sent if isinstance(t, str) and '"lobby_joined"' in t]

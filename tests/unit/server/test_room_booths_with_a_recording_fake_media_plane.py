@@ -19,6 +19,7 @@ from parley.interpretation.booth import BoothError, BoothState
 from parley.media.plane import MediaError
 from parley.protocol.errors import PolicyError
 from parley.server.room import Device, Room
+from parley.server.room_policy import Attendee
 from parley.summit.course import Admission, AtEnd, Course
 from parley.summit.model import Delegation, Role, Summit
 
@@ -120,18 +121,18 @@ class Summitry:
         self, user_id: int, role: Role = Role.INTERPRETER, language: str | None = "ru"
     ) -> Device:
         delegation = SOUTH if language == "ru" else NORTH
-        device = Device(
+        attendee = Attendee(
             user_id,
             delegation,
             role,
-            [f"Person {user_id}"],
-            RecordingSocket(),
+            (f"Person {user_id}",),
             key=device_key(),
             link=f"link-{user_id}",
             invitation_id=f"invitation-{user_id}",
             max_devices=1,
             language=language,
         )
+        device = Device(attendee, RecordingSocket())
         if language is not None:
             self.media.channel_of[user_id] = language
         await self.room.arrive(device, fake_ready)
@@ -141,7 +142,7 @@ class Summitry:
         """An interpreter in the call whose microphone is up at Janus."""
         device = await self.arrive(user_id, language=language)
         await self.room.publish(device, AUDIO, language)
-        self.room.published(user_id)
+        await self.room.published(user_id)
         return device
 
     def calls_since(self, mark: int) -> list[Call]:
@@ -229,7 +230,9 @@ async def test_a_live_interpreter_publishing_again_after_a_janus_restart_is_forw
     device = await summitry.interpreter(7)
     await summitry.room.take_over(device)
     await summitry.room.media_reset()
-    assert device.publishing is False and summitry.room.booths["ru"].live == 7  # the turn survives
+    assert (
+        7 not in summitry.room.policy.publishing and summitry.room.policy.booths["ru"].live == 7
+    )  # the turn survives
     mark = len(summitry.media.calls)
     await summitry.room.publish(device, AUDIO, "ru")
     assert summitry.calls_since(mark) == [("publish", 7, True)]
@@ -243,7 +246,7 @@ async def test_taking_over_with_the_microphone_up_forwards_the_interpreters_voic
     mark = len(summitry.media.calls)
     await summitry.room.take_over(device)
     assert summitry.calls_since(mark) == [("forward_audio", 7, True)]
-    assert summitry.room.booths["ru"].live == 7 and summitry.media.forwarded == {7}
+    assert summitry.room.policy.booths["ru"].live == 7 and summitry.media.forwarded == {7}
 
 
 async def test_taking_over_before_the_microphone_is_up_is_refused_without_a_media_request(
@@ -255,7 +258,7 @@ async def test_taking_over_before_the_microphone_is_up_is_refused_without_a_medi
     with pytest.raises(BoothError) as refused:
         await summitry.room.take_over(device)
     assert refused.value.code == "not_publishing"
-    assert summitry.calls_since(mark) == [] and summitry.room.booths["ru"].state is BoothState.IDLE
+    assert summitry.calls_since(mark) == [] and summitry.room.policy.booths["ru"].state is BoothState.IDLE
 
 
 async def test_at_a_handover_the_outgoing_voice_is_muted_before_the_incoming_one_is_let_through(
@@ -300,7 +303,7 @@ async def test_each_booth_forwards_its_own_live_voice(summitry: Summitry) -> Non
     await summitry.room.take_over(russian)
     await summitry.room.take_over(english)
     assert summitry.media.forwarded == {7, 8} and summitry.media.most_voices_at_once == 1
-    assert summitry.room.booths["ru"].live == 7 and summitry.room.booths["en"].live == 8
+    assert summitry.room.policy.booths["ru"].live == 7 and summitry.room.policy.booths["en"].live == 8
 
 
 @pytest.mark.parametrize("role", [Role.DELEGATE, Role.HOST, Role.PRINCIPAL])
@@ -334,7 +337,7 @@ async def test_booth_changes_made_at_once_never_let_two_voices_through(summitry:
                 elif change == "hand_over":
                     await room.hand_over(device)
                 elif change == "relay":  # the live one hands over and a mate takes over at once
-                    live = next(d for d in devices if d.user_id == room.booths["ru"].live)
+                    live = next(d for d in devices if d.user_id == room.policy.booths["ru"].live)
                     await room.hand_over(live)
                     await room.take_over(device)
                 else:
@@ -343,7 +346,7 @@ async def test_booth_changes_made_at_once_never_let_two_voices_through(summitry:
     turns = set()
     for _ in range(40):
         await asyncio.gather(*(some_changes() for _ in range(3)))
-        booth = room.booths["ru"]
+        booth = room.policy.booths["ru"]
         turns.add(booth.live)
         # Settled: Janus forwards exactly the voice the booth says, and never two on the way.
         assert summitry.media.voices("ru") == ({booth.forwarding()} - {None})
@@ -359,7 +362,7 @@ async def test_the_live_interpreter_departing_ends_its_turn_and_its_voice(summit
     await summitry.room.take_over(live)
     mark = len(summitry.media.calls)
     await summitry.room.depart(7)
-    booth = summitry.room.booths["ru"]
+    booth = summitry.room.policy.booths["ru"]
     assert booth.state is BoothState.IDLE and booth.interpreters == (8,)
     assert summitry.calls_since(mark) == [("drop_device", 7), ("forward_audio", 7, False)]
     assert summitry.media.forwarded == set()

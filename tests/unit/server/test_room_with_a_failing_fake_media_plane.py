@@ -14,6 +14,7 @@ from support import device_key
 from parley.media.plane import MediaError
 from parley.protocol.codes import ErrorCode
 from parley.server.room import Device, Room
+from parley.server.room_policy import Attendee
 from parley.summit.course import Admission, AtEnd, Course
 from parley.summit.model import Delegation, Role, Summit
 
@@ -63,9 +64,10 @@ async def test_a_device_going_straight_in_is_answered_with_the_media_error_and_l
 
     room = Room(summit, FailingMediaPlane(), course, persist)
     socket = RecordingSocket()
-    device = Device(
-        7, delegation, Role.PRINCIPAL, ["Principal A"], socket, device_key(), "link-7", "invitation-7", 1
+    attendee = Attendee(
+        7, delegation, Role.PRINCIPAL, ("Principal A",), device_key(), "link-7", "invitation-7", 1
     )
+    device = Device(attendee, socket)
     with pytest.raises(MediaError) as failed:
         await room.arrive(device, fake_ready)
     assert failed.value.code == "media_unavailable"

@@ -97,7 +97,7 @@ function binary(opcode: number, ...parts: Bytes[]): ClientDaveMessage {
   return { binary: out.buffer };
 }
 
-function json(op: number, d: Record<string, unknown>): ClientDaveMessage {
+function json(op: number, d: object): ClientDaveMessage {
   return { json: { op, d } };
 }
 
@@ -111,10 +111,15 @@ function u16(bytes: Uint8Array): number {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(0);
 }
 
-function uint(d: Record<string, unknown>, field: string, max: number): number {
-  const value = d[field];
+/** A field of a DAVE op's `d`, unchecked: what each handler then checks. */
+function field(d: object, name: string): unknown {
+  return Object.hasOwn(d, name) ? (d as Record<string, unknown>)[name] : undefined;
+}
+
+function uint(d: object, name: string, max: number): number {
+  const value = field(d, name);
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    throw new DaveOpError(`${field} must be an integer in 0..${max}`);
+    throw new DaveOpError(`${name} must be an integer in 0..${max}`);
   }
   return value;
 }
@@ -208,13 +213,13 @@ export class DaveMember implements FrameCryptor {
     const d = message.d;
     switch (message.op) {
       case Op.CLIENTS_CONNECT: {
-        const ids = d.user_ids;
+        const ids = field(d, 'user_ids');
         if (!Array.isArray(ids)) throw new DaveOpError('user_ids must be a list');
         for (const id of ids) this.recognised.add(parseUserId(id));
         return [];
       }
       case Op.CLIENT_DISCONNECT:
-        this.recognised.delete(parseUserId(d.user_id));
+        this.recognised.delete(parseUserId(field(d, 'user_id')));
         return [];
       case Op.PREPARE_TRANSITION:
         return this.onPrepareTransition(uint(d, 'transition_id', 0xffff), uint(d, 'protocol_version', 0xffff));

@@ -6,14 +6,14 @@
  *
  * The server is not trusted to say who listens. A member of the key group holds every media key,
  * so the key group, not the roster, is who is in the call. The rules:
- * - A member of the key group the roster does not explain is *unexplained*: an alarm names it, it
+ * - A member of the key group the roster does not explain is *hidden*: an alarm names it, it
  *   is shown as an unknown member, and this device sends nothing while it is in the group.
  * - Grace for departures: the server drops a leaving device from the roster when it proposes its
  *   removal, and a member commits that removal moments later. A user id that left the roster less
- *   than `LEAVING_GRACE_MS` ago is *leaving*, not unexplained. (Media still flows to it in that
+ *   than `LEAVING_GRACE_MS` ago is *leaving*, not hidden. (Media still flows to it in that
  *   window: that is the bound on how long a server can keep a device it dropped from the roster.)
  * - A roster entry that has not reached the key group `JOIN_BOUND_MS` after this device joined the
- *   group (or after the entry appeared, whichever is later) is *missing*: an alarm, no hold (it
+ *   group (or after the entry appeared, whichever is later) is *not in the group*: an alarm, no hold (it
  *   hears nothing; the roster is what lies).
  * - Each user id keeps one signature key for good: the server derives user ids from the key a
  *   device identifies with. A second key for one user id (an Add carrying another key than an
@@ -22,6 +22,8 @@
  *   that swapped a key once can swap it back and forth; the user id is not trusted again in this
  *   stay (leaving and rejoining the call starts afresh, after comparing the pairwise code).
  */
+
+import type { AlarmKind, MembershipStatus } from '../generated/codes';
 
 /** A roster entry should be in the key group this long after it could be: a join takes a few seconds. */
 export const JOIN_BOUND_MS = 20_000;
@@ -39,29 +41,21 @@ export interface RosterDevice {
   key: string | null;
 }
 
-export type MemberStatus =
-  /** In the roster and in the key group with the key it joined with. */
-  | 'confirmed'
-  /** In the roster, not yet in the key group (within `JOIN_BOUND_MS`). */
-  | 'joining'
-  /** In the roster, never reached the key group. */
-  | 'missing'
-  /** In the key group, left the roster moments ago (within `LEAVING_GRACE_MS`). */
-  | 'leaving'
-  /** In the key group, not in the roster: someone the server hides. */
-  | 'unexplained'
-  /** In the key group, and its user id came with more than one signature key. */
-  | 'key_changed';
-
+/**
+ * A member's status (`MembershipStatus`, a code set of parley.protocol that the Python SDK names
+ * alike): `in_call`: in the roster and in the key group with the key it joined with; `joining`:
+ * in the roster, not yet in the key group (within `JOIN_BOUND_MS`); `not_in_group`: in the roster,
+ * never reached the key group; `leaving`: in the key group, left the roster moments ago (within
+ * `LEAVING_GRACE_MS`); `hidden`: in the key group, not in the roster: someone the server hides;
+ * `key_changed`: in the key group, and its user id came with more than one signature key.
+ */
 export interface MemberView {
   userId: string;
-  status: MemberStatus;
+  status: MembershipStatus;
 }
 
-export type MembershipAlarmReason = 'unexplained_member' | 'missing_member' | 'key_changed';
-
 export interface MembershipAlarm {
-  reason: MembershipAlarmReason;
+  reason: AlarmKind;
   userId: string;
   detail: string;
 }
@@ -73,7 +67,7 @@ interface KeyRecord {
   changed: boolean;
 }
 
-const HOLDING: ReadonlySet<MemberStatus> = new Set(['unexplained', 'key_changed']);
+const HOLDING: ReadonlySet<MembershipStatus> = new Set<MembershipStatus>(['hidden', 'key_changed']);
 
 export class Membership {
   private roster = new Map<string, { since: number }>();
@@ -140,18 +134,18 @@ export class Membership {
     this.pending.push(alarm);
   }
 
-  private status(userId: string, now: number): MemberStatus {
+  private status(userId: string, now: number): MembershipStatus {
     const inGroup = this.keyGroup?.has(userId) ?? false;
     const record = this.keys.get(userId);
     if (inGroup && record?.changed === true) return 'key_changed';
     const entry = this.roster.get(userId);
-    if (inGroup && entry) return 'confirmed';
+    if (inGroup && entry) return 'in_call';
     if (inGroup) {
       const left = this.departed.get(userId);
-      return left !== undefined && now - left < LEAVING_GRACE_MS ? 'leaving' : 'unexplained';
+      return left !== undefined && now - left < LEAVING_GRACE_MS ? 'leaving' : 'hidden';
     }
     if (entry === undefined || this.keyGroup === null) return 'joining';
-    return now - Math.max(entry.since, this.joinedAt) > JOIN_BOUND_MS ? 'missing' : 'joining';
+    return now - Math.max(entry.since, this.joinedAt) > JOIN_BOUND_MS ? 'not_in_group' : 'joining';
   }
 
   /** Every device of the roster and of the key group, with its status. */
@@ -160,7 +154,7 @@ export class Membership {
     return [...ids].map((userId) => ({ userId, status: this.status(userId, now) }));
   }
 
-  /** Must outgoing media be held? True while the key group holds an unexplained or swapped member. */
+  /** Must outgoing media be held? True while the key group holds a hidden or swapped member. */
   held(now: number): boolean {
     return this.members(now).some((m) => HOLDING.has(m.status));
   }
@@ -168,15 +162,15 @@ export class Membership {
   /** The alarms raised since the last call: each reason once per user id. */
   takeAlarms(now: number): MembershipAlarm[] {
     for (const { userId, status } of this.members(now)) {
-      if (status === 'unexplained') {
+      if (status === 'hidden') {
         this.raise({
-          reason: 'unexplained_member',
+          reason: 'hidden_member',
           userId,
           detail: `user ${userId} is in the key group but not in the roster: it can decrypt the call`,
         });
-      } else if (status === 'missing') {
+      } else if (status === 'not_in_group') {
         this.raise({
-          reason: 'missing_member',
+          reason: 'not_in_group',
           userId,
           detail: `user ${userId} is in the roster but has not joined the key group after ${JOIN_BOUND_MS / 1000} s`,
         });

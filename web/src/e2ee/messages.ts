@@ -10,14 +10,19 @@
  * This file is shared by the page and the worker, so it uses no DOM or worker types.
  */
 
-import type { MemberView, MembershipAlarmReason, RosterDevice } from './membership';
+import type { AlarmKind } from '../generated/codes';
+import type { MemberView, RosterDevice } from './membership';
 
 export type MediaKind = 'audio' | 'video';
 
-/** A numbered DAVE JSON op, as the server sends it or as the worker wants it sent. */
+/**
+ * A numbered DAVE JSON op, as the server sent it (checked against the schema on the main thread:
+ * a `DaveServerOp` of src/generated/wire.ts) or as the worker wants it sent. The worker reads its
+ * fields as unknown and checks them again: nothing reaches davey on the main thread's word alone.
+ */
 export interface DaveJson {
   op: number;
-  d: Record<string, unknown>;
+  d: object;
 }
 
 /** What the worker asks the main thread to send: a binary frame (`u8 opcode | payload`) or a JSON op. */
@@ -136,7 +141,8 @@ export interface SessionMessage {
   session: SessionSnapshot;
 }
 
-export type AlarmReason = 'downgrade' | 'duplicate_member' | 'unknown_member' | MembershipAlarmReason;
+/** The alarms of the key group against the roster (AlarmKind, named alike by the SDK), and the DAVE member's own. */
+export type AlarmReason = 'downgrade' | 'duplicate_member' | 'unknown_member' | AlarmKind;
 
 /** Something only an attacking server would do. Shown to people, never silenced. */
 export interface AlarmMessage {

@@ -5,6 +5,7 @@
  * takes over; the cough key mutes the live voice at Janus. Pure functions for the console.
  */
 
+import type { ErrorCode } from '../generated/codes';
 import type { Booth } from './channels';
 
 /** What the ON AIR indicator says about this device. */
@@ -51,7 +52,7 @@ export const REFUSAL_TEXT: Readonly<Record<string, string>> = {
   audio_only: 'The server refused the connection: interpreters send sound only.',
   no_such_channel: 'This summit has no channel for this interpreter’s language.',
   forbidden: 'Only interpreters can do this.',
-};
+} satisfies Partial<Record<ErrorCode, string>>; // each key a code the protocol has
 
 export function refusalText(code: string, message: string): string {
   return REFUSAL_TEXT[code] ?? (message || `The server refused this (${code}).`);

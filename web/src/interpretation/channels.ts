@@ -8,7 +8,7 @@
  * `hears`, the mixer takes its gains from `gainOf`. No WebRTC, no WebAudio, no storage here.
  */
 
-import type { BoothInfo } from '../signaling';
+import type { BoothInfo } from '../generated/wire';
 
 /** A channel: a language tag, or null for the floor. */
 export type Channel = string | null;

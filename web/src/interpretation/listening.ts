@@ -5,7 +5,7 @@
  * subscribe to and at which gain to mix them; it never touches the network itself.
  */
 
-import type { ReadyDevice, SummitInfo, BoothInfo } from '../signaling';
+import type { BoothInfo, OwnDevice, SummitInfo } from '../generated/wire';
 import { airState, boothSituation, canHandOver, canTakeOver, type AirState, type BoothSituation } from './booth';
 import {
   boothOf,
@@ -53,7 +53,7 @@ export class Listening {
   }
 
   /** From `ready`. The first one of a stay picks the channel; a reconnect keeps the choice. */
-  configure(device: ReadyDevice, summit: SummitInfo): void {
+  configure(device: OwnDevice, summit: SummitInfo): void {
     this.userId = String(device.user_id);
     this.languages = [...(summit.languages ?? [])];
     this.ducking = duckingOf(summit.ducking);

@@ -19,7 +19,7 @@
  */
 
 import type { Alarm, Call, Participant } from '../call';
-import type { MemberStatus } from '../e2ee/membership';
+import type { MembershipStatus } from '../generated/codes';
 import { confirmDialog } from './confirm';
 import { channelBar } from './channelBar';
 import { courseBar } from './courseBar';
@@ -58,16 +58,16 @@ const ALARM_LABEL: Record<Alarm['reason'], string> = {
   downgrade: 'Not encrypted — refused',
   duplicate_member: 'Unknown member in the key group',
   unknown_member: 'Unknown member in the key group',
-  unexplained_member: 'Hidden member in the key group',
-  missing_member: 'Participant missing from the key group',
+  hidden_member: 'Hidden member in the key group',
+  not_in_group: 'Participant missing from the key group',
   key_changed: 'A participant’s key changed',
   no_transform: 'NOT end-to-end encrypted (benchmark)',
 };
 
 /** A tile's flag for its device's standing in the key group ('' for none); `bad`: shown red. */
-function tileFlag(status: MemberStatus | null, newKey: boolean): { text: string; bad: boolean } {
+function tileFlag(status: MembershipStatus | null, newKey: boolean): { text: string; bad: boolean } {
   if (status === 'key_changed') return { text: 'Key changed during the call', bad: true };
-  if (status === 'missing') return { text: 'Not in the key group', bad: true };
+  if (status === 'not_in_group') return { text: 'Not in the key group', bad: true };
   if (newKey) return { text: 'New key since last call: compare the code', bad: false };
   return { text: '', bad: false };
 }
@@ -297,7 +297,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
    * "Also in the call": a compact button per device without a tile, and one per member of the key
    * group the roster does not list (`strangers`: unknown, red; or leaving); rebuilt when they change.
    */
-  const renderUntiled = (devices: Participant[], strangers: { userId: string; status: MemberStatus }[]): void => {
+  const renderUntiled = (devices: Participant[], strangers: { userId: string; status: MembershipStatus }[]): void => {
     const entries = [
       ...strangers.map((m) => ({
         userId: m.userId,
@@ -329,8 +329,8 @@ export function renderCallView(root: HTMLElement, call: Call): void {
         h(
           'button',
           {
-            class: `untiled-device${entry.status === 'unexplained' || entry.status === 'key_changed' || entry.status === 'missing' ? ' unexplained' : ''}`,
-            testid: entry.status === 'unexplained' ? 'unknown-member' : 'also-in-call-entry',
+            class: `untiled-device${entry.status === 'hidden' || entry.status === 'key_changed' || entry.status === 'not_in_group' ? ' flagged' : ''}`,
+            testid: entry.status === 'hidden' ? 'unknown-member' : 'also-in-call-entry',
             title: entry.title,
             attrs: {
               type: 'button',
