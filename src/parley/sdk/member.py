@@ -17,6 +17,7 @@ It follows the DAVE opcode rules, with Parley's choices where DAVE leaves room:
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable
 
 import dave
@@ -83,6 +84,11 @@ class DaveMember:
         self._key = signature_key or dave.SignatureKeyPair.generate(PROTOCOL_VERSION)
         self._on_alarm = on_alarm
         self._session = dave.Session()
+        # libdave's media objects are used from aiortc's encoder and decoder threads (frames) and
+        # changed on the event loop's (transitions): one thread inside them at a time. Two frames
+        # encrypted at once from two encoder threads, one of them logging through dave.py's log
+        # sink, once deadlocked the whole process.
+        self._media_lock = threading.Lock()
         self._encryptor = dave.Encryptor()
         self._encryptor.assign_ssrc_to_codec(AUDIO_SSRC, dave.Codec.opus)
         self._encryptor.assign_ssrc_to_codec(VIDEO_SSRC, dave.Codec.vp8)
@@ -191,8 +197,9 @@ class DaveMember:
         self._session.init(PROTOCOL_VERSION, self.channel_id, str(self.user_id), self._key)
         self._session.set_external_sender(self._external_sender)
         key_package = self._session.get_marshalled_key_package()
-        self._encryptor.set_key_ratchet(None)
-        self._decryptors.clear()
+        with self._media_lock:
+            self._encryptor.set_key_ratchet(None)
+            self._decryptors.clear()
         self._queued_refs.clear()
         self._pending_transition = None
         self.state = MemberState.PENDING
@@ -216,19 +223,20 @@ class DaveMember:
         self._queued_refs.clear()
         self.state = MemberState.JOINED
         # Receivers move first: the new keys are ready before any sender uses them.
-        for sender, media in list(self._decryptors):
-            if sender not in self._mls_roster:
-                del self._decryptors[(sender, media)]
-        for sender in self._mls_roster:
-            if sender == self.user_id:
-                continue
-            for media in Media:
-                # A ratchet is moved into whatever takes it (a C++ unique_ptr): one per decryptor.
-                ratchet = self._session.get_key_ratchet(str(sender))
-                if ratchet is None:
-                    break
-                decryptor = self._decryptors.setdefault((sender, media), dave.Decryptor())
-                decryptor.transition_to_key_ratchet(ratchet)
+        with self._media_lock:
+            for sender, media in list(self._decryptors):
+                if sender not in self._mls_roster:
+                    del self._decryptors[(sender, media)]
+            for sender in self._mls_roster:
+                if sender == self.user_id:
+                    continue
+                for media in Media:
+                    # A ratchet is moved into whatever takes it (a C++ unique_ptr): one per decryptor.
+                    ratchet = self._session.get_key_ratchet(str(sender))
+                    if ratchet is None:
+                        break
+                    decryptor = self._decryptors.setdefault((sender, media), dave.Decryptor())
+                    decryptor.transition_to_key_ratchet(ratchet)
         self._pending_transition = transition_id
         return [ReadyForTransition(transition_id).to_json()]
 
@@ -238,7 +246,9 @@ class DaveMember:
             return
         if transition_id != 0 and transition_id != self._pending_transition:
             return
-        self._encryptor.set_key_ratchet(self._session.get_key_ratchet(str(self.user_id)))
+        ratchet = self._session.get_key_ratchet(str(self.user_id))
+        with self._media_lock:
+            self._encryptor.set_key_ratchet(ratchet)
         self._pending_transition = None
         self.executed_transitions.append(transition_id)
 
@@ -256,20 +266,23 @@ class DaveMember:
 
     @property
     def can_send(self) -> bool:
-        return self._encryptor.has_key_ratchet()
+        with self._media_lock:
+            return self._encryptor.has_key_ratchet()
 
     def encrypt(self, media: Media, frame: bytes) -> bytes | None:
         """The frame encrypted for the group, or None when there is no key to send with."""
-        if not self._encryptor.has_key_ratchet():
-            return None
-        return self._encryptor.encrypt(_MEDIA_TYPE[media], _SSRC[media], frame)
+        with self._media_lock:
+            if not self._encryptor.has_key_ratchet():
+                return None
+            return self._encryptor.encrypt(_MEDIA_TYPE[media], _SSRC[media], frame)
 
     def decrypt(self, sender: int, media: Media, frame: bytes) -> bytes | None:
         """The plaintext frame, or None if it does not authenticate under any key we hold."""
-        decryptor = self._decryptors.get((sender, media))
-        if decryptor is None:
-            return None
-        return decryptor.decrypt(_MEDIA_TYPE[media], frame)
+        with self._media_lock:
+            decryptor = self._decryptors.get((sender, media))
+            if decryptor is None:
+                return None
+            return decryptor.decrypt(_MEDIA_TYPE[media], frame)
 
     # -- verification ------------------------------------------------------------------------
 

@@ -239,12 +239,16 @@ class SignalingConnection:
                     op = "binary"
                     _dave(self.room.dave_binary(self.device.user_id, frame))
                     continue
-                op, request = peek(frame)
-                parsed = parse_device_frame(frame)
+                try:
+                    parsed = parse_device_frame(frame)
+                except ProtocolError:
+                    op, request = peek(frame)  # only a refused frame is read a second time
+                    raise
                 op = parsed.op
                 if isinstance(parsed, DaveReadyForTransition | DaveInvalidCommitWelcome):
                     _dave(self.room.dave_json(self.device.user_id, parsed))
                     continue
+                request = parsed.id
                 if isinstance(parsed, Leave):
                     await self.socket.close(CloseCode.NORMAL, "left")
                     return

@@ -88,3 +88,9 @@ def test_a_refused_identify_closes_with_the_code_its_error_calls_for(
     error: ParleyError, close: tuple[int, str]
 ) -> None:
     assert _identify_close(error) == close
+
+
+def test_every_refusal_of_the_dave_gateway_has_its_error_code() -> None:
+    """DaveRefusal names its code from the gateway's Refusal: each must be an ErrorCode, and no
+    dave_ code may be left without a refusal that sends it."""
+    assert {f"dave_{r.value}" for r in Refusal} == {c.value for c in ErrorCode if c.startswith("dave_")}
