@@ -18,6 +18,13 @@ the server has done what they ask, or raise `RequestRefused` with the server's c
 The client repairs what the server asks it to: after `media_reset` (Janus restarted) it publishes
 again and resubscribes to everyone, with the same DAVE keys.
 
+Certified identities (docs/identity.md): a client given its own delegation's fingerprint (the
+link's `&delegation=<30 digits>`, or `delegation=`) checks every member of every epoch against
+the certificates its delegation's pins vouch for, attests each epoch it enters, and holds its
+media until the epoch passes (`certified`: parley.sdk.certified). Without a certificate it
+enrolls and shows `enrollment_code` until its officer approves; one given the delegation key
+(`officer=`) is that officer's console (`console`: approve, revoke).
+
 Interpretation: the device listens to the floor or one language channel (`listen`); it
 subscribes to the floor feeds and to the booth of that channel, and `ear` is what it hears, the
 channel over the ducked floor (`parley.interpretation.mixer`). An interpreter publishes audio only,
@@ -34,7 +41,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Hashable
+from collections.abc import Callable, Coroutine, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -55,6 +62,9 @@ from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
 from parley.e2ee.tls import DecodeError
+from parley.identity.certificate import DeviceCertificate
+from parley.identity.delegation_key import DelegationKey
+from parley.identity.fingerprint import Fingerprint
 from parley.interpretation.mixer import Listening, Mixer, Resumption
 from parley.media.frame_transform import (
     FrameStats,
@@ -72,6 +82,7 @@ from parley.protocol.device_ops import (
     Advance,
     AdvanceData,
     AllowOverrun,
+    Attest,
     Cough,
     CoughData,
     DeviceOp,
@@ -134,11 +145,14 @@ from parley.protocol.server_ops import (
 )
 from parley.protocol.vocabulary import Role
 from parley.sdk.audio import CoughGate, EarTrack
+from parley.sdk.certified import CertifiedDevice
 from parley.sdk.choices import ListeningChoices
+from parley.sdk.enrollment import CertificateFile
 from parley.sdk.identity import KEY_VERSION, load_or_create_signature_key, public_key, sign
 from parley.sdk.key_memory import KeyMemory
 from parley.sdk.member import DaveMember, Media
 from parley.sdk.membership import Alarm, CallMembership, Member
+from parley.sdk.officer import OfficerConsole, Waiting
 from parley.sdk.requests import REQUEST_TIMEOUT, Disconnected, RequestRefused, Requests, RequestTimeout
 
 log = logging.getLogger(__name__)
@@ -167,14 +181,23 @@ class InviteLink:
     base_url: str
     summit_id: str
     token: str
+    delegation: Fingerprint | None = None  # the device's own delegation's key, when the link names it
 
     @classmethod
     def parse(cls, link: str) -> InviteLink:
+        """https://host/join/<summit>#<token>, optionally followed by &delegation=<30 digits>."""
         parts = urlsplit(link)
         path = parts.path.rstrip("/").split("/")
-        if parts.scheme not in ("http", "https") or len(path) < 2 or path[-2] != "join" or not parts.fragment:
+        token, *extras = parts.fragment.split("&")
+        if parts.scheme not in ("http", "https") or len(path) < 2 or path[-2] != "join" or not token:
             raise ValueError("an invite link looks like https://host/join/<summit>#<token>")
-        return cls(f"{parts.scheme}://{parts.netloc}", path[-1], parts.fragment)
+        delegation = None
+        for extra in extras:
+            name, _, value = extra.partition("=")
+            if name != "delegation":
+                raise ValueError(f"an invite link's fragment has no {name!r}: only &delegation=<fingerprint>")
+            delegation = Fingerprint.parse(value)
+        return cls(f"{parts.scheme}://{parts.netloc}", path[-1], token, delegation)
 
     @property
     def websocket_url(self) -> str:
@@ -215,8 +238,24 @@ class ParleyClient:
         choices_file: Path | None = None,
         on_alarm: Callable[[str], None] | None = None,
         known_keys_file: Path | None = None,
+        delegation: Fingerprint | None = None,
+        officer: DelegationKey | None = None,
+        officer_pins: Mapping[str, Fingerprint] | None = None,
+        on_enrollment_request: Callable[[Waiting], None] | None = None,
     ) -> None:
+        """`delegation`: this device's own delegation's fingerprint (else the link's), which puts
+        it in certified mode; `officer`: the delegation key, making it that delegation's console
+        (certified by itself; it publishes `officer_pins`, the fingerprints its officer pinned,
+        and hands each enrollment request to `on_enrollment_request`)."""
         self.link = InviteLink.parse(link)
+        if officer is not None and delegation not in (None, officer.fingerprint):
+            raise ValueError("an officer console's delegation is the one its key signs for")
+        self.delegation = officer.fingerprint if officer else delegation or self.link.delegation
+        self._officer = officer
+        self._officer_pins = officer_pins
+        self.on_enrollment_request = on_enrollment_request
+        self.certified: CertifiedDevice | None = None  # in certified mode, once `ready` placed it
+        self.certify_error: ParleyError | None = None  # why enrolling or announcing the console failed
         self.people = people
         self.audio_track = audio
         self.video_track = video
@@ -236,7 +275,8 @@ class ParleyClient:
         self.alarms: list[str] = []  # what this device found wrong with the call; see `membership`
         self.member: DaveMember | None = None
         self.membership: CallMembership | None = None
-        self._hold = False  # someone in the key group is not accounted for: send nothing
+        self._hold = False  # someone in the key group is not accounted for, or not certified: send nothing
+        self._proposal_alarms: set[str] = set()
         self._membership_changed = asyncio.Event()
         self._ready: ReadyData | None = None  # how the server placed this device (`ready`)
         self._course: CourseInfo | None = None
@@ -296,9 +336,16 @@ class ParleyClient:
         )
         public = public_key(key)
         proof = sign(key, key_proof_message(self.link.token, public))
+        certificates = CertificateFile(self.key_file) if self.key_file and self.delegation else None
+        kept = certificates.load(self.link.summit_id) if certificates else None
+        kept = kept if kept is not None and kept.claim.device_key == public else None
         # Checked here, before connecting: a name the server would refuse raises ValueError.
         identify = IdentifyData(
-            token=self.link.token, people=self.people, key=b64url(public), proof=b64url(proof)
+            token=self.link.token,
+            people=self.people,
+            key=b64url(public),
+            proof=b64url(proof),
+            certificate=kept.to_text() if kept else None,
         )
         self._ws = await websockets.connect(self.link.websocket_url, max_size=4 * 1024 * 1024)
         try:
@@ -312,6 +359,8 @@ class ParleyClient:
         self.membership = CallMembership(self.user_id)
         if self.known_keys_file:
             self.key_memory = KeyMemory(self.known_keys_file, self.link.summit_id)
+        if self.delegation is not None:
+            self._certify(ready, key, public, kept, certificates)
         self._spawn(self._read(), "parley-read")
         self._spawn(self._beat(ready.heartbeat_interval), "parley-heartbeat")
         self._spawn(self._watch_membership(), "parley-membership")
@@ -334,6 +383,81 @@ class ParleyClient:
             raise ProtocolError(ErrorCode.INVALID, "the server did not answer identify with ready")
         return first.d
 
+    def _certify(
+        self,
+        ready: ReadyData,
+        key: dave.SignatureKeyPair,
+        public: bytes,
+        kept: DeviceCertificate | None,
+        certificates: CertificateFile | None,
+    ) -> None:
+        """Certified mode: the identity side, made from `ready`; the member vets joiners by it."""
+        assert self.delegation is not None and self.member is not None
+        console = None
+        if self._officer is not None:
+            console = OfficerConsole(
+                self._officer,
+                self.summit.summit_id,
+                self.device.delegation,
+                self._officer_pins,
+                self.on_enrollment_request,
+            )
+        self.certified = CertifiedDevice(
+            ready,
+            public,
+            lambda message: sign(key, message),
+            self.delegation,
+            kept=kept,
+            certificate_file=certificates,
+            officer=console,
+            now=time.time(),
+        )
+        self.member.vet_add = self._vet_add
+        self._membership_news(self.certified.news)
+
+    def _vet_add(self, user_id: int, key: bytes) -> bool:
+        """Whether to recognise a joiner the server proposes (certified mode): only a certified one."""
+        assert self.certified is not None
+        verdict = self.certified.certification.vet(user_id, key, time.time())
+        if not verdict.certified and verdict.text not in self._proposal_alarms:
+            self._proposal_alarms.add(verdict.text)
+            self._alarm(f"the server proposes to add {verdict.text}; this device does not commit it")
+        return verdict.certified
+
+    @property
+    def enrollment_code(self) -> str | None:
+        """While this device waits for its certificate: the 20 digits its officer must see."""
+        return self.certified.code if self.certified else None
+
+    @property
+    def console(self) -> OfficerConsole | None:
+        """This device's officer console, when it was given the delegation key."""
+        return self.certified.officer if self.certified else None
+
+    async def approve(self, waiting: Waiting) -> DeviceCertificate:
+        """An officer console: certify a device whose request it received (code compared)."""
+        if self.console is None:
+            raise RuntimeError("only an officer console approves: give the client officer=")
+        return await self.console.approve(self, waiting)
+
+    async def revoke_certificates(self, serials: list[bytes]) -> None:
+        """An officer console: revoke these certificates (and all revoked before) in the summit."""
+        if self.console is None or self.certified is None:
+            raise RuntimeError("only an officer console revokes: give the client officer=")
+        sequence = self.certified.certification.revocations.sequence(self.console.key.public_key) + 1
+        await self.console.revoke(self, serials, sequence)
+
+    async def _start_certified(self) -> None:
+        assert self.certified is not None
+        self.certify_error = None
+        try:
+            await self.certified.start(self)
+        except (RequestRefused, RequestTimeout) as e:
+            self.certify_error = e
+            log.warning("could not enroll or announce the console: %s (%s)", e, e.code)
+        except Disconnected:
+            return
+
     async def wait_admitted(self, timeout: float = 30) -> None:
         """Until the host lets this device out of the lobby (or raise TimeoutError)."""
         await asyncio.wait_for(self.admitted.wait(), timeout)
@@ -342,6 +466,8 @@ class ParleyClient:
         if self.admitted.is_set():  # `ready` said so already; `admitted` follows it
             return
         self.admitted.set()
+        if self.certified is not None:
+            self._spawn(self._start_certified(), "parley-certify")
         if self.device.role is not Role.PRESS:  # the press sees and hears; it never publishes
             self._spawn(self._publish_on_admission(), "parley-publish")
 
@@ -507,7 +633,8 @@ class ParleyClient:
 
     @property
     def holding(self) -> bool:
-        """Whether this device is sending nothing because its key group holds someone unexplained."""
+        """Whether this device is sending nothing: its key group holds someone unexplained or (in
+        certified mode) not certified, or the epoch is not attested by every member yet."""
         return self._hold
 
     def _alarm(self, text: str) -> None:
@@ -518,7 +645,8 @@ class ParleyClient:
 
     def _membership_news(self, alarms: list[Alarm], *, from_watch: bool = False) -> None:
         assert self.membership is not None
-        self._hold = self.membership.hold(time.monotonic())
+        uncertified = self.certified is not None and self.certified.certification.hold(time.time())
+        self._hold = self.membership.hold(time.monotonic()) or uncertified
         for alarm in alarms:
             self._alarm(str(alarm))
         if not from_watch:
@@ -528,13 +656,18 @@ class ParleyClient:
         """Statuses that change with time alone (a departure's grace, a joiner's bound)."""
         assert self.membership is not None
         while True:
-            now = time.monotonic()
-            deadline = self.membership.deadline(now)
-            timeout = None if deadline is None else deadline - now + 0.05
+            now, wall = time.monotonic(), time.time()
+            waits = [] if (at := self.membership.deadline(now)) is None else [at - now]
+            if self.certified is not None and (at := self.certified.certification.deadline(wall)) is not None:
+                waits.append(at - wall)
+            timeout = min(waits) + 0.05 if waits else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._membership_changed.wait(), timeout)
             self._membership_changed.clear()
-            self._membership_news(self.membership.tick(time.monotonic()), from_watch=True)
+            alarms = self.membership.tick(time.monotonic())
+            if self.certified is not None:
+                alarms += self.certified.certification.tick(time.time())
+            self._membership_news(alarms, from_watch=True)
 
     def group_code(self) -> str | None:
         return self.member.group_code() if self.member else None
@@ -619,7 +752,8 @@ class ParleyClient:
             if op.d.code in ENDINGS:
                 self.ended = op.d
         elif isinstance(op, EnrollmentRequestOp | CertificateOp | RevocationsOp | PinsOp | AttestationOp):
-            pass  # identity documents: handed to on_event; this client does not check them yet
+            if self.certified is not None:  # else documents this device has no use for
+                self._membership_news(self.certified.on_op(op, time.time()))
         elif isinstance(op, _ANSWERS):  # to a request given up on (its timeout), or never made
             log.info("dropped %s: it answers no request waiting here", op.op)
             return
@@ -631,7 +765,7 @@ class ParleyClient:
 
     async def _on_dave(self, op: bytes | DaveServerOp) -> None:
         assert self.member is not None
-        before = self.member.roster
+        before, entered = self.member.roster, self.member.entered
         try:
             replies = self.member.receive_wire(op)
         except DecodeError as e:
@@ -639,6 +773,11 @@ class ParleyClient:
             log.warning("dropped a DAVE frame from the server that does not decode: %s", e)
             return
         self._key_group_news(before)
+        if self.certified is not None:
+            self._membership_news(self.certified.key_group(self.member, entered, time.time()))
+            attestation = self.certified.attestation()
+            if attestation is not None:
+                self._spawn(self._attest(attestation), "parley-attest")
         for reply in replies:
             await self._send_raw(reply)
 
@@ -650,9 +789,19 @@ class ParleyClient:
         if after != before:
             self._membership_news(self.membership.key_group(after, time.monotonic()))
 
+    async def _attest(self, attestation: Attest) -> None:
+        try:
+            await self.request(attestation, OkOp)
+        except (RequestRefused, RequestTimeout) as e:
+            log.warning("the server refused this device's attestation: %s (%s)", e, e.code)
+        except Disconnected:
+            return
+
     def _on_roster(self, roster: RosterData) -> None:
         assert self.membership is not None
         self.roster = {dev.user_id: dev for dev in roster.devices}
+        if self.certified is not None:
+            self._membership_news(self.certified.roster(roster.devices, time.time()))
         announced = {u: unb64url(dev.key) for u, dev in self.roster.items()}
         if self.key_memory:
             memory = self.key_memory

@@ -12,6 +12,9 @@ It follows the DAVE opcode rules, with Parley's choices where DAVE leaves room:
   a departed member still holds.
 - A roster entry for a user the server never announced (clients_connect) raises an alarm: that
   is how a ghost member slipped in by a hostile gateway would look from here.
+- A certified device vets each device the gateway proposes to add (`vet_add`: its user id and
+  the key of its key package): one that fails is not recognised, so this member commits no
+  group holding it (parley.sdk.certification).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Callable
 
 import dave
 
-from parley.e2ee.mls_wire import FramedPublicMessage
+from parley.e2ee.mls_wire import Add, FramedPublicMessage
 from parley.e2ee.opcodes import (
     AnnounceCommitTransition,
     ClientDisconnect,
@@ -41,6 +44,7 @@ from parley.e2ee.opcodes import (
     decode_server_binary,
     decode_server_json,
 )
+from parley.e2ee.tls import DecodeError
 from parley.protocol.dave_ops import DaveDeviceOp, DaveServerOp
 from parley.sdk.codes import group_code, pairwise_code
 
@@ -103,6 +107,14 @@ class DaveMember:
         self._mls_roster: dict[int, bytes] = {}
         self.alarms: list[str] = []
         self.executed_transitions: list[int] = []
+        # How many epochs this member entered (commits and welcomes), and the number of the
+        # current one when a commit told it (a welcome does not: its GroupInfo is encrypted).
+        self.entered = 0
+        self.epoch: int | None = None
+        # Whether a proposed joiner (user id, key-package key) may be committed; None: any the
+        # server announced. Refused ones stay unrecognised until a proposal of theirs passes.
+        self.vet_add: Callable[[int, bytes], bool] | None = None
+        self._refused_adds: set[int] = set()
 
     # -- wire level --------------------------------------------------------------------------
 
@@ -146,15 +158,30 @@ class DaveMember:
         if self.state is MemberState.WAITING:
             return []
         if op.operation is ProposalsOperation.APPEND:
-            self._queued_refs.update(FramedPublicMessage.parse(m).proposal_ref() for m in op.items)
+            proposals = [FramedPublicMessage.parse(m) for m in op.items]
+            self._queued_refs.update(p.proposal_ref() for p in proposals)
+            self._vet(proposals)
         else:
             self._queued_refs.difference_update(op.items)
-        recognized = {str(u) for u in self._recognized}
+        recognized = {str(u) for u in self._recognized - self._refused_adds}
         # libdave takes the operation byte and the vector: op 27's payload exactly.
         commit_welcome = self._session.process_proposals(op.payload(), recognized)
         if commit_welcome is None or not self._queued_refs:
             return []
         return [bytes([Op.COMMIT_WELCOME]) + commit_welcome]
+
+    def _vet(self, proposals: list[FramedPublicMessage]) -> None:
+        if self.vet_add is None:
+            return
+        for proposal in proposals:
+            if not isinstance(proposal.body, Add):
+                continue
+            leaf = proposal.body.key_package.leaf_node
+            user_id = int.from_bytes(leaf.identity, "big")
+            if user_id == self.user_id or self.vet_add(user_id, leaf.signature_key):
+                self._refused_adds.discard(user_id)
+            else:
+                self._refused_adds.add(user_id)
 
     def _on_announce_commit_transition(self, op: AnnounceCommitTransition) -> list[ClientMessage]:
         """Op 29: move to the next epoch; ready once the receiving side is prepared (op 23)."""
@@ -163,6 +190,10 @@ class DaveMember:
             return []
         if result is dave.RejectType.failed:
             return self._invalid(op.transition_id)
+        try:
+            self.epoch = FramedPublicMessage.parse(op.commit).epoch + 1
+        except DecodeError:  # libdave took it, so it is a PublicMessage; but never guess
+            self.epoch = None
         return self._joined(op.transition_id, result)
 
     def _on_welcome(self, op: WelcomeOp) -> list[ClientMessage]:
@@ -171,6 +202,7 @@ class DaveMember:
         result = self._session.process_welcome(op.welcome, recognized)
         if result is None:
             return self._invalid(op.transition_id)
+        self.epoch = None
         return self._joined(op.transition_id, result)
 
     def _on_prepare_epoch(self, op: PrepareEpoch) -> list[ClientMessage]:
@@ -222,6 +254,7 @@ class DaveMember:
             self._alarm(f"group holds users the server never announced: {sorted(ghosts)}")
         self._queued_refs.clear()
         self.state = MemberState.JOINED
+        self.entered += 1
         # Receivers move first: the new keys are ready before any sender uses them.
         with self._media_lock:
             for sender, media in list(self._decryptors):
@@ -285,6 +318,12 @@ class DaveMember:
             return decryptor.decrypt(_MEDIA_TYPE[media], frame)
 
     # -- verification ------------------------------------------------------------------------
+
+    def authenticator(self) -> bytes:
+        """The current epoch's authenticator (what the group code shows; b"" when in no group)."""
+        if self.state is not MemberState.JOINED:
+            return b""
+        return bytes(self._session.get_last_epoch_authenticator() or b"")
 
     def group_code(self) -> str | None:
         """The epoch authenticator as 30 digits in groups of 5; equal on every member's screen."""
