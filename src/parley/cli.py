@@ -8,6 +8,9 @@
   removes its devices from the call and the lobby at once.
 - `parley join LINK --name NAME [--listen LANGUAGE] [--take-over]`: join as a Python device with a
   test picture and tone; prints the roster, the group code, the booths and what it receives.
+  `--delegation FINGERPRINT` (or the link's `&delegation=`): certified mode, showing the enrollment
+  code until the officer approves; `--officer KEYFILE --pin NAME=FINGERPRINT...`: the officer's
+  console, which approves each request on a typed `approve N` (parley.sdk.console_prompt).
 - `parley web-hash URL` (or `--dir web/dist`): the bundle hash of the browser client a server serves
   (or of a build), to compare with the one the build printed (parley.server.web_bundle).
 - `parley web-serve --server URL`: serve the browser client from a delegation's own origin;
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import hashlib
 import ipaddress
 import os
@@ -41,9 +45,12 @@ from aiortc.contrib.media import MediaPlayer
 from parley.e2ee.gateway import DaveGateway
 from parley.e2ee.local_group import LocalGroup
 from parley.identity import commands as delegation_commands
+from parley.identity.delegation_key import DelegationKey, DelegationKeyError, load_key
+from parley.identity.fingerprint import Fingerprint
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
 from parley.sdk.choices import FLOOR
 from parley.sdk.client import DEFAULT_CHOICE, JoinError, ParleyClient
+from parley.sdk.console_prompt import ConsolePrompt, read_lines
 from parley.sdk.identity import KeyFileError
 from parley.sdk.member import DaveMember, Media
 from parley.sdk.requests import RequestRefused, RequestTimeout
@@ -333,6 +340,29 @@ class _Joining:
     key_file: Path
     listen: str | None
     take_over: bool
+    delegation: Fingerprint | None = None
+    officer: DelegationKey | None = None
+    pins: dict[str, Fingerprint] | None = None
+
+
+def _officer_seat(args: argparse.Namespace) -> tuple[DelegationKey | None, dict[str, Fingerprint] | None]:
+    """The delegation key (asking its passphrase) and the pins the officer publishes."""
+    if args.officer is None:
+        if args.pin:
+            raise SystemExit("--pin goes with --officer: the console publishes the pins")
+        return None, None
+    try:
+        pins = dict(delegation_commands.parse_pin(pin) for pin in args.pin)
+    except ValueError as e:
+        raise SystemExit(f"parley join --pin: {e}") from None
+    if args.passphrase_file is not None:
+        passphrase = (args.passphrase_file.read_text().splitlines() or [""])[0]
+    else:
+        passphrase = getpass.getpass("Passphrase for the delegation key: ")
+    try:
+        return load_key(args.officer, passphrase), pins or None
+    except (DelegationKeyError, OSError) as e:
+        raise SystemExit(f"parley join --officer: {e}") from None
 
 
 def print_call(client: ParleyClient) -> None:
@@ -349,8 +379,16 @@ def print_call(client: ParleyClient) -> None:
         got = f", {feed.video_frames} video and {feed.audio_frames} audio frames decrypted" if feed else ""
         new = ": NEW KEY SINCE LAST CALL, compare the code" if member.user_id in client.new_keys else ""
         print(f"  {who} [user {member.user_id}, {member.status.value.replace('_', ' ')}{new}]{got}")
+    if client.certified is not None:
+        code = client.enrollment_code
+        print(f"  identities: {client.certified.certification.summary()}")
+        if code:
+            print(f"  WAITING FOR A CERTIFICATE: show your officer the code {code}")
     if client.holding:
-        print("  SENDING NOTHING: the key group holds someone this device cannot account for")
+        print(
+            "  SENDING NOTHING: the key group holds someone this device cannot account for or has not"
+            " attested"
+        )
 
 
 def _off_air(client: ParleyClient) -> bool:
@@ -368,6 +406,7 @@ async def _join(seat: _Joining, seconds: float, play: Path | None) -> int:
         audio, video = ToneAudioTrack(440.0), PatternVideoTrack(7)
     choice = DEFAULT_CHOICE if listen is None else None if listen == FLOOR else listen
     seat.key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    prompt = ConsolePrompt() if seat.officer else None
     client = ParleyClient(
         link,
         [name],
@@ -377,7 +416,15 @@ async def _join(seat: _Joining, seconds: float, play: Path | None) -> int:
         key_file=seat.key_file,
         known_keys_file=seat.key_file.parent / "known-keys.json",
         on_alarm=lambda text: print(f"\nALARM: {text}"),
+        delegation=seat.delegation,
+        officer=seat.officer,
+        officer_pins=seat.pins,
+        on_enrollment_request=prompt.show if prompt else None,
     )
+    if prompt is not None:
+        prompt.client = client
+        lines = read_lines()
+        typing = asyncio.create_task(_typed(prompt, lines))
     try:
         await client.join()
     except (JoinError, RequestTimeout, ValueError, KeyFileError) as e:
@@ -405,11 +452,18 @@ async def _join(seat: _Joining, seconds: float, play: Path | None) -> int:
                     print(f"\nNot live: {e}")
             print_call(client)
     finally:
+        if prompt is not None:
+            typing.cancel()
         await client.leave()
         for track in (audio, video):
             if track is not None:
                 track.stop()
     return 0
+
+
+async def _typed(prompt: ConsolePrompt, lines: asyncio.Queue[str]) -> None:
+    while True:
+        await prompt.command(await lines.get())
 
 
 def _web_hash(url: str | None, web_dir: Path | None) -> int:
@@ -504,6 +558,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="this device's DAVE signature key, made on first use (0600): keeps its pairwise codes"
         " the same from call to call (default: %(default)s)",
     )
+    joining.add_argument(
+        "--delegation",
+        type=Fingerprint.parse,
+        help="this device's own delegation's key fingerprint (30 digits): certified mode",
+    )
+    joining.add_argument(
+        "--officer", type=Path, metavar="KEYFILE", help="be the delegation's officer console"
+    )
+    joining.add_argument(
+        "--passphrase-file", type=Path, help="the delegation key's passphrase (scripts, tests)"
+    )
+    joining.add_argument(
+        "--pin",
+        action="append",
+        default=[],
+        metavar="NAME=FINGERPRINT",
+        help="the console publishes these pins",
+    )
     delegation_commands.add_parser(commands)
     commands.add_parser("e2ee-demo", help="the end-to-end encryption demo, in one process, without a server")
     web_hash = commands.add_parser(
@@ -539,7 +611,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(str(e))
         return 0
     if args.command == "join":
-        seat = _Joining(args.link, args.name, args.key_file, args.listen, args.take_over)
+        officer, pins = _officer_seat(args)
+        seat = _Joining(
+            args.link, args.name, args.key_file, args.listen, args.take_over, args.delegation, officer, pins
+        )
         return asyncio.run(_join(seat, args.seconds, args.play))
     settings = load_settings(args.config, data_dir=args.data_dir)
     if args.command == "invitation":

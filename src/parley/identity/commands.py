@@ -150,13 +150,16 @@ def _approve(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_pin(pin: str) -> tuple[str, Fingerprint]:
+    """NAME=FINGERPRINT, as the officer types a pin."""
+    name, sep, digits = pin.rpartition("=")
+    if not sep or not name:
+        raise ValueError(f"a pin is NAME=FINGERPRINT, not {pin!r}")
+    return name, Fingerprint.parse(digits)
+
+
 def _pins(args: argparse.Namespace) -> int:
-    pinned: dict[str, Fingerprint] = {}
-    for pin in args.pin:
-        name, sep, digits = pin.rpartition("=")
-        if not sep or not name:
-            raise ValueError(f"a pin is NAME=FINGERPRINT, not {pin!r}")
-        pinned[name] = Fingerprint.parse(digits)
+    pinned = dict(parse_pin(pin) for pin in args.pin)
     key = _open(args)
     print(sign_pins(key, args.summit, args.sequence, pinned).to_text())
     return 0
