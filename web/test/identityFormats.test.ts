@@ -149,3 +149,21 @@ describe('refusals', () => {
     expect((refused as IdentityError).problem).toBe(vector.problem);
   });
 });
+
+test('any one bit changed anywhere in a certificate is refused: malformed, or a signature that does not verify', async () => {
+  const bytes = DeviceCertificate.fromText(CERT.text).toBytes();
+  const problems = new Set<string>();
+  for (let at = 0; at < bytes.length; at++) {
+    const changed = bytes.slice();
+    changed[at] = (changed[at] ?? 0) ^ 0x01;
+    const refused = await Promise.resolve()
+      .then(() => verifyCertificate(DeviceCertificate.fromBytes(changed), SUMMIT, CERT.not_before, new RevocationBook(SUMMIT)))
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(refused, `bit 0 of byte ${at}`).toBeInstanceOf(IdentityError);
+    problems.add((refused as IdentityError).problem);
+  }
+  expect([...problems].sort()).toEqual(['bad_signature', 'malformed']);
+});
