@@ -179,6 +179,13 @@ const ALARM_TEXT: Record<AlarmReason, (id: string) => string> = {
     `User ${id} is listed as a participant but never joined the key group: the server shows someone who is not really in the call.`,
   key_changed: (id) =>
     `The signature key of user ${id} changed during the call: the server may have put its own key in that participant's place. ${HOLDING}`,
+  uncertified: (id) =>
+    `User ${id} is in the key group without a valid certificate from a pinned delegation. ${HOLDING}`,
+  attestation_mismatch: (id) =>
+    `User ${id} says it is in another key group at this epoch: the server has split the call. ${HOLDING}`,
+  attestation_silent: (id) =>
+    `User ${id} did not confirm the key group in time: the server may have split the call. ${HOLDING}`,
+  pins: () => `This device has no trusted pins from its own delegation, or the summit shows other pins. ${HOLDING}`,
 };
 
 /** A link tag as the server sends it: opaque, short. */
@@ -662,6 +669,13 @@ export class Call {
         return;
       case 'error':
         this.onError(message.d.code, message.d.message, message.d.op);
+        return;
+      case 'enrollment_request':
+      case 'certificate':
+      case 'revocations':
+      case 'pins':
+      case 'attestation':
+        // Identity documents: this client does not check certificates yet (docs/identity.md).
         return;
       case 'ready':
       case 'publish_answer':

@@ -30,6 +30,12 @@ export const ANSWERS = {
   take_over: 'ok',
   hand_over: 'ok',
   cough: 'ok',
+  enroll: 'ok',
+  officer: 'ok',
+  approve: 'ok',
+  revocations: 'ok',
+  pins: 'ok',
+  attest: 'ok',
 } as const satisfies Record<Exclude<DeviceOp['op'], 'leave'>, ServerOp['op']>;
 
 export type RequestOp = keyof typeof ANSWERS;

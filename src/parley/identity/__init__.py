@@ -13,6 +13,7 @@ Sans-IO throughout: documents in and out as bytes or text, `now` passed in, no n
 * `pins` - which key speaks for which delegation, signed by the device's own delegation.
 * `epoch_check` - every leaf of a key group held against certificates, pins and roster.
 * `attestation` - members sign the epoch they are in; a tracker finds the silent and the split.
+* `officer` - an officer console's proof that it holds the delegation key.
 * `problems` - the reasons, and `IdentityError`.
 * `commands` - `parley delegation keygen | fingerprint | approve | pins | revoke`.
 """

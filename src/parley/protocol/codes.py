@@ -158,6 +158,36 @@ class AlarmKind(enum.StrEnum):
     HIDDEN_MEMBER = "hidden_member"
     KEY_CHANGED = "key_changed"
     NOT_IN_GROUP = "not_in_group"
+    # Delegation-certified identities (docs/identity.md): the reason is an IdentityProblem.
+    UNCERTIFIED = "uncertified"  # a member of the epoch fails the check against certificates and pins
+    ATTESTATION_MISMATCH = "attestation_mismatch"  # a member attests another group at this epoch
+    ATTESTATION_SILENT = "attestation_silent"  # a member did not attest the epoch within the bound
+    PINS = "pins"  # no pin set from the own delegation, or the summit shows other pins than it
+
+
+class IdentityProblem(enum.StrEnum):
+    """Why a member is not certified, or an identity document is refused: one word per reason
+    (parley.identity raises them; both clients show them in alarms)."""
+
+    # A document itself.
+    MALFORMED = "malformed"  # not one of our documents, or not in its canonical form
+    BAD_SIGNATURE = "bad_signature"  # forged, altered in any byte, or signed by another key
+    WRONG_SUMMIT = "wrong_summit"  # made for another summit
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"  # its serial is on its delegation's latest revocation list
+    STALE = "stale"  # a revocation list or pin set older than the one already held
+    # A certificate held against the key group, the pins and the roster.
+    NO_CERTIFICATE = "no_certificate"
+    KEY_MISMATCH = "key_mismatch"  # certifies another key than the member's leaf carries
+    USER_ID_TWICE = "user_id_twice"  # two leaves of the key group claim one user id
+    UNPINNED = "unpinned"  # signed by a key no delegation of the summit is pinned to
+    FOREIGN_DELEGATION = "foreign_delegation"  # a pinned delegation's key certifying for another
+    NOT_IN_ROSTER = "not_in_roster"
+    ROSTER_MISMATCH = "roster_mismatch"  # delegation, role, people or language differ from the roster
+    NOT_OWN_DELEGATION = "not_own_delegation"  # pins not signed by this device's own delegation key
+    # An epoch attestation.
+    NOT_A_MEMBER = "not_a_member"  # from a user id that is not in the attested epoch's key group
 
 
 # The codes of the sets above, by name, as the JSON Schema carries them to clients.

@@ -26,9 +26,16 @@ from parley.protocol.fields import (
     MAX_PEOPLE,
     MAX_SAFE,
     MAX_TEXT_FRAME,
+    AttestationText,
+    CertificateText,
+    DelegationKeyText,
+    Ed25519SignatureText,
+    EnrollmentText,
     KeyProofText,
     Language,
     Name,
+    PinSetText,
+    RevocationsText,
     Sdp,
     SignatureKeyText,
     UserId,
@@ -52,6 +59,9 @@ class IdentifyData(Model):
     # it), so without this whoever holds the link could claim another device's identity.
     proof: KeyProofText
     protocol_version: Literal[1] = 1
+    # Its delegation's certificate for this key and user id, if it holds one (a reload, a new
+    # visit): the server relays it to every member, who each check it (docs/identity.md).
+    certificate: CertificateText | None = None
 
     @field_validator("key")
     @classmethod
@@ -228,6 +238,80 @@ class Cough(_Request):
     d: CoughData
 
 
+# -- delegation-certified identities (docs/identity.md) --------------------------------------------
+
+
+class EnrollData(Model):
+    request: EnrollmentText
+
+
+class Enroll(_Request):
+    """A device asks its delegation to certify it: its enrollment request (its claim, signed with
+    its key). Relayed as `enrollment_request` to its delegation's officer consoles present."""
+
+    op: Literal["enroll"] = "enroll"
+    d: EnrollData
+
+
+class OfficerData(Model):
+    key: DelegationKeyText  # the delegation's Ed25519 public key
+    proof: Ed25519SignatureText  # its signature over parley.identity.officer.officer_message
+
+
+class Officer(_Request):
+    """This device is its delegation's officer console: it holds the delegation key (`proof`),
+    and is sent its delegation's enrollment requests from now on."""
+
+    op: Literal["officer"] = "officer"
+    d: OfficerData
+
+
+class ApproveData(Model):
+    certificate: CertificateText
+
+
+class Approve(_Request):
+    """An officer console: its delegation's certificate for a device. The server keeps it for the
+    summit and relays it (`certificate`) to every device."""
+
+    op: Literal["approve"] = "approve"
+    d: ApproveData
+
+
+class RevocationsData(Model):
+    revocations: RevocationsText
+
+
+class Revocations(_Request):
+    """An officer console: its delegation's new revocation list, kept and relayed to every device."""
+
+    op: Literal["revocations"] = "revocations"
+    d: RevocationsData
+
+
+class PinsData(Model):
+    pin_set: PinSetText
+
+
+class Pins(_Request):
+    """An officer console: the pins its delegation's devices trust, signed by the delegation key;
+    kept and sent to each device of that delegation."""
+
+    op: Literal["pins"] = "pins"
+    d: PinsData
+
+
+class AttestData(Model):
+    attestation: AttestationText
+
+
+class Attest(_Request):
+    """This device's signed statement of the epoch it is in, relayed to every member."""
+
+    op: Literal["attest"] = "attest"
+    d: AttestData
+
+
 DeviceOp = Annotated[
     Identify
     | Publish
@@ -245,7 +329,13 @@ DeviceOp = Annotated[
     | AllowOverrun
     | TakeOver
     | HandOver
-    | Cough,
+    | Cough
+    | Enroll
+    | Officer
+    | Approve
+    | Revocations
+    | Pins
+    | Attest,
     Field(discriminator="op"),
 ]
 _device_op: TypeAdapter[DeviceOp] = TypeAdapter(DeviceOp)

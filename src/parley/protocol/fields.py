@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pydantic import AfterValidator, Field
+from pydantic.fields import FieldInfo
 
 from parley.protocol.vocabulary import LANGUAGE_PATTERN
 
@@ -94,3 +95,28 @@ Name = Annotated[str, Field(min_length=1, max_length=4 * MAX_NAME), AfterValidat
 Language = Annotated[str, Field(pattern=LANGUAGE_PATTERN)]  # a channel: 13 characters at most
 UserId = Annotated[int, Field(ge=1, lt=MAX_SAFE)]
 Sdp = Annotated[str, Field(min_length=1, max_length=MAX_SDP)]
+
+
+# Identity documents (parley.identity, docs/identity.md) travel as their text form,
+# `<kind>:<base64url>`. Here: their shape and size, so a frame holding something else is refused
+# at the edge; their canonical form and signatures are checked by parley.identity where they are
+# read (the server, for clear errors; every client, because it trusts no server).
+MAX_DOCUMENT_TEXT = 24 * 1024  # 16 KiB of document in base64url, with its kind and line breaks
+
+
+def _document(kind: str) -> FieldInfo:
+    pattern = rf"^{kind}:[A-Za-z0-9_\-\s]+$"
+    field: FieldInfo = Field(min_length=len(kind) + 2, max_length=MAX_DOCUMENT_TEXT, pattern=pattern)
+    return field
+
+
+EnrollmentText = Annotated[str, _document("parley-enrollment")]
+CertificateText = Annotated[str, _document("parley-certificate")]
+RevocationsText = Annotated[str, _document("parley-revocations")]
+PinSetText = Annotated[str, _document("parley-pins")]
+AttestationText = Annotated[str, _document("parley-attestation")]
+# A delegation's Ed25519 public key (32 bytes) and an Ed25519 signature (64 bytes), base64url.
+DelegationKeyText = Annotated[str, Field(min_length=43, max_length=43, pattern=r"^[A-Za-z0-9_-]{43}$")]
+Ed25519SignatureText = Annotated[str, Field(min_length=86, max_length=86, pattern=r"^[A-Za-z0-9_-]{86}$")]
+# A delegation key's fingerprint as the organiser pins it: 30 digits (blanks allowed between groups).
+FingerprintText = Annotated[str, Field(min_length=30, max_length=40, pattern=r"^[0-9 ]+$")]

@@ -17,7 +17,14 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from parley.protocol.codes import CODE_SETS, AlarmKind, CloseCode, ErrorCode, MembershipStatus
+from parley.protocol.codes import (
+    CODE_SETS,
+    AlarmKind,
+    CloseCode,
+    ErrorCode,
+    IdentityProblem,
+    MembershipStatus,
+)
 from parley.protocol.dave_ops import DaveDeviceOp
 from parley.protocol.device_ops import DeviceOp
 from parley.protocol.server_ops import ServerOp
@@ -35,6 +42,7 @@ class _ServerSide(BaseModel):
     close_code: CloseCode
     membership_status: MembershipStatus
     alarm_kind: AlarmKind
+    identity_problem: IdentityProblem
 
 
 def _require(definitions: dict[str, Any], names: Callable[[dict[str, Any]], list[str]]) -> None:

@@ -16,7 +16,18 @@ from pydantic import Field, TypeAdapter, ValidationError
 from parley.protocol.base import Empty, Model, ProtocolError, RequestId, refusal
 from parley.protocol.codes import ErrorCode
 from parley.protocol.dave_ops import DaveServerOp
-from parley.protocol.fields import MAX_TEXT_FRAME, Language, Sdp, UserId
+from parley.protocol.fields import (
+    MAX_TEXT_FRAME,
+    AttestationText,
+    CertificateText,
+    EnrollmentText,
+    FingerprintText,
+    Language,
+    PinSetText,
+    RevocationsText,
+    Sdp,
+    UserId,
+)
 from parley.protocol.vocabulary import Admission, AtEnd, Phase, Role
 
 # -- what ops carry -------------------------------------------------------------------------------
@@ -61,6 +72,10 @@ class SummitInfo(Model):
     delegations: list[DelegationInfo]
     languages: list[Language]
     ducking: float
+    # The organiser's pins ({delegation name: key fingerprint}); empty: no certificates required.
+    # A device holds them against its own delegation's pin set, so neither the organiser nor the
+    # server can change them unnoticed.
+    pins: dict[str, FingerprintText] = Field(default_factory=dict)
 
 
 class CourseInfo(Model):
@@ -106,6 +121,7 @@ class ReadyData(Model):
     heartbeat_interval: float
     ice_servers: list[IceServer]
     test_hooks: bool  # the server runs with test hooks: a client ignores test switches otherwise
+    pin_set: PinSetText | None = None  # the latest its delegation's officer signed, if any
 
 
 class ReadyOp(_Answer):
@@ -230,6 +246,68 @@ class ErrorOp(_Answer):
     d: ErrorData
 
 
+# -- delegation-certified identities (docs/identity.md): documents the server relays ---------------
+
+
+class EnrollmentRequestData(Model):
+    request: EnrollmentText
+    user_id: UserId  # the device asking
+
+
+class EnrollmentRequestOp(Model):
+    """To an officer console: a device of its delegation asks to be certified."""
+
+    op: Literal["enrollment_request"] = "enrollment_request"
+    d: EnrollmentRequestData
+
+
+class CertificateData(Model):
+    user_id: UserId
+    certificate: CertificateText
+
+
+class CertificateOp(Model):
+    """One certificate, a device's own or any member's: on admission, for every member present,
+    and on every approval (one op each: a list of many would near the frame limit)."""
+
+    op: Literal["certificate"] = "certificate"
+    d: CertificateData
+
+
+class RevocationListData(Model):
+    revocations: RevocationsText
+
+
+class RevocationsOp(Model):
+    """A delegation's latest revocation list: on admission and on change."""
+
+    op: Literal["revocations"] = "revocations"
+    d: RevocationListData
+
+
+class PinSetData(Model):
+    pin_set: PinSetText
+
+
+class PinsOp(Model):
+    """The device's own delegation's new pin set."""
+
+    op: Literal["pins"] = "pins"
+    d: PinSetData
+
+
+class AttestationData(Model):
+    user_id: UserId
+    attestation: AttestationText
+
+
+class AttestationOp(Model):
+    """A member's attestation of the epoch it is in."""
+
+    op: Literal["attestation"] = "attestation"
+    d: AttestationData
+
+
 ParleyServerOp = Annotated[
     ReadyOp
     | AdmittedOp
@@ -244,7 +322,12 @@ ParleyServerOp = Annotated[
     | MediaResetOp
     | HeartbeatAckOp
     | OkOp
-    | ErrorOp,
+    | ErrorOp
+    | EnrollmentRequestOp
+    | CertificateOp
+    | RevocationsOp
+    | PinsOp
+    | AttestationOp,
     Field(discriminator="op"),
 ]
 # Every JSON op a device may receive: Parley's, by name, and DAVE's, by number.

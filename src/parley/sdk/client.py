@@ -100,12 +100,15 @@ from parley.protocol.errors import ParleyError
 from parley.protocol.fields import b64url, key_proof_message, unb64url
 from parley.protocol.server_ops import (
     AdmittedOp,
+    AttestationOp,
     BoothInfo,
     BoothsOp,
+    CertificateOp,
     ClockWarningOp,
     CourseInfo,
     CourseOp,
     DeviceInfo,
+    EnrollmentRequestOp,
     ErrorData,
     ErrorOp,
     HeartbeatAckOp,
@@ -116,9 +119,11 @@ from parley.protocol.server_ops import (
     OkOp,
     OwnDevice,
     ParleyServerOp,
+    PinsOp,
     PublishAnswerOp,
     ReadyData,
     ReadyOp,
+    RevocationsOp,
     RosterData,
     RosterOp,
     ServerOp,
@@ -613,6 +618,8 @@ class ParleyClient:
             self.errors.append(op.d)
             if op.d.code in ENDINGS:
                 self.ended = op.d
+        elif isinstance(op, EnrollmentRequestOp | CertificateOp | RevocationsOp | PinsOp | AttestationOp):
+            pass  # identity documents: handed to on_event; this client does not check them yet
         elif isinstance(op, _ANSWERS):  # to a request given up on (its timeout), or never made
             log.info("dropped %s: it answers no request waiting here", op.op)
             return

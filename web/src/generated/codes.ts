@@ -12,7 +12,11 @@ export type Admission = (typeof ADMISSIONS)[number];
 export const ALARM_KINDS = [
   "hidden_member",
   "key_changed",
-  "not_in_group"
+  "not_in_group",
+  "uncertified",
+  "attestation_mismatch",
+  "attestation_silent",
+  "pins"
 ] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 
@@ -111,6 +115,27 @@ export const ERROR_CODES = [
   "timeout"
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Why a member is not certified, or an identity document is refused: one word per reason (parley.identity raises them; both clients show them in alarms). */
+export const IDENTITY_PROBLEMS = [
+  "malformed",
+  "bad_signature",
+  "wrong_summit",
+  "not_yet_valid",
+  "expired",
+  "revoked",
+  "stale",
+  "no_certificate",
+  "key_mismatch",
+  "user_id_twice",
+  "unpinned",
+  "foreign_delegation",
+  "not_in_roster",
+  "roster_mismatch",
+  "not_own_delegation",
+  "not_a_member"
+] as const;
+export type IdentityProblem = (typeof IDENTITY_PROBLEMS)[number];
 
 export const LOST_RACE_CODES = [
   "dave_late_commit",

@@ -81,7 +81,35 @@ export type MembershipStatus = "in_call" | "joining" | "not_in_group" | "leaving
 /**
  * Why a client raises an alarm about its call (and holds its media).
  */
-export type AlarmKind = "hidden_member" | "key_changed" | "not_in_group";
+export type AlarmKind =
+  | "hidden_member"
+  | "key_changed"
+  | "not_in_group"
+  | "uncertified"
+  | "attestation_mismatch"
+  | "attestation_silent"
+  | "pins";
+/**
+ * Why a member is not certified, or an identity document is refused: one word per reason
+ * (parley.identity raises them; both clients show them in alarms).
+ */
+export type IdentityProblem =
+  | "malformed"
+  | "bad_signature"
+  | "wrong_summit"
+  | "not_yet_valid"
+  | "expired"
+  | "revoked"
+  | "stale"
+  | "no_certificate"
+  | "key_mismatch"
+  | "user_id_twice"
+  | "unpinned"
+  | "foreign_delegation"
+  | "not_in_roster"
+  | "roster_mismatch"
+  | "not_own_delegation"
+  | "not_a_member";
 export type EndingCode =
   | "admission_refused"
   | "invitation_revoked"
@@ -123,6 +151,12 @@ export interface ParleyWire {
         | TakeOver
         | HandOver
         | Cough
+        | Enroll
+        | Officer
+        | Approve
+        | Revocations
+        | Pins
+        | Attest
       )
     | (DaveReadyForTransition | DaveInvalidCommitWelcome);
   server_op?:
@@ -141,12 +175,18 @@ export interface ParleyWire {
         | HeartbeatAckOp
         | OkOp
         | ErrorOp
+        | EnrollmentRequestOp
+        | CertificateOp
+        | RevocationsOp
+        | PinsOp
+        | AttestationOp
       )
     | (DaveClientsConnect | DaveClientDisconnect | DavePrepareTransition | DaveExecuteTransition | DavePrepareEpoch);
   error_code?: ErrorCode;
   close_code?: CloseCode;
   membership_status?: MembershipStatus;
   alarm_kind?: AlarmKind;
+  identity_problem?: IdentityProblem;
   ending_code?: EndingCode;
   protocol_violation_code?: ProtocolViolationCode;
   lost_race_code?: LostRaceCode;
@@ -169,6 +209,7 @@ export interface IdentifyData {
   key: string;
   proof: string;
   protocol_version?: 1;
+  certificate?: string | null;
 }
 /**
  * An offer to publish this device's audio and video (frames already end-to-end encrypted),
@@ -314,6 +355,77 @@ export interface Cough {
 export interface CoughData {
   muted: boolean;
 }
+/**
+ * A device asks its delegation to certify it: its enrollment request (its claim, signed with
+ * its key). Relayed as `enrollment_request` to its delegation's officer consoles present.
+ */
+export interface Enroll {
+  id?: number | null;
+  op: "enroll";
+  d: EnrollData;
+}
+export interface EnrollData {
+  request: string;
+}
+/**
+ * This device is its delegation's officer console: it holds the delegation key (`proof`),
+ * and is sent its delegation's enrollment requests from now on.
+ */
+export interface Officer {
+  id?: number | null;
+  op: "officer";
+  d: OfficerData;
+}
+export interface OfficerData {
+  key: string;
+  proof: string;
+}
+/**
+ * An officer console: its delegation's certificate for a device. The server keeps it for the
+ * summit and relays it (`certificate`) to every device.
+ */
+export interface Approve {
+  id?: number | null;
+  op: "approve";
+  d: ApproveData;
+}
+export interface ApproveData {
+  certificate: string;
+}
+/**
+ * An officer console: its delegation's new revocation list, kept and relayed to every device.
+ */
+export interface Revocations {
+  id?: number | null;
+  op: "revocations";
+  d: RevocationsData;
+}
+export interface RevocationsData {
+  revocations: string;
+}
+/**
+ * An officer console: the pins its delegation's devices trust, signed by the delegation key;
+ * kept and sent to each device of that delegation.
+ */
+export interface Pins {
+  id?: number | null;
+  op: "pins";
+  d: PinsData;
+}
+export interface PinsData {
+  pin_set: string;
+}
+/**
+ * This device's signed statement of the epoch it is in, relayed to every member.
+ */
+export interface Attest {
+  id?: number | null;
+  op: "attest";
+  d: AttestData;
+}
+export interface AttestData {
+  attestation: string;
+}
 export interface DaveReadyForTransition {
   op: 23;
   d: TransitionData;
@@ -342,6 +454,7 @@ export interface ReadyData {
   heartbeat_interval: number;
   ice_servers: IceServer[];
   test_hooks: boolean;
+  pin_set: string | null;
 }
 /**
  * This device, as `ready` tells it: where it listens first (None: the floor).
@@ -367,6 +480,9 @@ export interface SummitInfo {
   delegations: DelegationInfo[];
   languages: string[];
   ducking: number;
+  pins: {
+    [k: string]: string | undefined;
+  };
 }
 export interface DelegationInfo {
   delegation_id: string;
@@ -525,6 +641,60 @@ export interface ErrorData {
   op: string | number | null;
 }
 /**
+ * To an officer console: a device of its delegation asks to be certified.
+ */
+export interface EnrollmentRequestOp {
+  op: "enrollment_request";
+  d: EnrollmentRequestData;
+}
+export interface EnrollmentRequestData {
+  request: string;
+  user_id: number;
+}
+/**
+ * One certificate, a device's own or any member's: on admission, for every member present,
+ * and on every approval (one op each: a list of many would near the frame limit).
+ */
+export interface CertificateOp {
+  op: "certificate";
+  d: CertificateData;
+}
+export interface CertificateData {
+  user_id: number;
+  certificate: string;
+}
+/**
+ * A delegation's latest revocation list: on admission and on change.
+ */
+export interface RevocationsOp {
+  op: "revocations";
+  d: RevocationListData;
+}
+export interface RevocationListData {
+  revocations: string;
+}
+/**
+ * The device's own delegation's new pin set.
+ */
+export interface PinsOp {
+  op: "pins";
+  d: PinSetData;
+}
+export interface PinSetData {
+  pin_set: string;
+}
+/**
+ * A member's attestation of the epoch it is in.
+ */
+export interface AttestationOp {
+  op: "attestation";
+  d: AttestationData;
+}
+export interface AttestationData {
+  user_id: number;
+  attestation: string;
+}
+/**
  * Users now in the media session: members refuse to add anyone not announced here.
  */
 export interface DaveClientsConnect {
@@ -569,10 +739,10 @@ export interface PrepareEpochData {
 }
 
 /** The named ops of server_op (one member per op). */
-export type ServerOp = AdmittedOp | BoothsOp | ClockWarningOp | CourseOp | ErrorOp | HeartbeatAckOp | LobbyJoinedOp | LobbyLeftOp | MediaResetOp | OkOp | PublishAnswerOp | ReadyOp | RosterOp | SubscribeOfferOp;
+export type ServerOp = AdmittedOp | AttestationOp | BoothsOp | CertificateOp | ClockWarningOp | CourseOp | EnrollmentRequestOp | ErrorOp | HeartbeatAckOp | LobbyJoinedOp | LobbyLeftOp | MediaResetOp | OkOp | PinsOp | PublishAnswerOp | ReadyOp | RevocationsOp | RosterOp | SubscribeOfferOp;
 /** The DAVE JSON ops of server_op (one member per op). */
 export type DaveServerOp = DaveClientsConnect | DaveClientDisconnect | DavePrepareTransition | DaveExecuteTransition | DavePrepareEpoch;
 /** The named ops of device_op (one member per op). */
-export type DeviceOp = Admit | Advance | AllowOverrun | Cough | HandOver | Heartbeat | Identify | Leave | Lock | Publish | Refuse | Remove | Revoke | Subscribe | SubscribeAnswer | TakeOver | Trickle;
+export type DeviceOp = Admit | Advance | AllowOverrun | Approve | Attest | Cough | Enroll | HandOver | Heartbeat | Identify | Leave | Lock | Officer | Pins | Publish | Refuse | Remove | Revocations | Revoke | Subscribe | SubscribeAnswer | TakeOver | Trickle;
 /** The DAVE JSON ops of device_op (one member per op). */
 export type DaveDeviceOp = DaveReadyForTransition | DaveInvalidCommitWelcome;

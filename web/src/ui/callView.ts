@@ -61,6 +61,10 @@ const ALARM_LABEL: Record<Alarm['reason'], string> = {
   hidden_member: 'Hidden member in the key group',
   not_in_group: 'Participant missing from the key group',
   key_changed: 'A participant’s key changed',
+  uncertified: 'Uncertified member in the key group',
+  attestation_mismatch: 'The call is split',
+  attestation_silent: 'A member did not confirm the key group',
+  pins: 'Pins not confirmed by this delegation',
   no_transform: 'NOT end-to-end encrypted (benchmark)',
 };
 
