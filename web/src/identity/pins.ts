@@ -88,7 +88,7 @@ export class Pins {
     readonly byName: ReadonlyMap<string, Fingerprint>,
   ) {}
 
-  /** Made by `verifyPins` only (the constructor is private to keep it so). */
+  /** For `verifyPins`, after its checks: nothing else is to call it (TypeScript has no module-private statics). */
   static trusted(pinSet: PinSet, ownDelegation: string): Pins {
     return new Pins(pinSet.summitId, pinSet.sequence, ownDelegation, new Map(pinSet.pins));
   }
