@@ -39,6 +39,7 @@ export const ENDING_TEXT: Readonly<Record<EndingCode, string>> = {
   opening_ended: 'The opening has ended. Thank you.',
   summit_ended: 'The summit has ended',
   unusable_commits: 'Removed from the summit',
+  certificate_revoked: "This device's certificate was revoked",
 };
 
 /** What each final screen says when the server gave no message. */
@@ -50,6 +51,7 @@ export const ENDING_DETAIL: Readonly<Record<EndingCode, string>> = {
   opening_ended: 'The press leaves when the closed session begins.',
   summit_ended: 'Thank you for taking part.',
   unusable_commits: "The other members could not use this device's key changes, more than once, so the server removed it.",
+  certificate_revoked: "Its delegation's security officer revoked this device's certificate: it may no longer take part.",
 };
 
 /**

@@ -110,6 +110,10 @@ class RevocationBook:
         held = self._latest.get(issuer)
         return held is not None and serial in held.serials
 
+    def latest(self) -> list[RevocationList]:
+        """Each issuer's latest list (what a device arriving is given)."""
+        return list(self._latest.values())
+
     def sequence(self, issuer: bytes) -> int:
         """The sequence number held for a delegation key (0: none yet); the officer's next is higher."""
         held = self._latest.get(issuer)

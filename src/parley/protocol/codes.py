@@ -34,6 +34,7 @@ class ErrorCode(enum.StrEnum):
     REMOVED = "removed"
     UNUSABLE_COMMITS = "unusable_commits"
     INVITATION_REVOKED = "invitation_revoked"
+    CERTIFICATE_REVOKED = "certificate_revoked"
     # Invitations and entry.
     INVITATION_FORGED = "invitation_forged"
     INVITATION_EXPIRED = "invitation_expired"
@@ -93,6 +94,7 @@ ENDINGS = frozenset(
         ErrorCode.OPENING_ENDED,
         ErrorCode.SUMMIT_ENDED,
         ErrorCode.UNUSABLE_COMMITS,
+        ErrorCode.CERTIFICATE_REVOKED,
     }
 )
 
@@ -136,6 +138,7 @@ class CloseCode(enum.IntEnum):
     ABUSE = 4008  # too many invalid frames, or not reading its messages
     REMOVED = 4009
     UNUSABLE_COMMITS = 4010
+    CERTIFICATE_REVOKED = 4011
     RATE_LIMITED = 4029  # cf. HTTP 429
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets
 import time
 from dataclasses import replace
@@ -18,13 +19,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, WebSocket
 from fastapi import Path as UrlPath
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from parley.identity.fingerprint import Fingerprint
 from parley.protocol.codes import CloseCode, ErrorCode
 from parley.protocol.errors import ParleyError
-from parley.protocol.fields import Language
+from parley.protocol.fields import FingerprintText, Language, check_name
 from parley.protocol.server_ops import IceServer, encode
+from parley.server.identity_relay import Keep
 from parley.server.origins import BrowserOrigins, ClientCors
 from parley.server.rate_limit import SignalingLimits
 from parley.server.room import MediaPlane, Room
@@ -95,6 +98,7 @@ class ServerState:
             if room is None:
                 course = await asyncio.to_thread(self.store.load_course, summit)
                 invitations = await asyncio.to_thread(self.store.list_invitations, summit.summit_id)
+                kept = await asyncio.to_thread(self.store.documents, summit.summit_id)
 
                 async def persist(course: Course, kind: str, detail: dict[str, Any]) -> None:
                     await asyncio.to_thread(self.store.save_course, summit.summit_id, course, kind, detail)
@@ -107,6 +111,8 @@ class ServerState:
                     links=self,
                     removed=[i.invitation_id for i in invitations if i.removed],
                     revoked=[i.invitation_id for i in invitations if i.revoked],
+                    kept=[Keep(kind, owner, text) for kind, owner, text in kept],
+                    keep=functools.partial(self.keep_document, summit.summit_id),
                 )
             return room
 
@@ -117,6 +123,10 @@ class ServerState:
 
     async def revoke(self, invitation_id: str) -> None:
         await asyncio.to_thread(self.store.revoke_invitation, invitation_id)
+
+    async def keep_document(self, summit_id: str, keep: Keep) -> None:
+        """A room's identity document, on disk before anyone is told of it."""
+        await asyncio.to_thread(self.store.keep_document, summit_id, keep.kind, keep.owner, keep.text)
 
     async def revoke_invitation(self, invitation: Invitation) -> int:
         """The organiser revokes a link: stored first (so a room opened from now on knows it), then
@@ -148,6 +158,14 @@ class _In(BaseModel):
 class DelegationIn(_In):
     name: Annotated[str, Field(min_length=1, max_length=120)]
     working_language: Language
+    # The fingerprint of the delegation's key (30 digits), as its officer read it to the
+    # organiser: a summit whose delegations are pinned admits only certified devices.
+    pin: FingerprintText | None = None
+
+    @field_validator("pin")
+    @classmethod
+    def _fingerprint(cls, pin: str | None) -> str | None:
+        return None if pin is None else Fingerprint.parse(pin).digits
 
 
 class SummitIn(_In):
@@ -165,11 +183,30 @@ class SummitIn(_In):
     def _channels(cls, languages: list[str]) -> list[str]:
         return list(check_languages(languages))
 
+    @model_validator(mode="after")
+    def _pins(self) -> SummitIn:
+        """Pins for every delegation or for none; pinned, a delegation's name is one a
+        certificate can carry (as a person's name: NFC, trimmed, printable, 64 characters)."""
+        pins = [d.pin for d in self.delegations if d.pin is not None]
+        if not pins:
+            return self
+        if len(pins) != len(self.delegations):
+            raise ValueError("pin every delegation's key, or none")
+        if len(set(pins)) != len(pins):
+            raise ValueError("each delegation has a key of its own: two pins are the same")
+        for d in self.delegations:
+            if check_name(d.name) != d.name:
+                raise ValueError(
+                    f"delegation {d.name!r}: a pinned delegation's name is NFC, without surrounding blanks"
+                )
+        return self
+
 
 class DelegationOut(BaseModel):
     delegation_id: str
     name: str
     working_language: str
+    pin: str | None
 
 
 class SummitOut(BaseModel):
@@ -254,7 +291,9 @@ def _summit_out(summit: Summit) -> SummitOut:
         scheduled_start=summit.scheduled_start,
         duration_minutes=summit.duration_minutes,
         delegations=[
-            DelegationOut(delegation_id=d.delegation_id, name=d.name, working_language=d.working_language)
+            DelegationOut(
+                delegation_id=d.delegation_id, name=d.name, working_language=d.working_language, pin=d.pin
+            )
             for d in summit.delegations
         ],
         admission=summit.admission,
@@ -328,6 +367,7 @@ def create_app(
             body.at_end,
             body.languages,
             body.ducking,
+            {d.name: d.pin for d in body.delegations if d.pin is not None},
         )
         return _summit_out(summit)
 

@@ -31,15 +31,17 @@ from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
 from parley.media.plane import MediaError
 from parley.protocol.dave_ops import DaveDeviceOp
 from parley.protocol.server_ops import CourseInfo, DeviceInfo, ParleyServerOp, encode
+from parley.server.attendee import Attendee
+from parley.server.identity_relay import Keep
 from parley.server.room_policy import (
     MAX_LOBBY,
-    Attendee,
     Close,
     DropMedia,
     Effect,
     Effects,
     Forward,
     JoinGroup,
+    KeepDocument,
     LeaveGroup,
     Log,
     MarkRemoved,
@@ -98,6 +100,8 @@ class Links(Protocol):
 
 
 Persist = Callable[[Course, str, dict[str, Any]], Coroutine[Any, Any, None]]
+# Where the room keeps a summit's identity documents (the store, through the app).
+KeepInStore = Callable[[Keep], Coroutine[Any, Any, None]]
 Outgoing = str | bytes | Close
 
 
@@ -133,13 +137,17 @@ class Room:
         links: Links | None = None,
         removed: Iterable[str] = (),
         revoked: Iterable[str] = (),
+        kept: Iterable[Keep] = (),
+        keep: KeepInStore | None = None,
     ) -> None:
         """`removed` and `revoked`: the summit's invitations so marked in the store, read when the
         room opens; from then on the policy keeps both sets (and `links` records the changes).
+        `kept`: the summit's identity documents in the store (`keep` stores the new ones).
         `clock` drives the DAVE gateway's timeouts, `wall_clock` the summit's course."""
         self.summit = summit
         self.media = media
-        self.policy = RoomPolicy(summit, course, removed=removed, revoked=revoked)
+        self.policy = RoomPolicy(summit, course, removed=removed, revoked=revoked, kept=kept)
+        self._keep = keep
         self._persist = persist
         self._links = links
         self.clock = clock
@@ -183,9 +191,11 @@ class Room:
 
     # -- membership ------------------------------------------------------------------------------
 
-    async def arrive(self, device: Device, ready: Callable[[bool], ParleyServerOp]) -> CourseError | None:
+    async def arrive(
+        self, device: Device, ready: Callable[[bool], ParleyServerOp], certificate: str | None = None
+    ) -> CourseError | None:
         """A device identified: into the call or the lobby, as the policy says (`ready(admitted)`
-        is its first op).
+        is its first op), or, in a certified summit and without a good certificate, enrolling.
 
         Returns the refusal, with nothing done, when the policy refuses it. Raises MediaError,
         with nothing of the device left behind, when the media server cannot open the summit's
@@ -203,12 +213,12 @@ class Room:
             self.policy.abandon(user_id)
             raise
         try:
-            effects = self.policy.place(user_id)
+            effects = self.policy.place(user_id, self.wall_clock(), certificate)
         except CourseError as refusal:  # the door shut while the media room opened
             return refusal
         self._devices[user_id] = device
         device.writer = asyncio.create_task(self._write(device), name=f"writer-{user_id}")
-        self.send(device, ready(straight_in))
+        self.send(device, ready(user_id in self.policy.devices))
         self._ensure_clock()
         await self._perform(effects)
         return None
@@ -223,7 +233,7 @@ class Room:
         await self._perform(self.policy.depart(user_id))
 
     async def close(self) -> None:
-        for user_id in [*self.policy.devices, *self.policy.lobby]:
+        for user_id in [*self.policy.devices, *self.policy.lobby, *self.policy.enrolling]:
             await self.depart(user_id)
         for task in (self._timer, self._clock_task):
             if task:
@@ -237,6 +247,28 @@ class Room:
         """Into the call; admitting a device whose link was removed lifts that removal."""
         await self._ensure_media()  # open already while `by` is in the call, unless Janus restarted
         await self._perform(self.policy.admit(by.attendee, user_id))
+
+    # Delegation-certified identities.
+
+    async def enroll(self, by: Device, request: str) -> None:
+        await self._perform(self.policy.enroll(by.attendee, request))
+
+    async def officer(self, by: Device, key: str, proof: str) -> None:
+        await self._perform(self.policy.officer(by.attendee, key, proof))
+
+    async def approve(self, by: Device, certificate: str) -> None:
+        """A certificate: the device it certifies may go straight into the call (media room open)."""
+        await self._ensure_media()
+        await self._perform(self.policy.approve(by.attendee, certificate, self.wall_clock()))
+
+    async def revocations(self, by: Device, revocations: str) -> None:
+        await self._perform(self.policy.revocations(by.attendee, revocations))
+
+    async def pins(self, by: Device, pin_set: str) -> None:
+        await self._perform(self.policy.pins(by.attendee, pin_set))
+
+    async def attest(self, by: Device, attestation: str) -> None:
+        await self._perform(self.policy.attest(by.attendee, attestation))
 
     async def refuse(self, by: Device, user_id: int) -> None:
         await self._perform(self.policy.refuse(by.attendee, user_id))
@@ -372,6 +404,9 @@ class Room:
             case RevokeLink(invitation_id=invitation_id):
                 if self._links:
                     await self._links.revoke(invitation_id)
+            case KeepDocument(keep=keep):
+                if self._keep:
+                    await self._keep(keep)
             case _:
                 raise AssertionError(f"no way to perform {effect!r}")
 

@@ -21,6 +21,12 @@ Effects, performed by the shell in the order given:
 * `Log(course, kind, detail)` - write the course and a record to the summit's log
 * `MarkRemoved(invitation_id, removed)`, `RevokeLink(invitation_id)` - what the host did to a
   link, kept in the store
+* `KeepDocument(keep)` - a certificate, revocation list or pin set, kept in the store
+
+Certified summits (parley.server.identity_relay): a device the server holds no good certificate
+for waits, `enrolling`, before the call or the lobby, until its delegation's officer approves it;
+the relay keeps and relays the identity documents. A revocation list that revokes a device's
+certificate ends its stay.
 
 Janus must never carry two voices of one booth: the core keeps which feed it last told Janus to
 forward per channel, and changes it by muting the outgoing voice before the incoming one is let
@@ -42,7 +48,6 @@ from parley.interpretation.booth import Booth, BoothError
 from parley.media.sdp import OfferError, check_offer, parse_offer
 from parley.protocol.codes import CloseCode, ErrorCode
 from parley.protocol.errors import PolicyError
-from parley.protocol.fields import b64url
 from parley.protocol.server_ops import (
     AdmittedOp,
     BoothsData,
@@ -64,8 +69,10 @@ from parley.protocol.server_ops import (
     RosterData,
     RosterOp,
 )
+from parley.server.attendee import Attendee
+from parley.server.identity_relay import IdentityOp, IdentityRelay, Keep, Relay
 from parley.summit.course import Admission, Course, CourseError, Phase
-from parley.summit.model import Delegation, Role, Summit
+from parley.summit.model import Role, Summit
 
 # Devices waiting at once in a summit's lobby. A newly admitted host is told of each in one op,
 # so the lobby must fit in a host's outbox (parley.server.room.OUTBOX_LIMIT) with room to spare.
@@ -87,35 +94,8 @@ RoomOp = (
     | BoothsOp
     | MediaResetOp
     | ErrorOp
+    | IdentityOp
 )
-
-
-@dataclass(frozen=True)
-class Attendee:
-    """A device as the policy knows it: who it is and what its invitation lets it do."""
-
-    user_id: int
-    delegation: Delegation
-    role: Role
-    people: tuple[str, ...]
-    key: bytes  # its DAVE signature key: the gateway admits only key packages it signed
-    link: str  # its invitation's tag (InvitationSigner.link_tag)
-    invitation_id: str  # the invitation it identified with
-    max_devices: int  # how many devices that invitation may have present at once
-    language: str | None = None  # an interpreter's channel
-
-    def info(self, publishing: bool = False) -> DeviceInfo:
-        return DeviceInfo(
-            user_id=self.user_id,
-            delegation_id=self.delegation.delegation_id,
-            delegation=self.delegation.name,
-            role=self.role,
-            people=list(self.people),
-            publishing=publishing,
-            language=self.language,
-            key=b64url(self.key),
-            link=self.link,
-        )
 
 
 # -- effects ------------------------------------------------------------------------------------
@@ -200,16 +180,27 @@ class RevokeLink(Effect):
     invitation_id: str
 
 
+@dataclass(frozen=True)
+class KeepDocument(Effect):
+    keep: Keep
+
+
 Effects = list[Effect]
 
 
 class RoomPolicy:
     def __init__(
-        self, summit: Summit, course: Course, *, removed: Iterable[str] = (), revoked: Iterable[str] = ()
+        self,
+        summit: Summit,
+        course: Course,
+        *,
+        removed: Iterable[str] = (),
+        revoked: Iterable[str] = (),
+        kept: Iterable[Keep] = (),
     ) -> None:
         """`removed` and `revoked`: the summit's invitations so marked in the store when the room
         opens; from then on the core keeps both sets (and says what to record: MarkRemoved,
-        RevokeLink)."""
+        RevokeLink). `kept`: the summit's identity documents in the store."""
         self.summit = summit
         self.course = course
         self.removed: set[str] = set(removed)  # links whose devices wait for the host, flagged
@@ -219,6 +210,9 @@ class RoomPolicy:
         # Past `enter`, not yet placed (the shell opens the media room meanwhile): counted as
         # present, so that two devices arriving on one link together cannot both come in.
         self.entering: dict[int, tuple[Attendee, bool]] = {}
+        # Certified summits: present, not certified yet (and whether it then goes straight in).
+        self.enrolling: dict[int, tuple[Attendee, bool]] = {}
+        self.identity = IdentityRelay(summit, kept)
         self.publishing: set[int] = set()  # devices whose media is up at Janus
         self.booths = {language: Booth(language) for language in summit.languages}
         self.forwarded: dict[str, int | None] = {}  # per channel: the feed Janus was told to forward
@@ -235,7 +229,12 @@ class RoomPolicy:
         closed = self._closed_to(device)
         if closed is not None:
             return closed
-        present = {**self.devices, **self.lobby, **{u: a for u, (a, _) in self.entering.items()}}
+        present = {
+            **self.devices,
+            **self.lobby,
+            **{u: a for u, (a, _) in self.entering.items()},
+            **{u: a for u, (a, _) in self.enrolling.items()},
+        }
         if device.user_id in present:
             # The same link and key: this device's own earlier connection (another tab, or a
             # dropped connection not noticed yet). It is not displaced: a public key is no proof of
@@ -298,19 +297,39 @@ class RoomPolicy:
         """An entering device will not be placed (the media room could not be opened)."""
         self.entering.pop(user_id, None)
 
-    def place(self, user_id: int) -> Effects:
-        """Into the call or the lobby, as `enter` said. Raises the CourseError of a door shut
-        while it was entering (the summit ended, the press was cut, its link revoked)."""
+    def place(self, user_id: int, now: datetime, certificate: str | None = None) -> Effects:
+        """Into the call or the lobby, as `enter` said, or (a certified summit, and no good
+        certificate for it) enrolling. `certificate`: the one it presented, relayed to everyone
+        if good, else refused with an `error` naming `identify` (it enrolls again). Raises the
+        CourseError of a door shut while it was entering (the summit ended, the press was cut,
+        its link revoked)."""
         device, straight_in = self.entering.pop(user_id)
         closed = self._closed_to(device)
         if closed is not None:
             raise closed
+        effects = self._documents_for(user_id)
+        if certificate is not None:
+            try:
+                effects += self._relayed(
+                    self.identity.present(device, certificate, now.timestamp(), self._present_ids())
+                )
+            except PolicyError as e:
+                effects.append(
+                    Send(user_id, ErrorOp(d=ErrorData(code=e.code, message=str(e), op="identify")))
+                )
+        if not self.identity.certified(device, now.timestamp()):
+            self.enrolling[user_id] = (device, straight_in)
+            return effects
+        return effects + self._go_in(device, straight_in)
+
+    def _go_in(self, device: Attendee, straight_in: bool) -> Effects:
+        user_id = device.user_id
         if straight_in:
             effects = self._admit(device)
         else:
             self.lobby[user_id] = device
             effects = self._lobby_joined(device)
-        # A device that arrives after a warning was given still learns how close the end is.
+        # A device that comes in after a warning was given still learns how close the end is.
         if self.course.warned:
             effects.append(Send(user_id, _clock_warning(min(self.course.warned))))
         return effects
@@ -331,6 +350,9 @@ class RoomPolicy:
     def depart(self, user_id: int) -> Effects:
         """The device is gone (left, disconnected, dismissed): out of the lobby, or out of the
         call (DAVE removes it, Janus drops it, its booth's turn ends if it was live)."""
+        self.identity.depart(user_id)
+        if self.enrolling.pop(user_id, None) is not None:
+            return [StopSending(user_id)]
         if (waiting := self.lobby.pop(user_id, None)) is not None:
             return [StopSending(user_id), *self._lobby_left(waiting)]
         device = self.devices.pop(user_id, None)
@@ -411,7 +433,7 @@ class RoomPolicy:
 
     def _present(self, by: Attendee, user_id: int) -> Attendee:
         """Another device of this summit, in the call or in the lobby."""
-        device = self.devices.get(user_id) or self.lobby.get(user_id)
+        device = self.devices.get(user_id) or self.lobby.get(user_id) or self._enrolling(user_id)
         if device is None or device.user_id == by.user_id:
             raise CourseError(ErrorCode.NO_SUCH_DEVICE, f"device {user_id} is not in this summit")
         return device
@@ -460,8 +482,7 @@ class RoomPolicy:
         self.revoked.add(invitation_id)
         self.removed.discard(invitation_id)
         effects: Effects = [Log(self.course, "revoked", {"invitation_id": invitation_id, "by": by})]
-        present = [*self.devices.values(), *self.lobby.values()]
-        leaving = [d for d in present if d.invitation_id == invitation_id]
+        leaving = [d for d in self._everyone() if d.invitation_id == invitation_id]
         for device in leaving:
             message = "this invitation was withdrawn"
             effects += self._dismiss(device, ErrorCode.INVITATION_REVOKED, message, CloseCode.REFUSED)
@@ -628,6 +649,73 @@ class RoomPolicy:
                 self.forwarded[failed.language] = None
         else:
             self.forwarded[failed.language] = None if failed.on else failed.feed
+
+    # -- delegation-certified identities (parley.server.identity_relay) ----------------------------
+
+    def enroll(self, by: Attendee, request: str) -> Effects:
+        return self._sends(self.identity.enroll(by, request))
+
+    def officer(self, by: Attendee, key: str, proof: str) -> Effects:
+        return self._sends(self.identity.officer(by, key, proof))
+
+    def approve(self, by: Attendee, certificate: str, now: datetime) -> Effects:
+        """An officer's certificate: relayed to everyone; a device enrolling with it goes in."""
+        present = {d.user_id: d for d in self._everyone()}
+        device, relay = self.identity.approve(by, certificate, present, now.timestamp(), present)
+        effects = self._relayed(relay)
+        waiting = self.enrolling.pop(device.user_id, None)
+        if waiting is not None:
+            effects += [Log(self.course, "certified", {"user_id": device.user_id, "by": by.user_id})]
+            effects += self._go_in(*waiting)
+        return effects
+
+    def revocations(self, by: Attendee, revocations: str) -> Effects:
+        """An officer's revocation list: relayed to everyone; each device it revokes leaves."""
+        effects = self._relayed(self.identity.revoke(by, revocations, self._present_ids()))
+        for device in self.identity.revoked(self._everyone()):
+            detail = {"user_id": device.user_id, "by": by.user_id}
+            message = "its delegation revoked this device's certificate"
+            effects += [
+                Log(self.course, "certificate_revoked", detail),
+                *self._dismiss(device, ErrorCode.CERTIFICATE_REVOKED, message, CloseCode.CERTIFICATE_REVOKED),
+            ]
+        return effects
+
+    def pins(self, by: Attendee, pin_set: str) -> Effects:
+        """An officer's pin set, for its own delegation's devices."""
+        own = [d.user_id for d in self._everyone() if d.delegation == by.delegation]
+        return self._relayed(self.identity.publish_pins(by, pin_set, own))
+
+    def attest(self, by: Attendee, attestation: str) -> Effects:
+        self._in_call(by)
+        return self._sends(self.identity.attest(by, attestation, self.devices))
+
+    def _documents_for(self, user_id: int) -> Effects:
+        """What a device arriving is given: every revocation list, and every certificate of a
+        device present."""
+        ops: list[IdentityOp] = [
+            *self.identity.revocation_lists(),
+            *self.identity.certificates_of(self._present_ids()),
+        ]
+        return [Send(user_id, op) for op in ops]
+
+    def _relayed(self, relay: Relay) -> Effects:
+        return [*(KeepDocument(keep) for keep in relay.keep), *self._sends(relay.deliveries)]
+
+    @staticmethod
+    def _sends(deliveries: list[tuple[int, IdentityOp]]) -> Effects:
+        return [Send(to, op) for to, op in deliveries]
+
+    def _enrolling(self, user_id: int) -> Attendee | None:
+        waiting = self.enrolling.get(user_id)
+        return waiting[0] if waiting else None
+
+    def _everyone(self) -> list[Attendee]:
+        """Every device present: in the call, in the lobby, enrolling."""
+        return [*self.devices.values(), *self.lobby.values(), *(d for d, _ in self.enrolling.values())]
+
+    def _present_ids(self) -> list[int]:
+        return [d.user_id for d in self._everyone()]
 
     # -- what devices are told ------------------------------------------------------------------
 

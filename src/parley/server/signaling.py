@@ -30,16 +30,22 @@ from parley.protocol.device_ops import (
     Admit,
     Advance,
     AllowOverrun,
+    Approve,
+    Attest,
     Cough,
     DeviceOp,
+    Enroll,
     HandOver,
     Heartbeat,
     Identify,
     Leave,
     Lock,
+    Officer,
+    Pins,
     Publish,
     Refuse,
     Remove,
+    Revocations,
     Revoke,
     Subscribe,
     SubscribeAnswer,
@@ -68,9 +74,9 @@ from parley.protocol.server_ops import (
     SummitInfo,
     encode,
 )
+from parley.server.attendee import Attendee
 from parley.server.rate_limit import SignalingLimits
 from parley.server.room import Connection, Device, Room
-from parley.server.room_policy import Attendee
 from parley.summit.admission import Entry
 from parley.summit.course import Phase
 from parley.summit.invitations import InvitationSigner
@@ -213,11 +219,12 @@ class SignalingConnection:
                 heartbeat_interval=HEARTBEAT_INTERVAL,
                 ice_servers=self.rooms.ice_servers,
                 test_hooks=self.rooms.test_hooks,
+                pin_set=room.policy.identity.pin_set_text(delegation.delegation_id),
             )
             return ReadyOp(id=op.id, d=data)
 
         self.room = room  # run() releases it
-        refusal = await room.arrive(device, ready)
+        refusal = await room.arrive(device, ready, op.d.certificate)
         if refusal is not None:
             raise refusal
         log.info("device %d joined summit %s as %s", device.user_id, summit.summit_id, entry.role.value)
@@ -299,6 +306,18 @@ class SignalingConnection:
             await room.hand_over(device)
         elif isinstance(op, Cough):
             await room.cough(device, op.d.muted)
+        elif isinstance(op, Enroll):
+            await room.enroll(device, op.d.request)
+        elif isinstance(op, Officer):
+            await room.officer(device, op.d.key, op.d.proof)
+        elif isinstance(op, Approve):
+            await room.approve(device, op.d.certificate)
+        elif isinstance(op, Revocations):
+            await room.revocations(device, op.d.revocations)
+        elif isinstance(op, Pins):
+            await room.pins(device, op.d.pin_set)
+        elif isinstance(op, Attest):
+            await room.attest(device, op.d.attestation)
         elif isinstance(op, Identify):
             raise ProtocolError(ErrorCode.ALREADY_IDENTIFIED, "this connection is already identified")
         return OkOp()
@@ -371,4 +390,5 @@ def _summit_info(summit: Summit) -> SummitInfo:
         ],
         languages=list(summit.languages),
         ducking=summit.ducking,
+        pins=summit.pins,
     )

@@ -10,7 +10,7 @@ are supported.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,6 +52,7 @@ class Store:
         self._delegations = meta.tables["delegations"]
         self._invitations = meta.tables["invitations"]
         self._log = meta.tables["summit_log"]
+        self._documents = meta.tables["identity_documents"]
 
     def migrate(self) -> None:
         config = Config()
@@ -75,9 +76,12 @@ class Store:
         at_end: AtEnd = AtEnd.HARD_STOP,
         languages: Sequence[str] = (),
         ducking: float = DEFAULT_DUCKING,
+        pins: Mapping[str, str] | None = None,
     ) -> Summit:
         """A summit with its delegations ((name, working language) each), its interpretation
-        channels and a fresh channel id."""
+        channels, a fresh channel id, and the organiser's `pins` ({delegation name: fingerprint
+        digits}) if its devices must be certified."""
+        pins = pins or {}
         summit_id = _id()
         channel_id = secrets.randbits(52) or 1  # a Janus room id too: keep it exact in JSON numbers
         with self.engine.begin() as db:
@@ -103,6 +107,7 @@ class Store:
                         name=name,
                         working_language=language,
                         position=position,
+                        pin=pins.get(name),
                     )
                 )
         summit = self.get_summit(summit_id)
@@ -123,7 +128,7 @@ class Store:
             duration_minutes=row.duration_minutes,
             channel_id=row.channel_id,
             delegations=tuple(
-                Delegation(r.delegation_id, r.summit_id, r.name, r.working_language) for r in rows
+                Delegation(r.delegation_id, r.summit_id, r.name, r.working_language, r.pin) for r in rows
             ),
             admission=Admission(row.admission),
             at_end=AtEnd(row.at_end),
@@ -230,6 +235,27 @@ class Store:
         i = self._invitations
         with self.engine.begin() as db:
             db.execute(i.update().where(i.c.invitation_id == invitation_id).values(removed=removed))
+
+    # -- identity documents -------------------------------------------------------------------------
+
+    def keep_document(self, summit_id: str, kind: str, owner: str, text: str) -> None:
+        """Keep a certificate, revocation list or pin set, replacing the one of its kind and owner."""
+        d = self._documents
+        key = (d.c.summit_id == summit_id) & (d.c.kind == kind) & (d.c.owner == owner)
+        with self.engine.begin() as db:
+            db.execute(d.delete().where(key))
+            db.execute(
+                d.insert().values(
+                    summit_id=summit_id, kind=kind, owner=owner, text=text, kept_at=datetime.now(UTC)
+                )
+            )
+
+    def documents(self, summit_id: str) -> list[tuple[str, str, str]]:
+        """The summit's kept documents, as (kind, owner, text), oldest first."""
+        d = self._documents
+        with self.engine.connect() as db:
+            rows = db.execute(d.select().where(d.c.summit_id == summit_id).order_by(d.c.kept_at)).all()
+        return [(r.kind, r.owner, r.text) for r in rows]
 
 
 def _invitation(row: sa.Row[Any]) -> Invitation:

@@ -44,6 +44,9 @@ class Delegation:
     summit_id: str
     name: str
     working_language: str
+    # The fingerprint of its delegation key as the organiser pinned it (30 digits), or None: a
+    # summit whose delegations are all pinned requires certified devices (docs/identity.md).
+    pin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,11 @@ class Summit:
     at_end: AtEnd = AtEnd.HARD_STOP
     languages: tuple[str, ...] = ()  # its interpretation channels, one booth each
     ducking: float = DEFAULT_DUCKING  # the floor's level under a channel, 0..1
+
+    @property
+    def pins(self) -> dict[str, str]:
+        """The organiser's pins, {delegation name: fingerprint}; empty: no certificates required."""
+        return {d.name: d.pin for d in self.delegations if d.pin is not None}
 
     def delegation(self, delegation_id: str) -> Delegation | None:
         return next((d for d in self.delegations if d.delegation_id == delegation_id), None)

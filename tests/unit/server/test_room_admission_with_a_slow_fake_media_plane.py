@@ -15,8 +15,9 @@ from fakes import RecordingSocket, fake_ready
 from support import device_key
 
 from parley.protocol.fields import MAX_NAME, MAX_PEOPLE
+from parley.server.attendee import Attendee
 from parley.server.room import Device, Room
-from parley.server.room_policy import MAX_LOBBY, Attendee
+from parley.server.room_policy import MAX_LOBBY
 from parley.summit.course import Admission, AtEnd, Course, CourseError
 from parley.summit.model import Delegation, Role, Summit
 

@@ -23,8 +23,8 @@ from parley.protocol.server_ops import (
     LobbyLeftOp,
     RosterOp,
 )
+from parley.server.attendee import Attendee
 from parley.server.room_policy import (
-    Attendee,
     Close,
     DropMedia,
     Effect,
@@ -82,7 +82,7 @@ def attendee(
 def arrive(policy: RoomPolicy, device: Attendee) -> list[Effect]:
     """Enter and be placed, as the shell does once the media room is open."""
     policy.enter(device)
-    return policy.place(device.user_id)
+    return policy.place(device.user_id, START)
 
 
 def sent(effects: list[Effect], kind: type[RoomOp]) -> list[tuple[int, RoomOp]]:
@@ -114,13 +114,13 @@ def test_the_host_goes_straight_in_and_a_delegate_waits_in_the_lobby_until_the_h
     policy = make_policy()
     host = attendee(HOST, Role.HOST)
     assert policy.enter(host) is True
-    effects = policy.place(HOST)
+    effects = policy.place(HOST, START)
     assert told(effects, AdmittedOp) == [HOST] and told(effects, RosterOp) == [HOST]
     assert effects[-1] == JoinGroup(HOST, host.key)  # DAVE starts for it once it is told
 
     delegate = attendee(NORTH_DELEGATE)
     assert policy.enter(delegate) is False
-    waiting = policy.place(NORTH_DELEGATE)
+    waiting = policy.place(NORTH_DELEGATE, START)
     assert kinds(waiting) == []  # no keys, no media in the lobby
     ((to, joined),) = sent(waiting, LobbyJoinedOp)
     assert to == HOST and isinstance(joined, LobbyJoinedOp) and joined.d.device.user_id == NORTH_DELEGATE
@@ -140,7 +140,7 @@ def test_a_delegation_head_admits_its_own_delegations_devices_and_no_others() ->
     arrive(policy, attendee(HOST, Role.HOST))
     head = attendee(NORTH_HEAD, Role.PRINCIPAL)
     assert policy.enter(head) is False  # a head waits for the host like anyone else
-    policy.place(NORTH_HEAD)
+    policy.place(NORTH_HEAD, START)
     policy.admit(attendee(HOST, Role.HOST), NORTH_HEAD)
 
     ours = arrive(policy, attendee(NORTH_DELEGATE))
@@ -179,7 +179,7 @@ def test_a_delegation_head_cannot_admit_a_device_of_a_link_the_host_removed_a_de
 
     back = attendee(6, invitation="invitation-3")  # the same link, another device
     assert policy.enter(back) is False  # waits, flagged, even though its head could admit it
-    arriving = policy.place(6)
+    arriving = policy.place(6, START)
     assert told(arriving, LobbyJoinedOp) == [HOST]  # only the host hears of it
     ((_, shown),) = sent(arriving, LobbyJoinedOp)
     assert isinstance(shown, LobbyJoinedOp) and shown.d.device.removed_earlier is True
@@ -262,7 +262,7 @@ def test_a_press_device_still_entering_when_the_opening_ends_is_refused_at_its_p
     assert policy.enter(attendee(PRESS, Role.PRESS)) is True  # the shell opens the media room...
     policy.advance(host, Phase.CLOSED_SESSION, START)  # ...while the opening ends
     with pytest.raises(CourseError) as refused:
-        policy.place(PRESS)
+        policy.place(PRESS, START)
     assert refused.value.code == "opening_ended" and PRESS not in policy.devices and not policy.entering
 
 

@@ -13,8 +13,8 @@ from support import device_key
 
 from parley.media.plane import MediaError
 from parley.protocol.codes import ErrorCode
+from parley.server.attendee import Attendee
 from parley.server.room import Device, Room
-from parley.server.room_policy import Attendee
 from parley.summit.course import Admission, AtEnd, Course
 from parley.summit.model import Delegation, Role, Summit
 

@@ -15,7 +15,7 @@ import type { SigningKeyPair } from './davey';
 import { base64url } from './mlsWire';
 
 const DATABASE = 'parley';
-const STORE = 'keys';
+export const KEY_STORE = 'keys';
 const ENTRY = 'dave-signature';
 
 interface StoredKey {
@@ -28,10 +28,14 @@ function isStoredKey(value: unknown): value is StoredKey {
   return v !== null && typeof v === 'object' && v.private instanceof Uint8Array && v.public instanceof Uint8Array && v.public.length === 65;
 }
 
-function open(): Promise<IDBDatabase> {
+/**
+ * The profile's key database: this key, and what belongs beside it (the device's certificates:
+ * identity/certificateStore.ts). `factory` is the browser's IndexedDB; tests give an in-memory one.
+ */
+export function openKeyDatabase(factory: IDBFactory = indexedDB): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DATABASE, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    const request = factory.open(DATABASE, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(KEY_STORE);
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error ?? new Error('IndexedDB would not open'));
   });
@@ -41,12 +45,12 @@ function open(): Promise<IDBDatabase> {
  * The profile's key, made with `generate` the first time. One read-write transaction reads it and,
  * if absent, stores a new one: two tabs opening at once still end up with one key.
  */
-export async function profileKey(generate: () => SigningKeyPair): Promise<SigningKeyPair> {
-  const db = await open();
+export async function profileKey(generate: () => SigningKeyPair, factory: IDBFactory = indexedDB): Promise<SigningKeyPair> {
+  const db = await openKeyDatabase(factory);
   try {
     return await new Promise<SigningKeyPair>((resolve, reject) => {
-      const tx = db.transaction(STORE, 'readwrite');
-      const store = tx.objectStore(STORE);
+      const tx = db.transaction(KEY_STORE, 'readwrite');
+      const store = tx.objectStore(KEY_STORE);
       let key: SigningKeyPair | null = null;
       const read = store.get(ENTRY);
       read.onsuccess = () => {

@@ -37,12 +37,14 @@ export const CLOSE_CODES = [
   4008,
   4009,
   4010,
+  4011,
   4029
 ] as const;
 export type CloseCode = (typeof CLOSE_CODES)[number];
 
 export const ENDING_CODES = [
   "admission_refused",
+  "certificate_revoked",
   "invitation_revoked",
   "opening_ended",
   "removed",
@@ -72,6 +74,7 @@ export const ERROR_CODES = [
   "removed",
   "unusable_commits",
   "invitation_revoked",
+  "certificate_revoked",
   "invitation_forged",
   "invitation_expired",
   "invitation_wrong_summit",

@@ -27,6 +27,7 @@ export type ErrorCode =
   | "removed"
   | "unusable_commits"
   | "invitation_revoked"
+  | "certificate_revoked"
   | "invitation_forged"
   | "invitation_expired"
   | "invitation_wrong_summit"
@@ -71,7 +72,7 @@ export type ErrorCode =
 /**
  * How the server closes a device's WebSocket (docs/protocol.md, "Close codes").
  */
-export type CloseCode = 1000 | 1013 | 4001 | 4003 | 4005 | 4006 | 4008 | 4009 | 4010 | 4029;
+export type CloseCode = 1000 | 1013 | 4001 | 4003 | 4005 | 4006 | 4008 | 4009 | 4010 | 4011 | 4029;
 /**
  * What a client makes of one member of its call, from its own key group held against the
  * server's roster (parley.sdk.membership, web/src/e2ee/membership.ts): never sent, but both
@@ -112,6 +113,7 @@ export type IdentityProblem =
   | "not_a_member";
 export type EndingCode =
   | "admission_refused"
+  | "certificate_revoked"
   | "invitation_revoked"
   | "opening_ended"
   | "removed"
