@@ -106,11 +106,18 @@ class CertifiedDevice:
         return self.enrollment.code
 
     async def start(self, client: Requester) -> None:
-        """Once admitted: ask for a certificate, or (a console) announce itself."""
+        """Right after `ready` (a device without a good certificate is kept out of the call until
+        it has one): ask for a certificate, or (a console) announce itself."""
         if self.officer is not None and self.enrollment.certificate is not None:
             await self.officer.announce(client, self.user_id, self.enrollment.certificate, self._own_pins)
         elif self.enrollment.certificate is None and self.enrollment.request is not None:
             await client.request(Enroll(d=EnrollData(request=self.enrollment.request.to_text())), OkOp)
+
+    async def enroll_again(self, client: Requester, reason: str) -> None:
+        """The server refused the certificate this device presented in `identify`."""
+        log.warning("the server refused this device's kept certificate (%s): enrolling again", reason)
+        request = self.enrollment.withdraw()
+        await client.request(Enroll(d=EnrollData(request=request.to_text())), OkOp)
 
     # -- inputs ---------------------------------------------------------------------------------
 

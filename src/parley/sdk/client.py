@@ -362,6 +362,8 @@ class ParleyClient:
         if self.delegation is not None:
             self._certify(ready, key, public, kept, certificates)
         self._spawn(self._read(), "parley-read")
+        if self.certified is not None:
+            self._spawn(self._start_certified(self.certified.start(self)), "parley-certify")
         self._spawn(self._beat(ready.heartbeat_interval), "parley-heartbeat")
         self._spawn(self._watch_membership(), "parley-membership")
         if ready.admitted:
@@ -447,11 +449,10 @@ class ParleyClient:
         sequence = self.certified.certification.revocations.sequence(self.console.key.public_key) + 1
         await self.console.revoke(self, serials, sequence)
 
-    async def _start_certified(self) -> None:
-        assert self.certified is not None
+    async def _start_certified(self, work: Coroutine[Any, Any, None]) -> None:
         self.certify_error = None
         try:
-            await self.certified.start(self)
+            await work
         except (RequestRefused, RequestTimeout) as e:
             self.certify_error = e
             log.warning("could not enroll or announce the console: %s (%s)", e, e.code)
@@ -466,8 +467,6 @@ class ParleyClient:
         if self.admitted.is_set():  # `ready` said so already; `admitted` follows it
             return
         self.admitted.set()
-        if self.certified is not None:
-            self._spawn(self._start_certified(), "parley-certify")
         if self.device.role is not Role.PRESS:  # the press sees and hears; it never publishes
             self._spawn(self._publish_on_admission(), "parley-publish")
 
@@ -751,6 +750,9 @@ class ParleyClient:
             self.errors.append(op.d)
             if op.d.code in ENDINGS:
                 self.ended = op.d
+            elif op.d.op == "identify" and self.certified is not None:  # the certificate it presented
+                enroll = self.certified.enroll_again(self, op.d.message)
+                self._spawn(self._start_certified(enroll), "parley-enroll")
         elif isinstance(op, EnrollmentRequestOp | CertificateOp | RevocationsOp | PinsOp | AttestationOp):
             if self.certified is not None:  # else documents this device has no use for
                 self._membership_news(self.certified.on_op(op, time.time()))

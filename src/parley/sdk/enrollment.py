@@ -76,6 +76,7 @@ class Enrollment:
         self.certificate: DeviceCertificate | None = None
         self.request: EnrollmentRequest | None = None
         self.refused: IdentityError | None = None  # why the last certificate offered was not taken
+        self._sign = sign
         if kept is not None:
             try:
                 accept_certificate(claim, kept, own, now)
@@ -84,6 +85,13 @@ class Enrollment:
                 self.refused = e  # expired, or for another role, people...: ask again
         if self.certificate is None:
             self.request = make_request(claim, sign)
+
+    def withdraw(self) -> EnrollmentRequest:
+        """The server found the kept certificate no longer good (revoked, say, which this device
+        could not know before `ready`): ask again."""
+        self.certificate = None
+        self.request = make_request(self.claim, self._sign)
+        return self.request
 
     @property
     def code(self) -> str | None:
