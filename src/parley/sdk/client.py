@@ -58,6 +58,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.contrib.media import MediaRelay
+from aiortc.exceptions import InvalidStateError
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
@@ -896,6 +897,10 @@ class ParleyClient:
                 self._drop_feed(feed)
         except Disconnected:
             return
+        except InvalidStateError:
+            if self.feeds.get(feed.feed) is feed:
+                raise
+            # Dropped (the device left) while its connection was being set up: closed under us.
 
     async def _accept_offer(self, feed: RemoteFeed, sdp: str) -> str:
         """A peer connection for the feed, from Janus's offer; the answer to send back."""

@@ -178,7 +178,7 @@ class DaveMember:
                 continue
             leaf = proposal.body.key_package.leaf_node
             user_id = int.from_bytes(leaf.identity, "big")
-            if user_id == self.user_id or self.vet_add(user_id, leaf.signature_key):
+            if self.vet_add(user_id, leaf.signature_key):
                 self._refused_adds.discard(user_id)
             else:
                 self._refused_adds.add(user_id)
