@@ -162,7 +162,10 @@ class CertifiedDevice:
     # -- inside ---------------------------------------------------------------------------------
 
     def _certificate(self, certificate: DeviceCertificate, now: float) -> list[Alarm]:
-        if certificate.claim.user_id == self.user_id and self.enrollment.answer(certificate, now):
+        revocations = self.certification.revocations
+        if certificate.claim.user_id == self.user_id and self.enrollment.answer(
+            certificate, now, revocations
+        ):
             self._keep(certificate)
         return self.certification.certificate(certificate, now)
 

@@ -20,7 +20,8 @@ from parley.identity.certificate import DeviceCertificate
 from parley.identity.claim import DeviceClaim
 from parley.identity.enrollment import DeviceSigner, EnrollmentRequest, accept_certificate, make_request
 from parley.identity.fingerprint import Fingerprint
-from parley.identity.problems import IdentityError
+from parley.identity.problems import IdentityError, Problem
+from parley.identity.revocation import RevocationBook
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +99,18 @@ class Enrollment:
         """The 20 digits to show, for the officer to compare, while the device waits."""
         return self.request.code if self.request and not self.certificate else None
 
-    def answer(self, certificate: DeviceCertificate, now: float) -> bool:
+    def answer(
+        self, certificate: DeviceCertificate, now: float, revocations: RevocationBook | None = None
+    ) -> bool:
         """A certificate relayed for this device's user id: taken if it certifies exactly its
-        claim, signed by its own delegation, valid now (True: newly taken). IdentityError if not,
-        naming why; the device keeps waiting for its officer's."""
+        claim, signed by its own delegation, valid now and not revoked (True: newly taken).
+        IdentityError if not, naming why; the device keeps waiting for its officer's."""
         if certificate == self.certificate:
             return False
         try:
             accept_certificate(self.claim, certificate, self.own, now)
+            if revocations is not None and revocations.is_revoked(certificate.issuer, certificate.serial):
+                raise IdentityError(Problem.REVOKED, "the certificate was revoked by its delegation")
         except IdentityError as e:
             self.refused = e
             raise
