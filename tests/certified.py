@@ -39,7 +39,9 @@ class CertifiedSummit:
         return {name: key.fingerprint for name, key in self.keys.items()}
 
     def link(self, delegation: str, role: Role = Role.DELEGATE) -> str:
-        (link,) = self.server.state.organiser.invite_all(self.summit, [Seat(delegation, role)], timedelta(hours=1))
+        (link,) = self.server.state.organiser.invite_all(
+            self.summit, [Seat(delegation, role)], timedelta(hours=1)
+        )
         return link
 
     def client(self, delegation: str, name: str, pattern: int, **options: object) -> ParleyClient:
@@ -85,7 +87,12 @@ async def closing(summit: CertifiedSummit) -> AsyncIterator[CertifiedSummit]:
 async def officer_console(summit: CertifiedSummit, delegation: str, name: str, pattern: int) -> ParleyClient:
     """The delegation's officer console: certified by itself, publishing every delegation's pin."""
     console = summit.client(
-        delegation, name, pattern, officer=summit.keys[delegation], officer_pins=summit.pins, role=Role.PRINCIPAL
+        delegation,
+        name,
+        pattern,
+        officer=summit.keys[delegation],
+        officer_pins=summit.pins,
+        role=Role.PRINCIPAL,
     )
     await console.join()
     await until(lambda: console.admitted.is_set(), 10, f"{name}'s console to be in the call")
