@@ -5,6 +5,10 @@ Run: scripts/netns .venv/bin/python bench/call.py [--seconds S]
 Prints one figure a line:
 - join to first decrypted remote frame: an SDK client joins a summit where another device already
   publishes; from `join()` to the first video frame it decrypts (median of a few joins);
+- the same in a certified summit (docs/identity.md): two officer consoles, the publishing one of
+  them; each joining device enrolled once before, then timed as it comes back with its kept
+  certificate (the officer's approval is a person's time, not the system's): what certificates,
+  the per-epoch check and the attestations add to a join;
 - client CPU with and without E2EE: two aiortc peers connected directly send 320x240 video and
   Opus for S seconds, once with DAVE frame encryption in the path and once without (same process,
   same run); CPU seconds of the process per second of call, and their ratio;
@@ -29,6 +33,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from calls import joined, local_server, summit_links, until
+from certified import certified_summit, closing, enroll, officer_console, returning
 from support import dave_members, join, new_group
 
 from parley.media.frame_transform import FrameTransform, attach_receiver_transform, attach_sender_transform
@@ -92,6 +97,29 @@ async def server_figures(seconds: float, joins: int) -> tuple[float, list[float]
             return statistics.median(times), latencies(sent, received)
 
 
+async def certified_join_time(joins: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with (
+            local_server(Path(tmp) / "parley", test_hooks=False) as server,
+            closing(certified_summit(server, Path(tmp) / "devices")) as summit,
+        ):
+            publisher = await officer_console(summit, "Delegation A", "Officer A", 3)
+            officer_b = await officer_console(summit, "Delegation B", "Officer B", 5)
+            times = []
+            for n in range(joins):
+                first = summit.client("Delegation B", f"B{n}", 7)
+                await first.join()
+                await enroll(officer_b, first)
+                await first.leave()
+                b = returning(summit, first)
+                start = time.perf_counter()
+                await b.join()
+                await until(partial(_decrypted, b, publisher.user_id), 20, "the first decrypted frame")
+                times.append(time.perf_counter() - start)
+                await b.close()
+            return statistics.median(times)
+
+
 def _decrypted(client: ParleyClient, sender: int) -> bool:
     feed = client.feeds.get(sender)
     return feed is not None and "video" in feed.stats and feed.stats["video"].decrypted > 0
@@ -153,6 +181,9 @@ def ms(values: list[float]) -> str:
 async def main(seconds: float, joins: int) -> None:
     join_time, via_server = await server_figures(seconds, joins)
     print(f"join to first decrypted remote frame: {join_time * 1000:.0f} ms (median of {joins} joins)")
+    certified = await certified_join_time(joins)
+    print(f"the same, certified: {certified * 1000:.0f} ms (median of {joins} joins)")
+    print(f"join time certificates add: {(certified - join_time) * 1000:.0f} ms")
     plain_cpu, _, plain_frames = await direct_call(seconds, e2ee=False)
     e2ee_cpu, direct, e2ee_frames = await direct_call(seconds, e2ee=True)
     print(f"client CPU without E2EE: {plain_cpu:.3f} s/s ({plain_frames} video frames decoded)")

@@ -60,6 +60,19 @@ class CertifiedSummit:
         return client
 
 
+def returning(summit: CertifiedSummit, device: ParleyClient) -> ParleyClient:
+    """The same device again (its link, its key file, so its kept certificate), receiving only."""
+    link = device.link
+    again = ParleyClient(
+        f"{link.base_url}/join/{link.summit_id}#{link.token}",
+        device.people,
+        key_file=device.key_file,
+        delegation=device.delegation,
+    )
+    summit.clients.append(again)
+    return again
+
+
 def certified_summit(server: ParleyServer, folder: Path) -> CertifiedSummit:
     """Two delegations, each with its key, pinned by the organiser as its officer read it out."""
     keys = {name: DelegationKey.generate() for name in DELEGATIONS}

@@ -13,7 +13,7 @@ from pathlib import Path
 import dave
 import pytest
 from calls import receiving, until
-from certified import certified_summit, closing, enroll, officer_console
+from certified import certified_summit, closing, enroll, officer_console, returning
 from hostile import room_of
 
 from parley.identity.certificate import DeviceCertificate, issue
@@ -164,15 +164,8 @@ async def test_a_device_that_kept_its_certificate_goes_straight_into_the_call_ne
         ann = summit.client("Delegation A", "Ann", PATTERNS["Ann"])
         await ann.join()
         await enroll(officer, ann)
-        link = ann.link
         await ann.leave()
-        again = ParleyClient(
-            f"{link.base_url}/join/{link.summit_id}#{link.token}",
-            ["Ann"],
-            key_file=summit.folder / "Ann.key",
-            delegation=summit.keys["Delegation A"].fingerprint,
-        )
-        summit.clients.append(again)
+        again = returning(summit, ann)
         await again.join()
         assert again.admitted.is_set() and again.enrollment_code is None and again.user_id == ann.user_id
         await until(lambda: all_certified([officer, again]), 10, "both certified")
