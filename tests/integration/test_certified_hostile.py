@@ -101,7 +101,7 @@ async def test_a_a_member_with_no_certificate_is_named_by_every_client_and_never
     await every_client_alarms(call.everyone(), GHOST, "has no certificate")
     await asyncio.sleep(0.5)  # the members have answered the proposal: none committed it
     assert not any(GHOST in (c.member.roster if c.member else {}) for c in call.everyone())
-    assert ghost.roster == {} and ghost.encrypt is not None and not ghost.can_send
+    assert ghost.roster == {} and not ghost.can_send
 
 
 async def test_b_a_certified_user_id_with_a_key_the_server_made_is_named_and_never_committed(
@@ -109,8 +109,9 @@ async def test_b_a_certified_user_id_with_a_key_the_server_made_is_named_and_nev
 ) -> None:
     boris = call["Boris"]
     impostor = swap_key(call.room, boris.user_id)
-    others = call.everyone("Boris")
-    await every_client_alarms(others, boris.user_id, "another key")
+    # The gateway proposes the swap to the members but Boris, whose leaf it removes: he is shown
+    # nothing, and nothing changes for him either, since no certified member commits the swap.
+    await every_client_alarms(call.everyone("Boris"), boris.user_id, "another key")
     await asyncio.sleep(0.5)
     assert not in_any_key_group(call, boris.user_id, impostor.roster.get(boris.user_id, b"none"))
     assert not impostor.can_send
