@@ -756,7 +756,7 @@ class ParleyClient:
                 self._spawn(self._start_certified(enroll), "parley-enroll")
         elif isinstance(op, EnrollmentRequestOp | CertificateOp | RevocationsOp | PinsOp | AttestationOp):
             if self.certified is not None:  # else documents this device has no use for
-                self._membership_news(self.certified.on_op(op, time.time()))
+                self._identity_news(self.certified.on_op(op, time.time()))
         elif isinstance(op, _ANSWERS):  # to a request given up on (its timeout), or never made
             log.info("dropped %s: it answers no request waiting here", op.op)
             return
@@ -777,10 +777,7 @@ class ParleyClient:
             return
         self._key_group_news(before)
         if self.certified is not None:
-            self._membership_news(self.certified.key_group(self.member, entered, time.time()))
-            attestation = self.certified.attestation()
-            if attestation is not None:
-                self._spawn(self._attest(attestation), "parley-attest")
+            self._identity_news(self.certified.key_group(self.member, entered, time.time()))
         for reply in replies:
             await self._send_raw(reply)
 
@@ -791,6 +788,15 @@ class ParleyClient:
         after = self.member.roster
         if after != before:
             self._membership_news(self.membership.key_group(after, time.monotonic()))
+
+    def _identity_news(self, alarms: list[Alarm]) -> None:
+        """After the identity side took something in: alarms, hold, and the attestation of an
+        epoch just entered (a welcomed device learns its epoch's number from an attestation)."""
+        assert self.certified is not None
+        self._membership_news(alarms)
+        attestation = self.certified.attestation()
+        if attestation is not None:
+            self._spawn(self._attest(attestation), "parley-attest")
 
     async def _attest(self, attestation: Attest) -> None:
         try:
