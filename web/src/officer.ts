@@ -116,6 +116,11 @@ export class OfficerDesk {
     return this.device?.claim.delegation ?? null;
   }
 
+  /** This device's user id (null until `ready`). */
+  get userId(): number | null {
+    return this.device?.claim.userId ?? null;
+  }
+
   /** Whether the server takes this device for its delegation's console (it proved the key). */
   get isConsole(): boolean {
     return this.proved;

@@ -172,7 +172,12 @@ export function officerConsole(call: Call, confirm: Confirm): OfficerConsole {
     return h(
       'li',
       { class: `lobby-entry${device.revoked ? ' officer-revoked' : ''}`, testid: 'officer-device', attrs: { 'data-user-id': String(device.userId) } },
-      h('div', { class: 'lobby-who' }, h('strong', { text: claim.people.join(', ') }), h('span', { class: 'lobby-role', text: `${roleText(claim.role, claim.language)} · user ${claim.userId}` })),
+      h(
+        'div',
+        { class: 'lobby-who' },
+        h('strong', { text: claim.people.join(', ') }),
+        h('span', { class: 'lobby-role', text: `${roleText(claim.role, claim.language)} · user ${claim.userId}${device.userId === desk.userId ? ' · this device' : ''}` }),
+      ),
       h('span', { class: 'hint', text: device.revoked ? 'Revoked' : `Valid until ${validUntil(device.notAfter)} · serial ${device.serials.map(hex).join(', ')}` }),
       h('div', { class: 'lobby-actions' }, revokeButton),
     );
