@@ -32,7 +32,7 @@ import ipaddress
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,6 +70,7 @@ from parley.summit.model import (
     Invitation,
     Role,
     check_languages,
+    check_pins,
 )
 from parley.summit.organiser import Organiser, Seat
 
@@ -173,6 +174,13 @@ def _delegation_spec(text: str) -> tuple[str, str]:
     return name, language
 
 
+def _pin_spec(text: str) -> tuple[str, str]:
+    name, _, fingerprint = text.rpartition("=")
+    if not name or not fingerprint:
+        raise argparse.ArgumentTypeError("a pin is NAME=FINGERPRINT, e.g. 'Delegation A=12345 67890 ...'")
+    return name, fingerprint
+
+
 def create_summit(
     settings: Settings,
     title: str,
@@ -185,8 +193,10 @@ def create_summit(
     at_end: AtEnd = AtEnd.HARD_STOP,
     languages: Sequence[str] = (),
     ducking: float = DEFAULT_DUCKING,
+    pins: Mapping[str, str] | None = None,
 ) -> list[tuple[Seat, str]]:
-    """Create a summit in the server's store; returns (seat, link) per invitation."""
+    """Create a summit in the server's store; returns (seat, link) per invitation. `pins`: each
+    delegation's key fingerprint ({name: fingerprint}), for a summit of certified devices."""
     server_files = ServerFiles(settings.data_dir)
     try:
         secret = server_files.invitation_secret()
@@ -197,10 +207,11 @@ def create_summit(
         organiser = Organiser(store, InvitationSigner(secret), settings.base_url)
         try:
             channels = check_languages(languages)
+            pinned = check_pins([name for name, _ in delegations], pins or {})
         except ValueError as e:
             raise SystemExit(str(e)) from None
         summit = store.create_summit(
-            title, start, duration_minutes, delegations, admission, at_end, channels, ducking
+            title, start, duration_minutes, delegations, admission, at_end, channels, ducking, pinned
         )
         try:
             links = organiser.invite_all(summit, invitations, valid_for)
@@ -534,6 +545,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--admission", choices=[a.value for a in Admission], default="host", help="who admits from the lobby"
     )
     create.add_argument("--at-end", choices=[a.value for a in AtEnd], default="hard_stop")
+    create.add_argument(
+        "--pin",
+        type=_pin_spec,
+        action="append",
+        default=[],
+        metavar="NAME=FINGERPRINT",
+        help="a delegation's key fingerprint, as its officer read it (every delegation or none):"
+        " its devices must then be certified (docs/identity.md)",
+    )
     invitation = commands.add_parser("invitation", help="list or revoke a summit's invitations")
     invitations = invitation.add_subparsers(dest="action", required=True)
     invitations.add_parser("list", help="a summit's invitations and their ids").add_argument("summit_id")
@@ -638,6 +658,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             AtEnd(args.at_end),
             args.language,
             args.ducking,
+            dict(args.pin),
         )
         _print_links(args.title, links)
         return 0

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from calls import summit_links
 
+from parley.identity.delegation_key import DelegationKey
 from parley.sdk.client import InviteLink, JoinError, ParleyClient
 from parley.server.runtime import ParleyServer
 from parley.summit.model import Role
@@ -173,3 +174,50 @@ async def test_the_join_pages_check_refuses_a_link_with_identifys_own_code_and_r
                 await ParleyClient(link, ["Someone"]).join()
             assert identify.value.code.startswith("invitation_")
             assert (check.status_code, check.json()["detail"]) == (403, str(identify.value)), link
+
+
+async def test_an_organiser_pins_every_delegation_s_key_or_none_and_ready_shows_the_pins(
+    parley: ParleyServer,
+) -> None:
+    admin = {"Authorization": f"Bearer {parley.admin_token}"}
+    north, south = DelegationKey.generate().fingerprint, DelegationKey.generate().fingerprint
+
+    def summit(pins: list[str | None], names: tuple[str, str] = ("North", "South")) -> dict[str, object]:
+        return {
+            "title": "Pinned talks",
+            "scheduled_start": "2026-12-01T10:00:00Z",
+            "duration_minutes": 60,
+            "delegations": [
+                {"name": name, "working_language": "en", **({"pin": pin} if pin else {})}
+                for name, pin in zip(names, pins, strict=True)
+            ],
+        }
+
+    async with httpx.AsyncClient(base_url=parley.settings.base_url, trust_env=False) as http:
+        refusals: list[tuple[list[str | None], tuple[str, str], str]] = [
+            ([str(north), None], ("North", "South"), "pin every delegation's key, or none"),
+            ([str(north), str(north)], ("North", "South"), "two pins are the same"),
+            ([str(north), "12345"], ("North", "South"), "30"),
+            ([str(north), str(south)], ("North", " South"), "NFC, without surrounding blanks"),
+        ]
+        for pins, names, why in refusals:
+            refused = await http.post("/api/summits", json=summit(pins, names), headers=admin)
+            assert refused.status_code == 422 and why in refused.text
+        created = await http.post("/api/summits", json=summit([str(north), south.digits]), headers=admin)
+        assert created.status_code == 201
+        shown = created.json()
+        assert [d["pin"] for d in shown["delegations"]] == [north.digits, south.digits]  # as digits
+        invitation = await http.post(
+            f"/api/summits/{shown['summit_id']}/invitations",
+            json={"delegation_id": shown["delegations"][0]["delegation_id"], "role": "host"},
+            headers=admin,
+        )
+        link = invitation.json()["link"]
+    client = ParleyClient(link, ["Host"])
+    await client.join()
+    try:
+        # No certificate: the host waits (enrolling) instead of entering the call; ready shows the pins.
+        assert not client.admitted.is_set()
+        assert client.summit.pins == {"North": north.digits, "South": south.digits}
+    finally:
+        await client.close()

@@ -30,7 +30,7 @@ import { LOST_RACE_CODES, type ErrorCode, type MembershipStatus, type Phase } fr
 import type { DeviceInfo, LobbyDevice, ReadyOp, ServerOp, SummitInfo } from './generated/wire';
 import { ServerFrames } from './incoming';
 import { Publisher, Subscription } from './media';
-import { RequestFailed, type RequestMessage } from './requests';
+import { RequestFailed, type AnswerTo, type RequestMessage } from './requests';
 import { CLOSE_REFUSED, ENDING_FOR_CLOSE, FINAL_CLOSE_CODES, SignalingSocket, isEndingCode, signalingUrl } from './signaling';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -311,6 +311,8 @@ export class Call {
   private poller: number | null = null;
   private reconnectTimer: number | null = null;
   private readonly listeners = new Set<() => void>();
+  /** Who sees every op the server sends this device, `ready` included (the officer console). */
+  private readonly opWatchers = new Set<(op: ServerOp) => void>();
   private readonly keyMemory: KeyMemory;
 
   /** Construct it in the Join click: the AudioContext starts then, without an autoplay block. */
@@ -344,6 +346,18 @@ export class Call {
 
   private changed(): void {
     for (const listener of this.listeners) listener();
+  }
+
+  /** Every op the server sends this device from now on, `ready` included, before the call acts on it. */
+  watchOps(watcher: (op: ServerOp) => void): () => void {
+    this.opWatchers.add(watcher);
+    return () => this.opWatchers.delete(watcher);
+  }
+
+  /** An officer console's request (ui/officerConsole.ts): the server's answer, or RequestFailed with its refusal. */
+  officerRequest<K extends 'officer' | 'approve' | 'revocations' | 'pins'>(op: K, d: RequestMessage<K>['d']): Promise<AnswerTo<K>> {
+    if (!this.socket) return Promise.reject(new RequestFailed(op, 'closed', 'not connected'));
+    return this.socket.request(op, d);
   }
 
   private raise(alarm: Alarm): void {
@@ -606,6 +620,7 @@ export class Call {
   /** Identified: who we are, the summit, its course; in the call at once, or in the lobby until `admitted`. */
   private onReady(ready: ReadyOp, generation: number): void {
     const { device, summit, heartbeat_interval, ice_servers, course, can_admit } = ready.d;
+    for (const watch of this.opWatchers) watch(ready);
     this.identified = true;
     this.reconnectAttempt = 0;
     this.userId = String(device.user_id);
@@ -622,6 +637,7 @@ export class Call {
 
   /** Events, and ops that answer no pending request (answers come to the request that asked: see `request`). */
   private onOp(message: ServerOp, generation: number): void {
+    for (const watch of this.opWatchers) watch(message);
     switch (message.op) {
       case 'admitted':
         if (this.identified && !this.admitted) this.enterCall(generation, this.testHooks);

@@ -62,6 +62,8 @@ interface Vectors {
   pins: { sequence: number; text: string };
   enrollment_request: { body: string; code: string; text: string };
   attestation: { epoch: number; authenticator: string; body: string; hex: string };
+  key_file: { passphrase: string; file: Record<string, string | number> };
+  officer: { user_id: number; proof: string };
   refused: Refusal[];
   epoch_checks: EpochScenario[];
 }

@@ -22,10 +22,9 @@ from fastapi import Path as UrlPath
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from parley.identity.fingerprint import Fingerprint
 from parley.protocol.codes import CloseCode, ErrorCode
 from parley.protocol.errors import ParleyError
-from parley.protocol.fields import FingerprintText, Language, check_name
+from parley.protocol.fields import FingerprintText, Language
 from parley.protocol.server_ops import IceServer, encode
 from parley.server.identity_relay import Keep
 from parley.server.origins import BrowserOrigins, ClientCors
@@ -45,6 +44,7 @@ from parley.summit.model import (
     Role,
     Summit,
     check_languages,
+    check_pins,
 )
 from parley.summit.organiser import Organiser
 
@@ -162,11 +162,6 @@ class DelegationIn(_In):
     # organiser: a summit whose delegations are pinned admits only certified devices.
     pin: FingerprintText | None = None
 
-    @field_validator("pin")
-    @classmethod
-    def _fingerprint(cls, pin: str | None) -> str | None:
-        return None if pin is None else Fingerprint.parse(pin).digits
-
 
 class SummitIn(_In):
     title: Annotated[str, Field(min_length=1, max_length=200)]
@@ -185,20 +180,10 @@ class SummitIn(_In):
 
     @model_validator(mode="after")
     def _pins(self) -> SummitIn:
-        """Pins for every delegation or for none; pinned, a delegation's name is one a
-        certificate can carry (as a person's name: NFC, trimmed, printable, 64 characters)."""
-        pins = [d.pin for d in self.delegations if d.pin is not None]
-        if not pins:
-            return self
-        if len(pins) != len(self.delegations):
-            raise ValueError("pin every delegation's key, or none")
-        if len(set(pins)) != len(pins):
-            raise ValueError("each delegation has a key of its own: two pins are the same")
+        pins = {d.name: d.pin for d in self.delegations if d.pin is not None}
+        kept = check_pins([d.name for d in self.delegations], pins)
         for d in self.delegations:
-            if check_name(d.name) != d.name:
-                raise ValueError(
-                    f"delegation {d.name!r}: a pinned delegation's name is NFC, without surrounding blanks"
-                )
+            d.pin = kept.get(d.name)
         return self
 
 

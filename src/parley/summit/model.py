@@ -9,10 +9,12 @@ time unless the organiser allowed more; it becomes a signed, expiring token in a
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from parley.identity.fingerprint import Fingerprint
+from parley.protocol.fields import check_name
 from parley.protocol.vocabulary import LANGUAGE_PATTERN as LANGUAGE_PATTERN
 from parley.protocol.vocabulary import Role as Role
 from parley.summit.course import Admission, AtEnd
@@ -36,6 +38,33 @@ def check_languages(languages: Sequence[str]) -> tuple[str, ...]:
     if len(languages) > MAX_LANGUAGES:
         raise ValueError(f"a summit has at most {MAX_LANGUAGES} language channels")
     return tuple(languages)
+
+
+def check_pins(names: Sequence[str], pins: Mapping[str, str]) -> dict[str, str]:
+    """The organiser's pins ({delegation name: its key's fingerprint, as typed}) as a summit keeps
+    them (30 digits each), or ValueError saying what is wrong: every delegation pinned or none, no
+    key pinned twice, and each pinned name one a certificate can carry (a person's name: NFC,
+    trimmed, printable, at most 64 characters), so that pins and certificates name it alike."""
+    if not pins:
+        return {}
+    unknown = set(pins) - set(names)
+    if unknown:
+        raise ValueError(f"no delegation is named {sorted(unknown)[0]!r}")
+    if len(pins) != len(names):
+        raise ValueError("pin every delegation's key, or none")
+    for name in names:
+        try:
+            shown = check_name(name)
+        except ValueError as e:
+            raise ValueError(f"delegation {name!r}: {e}") from None
+        if shown != name:
+            raise ValueError(
+                f"delegation {name!r}: a pinned delegation's name is NFC, without surrounding blanks"
+            )
+    kept = {name: Fingerprint.parse(pin).digits for name, pin in pins.items()}
+    if len(set(kept.values())) != len(kept):
+        raise ValueError("each delegation has a key of its own: two pins are the same")
+    return kept
 
 
 @dataclass(frozen=True)

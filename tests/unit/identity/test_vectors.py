@@ -18,11 +18,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from parley.identity.attestation import EpochAttestation
 from parley.identity.certificate import LABEL, DeviceCertificate, verify_certificate
 from parley.identity.claim import DeviceClaim
-from parley.identity.delegation_key import DelegationKey
+from parley.identity.delegation_key import DelegationKey, load_key
 from parley.identity.encoding import SignedDocument, armour
 from parley.identity.enrollment import EnrollmentRequest, accept_certificate, verify_request
 from parley.identity.epoch_check import RosterEntry, check_epoch
 from parley.identity.fingerprint import Fingerprint
+from parley.identity.officer import prove_officer, verify_officer
 from parley.identity.pins import PinSet, sign_pins, verify_pins
 from parley.identity.problems import IdentityError, Problem
 from parley.identity.revocation import SERIAL_SIZE, RevocationBook, RevocationList, sign_revocations
@@ -92,6 +93,21 @@ def test_the_enrollment_request_and_attestation_bodies_and_their_signatures() ->
     assert attestation.verify(CLAIM.device_key)
 
 
+def test_the_sealed_key_file_opens_with_its_passphrase_to_the_fixed_key(tmp_path: Path) -> None:
+    v = VECTORS["key_file"]
+    path = tmp_path / "delegation.key"
+    path.write_text(json.dumps(v["file"]))
+    path.chmod(0o600)
+    opened = load_key(path, v["passphrase"])
+    assert opened.public_key == KEY.public_key and opened.sign(b"m") == KEY.sign(b"m")
+
+
+def test_the_officer_proof_byte_for_byte() -> None:
+    v = VECTORS["officer"]
+    assert bytes.fromhex(v["proof"]) == prove_officer(KEY, CLAIM.summit_id, v["user_id"])
+    assert verify_officer(KEY.public_key, bytes.fromhex(v["proof"]), CLAIM.summit_id, v["user_id"])
+
+
 # -- Refusals and epoch checks, made from the same fixed keys ------------------------------------
 # Every other implementation must refuse each of these with the same problem, and judge each
 # epoch with the same verdicts and texts. Ed25519 signatures are deterministic, so this section
@@ -148,6 +164,12 @@ def _claim(user_id: int, **changes: object) -> DeviceClaim:
         "people": (f"Member {user_id}",),
     }
     return dataclasses.replace(CLAIM, **(fields | changes))  # type: ignore[arg-type]
+
+
+def officer() -> dict[str, object]:
+    """An officer console's proof (deterministic: Ed25519), for the browser's console to match."""
+    user_id = 4242
+    return {"user_id": user_id, "proof": prove_officer(KEY, CLAIM.summit_id, user_id).hex()}
 
 
 def refusals() -> list[dict[str, object]]:
@@ -475,6 +497,7 @@ def test_every_refusal_vector_is_refused_with_its_problem(vector: dict[str, Any]
 def test_the_refusal_and_epoch_check_vectors_are_the_generators() -> None:
     assert VECTORS["refused"] == refusals()
     assert VECTORS["epoch_checks"] == epoch_checks()
+    assert VECTORS["officer"] == officer()
 
 
 def test_the_epoch_check_vectors_judge_each_reason_once() -> None:
@@ -500,10 +523,12 @@ _EPOCH_PROBLEMS = {
 
 
 if __name__ == "__main__":
-    # Regenerate the deterministic sections; the rest of the file (ECDSA vectors) is kept.
+    # Regenerate the deterministic sections; the rest (ECDSA vectors, the sealed key file) is kept.
     FILE.write_text(
         json.dumps(
-            VECTORS | {"refused": refusals(), "epoch_checks": epoch_checks()}, indent=1, ensure_ascii=False
+            VECTORS | {"officer": officer(), "refused": refusals(), "epoch_checks": epoch_checks()},
+            indent=1,
+            ensure_ascii=False,
         )
         + "\n"
     )

@@ -12,7 +12,7 @@
  */
 
 import { DeviceClaim } from './claim';
-import { verifySignature } from './delegationKey';
+import { verifySignature, type DelegationKey } from './delegationKey';
 import { concat, decode, decodeText, isU64, SignedDocument, Writer, type Bytes, type Reader } from './encoding';
 import { Fingerprint, PUBLIC_KEY_SIZE } from './fingerprint';
 import { IdentityError } from './problems';
@@ -64,6 +64,15 @@ export class DeviceCertificate extends SignedDocument {
   issuerFingerprint(): Promise<Fingerprint> {
     return Fingerprint.of(this.issuer);
   }
+}
+
+/**
+ * The officer's signature over a device's claim, valid from `notBefore` to `notAfter` (Unix
+ * seconds), under a fresh random serial (`serial` given: the same bytes as Python's for a test).
+ */
+export async function issue(key: DelegationKey, claim: DeviceClaim, notBefore: bigint, notAfter: bigint, serial: Bytes = crypto.getRandomValues(new Uint8Array(SERIAL_SIZE))): Promise<DeviceCertificate> {
+  const unsigned = new DeviceCertificate(claim, notBefore, notAfter, serial, key.publicKey, new Uint8Array(64));
+  return new DeviceCertificate(claim, notBefore, notAfter, serial, key.publicKey, await key.sign(concat(LABEL, unsigned.body())));
 }
 
 /**

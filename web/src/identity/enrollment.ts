@@ -13,7 +13,8 @@
  * Body of a request: `u8 version = 1 || claim`.
  */
 
-import { DeviceCertificate, verifyCertificate } from './certificate';
+import { DeviceCertificate, issue, verifyCertificate } from './certificate';
+import type { DelegationKey } from './delegationKey';
 import { DeviceClaim } from './claim';
 import { verifyDeviceSignature, type DeviceSigner } from './deviceKey';
 import { concat, decode, decodeText, sameBytes, SignedDocument, Writer, type Bytes, type Reader } from './encoding';
@@ -24,6 +25,8 @@ import { RevocationBook } from './revocation';
 
 const LABEL = new TextEncoder().encode('parley enrollment request v1\0');
 export const CODE_DIGITS = 20; // 66 bits: a second preimage is out of reach while an officer waits
+export const DEFAULT_VALIDITY = 72 * 3600; // s: `parley delegation approve`'s default
+export const MAX_VALIDITY = 30 * 24 * 3600; // s: a certificate serves one summit, not a career
 
 export class EnrollmentRequest extends SignedDocument {
   static readonly KIND = 'parley-enrollment';
@@ -72,6 +75,20 @@ export async function verifyRequest(request: EnrollmentRequest): Promise<void> {
   if (!(await verifyDeviceSignature(request.claim.deviceKey, concat(LABEL, request.body()), request.signature))) {
     throw new IdentityError('bad_signature', "the request is not signed by the key it names: altered, or not that device's");
   }
+}
+
+/**
+ * The officer's approval: a certificate for the request's claim, valid from `now` for `validFor`
+ * seconds. Refused if the request is not the device's own, or names another delegation than the
+ * one the officer signs for.
+ */
+export async function approve(key: DelegationKey, request: EnrollmentRequest, delegation: string, now: number, validFor: number = DEFAULT_VALIDITY): Promise<DeviceCertificate> {
+  await verifyRequest(request);
+  if (request.claim.delegation !== delegation) {
+    throw new IdentityError('foreign_delegation', `the request is for '${request.claim.delegation}'; this key signs for '${delegation}'`);
+  }
+  if (!(Number.isInteger(validFor) && validFor > 0 && validFor <= MAX_VALIDITY)) throw new RangeError(`a certificate is valid for at most ${MAX_VALIDITY / 86400} days`);
+  return issue(key, request.claim, BigInt(now), BigInt(now + validFor));
 }
 
 /**

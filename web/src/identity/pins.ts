@@ -13,7 +13,7 @@
  *                            issuer's own delegation among them
  */
 
-import { verifySignature } from './delegationKey';
+import { verifySignature, type DelegationKey } from './delegationKey';
 import { concat, decode, decodeText, isU64, SignedDocument, Writer, type Bytes, type Reader } from './encoding';
 import { Fingerprint, PUBLIC_KEY_SIZE } from './fingerprint';
 import { IdentityError } from './problems';
@@ -77,6 +77,15 @@ export class PinSet extends SignedDocument {
   static fromText(text: string): PinSet {
     return decodeText(PinSet, text);
   }
+}
+
+/** An officer's pin set for a summit: every delegation's fingerprint, their own included. */
+export async function signPins(key: DelegationKey, summitId: string, sequence: bigint, pins: ReadonlyMap<string, Fingerprint>): Promise<PinSet> {
+  const own = await key.fingerprint();
+  if (![...pins.values()].some((pinned) => pinned.equals(own))) throw new RangeError("a pin set pins its own delegation's key too");
+  const ordered = [...pins].sort(([a], [b]) => byCodePoint(a, b));
+  const unsigned = new PinSet(summitId, key.publicKey, sequence, ordered, new Uint8Array(64));
+  return new PinSet(summitId, key.publicKey, sequence, ordered, await key.sign(concat(LABEL, unsigned.body())));
 }
 
 /** A pin set this device trusts: only `verifyPins` makes one. */

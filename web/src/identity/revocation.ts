@@ -13,7 +13,7 @@
  * The book only moves forward: a server can withhold a newer list, never bring back an older.
  */
 
-import { verifySignature } from './delegationKey';
+import { verifySignature, type DelegationKey } from './delegationKey';
 import { concat, decode, decodeText, hex, isU64, sameBytes, SignedDocument, Writer, type Bytes, type Reader } from './encoding';
 import { PUBLIC_KEY_SIZE } from './fingerprint';
 import { IdentityError } from './problems';
@@ -72,6 +72,14 @@ export class RevocationList extends SignedDocument {
   static fromText(text: string): RevocationList {
     return decodeText(RevocationList, text);
   }
+}
+
+/** The officer's new list: every serial still revoked (lists replace, they do not add up), ascending and distinct. */
+export async function signRevocations(key: DelegationKey, summitId: string, sequence: bigint, serials: readonly Bytes[], issuedAt: bigint): Promise<RevocationList> {
+  const byHex = new Map(serials.map((serial) => [hex(serial), serial]));
+  const ordered = [...byHex.keys()].sort().map((serial) => byHex.get(serial) ?? new Uint8Array());
+  const unsigned = new RevocationList(summitId, key.publicKey, sequence, issuedAt, ordered, new Uint8Array(64));
+  return new RevocationList(summitId, key.publicKey, sequence, issuedAt, ordered, await key.sign(concat(LABEL, unsigned.body())));
 }
 
 /** The latest revocation list of each delegation key, for one summit. Only moves forward. */

@@ -30,6 +30,7 @@ import { hostPanel } from './hostPanel';
 import { icon, type IconName } from './icons';
 import { interpreterConsole } from './interpreterConsole';
 import { lobbyScreen } from './lobbyScreen';
+import { officerConsole } from './officerConsole';
 
 const CONNECTION_TEXT = {
   connecting: 'Connecting…',
@@ -211,6 +212,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
   const host = hostPanel(call, confirm);
   const channels = channelBar(call);
   const booth = interpreterConsole(call);
+  const officer = officerConsole(call, confirm);
 
   // -- the end ------------------------------------------------------------------------------
   const endScreen = h('section', { class: 'card end', testid: 'call-ended' });
@@ -227,7 +229,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       'header',
       { class: 'topbar' },
       h('div', { class: 'titles' }, title, schedule),
-      h('div', { class: 'status' }, ...course.pills, channels.pill, connection, encryption),
+      h('div', { class: 'status' }, ...course.pills, channels.pill, connection, encryption, officer.button),
     ),
     alarm,
     warning,
@@ -236,6 +238,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     lobby.el,
     ...inCall,
     dialog,
+    officer.el,
     confirm.el,
   );
   root.append(view, endScreen);
