@@ -85,16 +85,18 @@ class CertifiedDevice:
         self.certification = Certification(self.summit_id, self.user_id, own, ready.summit.pins)
         self.enrollment = Enrollment(claim_of(ready, device_key), own, sign, kept, now)
         self.refused: list[str] = []  # documents relayed that were refused, and why (for people)
-        self._pin_set = PinSet.from_text(ready.pin_set) if ready.pin_set else None
+        self._pin_set: PinSet | None = None  # the latest this device trusts
         request = self.enrollment.request
         if officer is not None and request is not None:
             self.enrollment.answer(officer.certify_self(request, now), now)
         self.news: list[Alarm] = []
-        # A console signs its pins here, and trusts them as its delegation's devices will.
+        if (text := ready.pin_set) is not None:
+            self.news += self._take(lambda: self._pins(PinSet.from_text(text), now), "pin set")
+        # A console signs its pins here (numbered after the ones its devices trust, if any), and
+        # trusts them as its delegation's devices will.
         self._own_pins = officer.sign_pins(self._pin_set) if officer is not None else None
-        for pin_set in (self._pin_set, self._own_pins):
-            if pin_set is not None:
-                self.news += self._take(self._pins_taker(pin_set, now), "pin set")
+        if self._own_pins is not None:
+            self.news += self._pins(self._own_pins, now)
         if self.enrollment.certificate is not None:
             self._keep(self.enrollment.certificate)
             self.news += self.certification.certificate(self.enrollment.certificate, now)
@@ -133,9 +135,7 @@ class CertifiedDevice:
                 "revocation list",
             )
         if isinstance(op, PinsOp):
-            return self._take(
-                lambda: self.certification.pin_set(PinSet.from_text(op.d.pin_set), now), "pin set"
-            )
+            return self._take(lambda: self._pins(PinSet.from_text(op.d.pin_set), now), "pin set")
         if isinstance(op, AttestationOp):
             return self._take(lambda: self._attestation(op.d.user_id, op.d.attestation, now), "attestation")
         return self._take(lambda: self._enrollment_request(op.d.user_id, op.d.request), "enrollment request")
@@ -169,8 +169,10 @@ class CertifiedDevice:
             self._keep(certificate)
         return self.certification.certificate(certificate, now)
 
-    def _pins_taker(self, pin_set: PinSet, now: float) -> Callable[[], list[Alarm]]:
-        return lambda: self.certification.pin_set(pin_set, now)
+    def _pins(self, pin_set: PinSet, now: float) -> list[Alarm]:
+        alarms = self.certification.pin_set(pin_set, now)
+        self._pin_set = pin_set
+        return alarms
 
     def _enrollment_request(self, user_id: int, text: str) -> list[Alarm]:
         if self.officer is None:
