@@ -134,9 +134,12 @@ export class SignalingSocket {
     else this.ws.send(JSON.stringify(message.json));
   }
 
-  /** `key`: this profile's DAVE signature public key (base64url); the server derives our user id from it. */
-  identify(token: string, people: string[], key: string, proof: string): Promise<AnswerTo<'identify'>> {
-    return this.request('identify', { token, people, protocol_version: PROTOCOL_VERSION, key, proof });
+  /**
+   * `key`: this profile's DAVE signature public key (base64url); the server derives our user id from it.
+   * `certificate`: the device's certificate kept for this summit (certified mode), if any.
+   */
+  identify(token: string, people: string[], key: string, proof: string, certificate: string | null = null): Promise<AnswerTo<'identify'>> {
+    return this.request('identify', { token, people, protocol_version: PROTOCOL_VERSION, key, proof, ...(certificate === null ? {} : { certificate }) });
   }
 
   /** The server closes a connection silent for 3 intervals; beat at every interval (an unanswered beat changes nothing). */
