@@ -417,8 +417,11 @@ export class Call {
     for (const listener of this.listeners) listener();
   }
 
+  /** Once per reason and member; a later word on the same (an epoch check's verdict after a proposal's refusal) replaces the text. */
   private raise(alarm: Alarm): void {
-    if (!this.alarms.some((a) => a.reason === alarm.reason && a.userId === alarm.userId)) this.alarms.push(alarm);
+    const raised = this.alarms.find((a) => a.reason === alarm.reason && a.userId === alarm.userId);
+    if (raised === undefined) this.alarms.push(alarm);
+    else raised.text = alarm.text;
     this.changed();
   }
 
