@@ -224,6 +224,15 @@ export class IdentityGuard {
     });
   }
 
+  /** Resolves once no work (checks, attestations) is queued, including work queued meanwhile. */
+  async idle(): Promise<void> {
+    let seen: Promise<void>;
+    do {
+      seen = this.work;
+      await seen;
+    } while (seen !== this.work);
+  }
+
   view(): IdentityView {
     return {
       pins: this.pinsState,
