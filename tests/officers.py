@@ -22,11 +22,13 @@ from typing import Any
 import dave
 import websockets
 
+from parley.identity.certificate import DeviceCertificate
 from parley.identity.delegation_key import DelegationKey
 from parley.identity.enrollment import EnrollmentRequest, approve
 from parley.identity.fingerprint import Fingerprint
 from parley.identity.officer import prove_officer
 from parley.identity.pins import sign_pins
+from parley.identity.revocation import sign_revocations
 from parley.protocol.fields import b64url, key_proof_message
 from parley.sdk.client import InviteLink
 from parley.sdk.identity import KEY_VERSION, public_key, sign
@@ -65,6 +67,8 @@ class OfficerConsole:
         self.own = own
         self.summit_id = summit_id
         self.requests: asyncio.Queue[EnrollmentRequest] = asyncio.Queue()
+        self.approved: dict[int, DeviceCertificate] = {}  # user id -> the certificate given
+        self._revocations = 0
         self._answers: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._next_id = 2  # 1 was identify
 
@@ -84,7 +88,17 @@ class OfficerConsole:
         request = await asyncio.wait_for(self.requests.get(), timeout)
         certificate = approve(self.own.key, request, self.own.name, int(time.time()) - 60, HOUR)
         await self.request("approve", {"certificate": certificate.to_text()})
+        self.approved[request.claim.user_id] = certificate
         return request
+
+    async def revoke(self, *user_ids: int) -> None:
+        """Revoke the certificates given to these devices (a new list, numbered up)."""
+        self._revocations += 1
+        serials = [self.approved[user_id].serial for user_id in user_ids]
+        revocations = sign_revocations(
+            self.own.key, self.summit_id, self._revocations, serials, int(time.time())
+        )
+        await self.request("revocations", {"revocations": revocations.to_text()})
 
     async def read(self) -> None:
         async for frame in self.ws:

@@ -195,3 +195,33 @@ async def _uncertified_named(page: Page, user_id: int) -> bool:
 def _publishing(client: ParleyClient, user_id: int) -> bool:
     device = client.roster.get(user_id)
     return device is not None and device.publishing
+
+
+async def test_a_revocation_ends_the_browsers_stay_within_2_s_and_its_next_visit_enrolls_again(
+    parley: ParleyServer, browsers: Browsers
+) -> None:
+    a, b = delegation("Delegation A"), delegation("Delegation B")
+    links = pinned_summit(parley, a, b, [("Delegation A", Role.PRINCIPAL), ("Delegation A", Role.DELEGATE)])
+    async with officer_console(links[1], a, {a.name: a.fingerprint, b.name: b.fingerprint}) as officer:
+        page = await browsers.page("revoked")
+        link = certified_link(links[0], a)
+        user_id = int(await enroll(page, link, ["Principal A"], officer))
+        revoked = time.monotonic()
+        await officer.revoke(user_id)
+        await wait_until(lambda: _ended(page, "certificate_revoked"), 10, "the stay to end")
+        assert time.monotonic() - revoked < ALARM_BOUND_S + 0.25  # plus one poll of this loop
+        await expect(page.get_by_test_id("final-screen")).to_have_attribute(
+            "data-reason", "certificate_revoked"
+        )
+
+        # The next visit presents the certificate it kept; the server refuses it (revoked), and the
+        # browser forgets it and asks its officer again, showing a new code.
+        context = page.context
+        await page.close()
+        page = await context.new_page()
+        assert await enroll(page, link, ["Principal A"], officer) == str(user_id)
+        assert (await state(page))["identity"]["enrollments"] == 1
+
+
+async def _ended(page: Page, code: str) -> bool:
+    return bool((await state(page))["ended"] == code)

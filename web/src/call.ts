@@ -355,6 +355,8 @@ export class Call {
   /** The certificate presented in `identify` on the current connection, and the claim `ready` made. */
   private presented: string | null = null;
   private claim: ClaimFields | null = null;
+  /** How often a kept certificate was dropped: an acceptance that ran across a drop counts for nothing. */
+  private dropped = 0;
   private left = false;
   private iceServers: RTCIceServer[] = [];
   private publisher: Publisher | null = null;
@@ -785,6 +787,7 @@ export class Call {
     } catch (err) {
       const { code, text } = failure(err);
       if (code === 'closed' || this.socket !== socket) return;
+      console.warn(`parley: enrollment failed: ${code ?? text}`);
       this.enrollment = { code: this.enrollment?.code ?? null, request: this.enrollment?.request ?? null, problem: `The server refused the enrollment request: ${text}` };
       this.changed();
     }
@@ -799,14 +802,16 @@ export class Call {
     const claim = this.claim;
     const own = this.options.delegation;
     if (claim === null || own === null) return;
+    const dropped = this.dropped;
     try {
-      await this.e2ee.identityAsk({ what: 'accept', claim, certificate, own });
+      await this.e2ee.identityAsk({ what: 'accept', claim, certificate, own, keep: !presented });
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       console.warn(`parley: a certificate for this device was refused: ${why}`);
-      if (presented) await this.dropCertificate();
+      if (presented && dropped === this.dropped) await this.dropCertificate();
       return;
     }
+    if (dropped !== this.dropped) return; // the server refused it meanwhile: enrolling again
     this.certified = true;
     if (this.enrollment !== null && this.enrollment.problem === null) this.enrollment = null;
     this.changed();
@@ -814,6 +819,7 @@ export class Call {
 
   /** The kept certificate is no good (the server or this device refused it): forget it, enroll again. */
   private async dropCertificate(): Promise<void> {
+    this.dropped += 1;
     this.presented = null;
     this.certified = false;
     try {

@@ -28,7 +28,7 @@ export function claimOf(fields: ClaimFields, deviceKey: Uint8Array): DeviceClaim
 
 /**
  * Answer one ask: `kept` the certificate text kept for the summit ('' for none), `enroll` the
- * request's text, `accept` 'ok' once the certificate is checked and kept (IdentityError, whose
+ * request's text, `accept` 'ok' once the certificate is checked (and kept, if asked) (IdentityError, whose
  * message says why, otherwise), `forget` 'ok'. `accepted` hears of a certificate just accepted.
  */
 export async function answerAsk(ask: IdentityAsk, deviceKey: Uint8Array, sign: DeviceSigner, accepted: (certificate: DeviceCertificate) => void): Promise<string> {
@@ -40,7 +40,7 @@ export async function answerAsk(ask: IdentityAsk, deviceKey: Uint8Array, sign: D
     case 'accept': {
       const certificate = DeviceCertificate.fromText(ask.certificate);
       await acceptCertificate(claimOf(ask.claim, deviceKey), certificate, new Fingerprint(ask.own), Math.floor(Date.now() / 1000));
-      await keepCertificate(certificate);
+      if (ask.keep) await keepCertificate(certificate);
       accepted(certificate);
       return 'ok';
     }

@@ -163,7 +163,8 @@ export interface ClaimFields {
 export type IdentityAsk =
   | { what: 'kept'; summitId: string }
   | { what: 'enroll'; claim: ClaimFields }
-  | { what: 'accept'; claim: ClaimFields; certificate: string; own: string }
+  /** `keep`: keep it for the summit (a new one; the one presented from the store is kept already). */
+  | { what: 'accept'; claim: ClaimFields; certificate: string; own: string; keep: boolean }
   | { what: 'forget'; summitId: string };
 
 export interface IdentityAskRequest {
