@@ -38,6 +38,8 @@ let now: number;
 let alarms: [IdentityAlarmReason, string | null, string][];
 let attested: string[];
 let view: IdentityView | null;
+/** When the guard asked to be woken (ms from its now): the attestations' deadline. */
+let wakes: number[];
 
 async function guardWith(probe: LeafProbe = truthfulProbe): Promise<IdentityGuard> {
   const guard = new IdentityGuard(
@@ -53,6 +55,7 @@ async function guardWith(probe: LeafProbe = truthfulProbe): Promise<IdentityGuar
       },
     },
     () => now,
+    (ms) => wakes.push(ms),
   );
   await guard.setPinSet(HONEST.pins);
   for (const text of HONEST.certificates) await guard.addCertificate(String(DeviceCertificate.fromText(text).claim.userId), text);
@@ -65,6 +68,7 @@ beforeEach(() => {
   alarms = [];
   attested = [];
   view = null;
+  wakes = [];
 });
 
 describe('an epoch is held from the moment it is entered until every member passes', () => {
@@ -158,7 +162,8 @@ test('members silent beyond the bound after this device entered the epoch: named
   guard.enterEpoch(5n, AUTHENTICATOR, leafIds, true);
   await guard.idle();
   expect(guard.held).toBe(false);
-  now += 2500;
+  expect(wakes).toStrictEqual([2001]); // the bound, 2 s after this device entered the epoch
+  now += 2001;
   guard.tick();
   await guard.idle();
   expect(guard.held).toBe(true);

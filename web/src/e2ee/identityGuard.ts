@@ -90,6 +90,8 @@ export class IdentityGuard {
     private readonly probe: LeafProbe,
     private readonly events: IdentityEvents,
     private readonly now: () => number = () => Date.now(),
+    /** Runs `tick` at the attestations' deadline (tests step the clock and tick by hand). */
+    private readonly wake: (ms: number, tick: () => void) => void = (ms, tick) => void setTimeout(tick, ms),
   ) {
     this.own = new Fingerprint(setup.own);
     this.revocations = new RevocationBook(setup.summitId);
@@ -217,7 +219,7 @@ export class IdentityGuard {
     this.updateHeld();
   }
 
-  /** Called on a timer: attestations not received within the bound raise `attestation_silent`. */
+  /** At the attestations' deadline (and on the worker's timer): attestations not received within the bound raise `attestation_silent`. */
   tick(): void {
     this.enqueue(async () => {
       this.attestationAlarms(this.tracker.tick(this.seconds()));
@@ -309,6 +311,9 @@ export class IdentityGuard {
   private async enterTracker(entered: Epoch, leaves: readonly [number, Bytes][]): Promise<void> {
     const members = new Map(leaves.filter(([, key]) => key.length > 0));
     this.attestationAlarms(await this.tracker.enterEpoch(entered.epoch, entered.authenticator, members, entered.enteredAt));
+    // A member silent at the bound is named then, not at the next periodic tick.
+    const deadline = this.tracker.deadline(this.seconds());
+    if (deadline !== null) this.wake(Math.max(0, deadline * 1000 - this.now()) + 1, () => this.tick());
   }
 
   /** The key the leaf of `userId` holds, as far as this device can tell (empty: unknown). */
