@@ -19,7 +19,7 @@ import { DaveMember } from './daveMember';
 import { answerAsk } from './deviceEnrollment';
 import { IdentityGuard } from './identityGuard';
 import type { IdentitySetup } from './messages';
-import type { DeviceSigner } from '../identity/deviceKey';
+import { deviceSigner, type DeviceSigner } from '../identity/deviceKey';
 import { base64url } from './mlsWire';
 import type {
   AlarmReason,
@@ -104,11 +104,10 @@ function send(messages: ClientDaveMessage[]): void {
   post({ kind: 'send', generation, messages }, transfer);
 }
 
-/** Signs with the profile's key (WebCrypto), for enrollment requests and attestations. */
-async function signer(): Promise<DeviceSigner> {
-  if (key === null) throw new Error('no key');
-  const signing = await crypto.subtle.importKey('jwk', privateJwk(key), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
-  return async (message) => new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, signing, message));
+/** Signs with the profile's key (WebCrypto): identify's proof, enrollment requests, attestations. */
+function signer(): Promise<DeviceSigner> {
+  if (key === null) return Promise.reject(new Error('no key'));
+  return deviceSigner(privateJwk(key));
 }
 
 /** A fresh guard for a connection in certified mode; it reports on the generation current when it speaks. */
