@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,11 +48,13 @@ def summit_links(
     minutes: int = 120,
     languages: Sequence[str] = ("en", "ru"),
     ducking: float = DEFAULT_DUCKING,
+    pins: Mapping[str, str] | None = None,
 ) -> list[str]:
     """A summit of two delegations (working languages en and ru) with en and ru channels, and its
     invite links; an invite is (delegation, role) or (delegation, Role.INTERPRETER, language), and
     may end with how many devices its link admits at once (one by default).
-    No lobby unless `admission` says so."""
+    No lobby unless `admission` says so. `pins`: {delegation name: fingerprint digits}, for a
+    summit that admits certified devices only."""
     store = server.store
     delegations = [("Delegation A", "en"), ("Delegation B", "ru")]
     summit = store.create_summit(
@@ -64,6 +66,7 @@ def summit_links(
         at_end,
         languages,
         ducking,
+        pins,
     )
     seats = [Seat(*invite) for invite in invites]
     return server.state.organiser.invite_all(summit, seats, timedelta(hours=1))

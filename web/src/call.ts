@@ -13,11 +13,18 @@
  * same user id, and a new DAVE session), backing off up to `MAX_RECONNECT_DELAY_S`. A refused invitation, a refused
  * admission, a locked summit, removal, the end of the opening (press) and the end of the summit
  * end the stay instead: the `error` op before the close says which, and nothing reconnects.
+ *
+ * Certified mode (a summit with pins, a link naming the own delegation's fingerprint; see
+ * docs/identity.md): the device presents the certificate it kept in `identify`, or enrolls (shows
+ * the request's code, sends `enroll`, waits for its `certificate`), and the worker checks every
+ * epoch against the documents the server relays (`Enrollment`, e2ee/identityGuard.ts).
  */
 
+import type { IdentityView, RosterPerson } from './e2ee/messages';
 import { E2eeManager } from './e2ee/manager';
 import type { MemberView } from './e2ee/membership';
-import type { AlarmReason, FrameStatsMessage, SenderFrameCounts, SessionSnapshot } from './e2ee/messages';
+import type { AlarmReason, ClaimFields, FrameStatsMessage, SenderFrameCounts, SessionSnapshot } from './e2ee/messages';
+import { EnrollmentRequest } from './identity/enrollment';
 import { KeyMemory } from './keyMemory';
 import { CourseState } from './course';
 import { EarProbe, type EarReading } from './interpretation/analysis';
@@ -89,6 +96,19 @@ export interface TestState {
   lobby: string[];
   /** The error code that ended the stay ("opening_ended", "removed", ...); null while it goes on. */
   ended: string | null;
+  /** Certified mode, as the page shows it (null: the summit has no pins, or the link names no delegation). */
+  identity: {
+    pins: string;
+    summary: string | null;
+    verdicts: { userId: string; delegation: string | null; problem: string | null }[];
+    /** Waiting for this device's certificate (its request's code shown). */
+    enrolling: boolean;
+    code: string | null;
+    /** Enrollment requests sent on this page (a reload that comes back certified sends none). */
+    enrollments: number;
+    /** This device holds a certificate it accepted. */
+    certified: boolean;
+  } | null;
   clockWarnings: number[];
   /** The host allowed the summit to run past its end. */
   overrun: boolean;
@@ -146,6 +166,18 @@ export interface CallOptions {
   testNoTransform: boolean;
   /** Test only: also ask for this feed, as if its device published (one the server will refuse, say). */
   testAlsoSubscribe: string | null;
+  /** The own delegation's key fingerprint from the link (30 digits): certified mode in a summit with pins. */
+  delegation: string | null;
+}
+
+/** This device's enrollment: the request it shows, and how it stands. */
+export interface Enrollment {
+  /** The request's 20-digit code, in groups of five: the officer compares it. */
+  code: string | null;
+  /** The request's text (`parley-enrollment:…`), for an officer who copies it by hand. */
+  request: string | null;
+  /** Why this device cannot enroll or was refused, in words; null while all is well. */
+  problem: string | null;
 }
 
 const MAX_RECONNECT_DELAY_S = 10;
@@ -188,6 +220,15 @@ const ALARM_TEXT: Record<AlarmReason, (id: string) => string> = {
   pins: () => `This device has no trusted pins from its own delegation, or the summit shows other pins. ${HOLDING}`,
 };
 
+/** Identity alarms carry the check's own words (who, and why), which say more than a fixed text. */
+const DETAILED: ReadonlySet<AlarmReason> = new Set<AlarmReason>(['uncertified', 'attestation_mismatch', 'attestation_silent', 'pins']);
+
+function alarmText(reason: AlarmReason, detail: string, userId: string | null): string {
+  if (!DETAILED.has(reason)) return ALARM_TEXT[reason](userId ?? '?');
+  const words = detail.charAt(0).toUpperCase() + detail.slice(1);
+  return `${words.replace(/[.]$/, '')}. ${HOLDING}`;
+}
+
 /** A link tag as the server sends it: opaque, short. */
 function linkTag(value: unknown): string | null {
   return typeof value === 'string' && /^[0-9a-zA-Z_-]{1,64}$/.test(value) ? value : null;
@@ -218,6 +259,11 @@ function who(entry: DeviceInfo): Omit<Waiting, 'removedEarlier'> {
 
 function waiting(entry: LobbyDevice): Waiting {
   return { ...who(entry), removedEarlier: entry.removed_earlier };
+}
+
+/** What certified mode checks of a roster entry. */
+function person(p: Participant): RosterPerson {
+  return { userId: p.userId, delegationId: p.delegationId, delegation: p.delegation, role: p.role as RosterPerson['role'], people: p.people, language: p.language };
 }
 
 function participant(device: DeviceInfo): Participant {
@@ -276,6 +322,18 @@ export class Call {
   ending: Ending | null = null;
   /** The last refusal of a host control (shown in the host panel until the next control). */
   hostNotice: string | null = null;
+  /** The summit requires certified devices (the organiser pinned each delegation's key). */
+  pinned = false;
+  /** Certified mode: pinned, and the link names the own delegation. */
+  certifiedMode = false;
+  /** Certified mode's state from the worker (verdicts, pins, hold). */
+  identity: IdentityView | null = null;
+  /** Waiting for this device's certificate (not in the roster or the lobby); null when not. */
+  enrollment: Enrollment | null = null;
+  /** This device holds a certificate it accepted (kept for the summit). */
+  certified = false;
+  /** Enrollment requests sent from this page. */
+  enrollments = 0;
   /** Measured cost of the frame layer in the worker: totals since the call started. */
   readonly cost = { encryptFrames: 0, encryptMs: 0, encryptMaxMs: 0, decryptFrames: 0, decryptMs: 0, decryptMaxMs: 0 };
   /** Channels, booths and this device's choice of what to hear. */
@@ -294,6 +352,11 @@ export class Call {
   private pendingEnding: Ending | null = null;
   /** The server runs with test hooks (from `ready`; the test switches act only then). */
   private testHooks = false;
+  /** The certificate presented in `identify` on the current connection, and the claim `ready` made. */
+  private presented: string | null = null;
+  private claim: ClaimFields | null = null;
+  /** How often a kept certificate was dropped: an acceptance that ran across a drop counts for nothing. */
+  private dropped = 0;
   private left = false;
   private iceServers: RTCIceServer[] = [];
   private publisher: Publisher | null = null;
@@ -330,10 +393,20 @@ export class Call {
       },
       alarm: (reason, detail, userId) => {
         console.warn(`parley: encryption alarm (${reason}): ${detail}`);
-        this.raise({ reason, userId, text: ALARM_TEXT[reason](userId ?? '?') });
+        this.raise({ reason, userId, text: alarmText(reason, detail, userId) });
       },
       frameStats: (report) => this.onFrameStats(report),
       error: (detail) => console.warn(`parley: a DAVE op was not handled: ${detail}`),
+      identity: (view) => {
+        this.identity = view;
+        this.changed();
+      },
+      attest: (attestation) => {
+        this.socket?.request('attest', { attestation }).catch((err: unknown) => {
+          const { code, text } = failure(err);
+          if (code !== 'closed') console.warn(`parley: the server refused this device's attestation: ${code ?? text}`);
+        });
+      },
     });
   }
 
@@ -360,8 +433,11 @@ export class Call {
     return this.socket.request(op, d);
   }
 
+  /** Once per reason and member; a later word on the same (an epoch check's verdict after a proposal's refusal) replaces the text. */
   private raise(alarm: Alarm): void {
-    if (!this.alarms.some((a) => a.reason === alarm.reason && a.userId === alarm.userId)) this.alarms.push(alarm);
+    const raised = this.alarms.find((a) => a.reason === alarm.reason && a.userId === alarm.userId);
+    if (raised === undefined) this.alarms.push(alarm);
+    else raised.text = alarm.text;
     this.changed();
   }
 
@@ -403,9 +479,14 @@ export class Call {
     return (this.self?.role ?? this.options.role) === 'interpreter';
   }
 
-  /** Waiting in the lobby: identified, not admitted, not over. */
+  /** Waiting in the lobby: identified, not admitted, not enrolling, not over. */
   get inLobby(): boolean {
-    return this.identified && !this.admitted && this.connection !== 'closed';
+    return this.identified && !this.admitted && this.enrollment === null && this.connection !== 'closed';
+  }
+
+  /** Waiting for this device's certificate: identified, not admitted, not over. */
+  get enrolling(): boolean {
+    return this.identified && !this.admitted && this.enrollment !== null && this.connection !== 'closed';
   }
 
   /** What a tile plays: our own preview, or what we receive from that device. */
@@ -440,6 +521,17 @@ export class Call {
       phase: this.course.phase,
       lobby: this.lobby.map((w) => w.userId),
       ended: this.ending?.code ?? null,
+      identity: this.certifiedMode
+        ? {
+            pins: this.identity?.pins ?? 'missing',
+            summary: this.identity?.summary ?? null,
+            verdicts: (this.identity?.verdicts ?? []).map((v) => ({ userId: v.userId, delegation: v.delegation, problem: v.problem })),
+            enrolling: this.enrolling,
+            code: this.enrollment?.code ?? null,
+            enrollments: this.enrollments,
+            certified: this.certified,
+          }
+        : null,
       clockWarnings: [...this.course.warnings],
       overrun: this.course.info?.overrun ?? false,
       channel: this.listening.channel,
@@ -525,8 +617,10 @@ export class Call {
             this.publicKey = publicKey;
             this.keyKept = keyKept;
             let proof: string;
+            let certificate: string | null;
             try {
               proof = await this.e2ee.proveKey(this.options.token);
+              certificate = await this.keptCertificate();
             } catch (err) {
               // Without the proof the server refuses us; say why rather than wait for its timeout.
               const why = err instanceof Error ? err.message : String(err);
@@ -534,7 +628,8 @@ export class Call {
               return;
             }
             if (!current()) return;
-            socket.identify(this.options.token, this.options.people, publicKey, proof).then(
+            this.presented = certificate;
+            socket.identify(this.options.token, this.options.people, publicKey, proof, certificate).then(
               (ready) => {
                 if (current()) this.onReady(ready, generation);
               },
@@ -568,6 +663,7 @@ export class Call {
     this.identified = false;
     this.admitted = false;
     this.lobby = [];
+    this.enrollment = null;
     this.teardownMedia();
     this.e2ee.stop();
     this.session = null;
@@ -631,8 +727,122 @@ export class Call {
     this.canAdmit = can_admit;
     this.course.update(course);
     this.socket?.startHeartbeat(heartbeat_interval);
+    this.startIdentity(ready);
     this.setConnection('connected');
     if (ready.d.admitted) this.enterCall(generation, ready.d.test_hooks);
+  }
+
+  // -- certified identities ------------------------------------------------------------------
+
+  /** The certificate kept for this summit, to present in `identify` (certified mode only: the link names the delegation). */
+  private async keptCertificate(): Promise<string | null> {
+    if (this.options.delegation === null) return null;
+    try {
+      return (await this.e2ee.identityAsk({ what: 'kept', summitId: this.options.summitId })) || null;
+    } catch {
+      return null; // no IndexedDB: enroll
+    }
+  }
+
+  /**
+   * At `ready`: in a summit with pins, certified mode starts (the worker's guard, with the pin
+   * set `ready` carries); the certificate presented is checked here too, and without one the
+   * device enrolls. A summit without pins changes nothing.
+   */
+  private startIdentity(ready: ReadyOp): void {
+    const { device, summit, admitted, pin_set } = ready.d;
+    this.pinned = Object.keys(summit.pins).length > 0;
+    this.certifiedMode = this.pinned && this.options.delegation !== null;
+    this.enrollment = null;
+    if (!this.pinned) return;
+    const own = this.options.delegation;
+    if (own === null) {
+      // The server admits no uncertified device here, and without its delegation's fingerprint
+      // this device could trust neither its pins nor its certificate.
+      if (!admitted) {
+        this.enrollment = {
+          code: null,
+          request: null,
+          problem: 'This summit admits certified devices only, and your link does not carry your delegation’s fingerprint. Ask your delegation’s security officer for the full link.',
+        };
+      }
+      return;
+    }
+    const summitPins = Object.fromEntries(Object.entries(summit.pins).filter((e): e is [string, string] => e[1] !== undefined));
+    this.e2ee.startIdentity({ summitId: summit.summit_id, selfId: String(device.user_id), own, summitPins }, pin_set);
+    this.claim = {
+      summitId: summit.summit_id,
+      delegationId: device.delegation_id,
+      delegation: device.delegation,
+      role: device.role,
+      people: [...device.people],
+      language: device.language ?? null,
+      userId: String(device.user_id),
+    };
+    if (this.presented !== null) void this.takeCertificate(this.presented, true);
+    else if (!admitted) void this.enroll();
+  }
+
+  /** Make the request where the key is, show its code, and send it (`enroll`). */
+  private async enroll(): Promise<void> {
+    const claim = this.claim;
+    const socket = this.socket;
+    if (claim === null || socket === null) return;
+    this.certified = false;
+    this.enrollment = { code: null, request: null, problem: null };
+    this.changed();
+    try {
+      const request = await this.e2ee.identityAsk({ what: 'enroll', claim });
+      const code = await EnrollmentRequest.fromText(request).code();
+      if (this.socket !== socket) return;
+      this.enrollment = { code, request, problem: null };
+      this.enrollments += 1;
+      this.changed();
+      await socket.request('enroll', { request });
+    } catch (err) {
+      const { code, text } = failure(err);
+      if (code === 'closed' || this.socket !== socket) return;
+      console.warn(`parley: enrollment failed: ${code ?? text}`);
+      this.enrollment = { code: this.enrollment?.code ?? null, request: this.enrollment?.request ?? null, problem: `The server refused the enrollment request: ${text}` };
+      this.changed();
+    }
+  }
+
+  /**
+   * A certificate for this device (kept, or just approved): taken only if it certifies exactly
+   * this device, by its own delegation, valid now (checked in the worker, which then keeps it).
+   * `presented`: it was shown in `identify`; if it is no longer good, the device enrolls again.
+   */
+  private async takeCertificate(certificate: string, presented: boolean): Promise<void> {
+    const claim = this.claim;
+    const own = this.options.delegation;
+    if (claim === null || own === null) return;
+    const dropped = this.dropped;
+    try {
+      await this.e2ee.identityAsk({ what: 'accept', claim, certificate, own, keep: !presented });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      console.warn(`parley: a certificate for this device was refused: ${why}`);
+      if (presented && dropped === this.dropped) await this.dropCertificate();
+      return;
+    }
+    if (dropped !== this.dropped) return; // the server refused it meanwhile: enrolling again
+    this.certified = true;
+    if (this.enrollment !== null && this.enrollment.problem === null) this.enrollment = null;
+    this.changed();
+  }
+
+  /** The kept certificate is no good (the server or this device refused it): forget it, enroll again. */
+  private async dropCertificate(): Promise<void> {
+    this.dropped += 1;
+    this.presented = null;
+    this.certified = false;
+    try {
+      await this.e2ee.identityAsk({ what: 'forget', summitId: this.options.summitId });
+    } catch {
+      // nothing kept to forget
+    }
+    if (!this.admitted) await this.enroll();
   }
 
   /** Events, and ops that answer no pending request (answers come to the request that asked: see `request`). */
@@ -665,7 +875,7 @@ export class Call {
       case 'roster':
         this.roster = message.d.devices.map(participant);
         this.self = this.roster.find((p) => p.userId === this.userId) ?? this.self;
-        this.e2ee.setRoster(this.roster.map((p) => ({ userId: p.userId, key: p.key })));
+        this.e2ee.setRoster(this.roster.map((p) => ({ userId: p.userId, key: p.key })), this.roster.map(person));
         this.noteKeys();
         this.followRoster();
         this.syncMix();
@@ -686,13 +896,24 @@ export class Call {
       case 'error':
         this.onError(message.d.code, message.d.message, message.d.op);
         return;
-      case 'enrollment_request':
-      case 'certificate':
-      case 'revocations':
-      case 'pins':
-      case 'attestation':
-        // Identity documents: this client does not check certificates yet (docs/identity.md).
+      case 'certificate': {
+        if (!this.certifiedMode) return;
+        const userId = String(message.d.user_id);
+        this.e2ee.identityDocument({ op: 'certificate', userId, text: message.d.certificate });
+        if (userId === this.userId && this.enrollment !== null) void this.takeCertificate(message.d.certificate, false);
         return;
+      }
+      case 'revocations':
+        if (this.certifiedMode) this.e2ee.identityDocument({ op: 'revocations', text: message.d.revocations });
+        return;
+      case 'pins':
+        if (this.certifiedMode) this.e2ee.identityDocument({ op: 'pins', text: message.d.pin_set });
+        return;
+      case 'attestation':
+        if (this.certifiedMode) this.e2ee.identityDocument({ op: 'attestation', text: message.d.attestation });
+        return;
+      case 'enrollment_request':
+        return; // for officer consoles; this page is none
       case 'ready':
       case 'publish_answer':
       case 'subscribe_offer':
@@ -721,7 +942,7 @@ export class Call {
     }
     const channel = BigInt(this.summit.channel_id) + (wrong ? 1n : 0n);
     this.e2ee.start(this.userId, channel.toString(), wrong);
-    this.e2ee.setRoster(this.roster.map((p) => ({ userId: p.userId, key: p.key })));
+    this.e2ee.setRoster(this.roster.map((p) => ({ userId: p.userId, key: p.key })), this.roster.map(person));
     this.changed();
     if (!this.press) void this.publish(generation); // press devices never publish
     this.followRoster();
@@ -729,6 +950,12 @@ export class Call {
 
   /** An `error` that answers no request: the end of the stay, a DAVE refusal, or a frame the server could not read. */
   private onError(code: ErrorCode, text: string, op: string | number | null): void {
+    if (op === 'identify' && code === 'invalid' && this.certifiedMode && this.presented !== null) {
+      // The server found the certificate this device kept no longer good: enroll again.
+      console.warn(`parley: the server refused this device's certificate: ${text}`);
+      void this.dropCertificate();
+      return;
+    }
     if (isEndingCode(code)) {
       // The end of the stay: the server closes next, and nothing reconnects.
       console.info(`parley: the server ends this stay: ${code}`);

@@ -49,6 +49,7 @@ const idle: TestState = {
   phase: null,
   lobby: [],
   ended: null,
+  identity: null,
   clockWarnings: [],
   overrun: false,
   channel: null,
@@ -170,6 +171,7 @@ async function start(): Promise<void> {
         testWrongGroup: query.get('testWrongGroup') === '1',
         testNoTransform: query.get('testNoTransform') === '1',
         testAlsoSubscribe: query.get('testAlsoSubscribe'),
+        delegation: invite.delegation ?? null,
       });
       renderCallView(root, call);
       call.join().catch(() => undefined); // the call view shows why

@@ -28,9 +28,18 @@ export const CLOSE_SUMMIT_ENDED: CloseCode = 4006;
 export const CLOSE_REMOVED: CloseCode = 4009;
 /** The other members could not use this device's commits, again: the server removed it. */
 export const CLOSE_UNUSABLE_COMMITS: CloseCode = 4010;
+/** Its delegation revoked this device's certificate. */
+export const CLOSE_CERTIFICATE_REVOKED: CloseCode = 4011;
 
 /** Closes after which the device must not reconnect: the stay is over, the page says why. */
-export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set<CloseCode>([CLOSE_REFUSED, CLOSE_OPENING_ENDED, CLOSE_SUMMIT_ENDED, CLOSE_REMOVED, CLOSE_UNUSABLE_COMMITS]);
+export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set<CloseCode>([
+  CLOSE_REFUSED,
+  CLOSE_OPENING_ENDED,
+  CLOSE_SUMMIT_ENDED,
+  CLOSE_REMOVED,
+  CLOSE_UNUSABLE_COMMITS,
+  CLOSE_CERTIFICATE_REVOKED,
+]);
 
 const ENDINGS: ReadonlySet<string> = new Set<string>(ENDING_CODES);
 
@@ -45,6 +54,7 @@ export const ENDING_FOR_CLOSE: Readonly<Record<number, EndingCode>> = {
   [CLOSE_SUMMIT_ENDED]: 'summit_ended',
   [CLOSE_REMOVED]: 'removed',
   [CLOSE_UNUSABLE_COMMITS]: 'unusable_commits',
+  [CLOSE_CERTIFICATE_REVOKED]: 'certificate_revoked',
 };
 
 export interface SignalingHandlers {
@@ -134,9 +144,12 @@ export class SignalingSocket {
     else this.ws.send(JSON.stringify(message.json));
   }
 
-  /** `key`: this profile's DAVE signature public key (base64url); the server derives our user id from it. */
-  identify(token: string, people: string[], key: string, proof: string): Promise<AnswerTo<'identify'>> {
-    return this.request('identify', { token, people, protocol_version: PROTOCOL_VERSION, key, proof });
+  /**
+   * `key`: this profile's DAVE signature public key (base64url); the server derives our user id from it.
+   * `certificate`: the device's certificate kept for this summit (certified mode), if any.
+   */
+  identify(token: string, people: string[], key: string, proof: string, certificate: string | null = null): Promise<AnswerTo<'identify'>> {
+    return this.request('identify', { token, people, protocol_version: PROTOCOL_VERSION, key, proof, ...(certificate === null ? {} : { certificate }) });
   }
 
   /** The server closes a connection silent for 3 intervals; beat at every interval (an unanswered beat changes nothing). */

@@ -28,16 +28,25 @@ describe('cleanName', () => {
 
 describe('parseFragment', () => {
   test("a bare token: the server is the page's own origin", () => {
-    expect(parseFragment('abc.DEF-_1', PAGE)).toStrictEqual({ token: 'abc.DEF-_1', server: PAGE });
+    expect(parseFragment('abc.DEF-_1', PAGE)).toStrictEqual({ token: 'abc.DEF-_1', server: PAGE, delegation: null });
   });
 
   test('a named server is reduced to its origin; only http(s) servers count', () => {
     expect(parseFragment('server=https%3A%2F%2Fhq.example%3A8443%2Fpath&token=t1', PAGE)).toStrictEqual({
       token: 't1',
       server: 'https://hq.example:8443',
+      delegation: null,
     });
     expect(parseFragment('server=javascript%3Aalert(1)&token=t1', PAGE)).toBeNull();
     expect(parseFragment('server=not%20a%20url&token=t1', PAGE)).toBeNull();
+  });
+
+  test("the own delegation's fingerprint: 30 digits, spaces allowed; anything else breaks the link", () => {
+    const digits = '123456789012345678901234567890';
+    expect(parseFragment(`token=t1&delegation=${digits}`, PAGE)).toStrictEqual({ token: 't1', server: PAGE, delegation: digits });
+    expect(parseFragment('token=t1&delegation=12345+67890+12345+67890+12345+67890', PAGE)?.delegation).toBe('123456789012345678901234567890');
+    expect(parseFragment('token=t1&delegation=1234', PAGE)).toBeNull();
+    expect(parseFragment(`token=t1&delegation=${digits}x`, PAGE)).toBeNull();
   });
 
   test('no fragment, or parameters without a token, is no invite', () => {

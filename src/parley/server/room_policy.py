@@ -389,7 +389,9 @@ class RoomPolicy:
 
     @property
     def empty(self) -> bool:
-        return not self.devices and not self.lobby
+        """No device present: none in the call, the lobby, or waiting for its certificate (an
+        officer console may wait so, and must outlive a call that empties)."""
+        return not self.devices and not self.lobby and not self.enrolling
 
     # -- admission by the host, or a delegation's head ---------------------------------------------
 

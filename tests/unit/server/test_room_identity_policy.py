@@ -266,3 +266,15 @@ def test_a_summit_without_pins_lets_devices_in_without_certificates() -> None:
     _, effects = arrive(policy, NORTH.device(2))
     assert joined(effects) == [2] and not policy.enrolling
     assert Role.DELEGATE is policy.devices[2].role
+
+
+def test_a_room_whose_call_empties_is_not_empty_while_a_device_waits_for_its_certificate() -> None:
+    policy = make_policy()
+    console, _ = officer_console(policy, NORTH, 1)
+    waiting, _ = arrive(policy, NORTH.device(2))  # an officer console that never certified itself, say
+    assert 2 in policy.enrolling
+    policy.depart(console.user_id)
+    assert not policy.devices and not policy.lobby
+    assert not policy.empty  # the room stays open for the device waiting
+    policy.depart(waiting.user_id)
+    assert policy.empty

@@ -28,6 +28,9 @@
  *   so right after a key change a video frame sealed just before an audio frame that arrived first
  *   falls outside the new key's nonce window and fails. Failures within `KEY_CHANGE_GRACE_MS` of a
  *   key change count as early too (dropped all the same); lasting failures are what the page shows.
+ * - Certified mode (an `EpochGuard`, identityGuard.ts): only user ids it recognises are
+ *   recognised for proposals; it hears each Add's key and each epoch entered, and while it holds
+ *   (from the moment an epoch is entered until every member passes its check) nothing is sent.
  */
 
 import { Buffer } from 'buffer';
@@ -75,7 +78,21 @@ export class DaveOpError extends Error {}
 /** An alarm; `userId` names the member it is about, when it is about one. */
 export type AlarmHandler = (reason: AlarmReason, detail: string, userId: string | null) => void;
 
+/** Certified mode's side of the member (identityGuard.ts): sync, read inside op handling and for every frame. */
+export interface EpochGuard {
+  readonly held: boolean;
+  recognises(userId: string): boolean;
+  recordAdd(userId: string, key: Uint8Array<ArrayBuffer>): void;
+  enterEpoch(epoch: bigint, authenticator: Uint8Array<ArrayBuffer>, userIds: readonly string[], welcome: boolean): void;
+  leaveGroup(): void;
+}
+
+/** The pairwise fingerprint's version (DAVE's verification fingerprints, version 0). */
+const FINGERPRINT_VERSION = 0;
+
 export interface MemberOptions {
+  /** Certified mode: the guard that checks every epoch; none for a summit without pins. */
+  guard?: EpochGuard | null;
   /** The clock (ms); tests step it. */
   now?: () => number;
   /**
@@ -148,6 +165,7 @@ export class DaveMember implements FrameCryptor {
   private readonly membership: Membership;
   /** The key group holds a member the roster does not explain, or a swapped key: send nothing. */
   private holding = false;
+  private readonly guard: EpochGuard | null;
 
   constructor(
     private readonly davey: DaveyModule,
@@ -159,6 +177,7 @@ export class DaveMember implements FrameCryptor {
   ) {
     this.now = options.now ?? (() => performance.now());
     this.testWrongKeys = options.testWrongKeys ?? false;
+    this.guard = options.guard ?? null;
     this.session = new davey.DAVESession(PROTOCOL_VERSION, userId, channelId, key);
     this.session.setPassthroughMode(false);
     this.membership = new Membership(userId, base64url(key.public));
@@ -248,8 +267,11 @@ export class DaveMember implements FrameCryptor {
     const operation = payload[0] ?? 0xff; // 0 append, 1 revoke
     if (operation > 1) throw new DaveOpError(`op 27: unknown operation ${operation}`);
     if (operation === 0) this.recordAdds(payload.subarray(1));
-    // Only users the gateway announced may be added: davey checks each Add against this list.
-    const result = this.session.processProposals(operation, view(payload.subarray(1)), [...this.recognised]);
+    // Only users the gateway announced (and, certified, that hold a good certificate) may be
+    // added: davey checks each Add against this list.
+    const guard = this.guard;
+    const recognised = guard === null ? [...this.recognised] : [...this.recognised].filter((id) => guard.recognises(id));
+    const result = this.session.processProposals(operation, view(payload.subarray(1)), recognised);
     if (!result.commit) return [];
     return [binary(Op.COMMIT_WELCOME, result.commit, ...(result.welcome ? [result.welcome] : []))];
   }
@@ -263,7 +285,10 @@ export class DaveMember implements FrameCryptor {
       if (err instanceof WireError) throw new DaveOpError(`op 27: ${err.message}`);
       throw err;
     }
-    for (const member of added) this.membership.recordAdd(member.userId, base64url(member.signatureKey));
+    for (const member of added) {
+      this.membership.recordAdd(member.userId, base64url(member.signatureKey));
+      this.guard?.recordAdd(member.userId, new Uint8Array(member.signatureKey));
+    }
     this.checkMembership();
   }
 
@@ -271,14 +296,14 @@ export class DaveMember implements FrameCryptor {
   private onAnnounceCommitTransition(payload: Uint8Array): ClientDaveMessage[] {
     if (payload.length < 2) throw new DaveOpError('op 29: payload too short');
     const transition = u16(payload);
-    return this.afterTransition(transition, () => this.session.processCommit(view(payload.subarray(2))));
+    return this.afterTransition(transition, () => this.session.processCommit(view(payload.subarray(2))), false);
   }
 
   /** Op 30: join an existing group (or the one just founded). */
   private onWelcome(payload: Uint8Array): ClientDaveMessage[] {
     if (payload.length < 2) throw new DaveOpError('op 30: payload too short');
     const transition = u16(payload);
-    return this.afterTransition(transition, () => this.session.processWelcome(view(payload.subarray(2))));
+    return this.afterTransition(transition, () => this.session.processWelcome(view(payload.subarray(2))), true);
   }
 
   /** Op 21: version 0 would switch encryption off; Parley members refuse it. */
@@ -326,12 +351,13 @@ export class DaveMember implements FrameCryptor {
     this.state = 'pending';
     this.awaiting = null;
     this.membership.setKeyGroup(null, this.now());
+    this.guard?.leaveGroup();
     this.checkMembership();
     return [binary(Op.KEY_PACKAGE, this.session.getSerializedKeyPackage())];
   }
 
   /** Ops 29 and 30: ready (23) on success; otherwise flag it (31) and rejoin with a new key package. */
-  private afterTransition(transition: number, apply: () => void): ClientDaveMessage[] {
+  private afterTransition(transition: number, apply: () => void, welcome: boolean): ClientDaveMessage[] {
     const invalid = (): ClientDaveMessage[] => [json(Op.INVALID_COMMIT_WELCOME, { transition_id: transition }), ...this.restart()];
     try {
       apply();
@@ -354,6 +380,7 @@ export class DaveMember implements FrameCryptor {
     // Before any frame is sealed under the new keys: hold them if the new group is not explained.
     this.membership.setKeyGroup(members, this.now());
     this.checkMembership();
+    this.enteredEpoch(members, welcome);
     if (transition === 0) {
       this.executed.push(0);
       this.awaiting = null;
@@ -362,6 +389,15 @@ export class DaveMember implements FrameCryptor {
     }
     this.awaiting = { transition, since: this.now() };
     return [json(Op.READY_FOR_TRANSITION, { transition_id: transition })];
+  }
+
+  /** Certified mode: the guard holds media from here until the epoch passes its check. */
+  private enteredEpoch(members: readonly string[], welcome: boolean): void {
+    const epoch = this.session.epoch;
+    const authenticator = this.session.getEpochAuthenticator();
+    if (this.guard === null || epoch === null || authenticator === null) return;
+    // A copy: davey's result is a view on wasm memory that later calls reuse.
+    this.guard.enterEpoch(epoch, new Uint8Array(authenticator), members, welcome);
   }
 
   /** Between processing a commit or welcome and its execution (op 22). */
@@ -389,14 +425,14 @@ export class DaveMember implements FrameCryptor {
         : null,
       epoch: joined ? (this.session.epoch?.toString() ?? null) : null,
       members: this.membership.members(this.now()),
-      held: this.holding,
+      held: this.holding || this.guard?.held === true,
     };
   }
 
   // -- media (FrameCryptor) ----------------------------------------------------------------
 
   encrypt(mediaKind: MediaKind, frame: Uint8Array): Uint8Array | null {
-    if (!this.joined || !this.session.ready || this.inTransition || this.holding) return null;
+    if (!this.joined || !this.session.ready || this.inTransition || this.holding || this.guard?.held === true) return null;
     const { type, codec } = MEDIA[mediaKind];
     let out: Bytes;
     try {
@@ -423,6 +459,24 @@ export class DaveMember implements FrameCryptor {
   }
 
   // -- verification ------------------------------------------------------------------------
+
+  /**
+   * Does the leaf of `otherId` hold `key`? davey does not show members' keys, so this compares
+   * its pairwise fingerprint for that leaf with the one computed from `key` (both scrypt: about
+   * 0.3 s each). False if the user id is not in the group, or twice.
+   */
+  async leafHolds(otherId: string, key: Uint8Array): Promise<boolean> {
+    if (!this.joined || this.session.getUserIds().filter((id) => id === otherId).length !== 1) return false;
+    try {
+      const [theirs, ours] = await Promise.all([
+        this.session.getPairwiseFingerprint(FINGERPRINT_VERSION, otherId),
+        this.davey.generatePairwiseFingerprint(FINGERPRINT_VERSION, view(this.key.public), this.userId, view(key), otherId),
+      ]);
+      return theirs.length > 0 && theirs.length === ours.length && theirs.every((byte, i) => byte === ours[i]);
+    } catch {
+      return false;
+    }
+  }
 
   /** The 45-digit code two members compare aloud to verify each other's keys. */
   async pairwiseCode(otherId: string): Promise<string> {

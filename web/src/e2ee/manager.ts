@@ -9,6 +9,8 @@ import type {
   ClientDaveMessage,
   DaveJson,
   FrameStatsMessage,
+  IdentityAsk,
+  IdentityDocument,
   LoadedMessage,
   MainToWorker,
   MediaKind,
@@ -16,6 +18,7 @@ import type {
   TransformOptions,
   WorkerToMain,
 } from './messages';
+import type { IdentitySetup, IdentityView, RosterPerson } from './messages';
 import type { RosterDevice } from './membership';
 
 export interface E2eeEvents {
@@ -25,6 +28,10 @@ export interface E2eeEvents {
   alarm(reason: AlarmReason, detail: string, userId: string | null): void;
   frameStats(report: FrameStatsMessage): void;
   error(detail: string): void;
+  /** Certified mode: the guard's view changed. */
+  identity(view: IdentityView): void;
+  /** Certified mode: send this attestation of the epoch just entered. */
+  attest(attestation: string): void;
 }
 
 /** RTCRtpScriptTransform is what keeps plaintext frames off the wire: without it, no call. */
@@ -80,6 +87,15 @@ export class E2eeManager {
         case 'keyProof':
           this.settle(message.id, message.proof, message.error ?? 'no proof');
           return;
+        case 'identityAnswer':
+          this.settle(message.id, message.value, message.error ?? 'no answer');
+          return;
+        case 'identityView':
+          this.events.identity(message.view);
+          return;
+        case 'attest':
+          if (message.generation === this.generation) this.events.attest(message.attestation);
+          return;
         case 'error':
           if (message.generation === this.generation) this.events.error(message.detail);
           return;
@@ -122,8 +138,23 @@ export class E2eeManager {
   }
 
   /** Every roster op: the worker holds the key group against it. */
-  setRoster(devices: RosterDevice[]): void {
-    this.post({ kind: 'roster', generation: this.generation, devices });
+  setRoster(devices: RosterDevice[], people: RosterPerson[]): void {
+    this.post({ kind: 'roster', generation: this.generation, devices, people });
+  }
+
+  /** Certified mode for this connection (at `ready`): the worker checks every epoch from now on. */
+  startIdentity(setup: IdentitySetup, pinSet: string | null): void {
+    this.post({ kind: 'identity', setup, pinSet });
+  }
+
+  /** An identity document the server relayed. */
+  identityDocument(document: IdentityDocument): void {
+    this.post({ kind: 'identityDocument', document });
+  }
+
+  /** Enrollment, where the key is (see deviceEnrollment.ts for the answers). */
+  identityAsk(ask: IdentityAsk): Promise<string> {
+    return this.ask((id) => ({ kind: 'identityAsk', id, ask }));
   }
 
   receiveBinary(frame: ArrayBuffer): void {

@@ -10,7 +10,8 @@
  * This file is shared by the page and the worker, so it uses no DOM or worker types.
  */
 
-import type { AlarmKind } from '../generated/codes';
+import type { AlarmKind, Role } from '../generated/codes';
+import type { IdentityProblem } from '../generated/codes';
 import type { MemberView, RosterDevice } from './membership';
 
 export type MediaKind = 'audio' | 'video';
@@ -34,6 +35,51 @@ export interface TransformOptions {
   /** The sender's user id (our own for `encrypt`), decimal. */
   userId: string;
   mediaKind: MediaKind;
+}
+
+// -- certified mode (e2ee/identityGuard.ts) ---------------------------------------------------
+
+/** What starts certified mode, from `ready` and the link. */
+export interface IdentitySetup {
+  summitId: string;
+  selfId: string;
+  /** This device's own delegation's key fingerprint (30 digits), from its link. */
+  own: string;
+  /** The organiser's pins as the summit shows them: {delegation name: 30 digits}. */
+  summitPins: Record<string, string>;
+}
+
+/** A roster entry with what a certificate vouches for. */
+export interface RosterPerson {
+  userId: string;
+  delegationId: string;
+  delegation: string;
+  role: Role;
+  people: string[];
+  language: string | null;
+}
+
+export type PinsState = 'trusted' | 'missing' | 'refused' | 'differ';
+
+export interface MemberVerdict {
+  userId: string;
+  /** The pinned delegation that certifies it; null: not certified. */
+  delegation: string | null;
+  problem: IdentityProblem | null;
+  text: string;
+}
+
+/** What the page shows of certified mode. */
+export interface IdentityView {
+  pins: PinsState;
+  /** This device's own delegation, as its pin set names it (null until trusted). */
+  ownDelegation: string | null;
+  /** The last epoch check, one verdict per member of the key group (empty before the first). */
+  verdicts: MemberVerdict[];
+  /** "all N members certified", or how many are not; null before the first check. */
+  summary: string | null;
+  /** Outgoing media held by the identity checks. */
+  held: boolean;
 }
 
 // -- main thread -> worker --------------------------------------------------------------------
@@ -78,6 +124,53 @@ export interface RosterMessage {
   kind: 'roster';
   generation: number;
   devices: RosterDevice[];
+  /** The same devices with what a certificate vouches for (certified mode checks them). */
+  people: RosterPerson[];
+}
+
+/** Certified mode for this connection (a pinned summit, a link naming the own delegation): a fresh guard. */
+export interface IdentityStartMessage {
+  kind: 'identity';
+  setup: IdentitySetup;
+  /** `ready.pin_set`: the own delegation's latest pin set, or null. */
+  pinSet: string | null;
+}
+
+/** An identity document the server relayed (its text form), for the guard. */
+export type IdentityDocument =
+  | { op: 'certificate'; userId: string; text: string }
+  | { op: 'revocations'; text: string }
+  | { op: 'pins'; text: string }
+  | { op: 'attestation'; text: string };
+
+export interface IdentityDocumentMessage {
+  kind: 'identityDocument';
+  document: IdentityDocument;
+}
+
+/** What a device claims of itself, from `ready` (the worker adds its key). */
+export interface ClaimFields {
+  summitId: string;
+  delegationId: string;
+  delegation: string;
+  role: Role;
+  people: string[];
+  language: string | null;
+  userId: string;
+}
+
+/** The enrollment, done where the key is: see deviceEnrollment.ts for the answers. */
+export type IdentityAsk =
+  | { what: 'kept'; summitId: string }
+  | { what: 'enroll'; claim: ClaimFields }
+  /** `keep`: keep it for the summit (a new one; the one presented from the store is kept already). */
+  | { what: 'accept'; claim: ClaimFields; certificate: string; own: string; keep: boolean }
+  | { what: 'forget'; summitId: string };
+
+export interface IdentityAskRequest {
+  kind: 'identityAsk';
+  id: number;
+  ask: IdentityAsk;
 }
 
 /** Sign the invitation with this profile's key, for `identify.d.proof`: the key alone proves nothing. */
@@ -94,7 +187,10 @@ export type MainToWorker =
   | RosterMessage
   | CloseMessage
   | PairwiseCodeRequest
-  | KeyProofRequest;
+  | KeyProofRequest
+  | IdentityStartMessage
+  | IdentityDocumentMessage
+  | IdentityAskRequest;
 
 // -- worker -> main thread --------------------------------------------------------------------
 
@@ -131,7 +227,7 @@ export interface SessionSnapshot {
   epoch: string | null;
   /** Every device of the key group and of the roster (ourselves included), with its status. */
   members: MemberView[];
-  /** Outgoing media is held: the key group holds a member the roster does not explain, or a swapped key. */
+  /** Outgoing media is held: the key group holds a member the roster does not explain, or a swapped key, or (certified mode) a member not certified. */
   held: boolean;
 }
 
@@ -195,6 +291,26 @@ export interface KeyProofResponse {
   error: string | null;
 }
 
+/** Certified mode's state changed (verdicts, pins, hold). */
+export interface IdentityViewMessage {
+  kind: 'identityView';
+  view: IdentityView;
+}
+
+/** This device's attestation of the epoch it entered, to send (`attest`). */
+export interface AttestMessage {
+  kind: 'attest';
+  generation: number;
+  attestation: string;
+}
+
+export interface IdentityAnswer {
+  kind: 'identityAnswer';
+  id: number;
+  value: string | null;
+  error: string | null;
+}
+
 /** A DAVE op the worker could not handle (malformed, or a davey error); no key material in `detail`. */
 export interface WorkerErrorMessage {
   kind: 'error';
@@ -211,4 +327,7 @@ export type WorkerToMain =
   | FrameStatsMessage
   | PairwiseCodeResponse
   | KeyProofResponse
+  | IdentityViewMessage
+  | AttestMessage
+  | IdentityAnswer
   | WorkerErrorMessage;

@@ -5,6 +5,9 @@
  * answers the DAVE ops the main thread forwards with the ops to send, and en-/decrypts frames
  * through one `TrackTransform` per track. It reports `loaded` only once davey is usable; the page
  * creates transforms only after that. It never logs keys, frames or DAVE payloads.
+ *
+ * Certified mode (identityGuard.ts) lives here too, beside the key: the guard of the current
+ * connection checks every epoch, and the enrollment (deviceEnrollment.ts) signs with the key.
  */
 
 import './bufferGlobal';
@@ -13,11 +16,17 @@ import { Buffer } from 'buffer';
 
 import type { DaveyModule, SigningKeyPair } from './davey';
 import { DaveMember } from './daveMember';
+import { answerAsk } from './deviceEnrollment';
+import { IdentityGuard } from './identityGuard';
+import type { IdentitySetup } from './messages';
+import { deviceSigner, type DeviceSigner } from '../identity/deviceKey';
 import { base64url } from './mlsWire';
 import type {
   AlarmReason,
   ClientDaveMessage,
   MainToWorker,
+  IdentityAnswer,
+  IdentityDocument,
   KeyProofResponse,
   PairwiseCodeResponse,
   SessionSnapshot,
@@ -38,6 +47,8 @@ function post(message: WorkerToMain, transfer: Transferable[] = []): void {
 let davey: DaveyModule | null = null;
 let key: SigningKeyPair | null = null;
 let member: DaveMember | null = null;
+/** Certified mode's guard for the current connection; null in a summit without pins. */
+let guard: IdentityGuard | null = null;
 let generation = -1;
 let lastSnapshot = '';
 const stats = new FrameStats();
@@ -93,14 +104,59 @@ function send(messages: ClientDaveMessage[]): void {
   post({ kind: 'send', generation, messages }, transfer);
 }
 
-function handle(message: MainToWorker): void {
+/** Signs with the profile's key (WebCrypto): identify's proof, enrollment requests, attestations. */
+function signer(): Promise<DeviceSigner> {
+  if (key === null) return Promise.reject(new Error('no key'));
+  return deviceSigner(privateJwk(key));
+}
+
+/** A fresh guard for a connection in certified mode; it reports on the generation current when it speaks. */
+async function startGuard(setup: IdentitySetup, pinSet: string | null): Promise<void> {
+  if (key === null) return;
+  const own = new Uint8Array(key.public);
+  const made = new IdentityGuard(setup, await signer(), own, (userId, leafKey) => member?.leafHolds(userId, leafKey) ?? Promise.resolve(false), {
+    alarm: (reason, detail, userId) => post({ kind: 'alarm', generation, reason, detail, userId }),
+    attest: (attestation) => post({ kind: 'attest', generation, attestation }),
+    changed: (view) => {
+      post({ kind: 'identityView', view });
+      publishSnapshot();
+    },
+  });
+  guard = made;
+  await made.setPinSet(pinSet);
+}
+
+/** An identity document for the guard; awaited, so a certificate counts before the DAVE op after it. */
+async function takeDocument(document: IdentityDocument): Promise<void> {
+  if (guard === null) return;
+  switch (document.op) {
+    case 'certificate':
+      return guard.addCertificate(document.userId, document.text);
+    case 'revocations':
+      return guard.addRevocations(document.text);
+    case 'pins':
+      return guard.setPinSet(document.text);
+    case 'attestation':
+      guard.receiveAttestation(document.text);
+      return;
+  }
+}
+
+async function handle(message: MainToWorker): Promise<void> {
   switch (message.kind) {
+    case 'identity':
+      await startGuard(message.setup, message.pinSet);
+      return;
+    case 'identityDocument':
+      await takeDocument(message.document);
+      return;
     case 'init': {
       if (davey === null || key === null) return;
       member?.dispose();
       generation = message.generation;
       member = new DaveMember(davey, message.userId, message.channelId, key, alarm(message.generation), {
         testWrongKeys: message.testWrongKeys,
+        guard: guard !== null && guard.setup.selfId === message.userId ? guard : null,
       });
       publishSnapshot(true);
       return;
@@ -108,12 +164,14 @@ function handle(message: MainToWorker): void {
     case 'roster':
       if (message.generation !== generation || member === null) return;
       member.setRoster(message.devices);
+      guard?.setRoster(message.people);
       publishSnapshot();
       return;
     case 'close':
       if (message.generation !== generation) return;
       member?.dispose();
       member = null;
+      guard = null;
       return;
     case 'daveBinary':
     case 'daveJson': {
@@ -133,7 +191,8 @@ function handle(message: MainToWorker): void {
     }
     case 'pairwiseCode':
     case 'proveKey':
-      return; // answered outside the queue (below): neither touches the DAVE session's state
+    case 'identityAsk':
+      return; // answered outside the queue (below): none touches the DAVE session's state
   }
 }
 
@@ -158,9 +217,8 @@ async function pairwiseCode(userId: string): Promise<string> {
 /** identify's proof: ECDSA P-256 SHA-256 over `keyProofMessage`, by the profile's key (WebCrypto). */
 async function proveKey(token: string): Promise<string> {
   if (key === null) throw new Error('no key');
-  const signing = await crypto.subtle.importKey('jwk', privateJwk(key), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
-  const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, signing, keyProofMessage(token, key.public));
-  return base64url(new Uint8Array(signature));
+  const sign = await signer();
+  return base64url(await sign(keyProofMessage(token, key.public)));
 }
 
 // DAVE ops are handled one at a time, in arrival order, once davey has loaded.
@@ -177,9 +235,21 @@ scope.onmessage = (event: MessageEvent<MainToWorker>) => {
     void answer((proof, error) => post({ kind: 'keyProof', id, proof, error } satisfies KeyProofResponse), () => proveKey(token));
     return;
   }
+  if (message.kind === 'identityAsk') {
+    const { id, ask } = message;
+    void answer(
+      (value, error) => post({ kind: 'identityAnswer', id, value, error } satisfies IdentityAnswer),
+      async () => {
+        if (key === null) throw new Error('no key');
+        // The own certificate, once accepted, counts in the epoch checks like any member's.
+        return answerAsk(ask, key.public, await signer(), (certificate) => void guard?.addCertificate(String(certificate.claim.userId), certificate.toText()));
+      },
+    );
+    return;
+  }
   queue = queue
     .then(async () => {
-      if (await loaded) handle(message);
+      if (await loaded) await handle(message);
     })
     .catch((err: unknown) => {
       post({ kind: 'error', generation, detail: err instanceof Error ? err.message : String(err) });
@@ -204,5 +274,6 @@ setInterval(() => {
   if (report) post(report);
   // The membership bounds run out with time alone (a device that never joins, one that never leaves).
   member?.tick();
+  guard?.tick();
   publishSnapshot();
 }, STATS_INTERVAL_MS);

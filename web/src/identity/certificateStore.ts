@@ -60,3 +60,13 @@ export async function keptCertificate(summitId: string, deviceKey: Uint8Array, f
     throw e;
   }
 }
+
+/** Forget the certificate kept for this summit (the server refused it: the device enrolls again). */
+export async function forgetCertificate(summitId: string, factory: IDBFactory = indexedDB): Promise<void> {
+  const db = await openKeyDatabase(factory);
+  try {
+    await request(db, 'readwrite', (store) => store.delete(entry(summitId)));
+  } finally {
+    db.close();
+  }
+}

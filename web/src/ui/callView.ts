@@ -16,6 +16,12 @@
  * link came with another key in an earlier call is marked "new key since last call". Alarms are
  * a red banner naming the user id, and while one stands the indicator never says "End-to-end
  * encrypted".
+ *
+ * Identities (verification.ts): every tile and every entry of "Also in the call" shows its
+ * device's verification state (certified by its delegation, pinned; unverified; or the alarm in
+ * words), and the header the summit's ("All N members certified"). The codes stay, as the manual
+ * fallback. In a summit that admits certified devices only, the enrollment screen shows this
+ * device's request code until its officer approves it.
  */
 
 import type { Alarm, Call, Participant } from '../call';
@@ -31,6 +37,8 @@ import { icon, type IconName } from './icons';
 import { interpreterConsole } from './interpreterConsole';
 import { lobbyScreen } from './lobbyScreen';
 import { officerConsole } from './officerConsole';
+import { enrollmentScreen } from './enrollmentScreen';
+import { summaryOf, verificationOf, type Verification } from '../verification';
 
 const CONNECTION_TEXT = {
   connecting: 'Connecting…',
@@ -43,6 +51,7 @@ interface Tile {
   el: HTMLElement;
   video: HTMLVideoElement;
   flag: HTMLElement;
+  verification: HTMLElement;
   delegation: HTMLElement;
   people: HTMLElement;
   role: HTMLElement;
@@ -103,6 +112,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
   const encryptionText = h('span', {});
   let encryptionIcon: SVGSVGElement = icon('clock');
   encryption.append(encryptionIcon, encryptionText);
+  const identityPill = h('span', { class: 'pill identity', testid: 'identity-state', attrs: { role: 'status' } });
   /** A control's label: an icon and words, replaced only when they change. */
   const label = (el: HTMLElement, name: IconName, text: string): void => {
     if (el.dataset.icon === name && el.textContent === text) return;
@@ -209,6 +219,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
   const confirm = confirmDialog();
   const course = courseBar(call);
   const lobby = lobbyScreen(call);
+  const enrollment = enrollmentScreen(call);
   const host = hostPanel(call, confirm);
   const channels = channelBar(call);
   const booth = interpreterConsole(call);
@@ -229,13 +240,14 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       'header',
       { class: 'topbar' },
       h('div', { class: 'titles' }, title, schedule),
-      h('div', { class: 'status' }, ...course.pills, channels.pill, connection, encryption, officer.button),
+      h('div', { class: 'status' }, ...course.pills, channels.pill, connection, encryption, identityPill, officer.button),
     ),
     alarm,
     warning,
     soundBlocked,
     course.banner,
     lobby.el,
+    enrollment.el,
     ...inCall,
     dialog,
     officer.el,
@@ -273,6 +285,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     const people = h('span', { class: 'tile-people' });
     const role = h('span', { class: 'tile-role' });
     const flag = h('span', { class: 'tile-flag', testid: 'tile-flag' });
+    const verification = h('span', { class: 'tile-verification', testid: 'tile-verification' });
     const placeholder = h('div', { class: 'placeholder', text: self ? 'Your camera is off' : p.role === 'press' ? 'Press (view only)' : 'No picture' });
     const remove = self ? null : removeButton(p.userId);
     const el = h(
@@ -281,6 +294,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       video,
       placeholder,
       h('figcaption', {}, delegation, role, people),
+      verification,
       flag,
       remove,
     );
@@ -297,7 +311,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
         }
       });
     }
-    return { el, video, flag, delegation, people, role, remove, stream: null };
+    return { el, video, flag, verification, delegation, people, role, remove, stream: null };
   };
 
   /**
@@ -306,25 +320,33 @@ export function renderCallView(root: HTMLElement, call: Call): void {
    */
   const renderUntiled = (devices: Participant[], strangers: { userId: string; status: MembershipStatus }[]): void => {
     const entries = [
-      ...strangers.map((m) => ({
-        userId: m.userId,
-        role: '',
-        language: null,
-        status: m.status,
-        text: m.status === 'leaving' ? `Leaving: user ${m.userId}` : `Unknown member ${m.userId}`,
-        title:
-          m.status === 'leaving'
-            ? 'Left the call; its removal from the key group is under way'
-            : 'In the key group but not in the list of participants: it can decrypt this call',
-      })),
-      ...devices.map((p) => ({
-        userId: p.userId,
-        role: p.role,
-        language: p.language,
-        status: call.statusOf(p.userId) ?? '',
-        text: `${peopleText(p)} · ${p.language !== null ? languageName(p.language) : p.role === 'press' ? 'Press' : p.delegation}`,
-        title: `${p.delegation}: ${p.language !== null ? `interpreter into ${languageName(p.language)}` : p.role === 'press' ? 'press' : p.role}. Show the code to verify this device`,
-      })),
+      ...strangers.map((m) => {
+        const v = verificationOfMember(m.userId);
+        return {
+          userId: m.userId,
+          role: '',
+          language: null,
+          status: m.status,
+          text: m.status === 'leaving' ? `Leaving: user ${m.userId}` : `Unknown member ${m.userId}`,
+          title:
+            m.status === 'leaving'
+              ? 'Left the call; its removal from the key group is under way'
+              : 'In the key group but not in the list of participants: it can decrypt this call',
+          verification: v,
+        };
+      }),
+      ...devices.map((p) => {
+        const v = verificationOfMember(p.userId);
+        return {
+          userId: p.userId,
+          role: p.role,
+          language: p.language,
+          status: call.statusOf(p.userId) ?? '',
+          text: `${peopleText(p)} · ${p.language !== null ? languageName(p.language) : p.role === 'press' ? 'Press' : p.delegation}`,
+          title: `${p.delegation}: ${p.language !== null ? `interpreter into ${languageName(p.language)}` : p.role === 'press' ? 'press' : p.role}. ${v.detail} Show the code to verify this device`,
+          verification: v,
+        };
+      }),
     ];
     untiled.hidden = entries.length === 0;
     const key = JSON.stringify(entries);
@@ -336,7 +358,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
         h(
           'button',
           {
-            class: `untiled-device${entry.status === 'hidden' || entry.status === 'key_changed' || entry.status === 'not_in_group' ? ' flagged' : ''}`,
+            class: `untiled-device${entry.status === 'hidden' || entry.status === 'key_changed' || entry.status === 'not_in_group' || entry.verification.state === 'alarm' ? ' flagged' : ''}`,
             testid: entry.status === 'hidden' ? 'unknown-member' : 'also-in-call-entry',
             title: entry.title,
             attrs: {
@@ -345,15 +367,20 @@ export function renderCallView(root: HTMLElement, call: Call): void {
               'data-role': entry.role,
               'data-language': entry.language ?? '',
               'data-status': entry.status,
+              'data-verification': entry.verification.state,
             },
             on: { click: () => verify(entry.userId) },
           },
           entry.language !== null ? icon('headphones') : null,
           h('span', { text: entry.text }),
+          h('span', { class: `verification ${entry.verification.state}`, testid: 'entry-verification', text: entry.verification.text }),
         ),
       );
     }
   };
+
+  /** A member's verification state, as its tile or entry shows it. */
+  const verificationOfMember = (userId: string): Verification => verificationOf(userId, call.certifiedMode, call.identity, call.alarms);
 
   const render = (): void => {
     const summit = call.summit;
@@ -368,13 +395,19 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     // The lobby: no call yet, so no encryption to show, no code, no tiles.
     course.update();
     lobby.update();
+    enrollment.update();
     host.update();
     channels.update();
     booth.update();
     soundBlocked.hidden = !call.admitted || call.connection === 'closed' || call.mix.running;
-    const waiting = call.inLobby;
+    const waiting = call.inLobby || call.enrolling;
     for (const el of inCall) el.hidden = waiting;
     encryption.hidden = waiting;
+    const summary = summaryOf(call.certifiedMode, call.pinned, call.identity);
+    identityPill.hidden = waiting || call.summit === null;
+    identityPill.dataset.state = summary.state;
+    identityPill.title = summary.detail;
+    setText(identityPill, summary.text);
 
     const state = call.encryption;
     encryption.dataset.state = state;
@@ -396,7 +429,9 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     // One line per alarm, each naming its member; the hold said once.
     alarm.hidden = call.alarms.length === 0;
     const lines = call.alarms.map((a) => a.text);
-    if (call.session?.held) lines.push('Your camera and microphone are held: nothing leaves this device while the key group holds a member it cannot vouch for.');
+    if (call.session?.held && (call.alarms.length > 0 || !call.certifiedMode)) {
+      lines.push('Your camera and microphone are held: nothing leaves this device while the key group holds a member it cannot vouch for.');
+    }
     const nextAlarmKey = JSON.stringify(lines);
     if (nextAlarmKey !== alarmKey) {
       alarmKey = nextAlarmKey;
@@ -450,7 +485,12 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       const flag = tileFlag(isSelf ? null : call.statusOf(p.userId), call.newKeys.has(p.userId));
       setText(tile.flag, flag.text);
       tile.flag.classList.toggle('bad', flag.bad);
-      tile.el.classList.toggle('distrusted', flag.bad);
+      const verified = verificationOfMember(p.userId);
+      setText(tile.verification, verified.text);
+      tile.verification.title = verified.detail;
+      tile.verification.dataset.state = verified.state;
+      tile.el.dataset.verification = verified.state;
+      tile.el.classList.toggle('distrusted', flag.bad || verified.state === 'alarm');
       tile.el.classList.toggle('speaking', call.speaker === p.userId);
       tile.el.classList.toggle('no-picture', stream === null || !call.hasPicture(p.userId));
     });
