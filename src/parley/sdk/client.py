@@ -67,6 +67,7 @@ from parley.identity.certificate import DeviceCertificate
 from parley.identity.delegation_key import DelegationKey
 from parley.identity.fingerprint import Fingerprint
 from parley.interpretation.mixer import Listening, Mixer, Resumption
+from parley.media import stun_guard
 from parley.media.frame_transform import (
     FrameStats,
     FrameTransform,
@@ -298,6 +299,7 @@ class ParleyClient:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing: set[asyncio.Task[None]] = set()  # peer connections being closed
         self._relay = MediaRelay()
+        stun_guard.install()  # before this device's first peer connection
 
     # -- how the server placed this device -------------------------------------------------------
 
