@@ -13,7 +13,7 @@ from pathlib import Path
 import dave
 import pytest
 from calls import receiving, until
-from certified import certified_summit, closing, enroll, officer_console, returning
+from certified import certified_summit, closing, enroll, officer_console, request_of, returning
 from hostile import room_of
 
 from parley.identity.certificate import DeviceCertificate, issue
@@ -169,3 +169,26 @@ async def test_a_device_that_kept_its_certificate_goes_straight_into_the_call_ne
         await again.join()
         assert again.admitted.is_set() and again.enrollment_code is None and again.user_id == ann.user_id
         await until(lambda: all_certified([officer, again]), 10, "both certified")
+
+
+async def test_an_officer_who_declines_a_request_ends_the_device_s_stay_with_its_reason(
+    parley: ParleyServer, tmp_path: Path
+) -> None:
+    async with closing(certified_summit(parley, tmp_path / "devices")) as summit:
+        officer_a = await officer_console(summit, "Delegation A", "Officer A", PATTERNS["Officer A"])
+        stranger = summit.client("Delegation A", "Ann", PATTERNS["Ann"])
+        await stranger.join()
+
+        def asked() -> bool:
+            return request_of(officer_a, stranger) is not None
+
+        await until(asked, 10, "the request to reach its officer")
+        waiting = request_of(officer_a, stranger)
+        assert waiting is not None
+        await officer_a.decline(waiting)
+        await until(lambda: stranger.ended is not None, 10, "the declined device's stay to end")
+        assert stranger.ended is not None and stranger.ended.code is ErrorCode.ENROLLMENT_DECLINED
+        assert officer_a.console is not None and officer_a.console.waiting == []
+        with pytest.raises(RequestRefused) as again:  # nothing left to decline
+            await officer_a.decline(waiting)
+        assert again.value.code is ErrorCode.NO_SUCH_DEVICE

@@ -39,6 +39,7 @@ import { ServerFrames } from './incoming';
 import { Publisher, Subscription } from './media';
 import { RequestFailed, type AnswerTo, type RequestMessage } from './requests';
 import { CLOSE_REFUSED, ENDING_FOR_CLOSE, FINAL_CLOSE_CODES, SignalingSocket, isEndingCode, signalingUrl } from './signaling';
+import type { OfficerOp } from './officer';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 export type EncryptionState = 'establishing' | 'encrypted' | 'warning' | 'alarm';
@@ -428,7 +429,7 @@ export class Call {
   }
 
   /** An officer console's request (ui/officerConsole.ts): the server's answer, or RequestFailed with its refusal. */
-  officerRequest<K extends 'officer' | 'approve' | 'revocations' | 'pins'>(op: K, d: RequestMessage<K>['d']): Promise<AnswerTo<K>> {
+  officerRequest<K extends OfficerOp>(op: K, d: RequestMessage<K>['d']): Promise<AnswerTo<K>> {
     if (!this.socket) return Promise.reject(new RequestFailed(op, 'closed', 'not connected'));
     return this.socket.request(op, d);
   }

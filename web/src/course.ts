@@ -40,6 +40,7 @@ export const ENDING_TEXT: Readonly<Record<EndingCode, string>> = {
   summit_ended: 'The summit has ended',
   unusable_commits: 'Removed from the summit',
   certificate_revoked: "This device's certificate was revoked",
+  enrollment_declined: 'Not certified by your delegation',
 };
 
 /** What each final screen says when the server gave no message. */
@@ -52,6 +53,7 @@ export const ENDING_DETAIL: Readonly<Record<EndingCode, string>> = {
   summit_ended: 'Thank you for taking part.',
   unusable_commits: "The other members could not use this device's key changes, more than once, so the server removed it.",
   certificate_revoked: "Its delegation's security officer revoked this device's certificate: it may no longer take part.",
+  enrollment_declined: "Your delegation's security officer declined to certify this device. Ask them before trying again.",
 };
 
 /**

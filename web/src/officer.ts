@@ -8,7 +8,7 @@
  * certificates and revocation lists relayed to every device, and, once this device has proved it
  * holds the delegation key (`officer`), its delegation's enrollment requests. With the key open
  * (delegationKey.ts: in this tab's memory only) the officer approves a request (a certificate for
- * exactly the claim the request's key signed), declines one, revokes a device (every serial this
+ * exactly the claim the request's key signed), declines one (its stay ends), revokes a device (every serial this
  * console has seen for it, beside those already revoked), and signs the pin set.
  *
  * In a summit that requires certificates, the console's own device must be certified to enter
@@ -37,7 +37,7 @@ import { PinSet, signPins } from './identity/pins';
 import { RevocationList, signRevocations } from './identity/revocation';
 import type { AnswerTo, RequestMessage } from './requests';
 
-export type OfficerOp = 'officer' | 'approve' | 'revocations' | 'pins';
+export type OfficerOp = 'officer' | 'approve' | 'decline' | 'revocations' | 'pins';
 
 /** How the desk reaches the server: `Call.officerRequest`. */
 export interface OfficerLink {
@@ -265,9 +265,11 @@ export class OfficerDesk {
     this.changed();
   }
 
-  /** Not approved: the request leaves this console (the device stays uncertified; it may ask again). */
-  decline(userId: number): void {
-    this.waiting.delete(userId);
+  /** Not approved: the server ends the device's stay (`enrollment_declined`), and the request leaves this console. */
+  async decline(userId: number): Promise<void> {
+    if (!this.waiting.has(userId)) return;
+    const done = await this.send('decline', `Device ${userId} was not declined`, () => Promise.resolve({ user_id: userId }));
+    if (done) this.waiting.delete(userId);
     this.changed();
   }
 

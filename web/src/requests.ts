@@ -33,6 +33,7 @@ export const ANSWERS = {
   enroll: 'ok',
   officer: 'ok',
   approve: 'ok',
+  decline: 'ok',
   revocations: 'ok',
   pins: 'ok',
   attest: 'ok',

@@ -180,3 +180,21 @@ test('with a fake server: the pins it signs are the typed fingerprints, numbered
   expect(pins.sequence).toBe(BigInt(VECTORS.pins.sequence) + 1n);
   expect(pins.byName.get('Delegation B')?.toString()).toBe(VECTORS.other_fingerprint);
 });
+
+test('with a fake server: declining a request sends decline for its device and drops it from the console', async () => {
+  const link = new FakeServerLink();
+  const desk = new OfficerDesk(link);
+  desk.observe(ready(false, true));
+  await desk.open(KEY_FILE, PASSPHRASE);
+  desk.observe(requestOp);
+  await settled(() => desk.requests.length === 1);
+  link.refuse.set('decline', 'the server refuses');
+  await desk.decline(CLAIM.userId);
+  expect(desk.requests).toHaveLength(1); // refused: still shown, with the reason in words
+  expect(desk.notice).toContain('the server refuses');
+  link.refuse.delete('decline');
+  await desk.decline(CLAIM.userId);
+  expect(link.of('decline').map((s) => s.d)).toEqual([{ user_id: CLAIM.userId }, { user_id: CLAIM.userId }]);
+  expect(desk.requests).toHaveLength(0);
+  expect(link.of('approve')).toHaveLength(0);
+});

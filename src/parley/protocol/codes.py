@@ -35,6 +35,7 @@ class ErrorCode(enum.StrEnum):
     UNUSABLE_COMMITS = "unusable_commits"
     INVITATION_REVOKED = "invitation_revoked"
     CERTIFICATE_REVOKED = "certificate_revoked"
+    ENROLLMENT_DECLINED = "enrollment_declined"
     # Invitations and entry.
     INVITATION_FORGED = "invitation_forged"
     INVITATION_EXPIRED = "invitation_expired"
@@ -95,6 +96,7 @@ ENDINGS = frozenset(
         ErrorCode.SUMMIT_ENDED,
         ErrorCode.UNUSABLE_COMMITS,
         ErrorCode.CERTIFICATE_REVOKED,
+        ErrorCode.ENROLLMENT_DECLINED,
     }
 )
 

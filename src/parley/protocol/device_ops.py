@@ -278,6 +278,14 @@ class Approve(_Request):
     d: ApproveData
 
 
+class Decline(_Request):
+    """An officer console: it does not certify this device of its delegation, which is waiting for
+    a certificate; the device's stay ends (`enrollment_declined`)."""
+
+    op: Literal["decline"] = "decline"
+    d: UserData
+
+
 class RevocationsData(Model):
     revocations: RevocationsText
 
@@ -333,6 +341,7 @@ DeviceOp = Annotated[
     | Enroll
     | Officer
     | Approve
+    | Decline
     | Revocations
     | Pins
     | Attest,

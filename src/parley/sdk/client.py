@@ -445,6 +445,12 @@ class ParleyClient:
             raise RuntimeError("only an officer console approves: give the client officer=")
         return await self.console.approve(self, waiting)
 
+    async def decline(self, waiting: Waiting) -> None:
+        """An officer console: do not certify a device whose request it received; it leaves."""
+        if self.console is None:
+            raise RuntimeError("only an officer console declines: give the client officer=")
+        await self.console.decline(self, waiting)
+
     async def revoke_certificates(self, serials: list[bytes]) -> None:
         """An officer console: revoke these certificates (and all revoked before) in the summit."""
         if self.console is None or self.certified is None:

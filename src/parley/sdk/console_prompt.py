@@ -2,7 +2,8 @@
 
 Each enrollment request the server relays is numbered and shown with its code and claim; the
 officer compares the code with the one on the device's screen and types `approve N` (nothing is
-approved without it), or `revoke SERIAL...` for a device lost or gone. Lines come from standard
+approved without it), `decline N` for a device it does not know (its stay ends), or `revoke
+SERIAL...` for a device lost or gone. Lines come from standard
 input through a daemon thread, so that a console waiting for a line never holds the program open.
 """
 
@@ -18,7 +19,7 @@ from parley.sdk.client import ParleyClient
 from parley.sdk.officer import Waiting
 from parley.sdk.requests import RequestRefused, RequestTimeout
 
-HELP = "Type 'approve N' once the device shows request N's code, or 'revoke SERIAL...'."
+HELP = "Type 'approve N' once the device shows request N's code, 'decline N', or 'revoke SERIAL...'."
 
 
 class ConsolePrompt:
@@ -37,18 +38,17 @@ class ConsolePrompt:
         )
 
     async def command(self, line: str) -> None:
-        """One typed line: `approve N` or `revoke SERIAL...`; anything else shows the help."""
+        """One typed line: `approve N`, `decline N` or `revoke SERIAL...`; anything else shows the help."""
         assert self.client is not None
         word, *rest = line.split() or [""]
         try:
-            if (
-                word == "approve"
-                and len(rest) == 1
-                and rest[0].isdigit()
-                and 1 <= int(rest[0]) <= len(self.shown)
-            ):
-                certificate = await self.client.approve(self.shown[int(rest[0]) - 1])
+            chosen = self._numbered(rest)
+            if word == "approve" and chosen is not None:
+                certificate = await self.client.approve(chosen)
                 self.say(f"Certified {certificate.claim.describe()}; serial {certificate.serial.hex()}")
+            elif word == "decline" and chosen is not None:
+                await self.client.decline(chosen)
+                self.say(f"Declined {chosen.request.claim.describe()}: its stay ends.")
             elif word == "revoke" and rest:
                 await self.client.revoke_certificates([bytes.fromhex(serial) for serial in rest])
                 self.say(f"Revoked {', '.join(rest)}.")
@@ -56,6 +56,11 @@ class ConsolePrompt:
                 self.say(HELP)
         except (RequestRefused, RequestTimeout, ValueError) as e:
             self.say(f"Not done: {e}")
+
+    def _numbered(self, rest: list[str]) -> Waiting | None:
+        if len(rest) == 1 and rest[0].isdigit() and 1 <= int(rest[0]) <= len(self.shown):
+            return self.shown[int(rest[0]) - 1]
+        return None
 
 
 def read_lines(stream: TextIO = sys.stdin) -> asyncio.Queue[str]:

@@ -26,6 +26,7 @@ from parley.protocol.base import Model
 from parley.protocol.device_ops import (
     Approve,
     ApproveData,
+    Decline,
     DeviceOp,
     Officer,
     OfficerData,
@@ -33,6 +34,7 @@ from parley.protocol.device_ops import (
     PinsData,
     Revocations,
     RevocationsData,
+    UserData,
 )
 from parley.protocol.fields import b64url
 from parley.protocol.server_ops import OkOp
@@ -126,6 +128,11 @@ class OfficerConsole:
         await client.request(Approve(d=ApproveData(certificate=certificate.to_text())), OkOp)
         self.waiting = [w for w in self.waiting if w is not waiting]
         return certificate
+
+    async def decline(self, client: Requester, waiting: Waiting) -> None:
+        """The officer said no: the device's stay ends (`enrollment_declined`)."""
+        await client.request(Decline(d=UserData(user_id=waiting.user_id)), OkOp)
+        self.waiting = [w for w in self.waiting if w is not waiting]
 
     async def revoke(self, client: Requester, serials: Iterable[bytes], sequence: int) -> RevocationList:
         """Revoke certificates (added to those revoked before: each list replaces the last)."""

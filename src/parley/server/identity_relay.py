@@ -244,6 +244,12 @@ class IdentityRelay:
             raise PolicyError(ErrorCode.FORBIDDEN, "an officer certifies devices of its own delegation only")
         return device, self.present(device, text, now, to)
 
+    def may_decline(self, by: Attendee, device: Attendee) -> None:
+        """An officer declines only a device of its own delegation (PolicyError otherwise)."""
+        self._console_key(by, "a refusal to certify")
+        if device.delegation.delegation_id != by.delegation.delegation_id:
+            raise PolicyError(ErrorCode.FORBIDDEN, "an officer declines devices of its own delegation only")
+
     def revoke(self, by: Attendee, text: str, to: Iterable[int]) -> Relay:
         """An officer's new revocation list: kept and relayed to every device."""
         self._console_key(by, "a revocation list")

@@ -261,6 +261,9 @@ class Room:
         await self._ensure_media()
         await self._perform(self.policy.approve(by.attendee, certificate, self.wall_clock()))
 
+    async def decline(self, by: Device, user_id: int) -> None:
+        await self._perform(self.policy.decline(by.attendee, user_id))
+
     async def revocations(self, by: Device, revocations: str) -> None:
         await self._perform(self.policy.revocations(by.attendee, revocations))
 

@@ -671,6 +671,18 @@ class RoomPolicy:
             effects += self._go_in(*waiting)
         return effects
 
+    def decline(self, by: Attendee, user_id: int) -> Effects:
+        """An officer does not certify a device waiting for its certificate: its stay ends."""
+        device = self._enrolling(user_id)
+        if device is None:
+            raise PolicyError(ErrorCode.NO_SUCH_DEVICE, f"device {user_id} is not waiting for a certificate")
+        self.identity.may_decline(by, device)
+        message = "its delegation's security officer declined to certify this device"
+        return [
+            Log(self.course, "enrollment_declined", {"user_id": user_id, "by": by.user_id}),
+            *self._dismiss(device, ErrorCode.ENROLLMENT_DECLINED, message, CloseCode.REFUSED),
+        ]
+
     def revocations(self, by: Attendee, revocations: str) -> Effects:
         """An officer's revocation list: relayed to everyone; each device it revokes leaves."""
         effects = self._relayed(self.identity.revoke(by, revocations, self._present_ids()))

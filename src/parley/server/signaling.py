@@ -33,6 +33,7 @@ from parley.protocol.device_ops import (
     Approve,
     Attest,
     Cough,
+    Decline,
     DeviceOp,
     Enroll,
     HandOver,
@@ -312,6 +313,8 @@ class SignalingConnection:
             await room.officer(device, op.d.key, op.d.proof)
         elif isinstance(op, Approve):
             await room.approve(device, op.d.certificate)
+        elif isinstance(op, Decline):
+            await room.decline(device, op.d.user_id)
         elif isinstance(op, Revocations):
             await room.revocations(device, op.d.revocations)
         elif isinstance(op, Pins):

@@ -20,11 +20,15 @@ ANN = A.device(7)
 class FakeApprovingClient:
     def __init__(self) -> None:
         self.approved: list[Waiting] = []
+        self.declined: list[Waiting] = []
         self.revoked: list[bytes] = []
 
     async def approve(self, waiting: Waiting) -> DeviceCertificate:
         self.approved.append(waiting)
         return issue(A.key, waiting.request.claim, 0, 3600)
+
+    async def decline(self, waiting: Waiting) -> None:
+        self.declined.append(waiting)
 
     async def revoke_certificates(self, serials: list[bytes]) -> None:
         self.revoked += serials
@@ -46,3 +50,7 @@ async def test_a_request_is_shown_with_its_code_and_approved_only_when_typed() -
     await prompt.command("revoke 00ff")
     await prompt.command("revoke xyz")
     assert client.revoked == [b"\x00\xff"] and said[-1].startswith("Not done:")
+    await prompt.command("decline 3")
+    assert client.declined == [] and said[-1] == HELP
+    await prompt.command("decline 1")
+    assert client.declined == [waiting] and said[-1].startswith("Declined Ann Example")

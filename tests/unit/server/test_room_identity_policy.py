@@ -278,3 +278,21 @@ def test_a_room_whose_call_empties_is_not_empty_while_a_device_waits_for_its_cer
     assert not policy.empty  # the room stays open for the device waiting
     policy.depart(waiting.user_id)
     assert policy.empty
+
+
+def test_an_officer_declines_a_waiting_device_of_its_own_delegation_and_its_stay_ends() -> None:
+    policy = make_policy()
+    north, _ = officer_console(policy, NORTH, 1)
+    south, _ = officer_console(policy, SOUTH, 2)
+    arrive(policy, NORTH.device(3))
+    with pytest.raises(PolicyError) as foreign:
+        policy.decline(south, 3)
+    assert foreign.value.code is ErrorCode.FORBIDDEN
+    with pytest.raises(PolicyError) as in_call:  # only a device waiting for its certificate
+        policy.decline(north, 2)
+    assert in_call.value.code is ErrorCode.NO_SUCH_DEVICE
+    effects = policy.decline(north, 3)
+    ((to, error),) = sent(effects, ErrorOp)
+    assert to == 3 and error.d.code is ErrorCode.ENROLLMENT_DECLINED
+    assert [e.code for e in effects if isinstance(e, Close)] == [CloseCode.REFUSED]
+    assert 3 not in policy.enrolling

@@ -45,6 +45,7 @@ export type CloseCode = (typeof CLOSE_CODES)[number];
 export const ENDING_CODES = [
   "admission_refused",
   "certificate_revoked",
+  "enrollment_declined",
   "invitation_revoked",
   "opening_ended",
   "removed",
@@ -75,6 +76,7 @@ export const ERROR_CODES = [
   "unusable_commits",
   "invitation_revoked",
   "certificate_revoked",
+  "enrollment_declined",
   "invitation_forged",
   "invitation_expired",
   "invitation_wrong_summit",

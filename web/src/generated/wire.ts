@@ -28,6 +28,7 @@ export type ErrorCode =
   | "unusable_commits"
   | "invitation_revoked"
   | "certificate_revoked"
+  | "enrollment_declined"
   | "invitation_forged"
   | "invitation_expired"
   | "invitation_wrong_summit"
@@ -114,6 +115,7 @@ export type IdentityProblem =
 export type EndingCode =
   | "admission_refused"
   | "certificate_revoked"
+  | "enrollment_declined"
   | "invitation_revoked"
   | "opening_ended"
   | "removed"
@@ -156,6 +158,7 @@ export interface ParleyWire {
         | Enroll
         | Officer
         | Approve
+        | Decline
         | Revocations
         | Pins
         | Attest
@@ -393,6 +396,15 @@ export interface Approve {
 }
 export interface ApproveData {
   certificate: string;
+}
+/**
+ * An officer console: it does not certify this device of its delegation, which is waiting for
+ * a certificate; the device's stay ends (`enrollment_declined`).
+ */
+export interface Decline {
+  id?: number | null;
+  op: "decline";
+  d: UserData;
 }
 /**
  * An officer console: its delegation's new revocation list, kept and relayed to every device.
@@ -745,6 +757,6 @@ export type ServerOp = AdmittedOp | AttestationOp | BoothsOp | CertificateOp | C
 /** The DAVE JSON ops of server_op (one member per op). */
 export type DaveServerOp = DaveClientsConnect | DaveClientDisconnect | DavePrepareTransition | DaveExecuteTransition | DavePrepareEpoch;
 /** The named ops of device_op (one member per op). */
-export type DeviceOp = Admit | Advance | AllowOverrun | Approve | Attest | Cough | Enroll | HandOver | Heartbeat | Identify | Leave | Lock | Officer | Pins | Publish | Refuse | Remove | Revocations | Revoke | Subscribe | SubscribeAnswer | TakeOver | Trickle;
+export type DeviceOp = Admit | Advance | AllowOverrun | Approve | Attest | Cough | Decline | Enroll | HandOver | Heartbeat | Identify | Leave | Lock | Officer | Pins | Publish | Refuse | Remove | Revocations | Revoke | Subscribe | SubscribeAnswer | TakeOver | Trickle;
 /** The DAVE JSON ops of device_op (one member per op). */
 export type DaveDeviceOp = DaveReadyForTransition | DaveInvalidCommitWelcome;

@@ -137,7 +137,7 @@ export function officerConsole(call: Call, confirm: Confirm): OfficerConsole {
         approveButton.disabled = false;
       });
     });
-    declineButton.addEventListener('click', () => desk.decline(waiting.userId));
+    declineButton.addEventListener('click', () => void desk.decline(waiting.userId));
     return h(
       'li',
       { class: 'lobby-entry', testid: 'officer-request', attrs: { 'data-user-id': String(waiting.userId) } },
