@@ -1,7 +1,7 @@
 /**
  * The officer's enrollment console (docs/identity.md, "The officer's ceremony"), opened from the
- * "Officer console" button in the call's header (in the lobby too, so an officer whose own device
- * waits to be certified can certify it). It asks for the delegation key file and its passphrase
+ * "Officer console" button in the call's header of a summit whose delegations are pinned (in the
+ * lobby too, so an officer whose own device waits to be certified can certify it). It asks for the delegation key file and its passphrase
  * (the key stays in this tab's memory only: closing the tab forgets it), then shows:
  *
  * - each enrollment request of the delegation, with its 20-digit code (the officer checks that
@@ -219,7 +219,8 @@ export function officerConsole(call: Call, confirm: Confirm): OfficerConsole {
   let requestsListed = '';
   let devicesListed = '';
   const update = (): void => {
-    button.hidden = call.connection === 'closed' || desk.summit === null;
+    // Only a summit whose delegations are pinned needs certificates: elsewhere the console has nothing to do.
+    button.hidden = call.connection === 'closed' || desk.summit === null || Object.keys(desk.summit.pins).length === 0;
     if (!el.open) return;
     const open = desk.key !== null && desk.isConsole;
     unlock.hidden = open;
