@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import dave
+from hypothesis import strategies as st
 
 from parley.identity.certificate import DeviceCertificate, issue
 from parley.identity.claim import DeviceClaim
@@ -72,3 +73,11 @@ def pins_of(own: Delegation, *others: Delegation, sequence: int = 1) -> Pins:
     """The pins `own`'s officer signs for the summit, as one of its devices trusts them."""
     pinned = {d.name: d.key.fingerprint for d in (own, *others)}
     return verify_pins(sign_pins(own.key, SUMMIT, sequence, pinned), own.key.fingerprint, SUMMIT)
+
+
+def with_a_byte_changed(data: st.DataObject, document: bytes) -> bytes:
+    """The document with one byte, anywhere, changed to any other value (drawn by hypothesis)."""
+    raw = bytearray(document)
+    at = data.draw(st.integers(0, len(raw) - 1), label="byte")
+    raw[at] ^= data.draw(st.integers(1, 255), label="xor")
+    return bytes(raw)

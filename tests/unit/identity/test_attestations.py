@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from identities import SUMMIT, Delegation, Device
+from identities import SUMMIT, Delegation, Device, with_a_byte_changed
 
 from parley.identity.attestation import (
     ATTESTATION_BOUND,
@@ -151,12 +151,10 @@ def test_an_attestation_body_out_of_bounds_cannot_be_made() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_changing_any_byte_of_an_attestation_fails_it(data: st.DataObject) -> None:
-    raw = bytearray(attestation().to_bytes())
-    at = data.draw(st.integers(0, len(raw) - 1), label="byte")
-    raw[at] ^= data.draw(st.integers(1, 255), label="xor")
+    raw = with_a_byte_changed(data, attestation().to_bytes())
     tracker = tracker_at_epoch_5()
     try:
-        tampered = EpochAttestation.from_bytes(bytes(raw))
+        tampered = EpochAttestation.from_bytes(raw)
         tracker.receive(tampered, 100.5)
     except IdentityError:
         pass

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from identities import HOUR, NOW, SUMMIT, Delegation
+from identities import HOUR, NOW, SUMMIT, Delegation, with_a_byte_changed
 
 from parley.identity.certificate import issue
 from parley.identity.delegation_key import DelegationKey
@@ -124,8 +124,6 @@ def test_the_device_refuses_a_forged_certificate() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_changing_any_byte_of_a_request_fails_it(data: st.DataObject) -> None:
-    raw = bytearray(REQUEST.to_bytes())
-    at = data.draw(st.integers(0, len(raw) - 1), label="byte")
-    raw[at] ^= data.draw(st.integers(1, 255), label="xor")
+    raw = with_a_byte_changed(data, REQUEST.to_bytes())
     with pytest.raises(IdentityError):
-        verify_request(EnrollmentRequest.from_bytes(bytes(raw)))
+        verify_request(EnrollmentRequest.from_bytes(raw))

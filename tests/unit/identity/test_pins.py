@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from identities import SUMMIT, Delegation, pins_of
+from identities import SUMMIT, Delegation, pins_of, with_a_byte_changed
 
 from parley.identity.fingerprint import Fingerprint
 from parley.identity.pins import LABEL, PinSet, _body, sign_pins, verify_pins
@@ -92,8 +92,6 @@ def test_the_helper_gives_a_device_its_delegations_pins() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_changing_any_byte_of_a_pin_set_fails_it(data: st.DataObject) -> None:
-    raw = bytearray(signed(A).to_bytes())
-    at = data.draw(st.integers(0, len(raw) - 1), label="byte")
-    raw[at] ^= data.draw(st.integers(1, 255), label="xor")
+    raw = with_a_byte_changed(data, signed(A).to_bytes())
     with pytest.raises(IdentityError):
-        verify_pins(PinSet.from_bytes(bytes(raw)), A.key.fingerprint, SUMMIT)
+        verify_pins(PinSet.from_bytes(raw), A.key.fingerprint, SUMMIT)
