@@ -308,6 +308,9 @@ class AttestationOp(Model):
     d: AttestationData
 
 
+# The documents of delegation-certified identities the server relays (docs/identity.md).
+IdentityOp = EnrollmentRequestOp | CertificateOp | RevocationsOp | PinsOp | AttestationOp
+
 ParleyServerOp = Annotated[
     ReadyOp
     | AdmittedOp

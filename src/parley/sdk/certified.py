@@ -25,7 +25,7 @@ from parley.protocol.server_ops import (
     AttestationOp,
     CertificateOp,
     DeviceInfo,
-    EnrollmentRequestOp,
+    IdentityOp,
     OkOp,
     PinsOp,
     ReadyData,
@@ -39,7 +39,6 @@ from parley.sdk.officer import OfficerConsole, Requester
 
 log = logging.getLogger(__name__)
 
-IdentityOp = CertificateOp | RevocationsOp | PinsOp | AttestationOp | EnrollmentRequestOp
 Signer = Callable[[bytes], bytes]
 
 

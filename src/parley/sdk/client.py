@@ -113,18 +113,16 @@ from parley.protocol.errors import ParleyError
 from parley.protocol.fields import b64url, key_proof_message, unb64url
 from parley.protocol.server_ops import (
     AdmittedOp,
-    AttestationOp,
     BoothInfo,
     BoothsOp,
-    CertificateOp,
     ClockWarningOp,
     CourseInfo,
     CourseOp,
     DeviceInfo,
-    EnrollmentRequestOp,
     ErrorData,
     ErrorOp,
     HeartbeatAckOp,
+    IdentityOp,
     LobbyDevice,
     LobbyJoinedOp,
     LobbyLeftOp,
@@ -132,11 +130,9 @@ from parley.protocol.server_ops import (
     OkOp,
     OwnDevice,
     ParleyServerOp,
-    PinsOp,
     PublishAnswerOp,
     ReadyData,
     ReadyOp,
-    RevocationsOp,
     RosterData,
     RosterOp,
     ServerOp,
@@ -762,7 +758,7 @@ class ParleyClient:
             elif op.d.op == "identify" and self.certified is not None:  # the certificate it presented
                 enroll = self.certified.enroll_again(self, op.d.message)
                 self._spawn(self._start_certified(enroll), "parley-enroll")
-        elif isinstance(op, EnrollmentRequestOp | CertificateOp | RevocationsOp | PinsOp | AttestationOp):
+        elif isinstance(op, IdentityOp):
             if self.certified is not None:  # else documents this device has no use for
                 self._identity_news(self.certified.on_op(op, time.time()))
         elif isinstance(op, _ANSWERS):  # to a request given up on (its timeout), or never made

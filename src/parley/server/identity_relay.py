@@ -40,6 +40,7 @@ from parley.protocol.server_ops import (
     CertificateOp,
     EnrollmentRequestData,
     EnrollmentRequestOp,
+    IdentityOp,
     PinSetData,
     PinsOp,
     RevocationListData,
@@ -47,8 +48,6 @@ from parley.protocol.server_ops import (
 )
 from parley.server.attendee import Attendee
 from parley.summit.model import Summit
-
-IdentityOp = EnrollmentRequestOp | CertificateOp | RevocationsOp | PinsOp | AttestationOp
 
 
 class DocumentKind:

@@ -59,6 +59,7 @@ from parley.protocol.server_ops import (
     DeviceInfo,
     ErrorData,
     ErrorOp,
+    IdentityOp,
     LobbyDevice,
     LobbyJoinedData,
     LobbyJoinedOp,
@@ -70,7 +71,7 @@ from parley.protocol.server_ops import (
     RosterOp,
 )
 from parley.server.attendee import Attendee
-from parley.server.identity_relay import IdentityOp, IdentityRelay, Keep, Relay
+from parley.server.identity_relay import IdentityRelay, Keep, Relay
 from parley.summit.course import Admission, Course, CourseError, Phase
 from parley.summit.model import Role, Summit
 
