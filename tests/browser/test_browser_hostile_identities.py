@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from browsers import Browsers, state
-from calls import janus_spy, until
+from calls import janus_spy, publishing, until
 from certified import CertifiedSummit, certified_summit, closing, enroll, officer_console
 from certified_browsers import all_certified, enroll_in_browser
 from hostile import room_of, swap_key
@@ -77,7 +77,7 @@ async def call(parley: ParleyServer, browsers: Browsers, tmp_path: Path) -> Asyn
         link = f"{base}?testSmallVideo=1#{fragment}"
         browser = await enroll_in_browser(page, link, ["Principal A"], officer_a)
         await until(lambda: all(_certified(c, 5) for c in devices.values()), 20, "SDK devices certified")
-        await until(lambda: _publishing(officer_a, browser), 20, "the browser's feed")
+        await until(lambda: publishing(officer_a, browser), 20, "the browser's feed")
         call = Call(summit, page, browser, devices)
         try:
             await asyncio.wait_for(_all_certified_and_sending(call), 20)
@@ -93,11 +93,6 @@ def _certified(client: ParleyClient, members: int) -> bool:
         and client.certified.certification.summary() == f"all {members} members certified"
         and not client.holding
     )
-
-
-def _publishing(client: ParleyClient, user_id: int) -> bool:
-    device = client.roster.get(user_id)
-    return device is not None and device.publishing
 
 
 async def _all_certified_and_sending(call: Call) -> None:

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pytest
 from browsers import Browsers, decodes, join_in_browser, state, wait_until
-from calls import janus_spy, joined, until
+from calls import janus_spy, joined, publishing, until
 from certified import certified_summit, closing, officer_console
 from certified_browsers import all_certified, certified_and_in, enroll_in_browser
 from playwright.async_api import Page, expect
 
-from parley.sdk.client import ParleyClient
 from parley.server.attendee import Attendee
 from parley.server.runtime import ParleyServer
 
@@ -124,7 +123,7 @@ async def test_a_member_let_in_without_a_certificate_is_named_within_2_s_and_the
             await expect(page.get_by_test_id("identity-state")).to_have_text("1 of 3 members not certified")
             await page.screenshot(path=str(output / "uncertified-member-alarm.png"))
             # What leaves the browser, at Janus: not one frame while the ghost is in its group.
-            await until(lambda: _publishing(ghost, browser), 30, "the browser's feed at Janus")
+            await until(lambda: publishing(ghost, browser), 30, "the browser's feed at Janus")
             async with janus_spy(parley, ghost.summit.channel_id, browser) as spied:
                 await asyncio.sleep(QUIET_S)
                 assert spied.forwarded == [], f"{len(spied.forwarded)} frames of the browser reached Janus"
@@ -143,11 +142,6 @@ async def _verdict_says_why(page: Page, user_id: int) -> bool:
     identity = (await state(page))["identity"]
     verdict = {"userId": str(user_id), "delegation": None, "problem": "no_certificate"}
     return identity is not None and verdict in identity["verdicts"]
-
-
-def _publishing(client: ParleyClient, user_id: int) -> bool:
-    device = client.roster.get(user_id)
-    return device is not None and device.publishing
 
 
 async def test_a_revocation_ends_the_browsers_stay_within_2_s_and_its_next_visit_enrolls_again(
