@@ -5,6 +5,11 @@ Run: scripts/netns .venv/bin/python bench/browser.py [--seconds S]
 Prints one figure a line:
 - join to first decoded remote frame: from clicking Join to the first video frame the browser
   decodes from a device already publishing (an SDK device), median of a few joins;
+- the same for a returning browser (a profile that joined once before), plain and in a certified
+  summit (docs/identity.md: its delegation's SDK officer console publishing; the browser enrolled
+  at its first visit, then timed as it comes back with its kept certificate, the officer's
+  approval being a person's time), and the difference: what certificates, the epoch check and the
+  attestations add to a browser's join;
 - per-frame encrypt and decrypt cost in the transform worker (davey, WebAssembly), as the page
   measures it around each call: mean and worst, over a call of S seconds between two browsers;
 - browser CPU with E2EE against the same two-browser call with the transforms not attached (a
@@ -23,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from browsers import Browsers
 from calls import local_server, summit_links
+from certified import certified_summit, closing, officer_console
+from certified_browsers import enroll_in_browser
 
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
 from parley.sdk.client import ParleyClient
@@ -85,7 +93,30 @@ def cpu_seconds(profile: Path) -> float:
     return total / TICKS
 
 
-async def join_times(server: ParleyServer, browsers: Browsers, joins: int) -> list[float]:
+async def timed_join(
+    browsers: Browsers,
+    tag: str,
+    link: str,
+    sender: int,
+    first_visit: Callable[[Page], Awaitable[object]] | None = None,
+) -> float:
+    """A new profile joins (after `first_visit`, in a new tab of it: a returning browser):
+    seconds from clicking Join to the first frame it decodes from `sender`."""
+    page = await browsers.page(tag)
+    context = page.context
+    if first_visit is not None:
+        await first_visit(page)
+        await page.close()
+        page = await context.new_page()
+    clicked = await join(page, link, "Principal B")
+    took = await first_frame(page, str(sender)) - clicked
+    await context.close()
+    browsers.contexts.remove(context)
+    return took
+
+
+async def join_times(server: ParleyServer, browsers: Browsers, joins: int, returning: bool) -> list[float]:
+    """Browsers joining a summit where an SDK device publishes: new profiles, or returning ones."""
     links = summit_links(
         server, [("Delegation A", Role.PRINCIPAL)] + [("Delegation B", Role.PRINCIPAL)] * joins
     )
@@ -93,15 +124,36 @@ async def join_times(server: ParleyServer, browsers: Browsers, joins: int) -> li
     await sdk.join()
     try:
         times = []
-        for index, link in enumerate(links[1:]):
-            page = await browsers.page(f"joiner-{index}")
-            clicked = await join(page, with_query(link, "testSmallVideo=1"), "Principal B")
-            times.append(await first_frame(page, str(sdk.user_id)) - clicked)
-            await page.context.close()
-            browsers.contexts.remove(page.context)
+        for index, invitation in enumerate(links[1:]):
+            link = with_query(invitation, "testSmallVideo=1")
+
+            async def visit(page: Page, link: str = link) -> None:
+                await join(page, link, "Principal B")
+                await first_frame(page, str(sdk.user_id))
+
+            tag = f"{'returning' if returning else 'joiner'}-{index}"
+            times.append(await timed_join(browsers, tag, link, sdk.user_id, visit if returning else None))
         return times
     finally:
         await sdk.close()
+
+
+async def certified_join_times(
+    server: ParleyServer, browsers: Browsers, joins: int, folder: Path
+) -> list[float]:
+    async with closing(certified_summit(server, folder)) as summit:
+        # One other member, as in the plain summit: the officer's console, publishing, which
+        # enrolls the browser (its pin set names B's key too; B's officer need not be there).
+        publisher = await officer_console(summit, "Delegation A", "Officer A", 3)
+        times = []
+        for index in range(joins):
+            link = with_query(summit.browser_link("Delegation A"), "testSmallVideo=1")
+
+            async def enroll(page: Page, link: str = link) -> int:
+                return await enroll_in_browser(page, link, ["Principal B"], publisher)
+
+            times.append(await timed_join(browsers, f"certified-{index}", link, publisher.user_id, enroll))
+        return times
 
 
 async def two_browser_call(
@@ -148,9 +200,21 @@ async def main(seconds: float, joins: int) -> None:
         async with local_server(Path(tmp) / "parley", test_hooks=True) as server, async_playwright() as pw:
             browsers = Browsers(pw, Path(tmp) / "profiles")
             try:
-                times = await join_times(server, browsers, joins)
+                times = await join_times(server, browsers, joins, returning=False)
                 median_ms = statistics.median(times) * 1000
                 print(f"join click to first decoded remote frame: {median_ms:.0f} ms (median of {joins})")
+                plain_ms = statistics.median(await join_times(server, browsers, joins, returning=True)) * 1000
+                certified_ms = (
+                    statistics.median(
+                        await certified_join_times(server, browsers, joins, Path(tmp) / "devices")
+                    )
+                    * 1000
+                )
+                print(f"the same, a returning browser: {plain_ms:.0f} ms (median of {joins})")
+                print(
+                    f"the same, certified (its kept certificate): {certified_ms:.0f} ms (median of {joins})"
+                )
+                print(f"join time certificates add: {certified_ms - plain_ms:.0f} ms")
                 small = "testSmallVideo=1"
                 with_e2ee, cost = await two_browser_call(server, browsers, seconds, small, "e2ee")
                 print(cost_line("encrypt", cost))

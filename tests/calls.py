@@ -80,9 +80,11 @@ async def until(condition: Callable[[], bool], timeout: float, what: str) -> Non
         await asyncio.sleep(0.1)
 
 
-def publishing(client: ParleyClient, *others: ParleyClient) -> bool:
-    """The client's roster shows every one of `others` publishing (subscribe-able)."""
-    return all((device := client.roster.get(o.user_id)) is not None and device.publishing for o in others)
+def publishing(client: ParleyClient, *others: ParleyClient | int) -> bool:
+    """The client's roster shows every one of `others` (a client, or a user id: a browser's)
+    publishing (subscribe-able)."""
+    ids = [o if isinstance(o, int) else o.user_id for o in others]
+    return all((device := client.roster.get(i)) is not None and device.publishing for i in ids)
 
 
 def frames_of(client: ParleyClient, feed: int) -> int:

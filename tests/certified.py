@@ -44,15 +44,22 @@ class CertifiedSummit:
         )
         return link
 
-    def client(self, delegation: str, name: str, pattern: int, **options: object) -> ParleyClient:
-        """A device of `delegation` with its own key file and recognisable media, certified mode
-        (its own delegation's fingerprint given, as its link or officer gives it)."""
+    def browser_link(self, delegation: str, role: Role = Role.PRINCIPAL) -> str:
+        """An invitation as the officer hands it to a browser: the own delegation's fingerprint
+        rides in the fragment beside the token (web/src/invite.ts)."""
+        base, token = self.link(delegation, role).split("#", 1)
+        return f"{base}#token={token}&delegation={self.keys[delegation].fingerprint.digits}"
+
+    def client(self, delegation: str, name: str, pattern: int | None, **options: object) -> ParleyClient:
+        """A device of `delegation` with its own key file and recognisable media (None: it only
+        receives), certified mode (its own delegation's fingerprint given, as its link or
+        officer gives it)."""
         options.setdefault("delegation", self.keys[delegation].fingerprint)
         client = ParleyClient(
             self.link(delegation, options.pop("role", Role.DELEGATE)),  # type: ignore[arg-type]
             [name],
-            audio=ToneAudioTrack(300.0 + 40 * pattern),
-            video=PatternVideoTrack(pattern),
+            audio=None if pattern is None else ToneAudioTrack(300.0 + 40 * pattern),
+            video=None if pattern is None else PatternVideoTrack(pattern),
             key_file=self.folder / f"{name}.key",
             **options,  # type: ignore[arg-type]
         )
@@ -97,7 +104,9 @@ async def closing(summit: CertifiedSummit) -> AsyncIterator[CertifiedSummit]:
             await client.close()
 
 
-async def officer_console(summit: CertifiedSummit, delegation: str, name: str, pattern: int) -> ParleyClient:
+async def officer_console(
+    summit: CertifiedSummit, delegation: str, name: str, pattern: int | None
+) -> ParleyClient:
     """The delegation's officer console: certified by itself, publishing every delegation's pin."""
     console = summit.client(
         delegation,
@@ -112,16 +121,19 @@ async def officer_console(summit: CertifiedSummit, delegation: str, name: str, p
     return console
 
 
-def request_of(console: ParleyClient, device: ParleyClient) -> Waiting | None:
+def request_of(console: ParleyClient, user_id: int) -> Waiting | None:
+    """The enrollment request of device `user_id` waiting at this officer console, if any."""
     assert console.console is not None
-    return next((w for w in console.console.waiting if w.user_id == device.user_id), None)
+    return next((w for w in console.console.waiting if w.user_id == user_id), None)
 
 
 async def enroll(console: ParleyClient, device: ParleyClient) -> None:
     """The device (joined) asks; its officer sees the request, compares the code with the one the
     device shows, and approves; the device takes its certificate and goes into the call."""
-    await until(lambda: request_of(console, device) is not None, 10, "the request to reach the officer")
-    waiting = request_of(console, device)
+    await until(
+        lambda: request_of(console, device.user_id) is not None, 10, "the request to reach the officer"
+    )
+    waiting = request_of(console, device.user_id)
     assert waiting is not None and waiting.request.code == device.enrollment_code
     await console.approve(waiting)
     await until(lambda: device.admitted.is_set(), 10, "the certified device to be let into the call")

@@ -5,7 +5,7 @@
  * (it answers from the scenario's leaves, or says no), and the DAVE member's calls are made by hand.
  */
 
-import { beforeEach, describe, expect, test } from 'vitest';
+import { beforeEach, describe, expect, test, vi } from 'vitest';
 
 import { IdentityGuard, type IdentityAlarmReason, type LeafProbe } from '../src/e2ee/identityGuard';
 import type { IdentityView, RosterPerson } from '../src/e2ee/messages';
@@ -114,6 +114,22 @@ describe('an epoch is held from the moment it is entered until every member pass
     expect(view?.verdicts.find((v) => v.userId === '21')?.problem).toBe('key_mismatch');
     expect(guard.held).toBe(true);
   });
+  test('a member no certificate names is named before the leaf probes of the others end (a welcome into a large group)', async () => {
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const guard = await guardWith(async (userId, key) => {
+      await gate;
+      return sameBytes(leafKey(userId), key);
+    });
+    guard.enterEpoch(5n, AUTHENTICATOR, [...leafIds, '30'], true);
+    await vi.waitFor(() => expect(alarms).toContainEqual(['uncertified', '30', 'user 30 has no certificate']));
+    release();
+    await guard.idle();
+    expect(alarms.filter(([, userId]) => userId === '30')).toHaveLength(1);
+    expect(view?.verdicts.find((v) => v.userId === '30')?.problem).toBe('no_certificate');
+  });
 });
 
 describe('who is recognised, and what the server cannot make a device accept', () => {
@@ -123,6 +139,15 @@ describe('who is recognised, and what the server cannot make a device accept', (
     expect(guard.recognises('30')).toBe(false);
     guard.recordAdd('30', leafKey('11') as Uint8Array<ArrayBuffer>);
     expect(alarms).toStrictEqual([['uncertified', '30', expect.stringContaining('without a valid certificate') as string]]);
+  });
+
+  test('an Add of a certified user id with a key its certificate is not for is named and not recognised, until one with its own key', async () => {
+    const guard = await guardWith();
+    guard.recordAdd('21', leafKey('22') as Uint8Array<ArrayBuffer>);
+    expect(guard.recognises('21')).toBe(false);
+    expect(alarms).toStrictEqual([['uncertified', '21', expect.stringContaining('another key than its certificate is for') as string]]);
+    guard.recordAdd('21', leafKey('21') as Uint8Array<ArrayBuffer>);
+    expect(guard.recognises('21')).toBe(true);
   });
 
   test('no pin set: alarm, and media held whatever the group', async () => {

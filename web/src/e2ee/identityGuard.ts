@@ -20,7 +20,7 @@
 import { AttestationTracker, attest, EpochAttestation, type AttestationAlarm } from '../identity/attestation';
 import { DeviceCertificate, verifyCertificate } from '../identity/certificate';
 import { type DeviceSigner } from '../identity/deviceKey';
-import { hex, type Bytes } from '../identity/encoding';
+import { hex, sameBytes, type Bytes } from '../identity/encoding';
 import { checkEpoch, type EpochCheck, type RosterEntry } from '../identity/epochCheck';
 import { Fingerprint } from '../identity/fingerprint';
 import { PinSet, verifyPins, type Pins } from '../identity/pins';
@@ -71,8 +71,10 @@ export class IdentityGuard {
   /** Leaf keys proven by pairwise fingerprint in the current group (cleared at a welcome), and keys that failed. */
   private proven = new Map<string, Bytes>();
   private disproven = new Set<string>();
-  /** User ids with a certificate that verifies and is pinned for its delegation (key aside). */
-  private recognisable = new Set<string>();
+  /** User ids with a certificate that verifies and is pinned for its delegation: the keys those certify. */
+  private recognisable = new Map<string, Bytes[]>();
+  /** User ids whose latest Add carried a key none of their good certificates is for: never committed. */
+  private readonly foreignAdds = new Set<string>();
   private epoch: Epoch | null = null;
   private check: EpochCheck | null = null;
   private checking = false;
@@ -153,13 +155,18 @@ export class IdentityGuard {
     this.recheck();
   }
 
-  /** An attestation relayed from another member. */
+  /**
+   * An attestation relayed from another member. It is judged at the time it came, not when its
+   * turn in the queue comes: behind a welcome's first check (a pairwise fingerprint per member,
+   * seconds in all) it would otherwise count as late, and the others' still queued behind it as silent.
+   */
   receiveAttestation(text: string): void {
+    const received = this.seconds();
     this.enqueue(async () => {
       let attestation: EpochAttestation;
       try {
         attestation = EpochAttestation.fromText(text);
-        this.attestationAlarms(await this.tracker.receive(attestation, this.seconds()));
+        this.attestationAlarms(await this.tracker.receive(attestation, received));
       } catch (e) {
         if (e instanceof IdentityError || e instanceof RangeError) return; // counts for nothing
         throw e;
@@ -178,16 +185,27 @@ export class IdentityGuard {
 
   // -- the DAVE member's side (synchronous: called inside its op handling) --------------------
 
-  /** May `userId` be recognised for proposals? Only a user id with a good certificate. */
+  /** May `userId` be recognised for proposals? Only a user id with a good certificate, whose latest Add carries the key it certifies. */
   recognises(userId: string): boolean {
-    return this.recognisable.has(userId);
+    return this.recognisable.has(userId) && !this.foreignAdds.has(userId);
   }
 
-  /** An Add proposal for `userId` carrying `key`: its leaf key, should it be committed. */
+  /**
+   * An Add proposal for `userId` carrying `key`: its leaf key, should it be committed (by anyone:
+   * the latest Add's key is the one checked, so a key the server made is never taken for the
+   * certified one). A certified user id with another key (a key swapped in, a removed member
+   * back with a new key, a user id twice) is not recognised, so this device does not commit it.
+   */
   recordAdd(userId: string, key: Bytes): void {
     this.addKeys.set(userId, key);
-    if (!this.recognisable.has(userId)) {
+    const certified = this.recognisable.get(userId);
+    if (certified === undefined) {
       this.alarm('uncertified', `the server proposed user ${userId} for the key group without a valid certificate; this device does not add it`, userId);
+    } else if (!certified.some((k) => sameBytes(k, key))) {
+      this.foreignAdds.add(userId);
+      this.alarm('uncertified', `the server proposed user ${userId} for the key group with another key than its certificate is for; this device does not add it`, userId);
+    } else {
+      this.foreignAdds.delete(userId);
     }
   }
 
@@ -219,10 +237,15 @@ export class IdentityGuard {
     this.updateHeld();
   }
 
-  /** At the attestations' deadline (and on the worker's timer): attestations not received within the bound raise `attestation_silent`. */
+  /**
+   * At the attestations' deadline (and on the worker's timer): attestations not received within
+   * the bound raise `attestation_silent`. Judged at the time of the tick, like an attestation at
+   * the time it came: those received before it are queued before it.
+   */
   tick(): void {
+    const at = this.seconds();
     this.enqueue(async () => {
-      this.attestationAlarms(this.tracker.tick(this.seconds()));
+      this.attestationAlarms(this.tracker.tick(at));
     });
   }
 
@@ -286,17 +309,10 @@ export class IdentityGuard {
         return;
       }
       const version = this.version;
+      await this.nameUncertified(entered, pins);
       const leaves: [number, Bytes][] = [];
       for (const id of entered.userIds) leaves.push([Number(id), await this.leafKey(id)]);
-      const check = await checkEpoch({
-        summitId: this.setup.summitId,
-        leaves,
-        certificates: [...this.certificates.values()].flat(),
-        pins,
-        revocations: this.revocations,
-        roster: this.rosterEntries(),
-        now: Math.floor(this.seconds()),
-      });
+      const check = await this.checkLeaves(leaves, pins);
       if (version !== this.version || this.epoch !== entered) continue; // changed meanwhile: again
       const first = this.check === null;
       this.check = check;
@@ -306,6 +322,32 @@ export class IdentityGuard {
       this.changed();
       return;
     }
+  }
+
+  private checkLeaves(leaves: [number, Bytes][], pins: Pins): Promise<EpochCheck> {
+    return checkEpoch({
+      summitId: this.setup.summitId,
+      leaves,
+      certificates: [...this.certificates.values()].flat(),
+      pins,
+      revocations: this.revocations,
+      roster: this.rosterEntries(),
+      now: Math.floor(this.seconds()),
+    });
+  }
+
+  /**
+   * Members no certificate names are judged without their key: named at once, before the leaf
+   * probes (at a welcome, one pairwise fingerprint per other member, about a second each), so
+   * the alarm comes within its bound however many members the group holds. Same words as the
+   * full check's verdict, so said once.
+   */
+  private async nameUncertified(entered: Epoch, pins: Pins): Promise<void> {
+    const unnamed = entered.userIds.filter((id) => id !== this.setup.selfId && !this.certificates.has(id));
+    if (unnamed.length === 0) return;
+    const quick = await this.checkLeaves(unnamed.map((id) => [Number(id), NO_KEY]), pins);
+    if (this.epoch !== entered) return;
+    for (const verdict of quick.alarms) this.alarm('uncertified', verdict.text, String(verdict.userId));
   }
 
   private async enterTracker(entered: Epoch, leaves: readonly [number, Bytes][]): Promise<void> {
@@ -350,7 +392,7 @@ export class IdentityGuard {
   /** The user ids a good certificate names (signature, summit, validity, revocation, pinned for its delegation). */
   private async refreshRecognisable(): Promise<void> {
     const pins = this.pins;
-    const next = new Set<string>();
+    const next = new Map<string, Bytes[]>();
     if (pins !== null) {
       const now = Math.floor(this.seconds());
       for (const [userId, certificates] of this.certificates) {
@@ -362,8 +404,7 @@ export class IdentityGuard {
             throw e;
           }
           if (pins.delegationOf(await certificate.issuerFingerprint()) === certificate.claim.delegation) {
-            next.add(userId);
-            break;
+            next.set(userId, [...(next.get(userId) ?? []), certificate.claim.deviceKey]);
           }
         }
       }
