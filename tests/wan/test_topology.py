@@ -1,0 +1,92 @@
+"""The WAN harness measured from outside: what a device's packets to the server go through.
+
+Runs inside scripts/netns (as root there): it builds its own namespaces within the run's one.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from wan.probe import echo, flood_rate
+from wan.profiles import Path, Profile, named, symmetric
+from wan.topology import Site, Wan
+
+Office = tuple[Wan, Site]  # the WAN and its one site
+SEED = 14  # the impairer's randomness is seeded: a run loses the same packets every time
+
+
+def site_with(profile: Profile | None) -> Iterator[Office]:
+    wan = Wan(profile, seed=SEED)
+    try:
+        yield wan, wan.add("Delegation A")
+    finally:
+        wan.close()
+
+
+@pytest.fixture
+def transcontinental() -> Iterator[Office]:
+    yield from site_with(named("transcontinental"))
+
+
+def test_transcontinental_gives_its_round_trip_jitter_and_loss_each_way(
+    transcontinental: tuple[Wan, Site],
+) -> None:
+    wan, site = transcontinental
+    echo(site, count=5, interval=0.01, rtt_bound=1.0)  # the first packets wait for ARP on every hop
+    echoes = echo(site, count=500, interval=0.01, rtt_bound=1.0)
+    rtts = sorted(echoes.rtts.values())
+    assert 0.068 < echoes.median_rtt < 0.075, echoes.median_rtt
+    # 70 ± 10 ms, give or take a scheduling stall of this shared machine's now and then.
+    assert rtts[0] > 0.059 and rtts[len(rtts) * 95 // 100] < 0.085, rtts
+    # Two uniform ±5 ms one-way jitters: a round trip's standard deviation of about 4 ms.
+    assert 0.003 < echoes.jitter < 0.006, echoes.jitter
+    assert 0 < echoes.up_loss < 0.03 and 0 < echoes.down_loss < 0.03, (echoes.up_loss, echoes.down_loss)
+    wan.close()
+    overhead = site.overhead
+    assert overhead["received"] >= 2 * 500 * 0.97
+    print(f"impairer overhead: {overhead}")
+    assert overhead["late_p99_ms"] < 5, overhead
+
+
+def test_the_server_sees_the_router_not_the_device(transcontinental: Office) -> None:
+    _, site = transcontinental
+    echoes = echo(site, count=20, interval=0.01, rtt_bound=1.0)
+    assert echoes.peers == {site.wan_address}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server, pytest.raises(OSError):
+        server.sendto(b"no route to a delegation's LAN", (site.lan_address, 9))
+
+
+def test_bad_hotel_loses_in_bursts() -> None:
+    for _, site in site_with(named("bad-hotel")):
+        echo(site, count=5, interval=0.01, rtt_bound=1.0)
+        echoes = echo(site, count=600, interval=0.01, rtt_bound=1.0)
+        assert 0.145 < echoes.median_rtt < 0.16, echoes.median_rtt
+        # 3% each way, so about 6% of echoes, lost in runs averaging 3 packets rather than alone.
+        lost = 1 - len(echoes.rtts) / echoes.sent
+        assert 0.02 < lost < 0.12, lost
+        runs = echoes.lost_runs
+        assert sum(runs) / len(runs) > 1.8, runs
+
+
+def test_satellite_gives_its_long_round_trip() -> None:
+    for _, site in site_with(named("satellite")):
+        echo(site, count=5, interval=0.01, rtt_bound=2.0)
+        echoes = echo(site, count=200, interval=0.01, rtt_bound=2.0)
+        assert 0.598 < echoes.median_rtt < 0.606, echoes.median_rtt
+        assert 0 < echoes.up_loss < 0.04, echoes.up_loss
+
+
+def test_a_rate_cap_holds() -> None:
+    capped = symmetric("capped", Path(rate=1_000_000))
+    for _, site in site_with(capped):
+        arrived = flood_rate(site, bits_per_second=3_000_000, seconds=2.0)
+        assert 0.85e6 < arrived < 1.1e6, arrived
+
+
+def test_without_a_profile_the_path_is_only_nat() -> None:
+    for _, site in site_with(None):
+        echoes = echo(site, count=50, interval=0.005, rtt_bound=1.0)
+        assert len(echoes.rtts) == 50 and echoes.median_rtt < 0.005
+        assert echoes.peers == {site.wan_address}
