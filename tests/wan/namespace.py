@@ -53,10 +53,15 @@ class Namespace:
             self.run(command)
 
     def run(self, command: Sequence[str]) -> None:
-        inside(self.path, command)
+        """Run `command` inside, failing loudly with what it printed."""
+        run(self._enter(command))
 
-    def popen(self, command: Sequence[str], **kwargs: object) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(["nsenter", f"--net={self.path}", *command], **kwargs)  # type: ignore[call-overload, no-any-return]
+    def popen(self, command: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """Start `command` inside, its output piped to the caller."""
+        return subprocess.Popen(self._enter(command), stdout=subprocess.PIPE, env=env)
+
+    def _enter(self, command: Sequence[str]) -> list[str]:
+        return ["nsenter", f"--net={self.path}", *command]
 
     def close(self) -> None:
         self._holder.kill()
@@ -65,9 +70,9 @@ class Namespace:
         self._holder.stdout.close()
 
 
-def inside(path: str, command: Sequence[str]) -> None:
-    """Run `command` in the namespace at `path`, failing loudly with what it printed."""
-    done = subprocess.run(["nsenter", f"--net={path}", *command], capture_output=True, check=False)
+def run(command: Sequence[str]) -> None:
+    """Run `command` where this thread is, raising with what it printed if it fails."""
+    done = subprocess.run(command, capture_output=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)}: {done.stderr.decode().strip()}")
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 
 from wan.impairer import DOWN_QUEUE, UP_QUEUE
-from wan.namespace import Namespace, entered
+from wan.namespace import Namespace, entered, run
 from wan.profiles import Path, Profile
 
 SERVER_ADDRESS = "127.0.1.1"  # pv0 in the run's namespace: Janus's ICE address and the WAN server's
@@ -71,8 +71,8 @@ class Wan:
         self.seed = seed
         self.sites: list[Site] = []
         self._closed = False
-        _host(["sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1"])
-        _host(["ip", "route", "replace", "unreachable", LANS, "table", "local"])
+        run(["sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1"])
+        run(["ip", "route", "replace", "unreachable", LANS, "table", "local"])
 
     def add(self, name: str) -> Site:
         number = next(_numbers)
@@ -87,27 +87,26 @@ class Wan:
 
     def close(self) -> None:
         """Stop the impairers (their overhead lands in each site's `overhead`), then the namespaces."""
-        sites, self.sites = self.sites, []
-        if not sites and self._closed:
+        if self._closed:
             return
         self._closed = True
-        for site in sites:
+        for site in self.sites:
             if site.impairer is not None:
                 site.impairer.terminate()
                 out, _ = site.impairer.communicate(timeout=READY_TIMEOUT)
                 site.overhead = json.loads(out.splitlines()[-1]) if out else {}
             site.router.close()  # the veths go with their namespaces
             site.devices.close()
-        _host(["ip", "route", "del", "unreachable", LANS, "table", "local"])
+        run(["ip", "route", "del", "unreachable", LANS, "table", "local"])
 
 
 def _link(site: Site) -> None:
     n, router, devices = site.number, site.router, site.devices
     uplink = f"wan{n}"
-    _host(["ip", "link", "add", uplink, "type", "veth", "peer", "name", f"w{n}", "netns", router.pid])
-    _host(["ip", "addr", "add", f"127.100.{n}.1/24", "dev", uplink, "scope", "global"])
-    _host(["ip", "link", "set", uplink, "up"])
-    _host(["ip", "route", "add", f"127.100.{n}.0/24", "dev", uplink, "table", "local"])
+    run(["ip", "link", "add", uplink, "type", "veth", "peer", "name", f"w{n}", "netns", router.pid])
+    run(["ip", "addr", "add", f"127.100.{n}.1/24", "dev", uplink, "scope", "global"])
+    run(["ip", "link", "set", uplink, "up"])
+    run(["ip", "route", "add", f"127.100.{n}.0/24", "dev", uplink, "table", "local"])
     for command in (
         ["ip", "addr", "add", f"{site.wan_address}/24", "dev", f"w{n}", "scope", "global"],
         ["ip", "link", "set", f"w{n}", "up"],
@@ -138,7 +137,6 @@ def _impair(site: Site, profile: Profile, seed: int) -> None:
     tests = str(FilePath(__file__).resolve().parent.parent)
     site.impairer = router.popen(
         [sys.executable, "-m", "wan.impairer", profile.to_json(), str(seed)],
-        stdout=subprocess.PIPE,
         env={"PYTHONPATH": tests, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
     )
     _wait_ready(site.impairer)
@@ -158,9 +156,3 @@ def _wait_ready(process: subprocess.Popen[bytes]) -> None:
         if not selector.select(READY_TIMEOUT) or process.stdout.readline() != b"ready\n":
             process.kill()
             raise RuntimeError("the impairer did not bind its queues (is netfilterqueue installed?)")
-
-
-def _host(command: list[str]) -> None:
-    done = subprocess.run(command, capture_output=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)}: {done.stderr.decode().strip()}")
