@@ -15,6 +15,7 @@ from typing import Any
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
+from wan import devices
 
 from parley.media.frame_transform import attach_receiver_transform
 from parley.media.janus_api import Jsep
@@ -102,10 +103,12 @@ def receiving(feed: RemoteFeed | None, pattern: int, frames: int = 10) -> bool:
 
 @contextlib.asynccontextmanager
 async def joined(link: str, name: str) -> AsyncIterator[ParleyClient]:
-    client = ParleyClient(
-        link, [name], audio=ToneAudioTrack(TONES[name]), video=PatternVideoTrack(PATTERNS[name])
-    )
-    await client.join()
+    """Device `name` (A, B1, B2) joined; on a WAN run, from its delegation's namespace."""
+    with devices.at(devices.office(f"Delegation {name[0]}")):
+        client = ParleyClient(
+            link, [name], audio=ToneAudioTrack(TONES[name]), video=PatternVideoTrack(PATTERNS[name])
+        )
+        await client.join()
     try:
         yield client
     finally:

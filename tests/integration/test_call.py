@@ -23,6 +23,7 @@ from calls import (
     summit_links,
     until,
 )
+from wan import devices
 
 from parley.media.sources import (
     PatternVideoTrack,
@@ -91,7 +92,8 @@ async def test_a_device_that_leaves_loses_the_keys_and_can_rejoin_with_its_link(
         b2 = ParleyClient(
             links[2], ["B2"], audio=ToneAudioTrack(TONES["B2"]), video=PatternVideoTrack(PATTERNS["B2"])
         )
-        await b2.join()
+        with devices.at(devices.office("Delegation B")):  # on a WAN run, behind B's router
+            await b2.join()
         await until(lambda: receiving(b2.feeds.get(a.user_id), PATTERNS["A"]), 30, "B2 to receive A")
         assert a.member is not None and b2.member is not None
         sender, departed, gone = a.member, b2.member, b2.user_id
@@ -138,7 +140,8 @@ async def test_a_device_can_publish_from_a_file(parley: ParleyServer, tmp_path: 
     links = summit_links(parley, THREE_DEVICES[:2])
     player = MediaPlayer(str(_media_file(tmp_path / "statement.webm", 11, 4.0)))
     publisher = ParleyClient(links[0], ["Recorded statement"], audio=player.audio, video=player.video)
-    await publisher.join()
+    with devices.at(devices.office("Delegation A")):  # on a WAN run, behind A's router
+        await publisher.join()
     try:
         async with joined(links[1], "B1") as b1:
             await until(
