@@ -180,10 +180,10 @@ async def test_an_officer_who_declines_a_request_ends_the_device_s_stay_with_its
         await stranger.join()
 
         def asked() -> bool:
-            return request_of(officer_a, stranger) is not None
+            return request_of(officer_a, stranger.user_id) is not None
 
         await until(asked, 10, "the request to reach its officer")
-        waiting = request_of(officer_a, stranger)
+        waiting = request_of(officer_a, stranger.user_id)
         assert waiting is not None
         await officer_a.decline(waiting)
         await until(lambda: stranger.ended is not None, 10, "the declined device's stay to end")
