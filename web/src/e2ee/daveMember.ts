@@ -87,9 +87,6 @@ export interface EpochGuard {
   leaveGroup(): void;
 }
 
-/** The pairwise fingerprint's version (DAVE's verification fingerprints, version 0). */
-const FINGERPRINT_VERSION = 0;
-
 export interface MemberOptions {
   /** Certified mode: the guard that checks every epoch; none for a summit without pins. */
   guard?: EpochGuard | null;
@@ -459,24 +456,6 @@ export class DaveMember implements FrameCryptor {
   }
 
   // -- verification ------------------------------------------------------------------------
-
-  /**
-   * Does the leaf of `otherId` hold `key`? davey does not show members' keys, so this compares
-   * its pairwise fingerprint for that leaf with the one computed from `key` (both scrypt: about
-   * 0.3 s each). False if the user id is not in the group, or twice.
-   */
-  async leafHolds(otherId: string, key: Uint8Array): Promise<boolean> {
-    if (!this.joined || this.session.getUserIds().filter((id) => id === otherId).length !== 1) return false;
-    try {
-      const [theirs, ours] = await Promise.all([
-        this.session.getPairwiseFingerprint(FINGERPRINT_VERSION, otherId),
-        this.davey.generatePairwiseFingerprint(FINGERPRINT_VERSION, view(this.key.public), this.userId, view(key), otherId),
-      ]);
-      return theirs.length > 0 && theirs.length === ours.length && theirs.every((byte, i) => byte === ours[i]);
-    } catch {
-      return false;
-    }
-  }
 
   /** The 45-digit code two members compare aloud to verify each other's keys. */
   async pairwiseCode(otherId: string): Promise<string> {

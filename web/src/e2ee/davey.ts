@@ -36,7 +36,6 @@ export interface DaveySession {
   processCommit(commit: Bytes): void;
   getEpochAuthenticator(): Bytes | null;
   getVerificationCode(userId: string): Promise<string>;
-  getPairwiseFingerprint(version: number, userId: string): Promise<Bytes>;
   encrypt(mediaType: number, codec: number, packet: Bytes): Bytes;
   decrypt(userId: string, mediaType: number, packet: Bytes): Bytes;
   getUserIds(): string[];
@@ -47,7 +46,6 @@ export interface DaveyModule {
   DAVESession: new (protocolVersion: number, userId: string, channelId: string, keyPair?: SigningKeyPair) => DaveySession;
   generateP256Keypair(): SigningKeyPair;
   generateDisplayableCode(data: Bytes, desiredLength: number, groupSize: number): string;
-  generatePairwiseFingerprint(version: number, localKey: Bytes, localUserId: string, remoteKey: Bytes, remoteUserId: string): Promise<Bytes>;
   VERSION: string;
   DAVE_PROTOCOL_VERSION: number;
 }

@@ -7,11 +7,14 @@
  * attestations, the roster) and what the DAVE member tells it (each Add proposal's key, each epoch
  * entered); it answers with `held` (read by `encrypt` for every frame, so a plain field), whether
  * a user id may be recognised for proposals, alarms, the attestations to send, and a view for the
- * page. Leaf keys: an Add proposal carries the key (read by mlsWire); a member already in the group
- * at a welcome is not shown with its key by davey, so its key is taken from a certificate only when
- * davey's pairwise fingerprint for it equals the one computed from that certificate's key
- * (`LeafProbe`). A member whose key is known neither way is checked with no key, and fails as
- * `key_mismatch`.
+ * page. Leaf keys: an Add proposal carries the key (read by mlsWire). davey shows no key of a member
+ * already in the group at a welcome; such a member's key is the certified key whose holder attested
+ * this very epoch (`attestedKey`): only members know the epoch authenticator, an honest member's
+ * leaf bears the user id its own key signed in its key package, and no user id is in the group
+ * twice (else `user_id_twice`), so the one leaf with that user id holds that key. Until its
+ * attestation comes such a member is awaited (media held, no verdict shown); one that never
+ * attests is named `attestation_silent` at the bound. A member whose key is known neither way is
+ * checked with no key, and fails as `key_mismatch`.
  *
  * Its work runs one item at a time (`work`): an epoch check started before a newer epoch or
  * document counts only if nothing changed meanwhile; then it runs again.
@@ -20,7 +23,7 @@
 import { AttestationTracker, attest, EpochAttestation, type AttestationAlarm } from '../identity/attestation';
 import { DeviceCertificate, verifyCertificate } from '../identity/certificate';
 import { type DeviceSigner } from '../identity/deviceKey';
-import { hex, sameBytes, type Bytes } from '../identity/encoding';
+import { sameBytes, type Bytes } from '../identity/encoding';
 import { checkEpoch, type EpochCheck, type RosterEntry } from '../identity/epochCheck';
 import { Fingerprint } from '../identity/fingerprint';
 import { PinSet, verifyPins, type Pins } from '../identity/pins';
@@ -42,9 +45,6 @@ export interface IdentityEvents {
   /** The view changed. */
   changed(view: IdentityView): void;
 }
-
-/** Does the leaf of `userId` in the current group hold `key`? (davey: pairwise fingerprints compared.) */
-export type LeafProbe = (userId: string, key: Bytes) => Promise<boolean>;
 
 interface Epoch {
   epoch: bigint;
@@ -68,15 +68,18 @@ export class IdentityGuard {
   private readonly departed = new Map<string, { person: RosterPerson; at: number }>();
   /** Leaf keys from Add proposals. */
   private readonly addKeys = new Map<string, Bytes>();
-  /** Leaf keys proven by pairwise fingerprint in the current group (cleared at a welcome), and keys that failed. */
+  /** Leaf keys proven by an attestation in the current group (cleared at a welcome): a leaf's key changes only by an Add. */
   private proven = new Map<string, Bytes>();
-  private disproven = new Set<string>();
   /** User ids with a certificate that verifies and is pinned for its delegation: the keys those certify. */
   private recognisable = new Map<string, Bytes[]>();
   /** User ids whose latest Add carried a key none of their good certificates is for: never committed. */
   private readonly foreignAdds = new Set<string>();
   private epoch: Epoch | null = null;
+  /** The epoch the tracker was entered at, and the certified key it verifies each member of unknown key by. */
+  private tracked: { epoch: Epoch; byAttestation: Map<string, Bytes> } | null = null;
   private check: EpochCheck | null = null;
+  /** Members of the checked epoch whose key waits for their attestation: their verdicts are not shown or alarmed yet. */
+  private awaited = new Set<string>();
   private checking = false;
   private attestationAlarm = false;
   private readonly tracker: AttestationTracker;
@@ -89,7 +92,6 @@ export class IdentityGuard {
     readonly setup: IdentitySetup,
     private readonly sign: DeviceSigner,
     private readonly selfKey: Bytes,
-    private readonly probe: LeafProbe,
     private readonly events: IdentityEvents,
     private readonly now: () => number = () => Date.now(),
     /** Runs `tick` at the attestations' deadline (tests step the clock and tick by hand). */
@@ -157,8 +159,8 @@ export class IdentityGuard {
 
   /**
    * An attestation relayed from another member. It is judged at the time it came, not when its
-   * turn in the queue comes: behind a welcome's first check (a pairwise fingerprint per member,
-   * seconds in all) it would otherwise count as late, and the others' still queued behind it as silent.
+   * turn in the queue comes: behind other work it would otherwise count as late. One that proves
+   * the key of an awaited member runs the check again.
    */
   receiveAttestation(text: string): void {
     const received = this.seconds();
@@ -171,6 +173,7 @@ export class IdentityGuard {
         if (e instanceof IdentityError || e instanceof RangeError) return; // counts for nothing
         throw e;
       }
+      if (this.awaited.has(String(attestation.userId)) && this.attestedKey(String(attestation.userId)) !== null) this.recheck();
     });
   }
 
@@ -211,12 +214,10 @@ export class IdentityGuard {
 
   /** This device entered an epoch (a commit or welcome): hold until it passes. */
   enterEpoch(epoch: bigint, authenticator: Bytes, userIds: readonly string[], welcome: boolean): void {
-    if (welcome) {
-      this.proven = new Map();
-      this.disproven = new Set();
-    }
+    if (welcome) this.proven = new Map();
     this.epoch = { epoch, authenticator, userIds, enteredAt: this.seconds() };
     this.check = null;
+    this.awaited = new Set();
     this.attestationAlarm = false;
     this.version += 1;
     this.updateHeld();
@@ -233,6 +234,7 @@ export class IdentityGuard {
   leaveGroup(): void {
     this.epoch = null;
     this.check = null;
+    this.awaited = new Set();
     this.version += 1;
     this.updateHeld();
   }
@@ -259,11 +261,13 @@ export class IdentityGuard {
   }
 
   view(): IdentityView {
+    // An awaited member's verdict (checked without its key) is not shown: it is "checking", and so is the whole.
+    const shown = (this.check?.verdicts ?? []).filter((v) => !this.awaited.has(String(v.userId)));
     return {
       pins: this.pinsState,
       ownDelegation: this.pins?.ownDelegation ?? null,
-      verdicts: (this.check?.verdicts ?? []).map((v) => ({ userId: String(v.userId), delegation: v.delegation, problem: v.problem, text: v.text })),
-      summary: this.check?.summary() ?? null,
+      verdicts: shown.map((v) => ({ userId: String(v.userId), delegation: v.delegation, problem: v.problem, text: v.text })),
+      summary: this.awaited.size > 0 ? null : (this.check?.summary() ?? null),
       held: this.held,
     };
   }
@@ -309,15 +313,17 @@ export class IdentityGuard {
         return;
       }
       const version = this.version;
-      await this.nameUncertified(entered, pins);
-      const leaves: [number, Bytes][] = [];
-      for (const id of entered.userIds) leaves.push([Number(id), await this.leafKey(id)]);
-      const check = await this.checkLeaves(leaves, pins);
+      if (this.tracked?.epoch !== entered) await this.enterTracker(entered);
+      const keys = new Map(entered.userIds.map((id) => [id, this.leafKey(id)]));
+      const check = await this.checkLeaves(entered.userIds.map((id) => [Number(id), keys.get(id) ?? NO_KEY]), pins);
       if (version !== this.version || this.epoch !== entered) continue; // changed meanwhile: again
-      const first = this.check === null;
       this.check = check;
-      for (const verdict of check.alarms) this.alarm('uncertified', verdict.text, String(verdict.userId));
-      if (first) await this.enterTracker(entered, leaves);
+      // Awaited: its certificate fails only for want of its key, which its attestation will prove.
+      const awaits = (id: string): boolean => keys.get(id) === null && this.tracked?.byAttestation.has(id) === true;
+      this.awaited = new Set(check.alarms.filter((v) => v.problem === 'key_mismatch' && awaits(String(v.userId))).map((v) => String(v.userId)));
+      for (const verdict of check.alarms) {
+        if (!this.awaited.has(String(verdict.userId))) this.alarm('uncertified', verdict.text, String(verdict.userId));
+      }
       this.updateHeld();
       this.changed();
       return;
@@ -337,45 +343,45 @@ export class IdentityGuard {
   }
 
   /**
-   * Members no certificate names are judged without their key: named at once, before the leaf
-   * probes (at a welcome, one pairwise fingerprint per other member, about a second each), so
-   * the alarm comes within its bound however many members the group holds. Same words as the
-   * full check's verdict, so said once.
+   * Requires an attestation of the epoch from every other member whose key this device knows or
+   * can prove: a member of unknown key is required to attest under the key of its good
+   * certificate (the newest: renewals keep the key), and that attestation, when it comes, is
+   * what proves its leaf's key (`attestedKey`). Members with neither are named by the check.
    */
-  private async nameUncertified(entered: Epoch, pins: Pins): Promise<void> {
-    const unnamed = entered.userIds.filter((id) => id !== this.setup.selfId && !this.certificates.has(id));
-    if (unnamed.length === 0) return;
-    const quick = await this.checkLeaves(unnamed.map((id) => [Number(id), NO_KEY]), pins);
-    if (this.epoch !== entered) return;
-    for (const verdict of quick.alarms) this.alarm('uncertified', verdict.text, String(verdict.userId));
-  }
-
-  private async enterTracker(entered: Epoch, leaves: readonly [number, Bytes][]): Promise<void> {
-    const members = new Map(leaves.filter(([, key]) => key.length > 0));
+  private async enterTracker(entered: Epoch): Promise<void> {
+    const members = new Map<number, Bytes>();
+    const byAttestation = new Map<string, Bytes>();
+    for (const id of entered.userIds) {
+      const known = id === this.setup.selfId ? this.selfKey : (this.addKeys.get(id) ?? this.proven.get(id));
+      const certified = this.recognisable.get(id)?.[0];
+      if (known === undefined && certified !== undefined) byAttestation.set(id, certified);
+      const key = known ?? certified;
+      if (key !== undefined) members.set(Number(id), key);
+    }
+    this.tracked = { epoch: entered, byAttestation };
     this.attestationAlarms(await this.tracker.enterEpoch(entered.epoch, entered.authenticator, members, entered.enteredAt));
     // A member silent at the bound is named then, not at the next periodic tick.
     const deadline = this.tracker.deadline(this.seconds());
     if (deadline !== null) this.wake(Math.max(0, deadline * 1000 - this.now()) + 1, () => this.tick());
   }
 
-  /** The key the leaf of `userId` holds, as far as this device can tell (empty: unknown). */
-  private async leafKey(userId: string): Promise<Bytes> {
+  /** The key the leaf of `userId` holds, as far as this device can tell (null: unknown). */
+  private leafKey(userId: string): Bytes | null {
     if (userId === this.setup.selfId) return this.selfKey;
-    const added = this.addKeys.get(userId);
-    if (added !== undefined) return added;
-    const proven = this.proven.get(userId);
-    if (proven !== undefined) return proven;
-    for (const certificate of this.certificates.get(userId) ?? []) {
-      const key = certificate.claim.deviceKey;
-      const tried = `${userId} ${hex(key)}`;
-      if (this.disproven.has(tried)) continue;
-      if (await this.probe(userId, key)) {
-        this.proven.set(userId, key);
-        return key;
-      }
-      this.disproven.add(tried);
-    }
-    return NO_KEY;
+    return this.addKeys.get(userId) ?? this.proven.get(userId) ?? this.attestedKey(userId);
+  }
+
+  /**
+   * The certified key whose holder attested this epoch's authenticator as `userId` (the tracker
+   * verified it under that key), kept as proven; null until then, or if it attested another too.
+   */
+  private attestedKey(userId: string): Bytes | null {
+    const tracked = this.tracked;
+    const key = tracked?.byAttestation.get(userId);
+    if (tracked === null || key === undefined || tracked.epoch !== this.epoch) return null;
+    if (this.tracker.states(this.seconds()).get(Number(userId)) !== 'attested') return null;
+    this.proven.set(userId, key);
+    return key;
   }
 
   private rosterEntries(): Map<number, RosterEntry> {

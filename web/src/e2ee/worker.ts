@@ -114,7 +114,7 @@ function signer(): Promise<DeviceSigner> {
 async function startGuard(setup: IdentitySetup, pinSet: string | null): Promise<void> {
   if (key === null) return;
   const own = new Uint8Array(key.public);
-  const made = new IdentityGuard(setup, await signer(), own, (userId, leafKey) => member?.leafHolds(userId, leafKey) ?? Promise.resolve(false), {
+  const made = new IdentityGuard(setup, await signer(), own, {
     alarm: (reason, detail, userId) => post({ kind: 'alarm', generation, reason, detail, userId }),
     attest: (attestation) => post({ kind: 'attest', generation, attestation }),
     changed: (view) => {
