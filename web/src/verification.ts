@@ -46,7 +46,7 @@ export function verificationOf(userId: string, certified: boolean, view: Identit
   if (verdict && verdict.delegation !== null) {
     return { state: 'certified', text: `Certified by ${verdict.delegation} (pinned)`, detail: verdict.text };
   }
-  return { state: 'pending', text: 'Checking its certificate…', detail: 'Not checked yet: it is not in this device’s key group yet.' };
+  return { state: 'pending', text: 'Checking its certificate…', detail: 'Not checked yet: it has not joined this device’s key group, or not yet confirmed it (its attestation of the epoch).' };
 }
 
 /** The summit-wide state for the header. */
