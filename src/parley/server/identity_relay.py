@@ -16,6 +16,7 @@ in the room) while its delegation's officer approves its enrollment request.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -48,6 +49,12 @@ from parley.protocol.server_ops import (
 )
 from parley.server.attendee import Attendee
 from parley.summit.model import Summit
+
+# A member attests each epoch it enters once; epochs change at most a few times a second. Each
+# attestation is relayed to every other member, so a device sending more than this is refused
+# rather than let fill everyone's outbox (the room drops a device that falls that far behind).
+ATTESTATIONS_PER_WINDOW = 8
+ATTESTATION_WINDOW = 2.0  # s
 
 
 class DocumentKind:
@@ -111,6 +118,7 @@ class IdentityRelay:
         self.pin_sets: dict[str, PinSet] = {}  # by delegation id
         self.requests: dict[int, EnrollmentRequest] = {}  # by the device asking
         self.officers: dict[int, str] = {}  # console's user id -> its delegation id
+        self.attested: dict[int, deque[float]] = {}  # when each device's latest attestations came
         for document in kept:
             if document.kind == DocumentKind.CERTIFICATE:
                 self.certificates[int(document.owner)] = DeviceCertificate.from_text(document.text)
@@ -297,11 +305,22 @@ class IdentityRelay:
 
     # -- attestations -----------------------------------------------------------------------------
 
-    def attest(self, by: Attendee, text: str, to: Iterable[int]) -> list[tuple[int, IdentityOp]]:
-        """A member's attestation, for this summit and its own user id, relayed (not kept)."""
+    def attest(self, by: Attendee, text: str, to: Iterable[int], now: float) -> list[tuple[int, IdentityOp]]:
+        """A member's attestation, for this summit and its own user id, relayed (not kept); at
+        most ATTESTATIONS_PER_WINDOW per device in ATTESTATION_WINDOW seconds (`now`: monotonic)."""
         attestation = _read(EpochAttestation, text, "the attestation")
         if attestation.summit_id != self.summit.summit_id or attestation.user_id != by.user_id:
             raise PolicyError(ErrorCode.INVALID, "an attestation is of this summit, by the device sending it")
+        recent = self.attested.setdefault(by.user_id, deque())
+        while recent and recent[0] <= now - ATTESTATION_WINDOW:
+            recent.popleft()
+        if len(recent) >= ATTESTATIONS_PER_WINDOW:
+            raise PolicyError(
+                ErrorCode.RATE_LIMITED,
+                f"at most {ATTESTATIONS_PER_WINDOW} attestations in {ATTESTATION_WINDOW:.0f} s"
+                " (a device attests each epoch once)",
+            )
+        recent.append(now)
         op = AttestationOp(d=AttestationData(user_id=by.user_id, attestation=attestation.to_text()))
         return [(user_id, op) for user_id in to if user_id != by.user_id]
 
@@ -310,6 +329,7 @@ class IdentityRelay:
         come back, and its certificate is public anyway)."""
         self.requests.pop(user_id, None)
         self.officers.pop(user_id, None)
+        self.attested.pop(user_id, None)
 
 
 def _request_op(user_id: int, request: EnrollmentRequest) -> EnrollmentRequestOp:

@@ -271,7 +271,7 @@ class Room:
         await self._perform(self.policy.pins(by.attendee, pin_set))
 
     async def attest(self, by: Device, attestation: str) -> None:
-        await self._perform(self.policy.attest(by.attendee, attestation))
+        await self._perform(self.policy.attest(by.attendee, attestation, self.clock()))
 
     async def refuse(self, by: Device, user_id: int) -> None:
         await self._perform(self.policy.refuse(by.attendee, user_id))

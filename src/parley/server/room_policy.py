@@ -701,9 +701,10 @@ class RoomPolicy:
         own = [d.user_id for d in self._everyone() if d.delegation == by.delegation]
         return self._relayed(self.identity.publish_pins(by, pin_set, own))
 
-    def attest(self, by: Attendee, attestation: str) -> Effects:
+    def attest(self, by: Attendee, attestation: str, now: float) -> Effects:
+        """`now`: the shell's monotonic clock (attestations are rate-limited per device)."""
         self._in_call(by)
-        return self._sends(self.identity.attest(by, attestation, self.devices))
+        return self._sends(self.identity.attest(by, attestation, self.devices, now))
 
     def _documents_for(self, user_id: int) -> Effects:
         """What a device arriving is given: every revocation list, and every certificate of a

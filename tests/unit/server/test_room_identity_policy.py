@@ -28,7 +28,7 @@ from parley.protocol.server_ops import (
     RevocationsOp,
 )
 from parley.server.attendee import Attendee
-from parley.server.identity_relay import DocumentKind, Keep
+from parley.server.identity_relay import ATTESTATION_WINDOW, ATTESTATIONS_PER_WINDOW, DocumentKind, Keep
 from parley.server.room_policy import Close, Effect, JoinGroup, KeepDocument, RoomPolicy, Send
 from parley.summit.course import Admission, AtEnd, Course
 from parley.summit.model import Delegation as SummitDelegation
@@ -255,10 +255,25 @@ def test_an_attestation_is_relayed_to_the_others_in_the_call_and_only_its_own() 
     device = SOUTH.device(2)
     member, _ = arrive(policy, device, SOUTH.certify(device).to_text())
     own = attest(SUMMIT, 3, b"\x01" * 32, 2, device.sign).to_text()
-    assert [to for to, _ in sent(policy.attest(member, own), AttestationOp)] == [1]
+    assert [to for to, _ in sent(policy.attest(member, own, 0.0), AttestationOp)] == [1]
     with pytest.raises(PolicyError) as not_its_own:
-        policy.attest(member, attest(SUMMIT, 3, b"\x01" * 32, 1, device.sign).to_text())
+        policy.attest(member, attest(SUMMIT, 3, b"\x01" * 32, 1, device.sign).to_text(), 0.0)
     assert not_its_own.value.code is ErrorCode.INVALID
+
+
+def test_a_device_flooding_attestations_is_refused_before_they_fill_everyone_s_outbox() -> None:
+    policy = make_policy()
+    officer_console(policy, NORTH, 1)
+    device = SOUTH.device(2)
+    member, _ = arrive(policy, device, SOUTH.certify(device).to_text())
+    texts = [attest(SUMMIT, epoch, b"\x01" * 32, 2, device.sign).to_text() for epoch in range(1, 11)]
+    for at, text in enumerate(texts[:ATTESTATIONS_PER_WINDOW]):
+        policy.attest(member, text, at * 0.1)
+    with pytest.raises(PolicyError) as flooding:
+        policy.attest(member, texts[ATTESTATIONS_PER_WINDOW], 0.9)
+    assert flooding.value.code is ErrorCode.RATE_LIMITED
+    # Once the window has passed, one epoch's attestation goes through again.
+    assert sent(policy.attest(member, texts[-1], 0.9 + ATTESTATION_WINDOW), AttestationOp)
 
 
 def test_a_summit_without_pins_lets_devices_in_without_certificates() -> None:
