@@ -50,10 +50,11 @@ from parley.protocol.server_ops import (
 from parley.server.attendee import Attendee
 from parley.summit.model import Summit
 
-# A member attests each epoch it enters once; epochs change at most a few times a second. Each
+# A member attests each epoch it enters once; even many devices joining at once move the epoch a
+# few times a second, the transitions taking their time (up to 2 s each). Each
 # attestation is relayed to every other member, so a device sending more than this is refused
 # rather than let fill everyone's outbox (the room drops a device that falls that far behind).
-ATTESTATIONS_PER_WINDOW = 8
+ATTESTATIONS_PER_WINDOW = 20
 ATTESTATION_WINDOW = 2.0  # s
 
 
