@@ -266,14 +266,19 @@ def test_a_device_flooding_attestations_is_refused_before_they_fill_everyone_s_o
     officer_console(policy, NORTH, 1)
     device = SOUTH.device(2)
     member, _ = arrive(policy, device, SOUTH.certify(device).to_text())
-    texts = [attest(SUMMIT, epoch, b"\x01" * 32, 2, device.sign).to_text() for epoch in range(1, 11)]
-    for at, text in enumerate(texts[:ATTESTATIONS_PER_WINDOW]):
-        policy.attest(member, text, at * 0.1)
+    texts = [
+        attest(SUMMIT, epoch, b"\x01" * 32, 2, device.sign).to_text()
+        for epoch in range(1, ATTESTATIONS_PER_WINDOW + 2)
+    ]
+    step = ATTESTATION_WINDOW / (ATTESTATIONS_PER_WINDOW + 1)
+    for i, text in enumerate(texts[:ATTESTATIONS_PER_WINDOW]):
+        policy.attest(member, text, i * step)
+    last = ATTESTATIONS_PER_WINDOW * step  # still within the window of the first
     with pytest.raises(PolicyError) as flooding:
-        policy.attest(member, texts[ATTESTATIONS_PER_WINDOW], 0.9)
+        policy.attest(member, texts[-1], last)
     assert flooding.value.code is ErrorCode.RATE_LIMITED
-    # Once the window has passed, one epoch's attestation goes through again.
-    assert sent(policy.attest(member, texts[-1], 0.9 + ATTESTATION_WINDOW), AttestationOp)
+    # Once the first has left the window, the next epoch's attestation goes through.
+    assert sent(policy.attest(member, texts[-1], ATTESTATION_WINDOW + step / 2), AttestationOp)
 
 
 def test_a_summit_without_pins_lets_devices_in_without_certificates() -> None:
