@@ -530,7 +530,7 @@ class RoomPolicy:
         if before.press_allowed() and not course.press_allowed():
             effects += self._cut_press()
         if course.phase is Phase.ENDED:
-            for device in [*self.devices.values(), *self.lobby.values()]:
+            for device in self._everyone():
                 message = "the summit has ended"
                 effects += self._dismiss(device, ErrorCode.SUMMIT_ENDED, message, CloseCode.SUMMIT_ENDED)
         return effects
@@ -539,7 +539,7 @@ class RoomPolicy:
         """The opening ends: every press device leaves the DAVE group (the keys rotate for the
         others) and Janus, and its token no longer admits it (may_enter)."""
         effects: Effects = []
-        for device in [d for d in [*self.devices.values(), *self.lobby.values()] if d.role is Role.PRESS]:
+        for device in [d for d in self._everyone() if d.role is Role.PRESS]:
             message = "the opening has ended"
             effects += self._dismiss(device, ErrorCode.OPENING_ENDED, message, CloseCode.OPENING_ENDED)
         return effects
@@ -666,11 +666,17 @@ class RoomPolicy:
         present = {d.user_id: d for d in self._everyone()}
         device, relay = self.identity.approve(by, certificate, present, now.timestamp(), present)
         effects = self._relayed(relay)
-        waiting = self.enrolling.pop(device.user_id, None)
-        if waiting is not None:
-            effects += [Log(self.course, "certified", {"user_id": device.user_id, "by": by.user_id})]
-            effects += self._go_in(*waiting)
-        return effects
+        waiting = self.enrolling.get(device.user_id)
+        if waiting is None:
+            return effects
+        effects.append(Log(self.course, "certified", {"user_id": device.user_id, "by": by.user_id}))
+        # The door shut while it waited: the host locked the summit (the press cut, the end and a
+        # revoked link dismiss a waiting device at once).
+        closed = self._closed_to(device)
+        if closed is not None:
+            return effects + self._dismiss(device, closed.code, str(closed), CloseCode.REFUSED)
+        del self.enrolling[device.user_id]
+        return effects + self._go_in(*waiting)
 
     def decline(self, by: Attendee, user_id: int) -> Effects:
         """An officer does not certify a device waiting for its certificate: its stay ends."""
@@ -749,7 +755,7 @@ class RoomPolicy:
         return self._to(self.devices, BoothsOp(d=booths))
 
     def _to_everyone(self, op: RoomOp) -> Effects:
-        return [*self._to(self.devices, op), *self._to(self.lobby, op)]
+        return [Send(d.user_id, op) for d in self._everyone()]
 
     @staticmethod
     def _to(devices: dict[int, Attendee], op: RoomOp) -> Effects:

@@ -22,6 +22,7 @@ from parley.protocol.fields import b64url
 from parley.protocol.server_ops import (
     AttestationOp,
     CertificateOp,
+    CourseOp,
     EnrollmentRequestOp,
     ErrorOp,
     PinsOp,
@@ -30,7 +31,7 @@ from parley.protocol.server_ops import (
 from parley.server.attendee import Attendee
 from parley.server.identity_relay import ATTESTATION_WINDOW, ATTESTATIONS_PER_WINDOW, DocumentKind, Keep
 from parley.server.room_policy import Close, Effect, JoinGroup, KeepDocument, RoomPolicy, Send
-from parley.summit.course import Admission, AtEnd, Course
+from parley.summit.course import Admission, AtEnd, Course, Phase
 from parley.summit.model import Delegation as SummitDelegation
 from parley.summit.model import Role, Summit
 
@@ -316,3 +317,27 @@ def test_an_officer_declines_a_waiting_device_of_its_own_delegation_and_its_stay
     assert to == 3 and error.d.code is ErrorCode.ENROLLMENT_DECLINED
     assert [e.code for e in effects if isinstance(e, Close)] == [CloseCode.REFUSED]
     assert 3 not in policy.enrolling
+
+
+def test_a_device_waiting_for_its_certificate_follows_the_course_like_everyone_present() -> None:
+    policy = make_policy()
+    north, _ = officer_console(policy, NORTH, 1)
+    press = NORTH.device(2, role=Role.PRESS, people=("Press Pool",))
+    arrive(policy, press)
+    delegate = NORTH.device(3)
+    arrive(policy, delegate)
+    host = attendee_of(policy, NORTH.device(9, role=Role.HOST, people=("Host",)))
+    policy.devices[9] = host  # a host in the call (its own admission is not what is tested here)
+    locked = policy.lock(host, True, START)
+    assert 3 in [to for to, _ in sent(locked, CourseOp)]  # told of the lock while it waits
+    # Approved once the summit is locked: it does not come in.
+    approved = policy.approve(north, NORTH.certify(delegate).to_text(), START)
+    ((_, refused),) = [(to, op) for to, op in sent(approved, ErrorOp) if to == 3]
+    assert refused.d.code is ErrorCode.SUMMIT_LOCKED and 3 not in policy.devices and 3 not in policy.enrolling
+    # The opening's end dismisses a press device still waiting.
+    policy.lock(host, False, START)
+    for phase in (Phase.LOBBY, Phase.OPENING):
+        policy.advance(host, phase, START)
+    closed = policy.advance(host, Phase.CLOSED_SESSION, START)
+    assert 2 not in policy.enrolling
+    assert [op.d.code for to, op in sent(closed, ErrorOp) if to == 2] == [ErrorCode.OPENING_ENDED]
