@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from browsers import Browsers, decodes, fake_microphone, join_in_browser, state, tone_wav, wait_until
-from calls import joined, summit_links, until
+from calls import joined, publishing, summit_links, until
 from playwright.async_api import Page, expect
 
 from parley.media.sources import ToneAudioTrack, dominant_frequency, samples_of
@@ -51,11 +51,6 @@ def received_hz(client: ParleyClient, feed: int) -> float | None:
 def live_in(client: ParleyClient, language: str) -> int | None:
     booth = client.booths.get(language)
     return booth.live if booth else None
-
-
-def publishing(client: ParleyClient, user_id: int) -> bool:
-    device = client.roster.get(user_id)
-    return device is not None and device.publishing
 
 
 async def test_a_browser_listener_hears_the_floor_then_the_russian_channel_and_keeps_the_choice(
