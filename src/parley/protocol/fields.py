@@ -120,3 +120,6 @@ DelegationKeyText = Annotated[str, Field(min_length=43, max_length=43, pattern=r
 Ed25519SignatureText = Annotated[str, Field(min_length=86, max_length=86, pattern=r"^[A-Za-z0-9_-]{86}$")]
 # A delegation key's fingerprint as the organiser pins it: 30 digits (blanks allowed between groups).
 FingerprintText = Annotated[str, Field(min_length=30, max_length=40, pattern=r"^[0-9 ]+$")]
+# As the server shows it (the summit's pins): exactly the 30 digits, so that a client parses what
+# passed the schema without a second rule to fail.
+FingerprintDigits = Annotated[str, Field(min_length=30, max_length=30, pattern=r"^[0-9]{30}$")]

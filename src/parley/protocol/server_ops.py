@@ -21,7 +21,7 @@ from parley.protocol.fields import (
     AttestationText,
     CertificateText,
     EnrollmentText,
-    FingerprintText,
+    FingerprintDigits,
     Language,
     PinSetText,
     RevocationsText,
@@ -75,7 +75,7 @@ class SummitInfo(Model):
     # The organiser's pins ({delegation name: key fingerprint}); empty: no certificates required.
     # A device holds them against its own delegation's pin set, so neither the organiser nor the
     # server can change them unnoticed.
-    pins: dict[str, FingerprintText] = Field(default_factory=dict)
+    pins: dict[str, FingerprintDigits] = Field(default_factory=dict)
 
 
 class CourseInfo(Model):

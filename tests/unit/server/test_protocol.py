@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from support import identify_data
 
 from parley.protocol.base import ProtocolError
@@ -535,3 +536,23 @@ def test_identify_refuses_a_proof_by_another_key_or_for_another_token() -> None:
     assert "proof" in str(refusal(with_data("identify", proof=other["proof"])))  # another key's
     moved = identify_data("pv1.other.token", ["Ada"])
     assert "proof" in str(refusal(with_data("identify", proof=moved["proof"], key=moved["key"])))
+
+
+def test_the_summit_s_pins_are_thirty_digits_on_the_wire_and_nothing_else_reads() -> None:
+    """A client parses the pins it is shown: a server sending anything but 30 digits is refused
+    at the edge, not left to fail the client's join later."""
+    fields: dict[str, Any] = {
+        "summit_id": "s1",
+        "title": "Talks",
+        "scheduled_start": "2027-03-01T09:30:00+00:00",
+        "duration_minutes": 60,
+        "channel_id": 42,
+        "delegations": [],
+        "languages": [],
+        "ducking": 0.2,
+    }
+    digits = "1" * 30
+    assert SummitInfo.model_validate({**fields, "pins": {"North": digits}}).pins == {"North": digits}
+    for pin in ("1" * 29, "1" * 31, "11111 " * 5 + "11111", "1" * 29 + "x"):
+        with pytest.raises(ValidationError):
+            SummitInfo.model_validate({**fields, "pins": {"North": pin}})

@@ -3683,9 +3683,9 @@ validate67.errors = vErrors;
 return errors === 0;
 }
 
-const schema69 = {"additionalProperties":false,"properties":{"summit_id":{"title":"Summit Id","type":"string"},"title":{"title":"Title","type":"string"},"scheduled_start":{"title":"Scheduled Start","type":"string"},"duration_minutes":{"title":"Duration Minutes","type":"integer"},"channel_id":{"title":"Channel Id","type":"integer"},"delegations":{"items":{"$ref":"#/$defs/DelegationInfo"},"title":"Delegations","type":"array"},"languages":{"items":{"pattern":"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$","type":"string"},"title":"Languages","type":"array"},"ducking":{"title":"Ducking","type":"number"},"pins":{"additionalProperties":{"maxLength":40,"minLength":30,"pattern":"^[0-9 ]+$","type":"string"},"title":"Pins","type":"object"}},"required":["summit_id","title","scheduled_start","duration_minutes","channel_id","delegations","languages","ducking","pins"],"title":"SummitInfo","type":"object"};
+const schema69 = {"additionalProperties":false,"properties":{"summit_id":{"title":"Summit Id","type":"string"},"title":{"title":"Title","type":"string"},"scheduled_start":{"title":"Scheduled Start","type":"string"},"duration_minutes":{"title":"Duration Minutes","type":"integer"},"channel_id":{"title":"Channel Id","type":"integer"},"delegations":{"items":{"$ref":"#/$defs/DelegationInfo"},"title":"Delegations","type":"array"},"languages":{"items":{"pattern":"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$","type":"string"},"title":"Languages","type":"array"},"ducking":{"title":"Ducking","type":"number"},"pins":{"additionalProperties":{"maxLength":30,"minLength":30,"pattern":"^[0-9]{30}$","type":"string"},"title":"Pins","type":"object"}},"required":["summit_id","title","scheduled_start","duration_minutes","channel_id","delegations","languages","ducking","pins"],"title":"SummitInfo","type":"object"};
 const schema70 = {"additionalProperties":false,"properties":{"delegation_id":{"title":"Delegation Id","type":"string"},"name":{"title":"Name","type":"string"},"working_language":{"title":"Working Language","type":"string"}},"required":["delegation_id","name","working_language"],"title":"DelegationInfo","type":"object"};
-const pattern14 = new RegExp("^[0-9 ]+$", "u");
+const pattern14 = new RegExp("^[0-9]{30}$", "u");
 
 function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -3921,8 +3921,8 @@ let data14 = data13[key2];
 const _errs33 = errors;
 if(errors === _errs33){
 if(typeof data14 === "string"){
-if(func2(data14) > 40){
-validate69.errors = [{instancePath:instancePath+"/pins/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/pins/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 40}}];
+if(func2(data14) > 30){
+validate69.errors = [{instancePath:instancePath+"/pins/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/pins/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 30}}];
 return false;
 }
 else {
@@ -3932,7 +3932,7 @@ return false;
 }
 else {
 if(!pattern14.test(data14)){
-validate69.errors = [{instancePath:instancePath+"/pins/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/pins/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^[0-9 ]+$"}}];
+validate69.errors = [{instancePath:instancePath+"/pins/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/pins/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^[0-9]{30}$"}}];
 return false;
 }
 }
