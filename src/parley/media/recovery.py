@@ -1,0 +1,139 @@
+"""How a video receiver gets its picture back after loss: when to give up on a packet, when to ask for a
+keyframe, and which frames not to decode. Sans-IO, the clock passed in.
+
+A lost RTP packet is asked for again (NACK; Janus keeps what it sent for about half a second and resends
+it). When the resend is lost too, aiortc's jitter buffer waits for that packet for ever: it hands out no
+frame until 512 more packets have arrived (tens of seconds of low-rate video), then hands out frames
+assembled across the hole, which fail to decrypt. `GapPatience` decides when to stop waiting: after
+`GAP_PATIENCE` the receiver drops the frame with the hole and goes on from the next frame that starts.
+
+A VP8 delta frame only means something on top of every frame before it, back to the last keyframe. Once
+one frame is missing (it did not decrypt: loss inside it, a key this device does not hold yet; or the
+decoder rejected it), every delta frame after it paints on a broken picture, or fails to decode, until the
+next keyframe. aiortc's encoder makes a keyframe only when asked (its keyframe interval is 3000 frames),
+so a receiver that does not ask stays frozen. `KeyframeRequests` holds that policy;
+`parley.media.frame_transform` drives both from the receiver's decoder thread and turns a request into an
+RTCP picture loss indication (PLI), which Janus forwards to the publisher (whose aiortc sender answers a
+PLI or FIR with a keyframe).
+
+The rules:
+- Until a keyframe has decoded, the receiver is *waiting*: it decodes no delta frame (the picture stays as
+  it was rather than breaking) and asks for a keyframe, at most once per `interval`.
+- A frame that fails (to decrypt or to decode) makes it wait again, and asks (rate-limited).
+- The first frame that decrypts after a run of failures asks at once, whatever the rate limit: requests
+  made while the key was missing bring keyframes this device could not read either; now it can.
+- A keyframe that decodes ends the waiting.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+__all__ = [
+    "GAP_PATIENCE",
+    "REQUEST_INTERVAL",
+    "Action",
+    "GapPatience",
+    "KeyframeRequests",
+    "is_vp8_keyframe",
+    "starts_vp8_frame",
+]
+
+# s: how long a hole in the packets may hold frames back. A NACK and its resend take one round trip
+# (70 ms across a continent); a hole still open after several is a resend that was lost as well.
+GAP_PATIENCE = 0.3
+
+REQUEST_INTERVAL = 0.4  # s: at most one request per feed this often (a keyframe takes an RTT and an encode)
+
+
+class Action(enum.Enum):
+    """What the decoder thread should do with the frame it holds."""
+
+    DECODE = "decode"
+    SKIP = "skip"  # a delta frame while waiting for a keyframe: it would paint on a broken picture
+
+
+@dataclass
+class KeyframeRequests:
+    """One video receiver's keyframe state. Each call returns what to do; `take_request()` says whether to
+    send a keyframe request now (the caller sends it, once)."""
+
+    interval: float = REQUEST_INTERVAL
+    waiting: bool = True  # no keyframe decoded since the start or since the last failure
+    failing: bool = False  # the last frame did not decrypt
+    requests: int = 0  # how many requests this core has asked for
+    skipped: int = 0  # delta frames not decoded while waiting
+    _last_request: float | None = None
+    _pending: bool = False
+
+    def frame_lost(self, now: float) -> None:
+        """A frame never reached the decoder (the jitter buffer gave up on it)."""
+        self._lose(now)
+
+    def decrypt_failed(self, now: float) -> None:
+        """A frame did not decrypt: it is lost to the decoder, so its successors are too."""
+        self.failing = True
+        self._lose(now)
+
+    def decode_failed(self, now: float) -> None:
+        """The decoder rejected a frame that decrypted: its picture is broken until a keyframe."""
+        self._lose(now)
+
+    def decrypted(self, now: float, *, keyframe: bool) -> Action:
+        """A frame decrypted; decode it, or skip it while waiting for a keyframe."""
+        recovering, self.failing = self.failing, False
+        if keyframe or not self.waiting:
+            return Action.DECODE
+        self._request(now, force=recovering)
+        self.skipped += 1
+        return Action.SKIP
+
+    def decoded(self, *, keyframe: bool) -> None:
+        """The decoder took the frame; a keyframe makes the picture whole again."""
+        if keyframe:
+            self.waiting = False
+
+    def take_request(self) -> bool:
+        """Whether a keyframe request is due now; True at most once per request."""
+        pending, self._pending = self._pending, False
+        return pending
+
+    def _lose(self, now: float) -> None:
+        self.waiting = True
+        self._request(now)
+
+    def _request(self, now: float, *, force: bool = False) -> None:
+        if not force and self._last_request is not None and now - self._last_request < self.interval:
+            return
+        self._last_request = now
+        self._pending = True
+        self.requests += 1
+
+
+@dataclass
+class GapPatience:
+    """How long one receiver's jitter buffer has been held up by a missing packet."""
+
+    patience: float = GAP_PATIENCE
+    _since: float | None = None
+
+    def held(self, now: float) -> bool:
+        """The buffer has packets after a hole and hands out no frame; True: stop waiting for the hole."""
+        if self._since is None:
+            self._since = now
+        return now - self._since >= self.patience
+
+    def flowing(self) -> None:
+        """No hole holds frames back (any more)."""
+        self._since = None
+
+
+def starts_vp8_frame(payload: bytes) -> bool:
+    """RFC 7741 4.2: an RTP payload whose descriptor has S set and partition index 0 starts a VP8 frame."""
+    return bool(payload) and payload[0] & 0x10 != 0 and payload[0] & 0x07 == 0
+
+
+def is_vp8_keyframe(frame: bytes) -> bool:
+    """RFC 6386 9.1: the first bit of a VP8 frame's tag is 0 for a keyframe (the inverse key frame flag)."""
+    return bool(frame) and frame[0] & 0x01 == 0
