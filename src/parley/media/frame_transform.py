@@ -402,8 +402,9 @@ class _RecoveringJitterBuffer(JitterBuffer):
     hole and marks the next frame it hands out, so the decoder asks for a keyframe. Runs on the event
     loop, in the receiver's RTP handler."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(capacity, is_video=True)
+        self._clock = clock
         self._newest: int | None = None
         self._patience = GapPatience()
         self._dropped = False
@@ -416,7 +417,7 @@ class _RecoveringJitterBuffer(JitterBuffer):
             hole = self._hole()
             if hole is None:
                 self._patience.flowing()
-            elif self._patience.held(time.monotonic()) and self._skip(hole):
+            elif self._patience.held(self._clock()) and self._skip(hole):
                 self._dropped = True
                 frame = self._remove_frame(packet.sequence_number)
         if frame is None:

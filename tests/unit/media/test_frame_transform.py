@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from parley.media.frame_transform import (
     attach_receiver_transform,
     attach_sender_transform,
 )
+from parley.media.recovery import is_vp8_keyframe
 from parley.media.sources import (
     PatternVideoTrack,
     ToneAudioTrack,
@@ -317,3 +319,39 @@ def test_network_call_from_a_sender_without_a_key_delivers_nothing() -> None:
     for kind in ("audio", "video"):
         assert result.sent[kind].frames_in > 0 and result.sent[kind].encrypted == 0
         assert result.received[kind].frames_in == 0
+
+
+@network
+def test_network_call_that_misses_frames_asks_for_a_keyframe_and_gets_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alice, bob = group_of_two()
+    started = time.monotonic()
+    asked: list[float] = []  # when the sender was asked for a keyframe (a PLI or FIR arrived)
+    keyframes: list[float] = []  # when it encoded one
+    send_keyframe = RTCRtpSender._send_keyframe
+
+    def observed_send_keyframe(self: RTCRtpSender) -> None:
+        asked.append(time.monotonic() - started)
+        send_keyframe(self)
+
+    monkeypatch.setattr(RTCRtpSender, "_send_keyframe", observed_send_keyframe)
+
+    def encrypt(media: Media, frame: bytes) -> bytes | None:
+        if media is Media.VIDEO and is_vp8_keyframe(frame):
+            keyframes.append(time.monotonic() - started)
+        return alice.encrypt(media, frame)
+
+    def decrypt(media: Media, frame: bytes) -> bytes | None:
+        if media is Media.VIDEO and 1.5 <= time.monotonic() - started < 2.0:
+            return None  # half a second of frames that do not decrypt (a key this device lacks)
+        return bob.decrypt(alice.user_id, media, frame)
+
+    result = asyncio.run(call(encrypt, decrypt, seconds=4))
+
+    stats = result.received["video"]
+    assert stats.failed > 0 and stats.keyframe_requests > 0, stats
+    assert any(t >= 1.5 for t in asked), asked  # the receiver's PLI reached the sender
+    first_ask = min(t for t in asked if t >= 1.5)
+    assert any(first_ask <= t for t in keyframes), (asked, keyframes)  # which answered with a keyframe
+    assert {read_pattern(f) for f in result.video} == {PATTERN}  # and no broken picture was shown
