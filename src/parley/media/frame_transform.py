@@ -60,6 +60,7 @@ from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtcrtpsender import RTCEncodedFrame
 from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add, uint16_gt
@@ -70,6 +71,7 @@ from parley.media.recovery import (
     Action,
     GapPatience,
     KeyframeRequests,
+    Resends,
     is_vp8_keyframe,
     starts_vp8_frame,
 )
@@ -96,6 +98,7 @@ _SENDER_STARTED = "_RTCRtpSender__started"
 _DECODER_THREAD = "_RTCRtpReceiver__decoder_thread"
 _RECEIVER_STARTED = "_RTCRtpReceiver__started"
 _JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+_NACK_GENERATOR = "_RTCRtpReceiver__nack_generator"
 _DECODER_ERROR = "_RTCRtpReceiver__decoder_error"  # a threading.Event: set, the next RTP packet sends a PLI
 
 _aiortc_get_encoder = aiortc.codecs.get_encoder
@@ -186,7 +189,10 @@ def attach_receiver_transform(receiver: RTCRtpReceiver, decrypt: FrameTransform)
         stats = FrameStats(kind=kind)
         _receivers[receiver] = _ReceiverHook(decrypt, stats)
     if kind == "video":
-        setattr(receiver, _JITTER_BUFFER, _RecoveringJitterBuffer(getattr(receiver, _JITTER_BUFFER).capacity))
+        resends = Resends()
+        capacity = getattr(receiver, _JITTER_BUFFER).capacity
+        setattr(receiver, _JITTER_BUFFER, _RecoveringJitterBuffer(capacity, resends))
+        setattr(receiver, _NACK_GENERATOR, _ResendingNackGenerator(resends))
     logger.debug("frame transform attached to %s receiver", kind)
     return stats
 
@@ -392,6 +398,28 @@ class _Keyframes:
             self._ask.set()
 
 
+class _ResendingNackGenerator(NackGenerator):
+    """aiortc's NACK generator, except that it asks again for a packet still missing
+    (`parley.media.recovery.Resends`) instead of only once, when its hole appears, and stops asking
+    once the jitter buffer has given up on it. aiortc sends the NACK (every packet in `missing`)
+    whenever `add` returns True. Runs on the event loop, in the receiver's RTP handler."""
+
+    def __init__(self, resends: Resends, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._resends = resends
+        self._clock = clock
+
+    def add(self, packet: RtpPacket) -> bool:
+        now = self._clock()
+        self._resends.arrived(packet.sequence_number, now)
+        missed = super().add(packet)
+        self.missing.difference_update(self._resends.given_up(now))
+        if not self.missing or not (missed or self._resends.due(now)):
+            return False
+        self._resends.asked(self.missing, now)
+        return True
+
+
 class _FrameAfterLoss(JitterFrame):
     """The first frame a jitter buffer hands out after dropping one it could not complete."""
 
@@ -402,8 +430,9 @@ class _RecoveringJitterBuffer(JitterBuffer):
     hole and marks the next frame it hands out, so the decoder asks for a keyframe. Runs on the event
     loop, in the receiver's RTP handler."""
 
-    def __init__(self, capacity: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, capacity: int, resends: Resends, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(capacity, is_video=True)
+        self._resends = resends
         self._clock = clock
         self._newest: int | None = None
         self._patience = GapPatience()
@@ -417,7 +446,7 @@ class _RecoveringJitterBuffer(JitterBuffer):
             hole = self._hole()
             if hole is None:
                 self._patience.flowing()
-            elif self._patience.held(self._clock()) and self._skip(hole):
+            elif self._patience.held(self._clock(), self._resends.patience) and self._skip(hole):
                 self._dropped = True
                 frame = self._remove_frame(packet.sequence_number)
         if frame is None:
@@ -496,7 +525,9 @@ def _check_aiortc() -> None:
     # Keyframe requests: a set decoder-error event makes the next RTP packet send a PLI.
     uses(RTCRtpReceiver, "__init__", _DECODER_ERROR)
     uses(RTCRtpReceiver, "_handle_rtp_packet", _DECODER_ERROR, "_send_rtcp_pli", _JITTER_BUFFER, "add")
-    uses(RTCRtpReceiver, "__init__", _JITTER_BUFFER)
+    uses(RTCRtpReceiver, "__init__", _JITTER_BUFFER, _NACK_GENERATOR)
+    # Resending NACKs: aiortc NACKs `missing` whenever the generator's `add` returns True.
+    uses(RTCRtpReceiver, "_handle_rtp_packet", _NACK_GENERATOR, "_send_rtcp_nack", "missing")
     # The recovering jitter buffer: `add` assembles frames in `_remove_frame` from `_packets` at `_origin`.
     uses(JitterBuffer, "add", "_remove_frame", "_origin", "_packets")
     uses(JitterBuffer, "remove", "_origin", "_packets")

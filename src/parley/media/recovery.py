@@ -1,11 +1,13 @@
 """How a video receiver gets its picture back after loss: when to give up on a packet, when to ask for a
 keyframe, and which frames not to decode. Sans-IO, the clock passed in.
 
-A lost RTP packet is asked for again (NACK; Janus keeps what it sent for about half a second and resends
-it). When the resend is lost too, aiortc's jitter buffer waits for that packet for ever: it hands out no
-frame until 512 more packets have arrived (tens of seconds of low-rate video), then hands out frames
-assembled across the hole, which fail to decrypt. `GapPatience` decides when to stop waiting: after
-`GAP_PATIENCE` the receiver drops the frame with the hole and goes on from the next frame that starts.
+A lost RTP packet is asked for again (NACK; Janus keeps what it sent for half a second and resends it).
+aiortc NACKs a hole once, when it appears; when that NACK or its resend is lost too, its jitter buffer
+waits for the packet for ever: it hands out no frame until 512 more packets have arrived (tens of seconds
+of low-rate video), then hands out frames assembled across the hole, which fail to decrypt. `Resends`
+asks again while a resend can still come, learning from the resends that do arrive how long one takes;
+`GapPatience` then stops waiting: the receiver drops the frame with the hole and goes on from the next
+frame that starts.
 
 A VP8 delta frame only means something on top of every frame before it, back to the last keyframe. Once
 one frame is missing (it did not decrypt: loss inside it, a key this device does not hold yet; or the
@@ -28,21 +30,30 @@ The rules:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 __all__ = [
     "GAP_PATIENCE",
     "REQUEST_INTERVAL",
+    "RETRY_AFTER",
     "Action",
     "GapPatience",
     "KeyframeRequests",
+    "Resends",
     "is_vp8_keyframe",
     "starts_vp8_frame",
 ]
 
-# s: how long a hole in the packets may hold frames back. A NACK and its resend take one round trip
-# (70 ms across a continent); a hole still open after several is a resend that was lost as well.
-GAP_PATIENCE = 0.3
+# s: how long a hole in the packets may hold frames back at least; longer on a path whose resends take
+# longer (`Resends.patience`). Janus keeps what it sent for 500 ms (media.min_nack_queue): past that a
+# NACK finds nothing to resend.
+GAP_PATIENCE = 0.5
+# s: how long after a NACK a packet still missing is asked for again, at least. Janus ignores a NACK for a
+# packet it resent less than 200 ms before.
+RETRY_AFTER = 0.25
+# s: how long a NACK's time is kept to time the resend that answers it.
+_SAMPLE_HORIZON = 3.0
 
 REQUEST_INTERVAL = 0.4  # s: at most one request per feed this often (a keyframe takes an RTT and an encode)
 
@@ -112,17 +123,75 @@ class KeyframeRequests:
 
 
 @dataclass
+class Resends:
+    """One receiver's missing packets: when each was last asked for, when to ask again, when to give up.
+
+    The shell reports what it asks for (`asked`) and each packet that arrives (`arrived`); a packet that
+    arrives after being asked for times a resend, and the smoothed `rtt` sets both how soon to ask again
+    and how long to wait at all."""
+
+    rtt: float | None = None  # s, smoothed time from a NACK to the resend it brought
+    _asked: dict[int, float] = field(default_factory=dict)  # sequence number -> last asked
+    _first: dict[int, float] = field(default_factory=dict)  # sequence number -> first asked, still missing
+
+    @property
+    def retry_after(self) -> float:
+        return RETRY_AFTER if self.rtt is None else max(RETRY_AFTER, 1.5 * self.rtt)
+
+    @property
+    def patience(self) -> float:
+        return GAP_PATIENCE if self.rtt is None else max(GAP_PATIENCE, 2.5 * self.rtt)
+
+    def asked(self, sequence_numbers: Iterable[int], now: float) -> None:
+        """A NACK for these went out."""
+        for seq in sequence_numbers:
+            self._asked[seq] = now
+            self._first.setdefault(seq, now)
+
+    def arrived(self, sequence_number: int, now: float) -> None:
+        """A packet arrived; if it was asked for, it times a resend."""
+        self._first.pop(sequence_number, None)
+        asked = self._asked.pop(sequence_number, None)
+        if asked is not None:
+            sample = now - asked
+            self.rtt = sample if self.rtt is None else 0.875 * self.rtt + 0.125 * sample
+
+    def due(self, now: float) -> bool:
+        """Some packet still worth asking for was last asked for `retry_after` ago."""
+        retry, patience = self.retry_after, self.patience
+        return any(
+            now - self._asked[seq] >= retry and now - first < patience for seq, first in self._first.items()
+        )
+
+    def given_up(self, now: float) -> list[int]:
+        """The packets asked for longer than `patience` ago: no longer worth asking for (forgotten here,
+        except to time a resend that still comes)."""
+        patience = self.patience
+        gone = [seq for seq, first in self._first.items() if now - first >= patience]
+        for seq in gone:
+            del self._first[seq]
+        for seq in [s for s, t in self._asked.items() if now - t >= _SAMPLE_HORIZON]:
+            del self._asked[seq]
+        return gone
+
+    def forget(self, sequence_numbers: Iterable[int]) -> None:
+        """No longer missing as far as the caller is concerned (it stopped tracking them)."""
+        for seq in sequence_numbers:
+            self._first.pop(seq, None)
+
+
+@dataclass
 class GapPatience:
     """How long one receiver's jitter buffer has been held up by a missing packet."""
 
-    patience: float = GAP_PATIENCE
     _since: float | None = None
 
-    def held(self, now: float) -> bool:
-        """The buffer has packets after a hole and hands out no frame; True: stop waiting for the hole."""
+    def held(self, now: float, patience: float = GAP_PATIENCE) -> bool:
+        """The buffer has packets after a hole and hands out no frame; True: stop waiting for the hole
+        (after `patience`, `Resends.patience` in the shell)."""
         if self._since is None:
             self._since = now
-        return now - self._since >= self.patience
+        return now - self._since >= patience
 
     def flowing(self) -> None:
         """No hole holds frames back (any more)."""

@@ -9,13 +9,15 @@ from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add
 
-from parley.media.frame_transform import _FrameAfterLoss, _RecoveringJitterBuffer
+from parley.media.frame_transform import _FrameAfterLoss, _RecoveringJitterBuffer, _ResendingNackGenerator
 from parley.media.recovery import (
     GAP_PATIENCE,
     REQUEST_INTERVAL,
+    RETRY_AFTER,
     Action,
     GapPatience,
     KeyframeRequests,
+    Resends,
     is_vp8_keyframe,
     starts_vp8_frame,
 )
@@ -91,6 +93,43 @@ def test_a_hole_is_waited_for_for_the_patience_then_given_up_on_and_the_wait_sta
     assert gap.held(1.0 + GAP_PATIENCE)
     gap.flowing()
     assert not gap.held(2.0)
+    assert not gap.held(2.0 + GAP_PATIENCE, patience=2.0)  # a slow path's resends take longer
+
+
+# -- Resends ------------------------------------------------------------------------------------------
+
+
+def test_a_packet_still_missing_is_asked_for_again_until_the_patience_runs_out() -> None:
+    resends = Resends()
+    resends.asked([7, 8], now=0.0)
+    assert not resends.due(RETRY_AFTER / 2)
+    assert resends.due(RETRY_AFTER)
+    resends.asked([7, 8], now=RETRY_AFTER)
+    resends.arrived(8, now=RETRY_AFTER + 0.05)
+    assert not resends.due(RETRY_AFTER + 0.1)
+    assert resends.given_up(GAP_PATIENCE - 0.01) == []
+    assert resends.given_up(GAP_PATIENCE) == [7]
+    assert not resends.due(GAP_PATIENCE + RETRY_AFTER)  # not worth asking for any more
+
+
+def test_resends_that_arrive_set_how_long_to_wait_on_a_slow_path() -> None:
+    resends = Resends()
+    assert (resends.retry_after, resends.patience) == (RETRY_AFTER, GAP_PATIENCE)
+    for seq in range(40):  # a satellite path: each resend comes 0.6 s after its NACK
+        resends.asked([seq], now=seq)
+        resends.arrived(seq, now=seq + 0.6)
+    assert resends.rtt is not None and abs(resends.rtt - 0.6) < 0.01
+    assert resends.retry_after > 0.6 and resends.patience > 1.2
+    resends.arrived(1000, now=50.0)  # a packet never asked for times nothing
+    assert abs(resends.rtt - 0.6) < 0.01
+
+
+def test_a_resend_after_the_give_up_still_times_the_path() -> None:
+    resends = Resends()
+    resends.asked([3], now=0.0)
+    assert resends.given_up(GAP_PATIENCE) == [3]
+    resends.arrived(3, now=0.6)
+    assert resends.rtt == 0.6
 
 
 # -- VP8 bits, on real encoder output -----------------------------------------------------------------
@@ -118,7 +157,7 @@ class SteppedClock:
 
 def test_the_jitter_buffer_gives_up_on_a_lost_packet_after_the_patience_and_marks_the_next_frame() -> None:
     clock = SteppedClock()
-    buffer = _RecoveringJitterBuffer(512, clock=clock)
+    buffer = _RecoveringJitterBuffer(512, Resends(), clock=clock)
     packets = rtp_packets(encoded_frames(6))  # (frame index, packet)
     lost = next(p for i, p in packets if i == 2 and not starts_vp8_frame(p.payload))  # inside frame 2
 
@@ -143,7 +182,7 @@ def test_the_jitter_buffer_gives_up_on_a_lost_packet_after_the_patience_and_mark
 
 def test_the_jitter_buffer_waits_as_aiortc_does_while_the_resend_may_still_come() -> None:
     clock = SteppedClock()
-    buffer = _RecoveringJitterBuffer(512, clock=clock)
+    buffer = _RecoveringJitterBuffer(512, Resends(), clock=clock)
     packets = rtp_packets(encoded_frames(4))
     lost = next(p for i, p in packets if i == 1 and starts_vp8_frame(p.payload))
     emitted = []
@@ -207,3 +246,23 @@ def next_packet(last: RtpPacket, offset: int = 0) -> RtpPacket:
 
 def frame_data(packets: list[tuple[int, RtpPacket]], index: int) -> bytes:
     return b"".join(p._data for i, p in packets if i == index)  # type: ignore[attr-defined]
+
+
+def test_the_nack_generator_asks_again_for_a_packet_still_missing_then_gives_it_up() -> None:
+    clock = SteppedClock()
+    generator = _ResendingNackGenerator(Resends(), clock=clock)
+    sequence = [RtpPacket(payload_type=97, sequence_number=uint16_add(65534, i)) for i in range(6)]
+    answers = []
+    for packet in sequence[:2] + sequence[3:]:  # the third is lost
+        clock.now += 0.02
+        answers.append(generator.add(packet))
+    assert answers == [False, False, True, False, False]  # aiortc's own NACK, when the hole appears
+    assert generator.missing == {0}
+
+    clock.now = 0.06 + RETRY_AFTER
+    assert generator.add(RtpPacket(payload_type=97, sequence_number=4))  # asked again
+    clock.now += 0.02
+    assert not generator.add(RtpPacket(payload_type=97, sequence_number=5))
+    clock.now = 0.06 + GAP_PATIENCE
+    assert not generator.add(RtpPacket(payload_type=97, sequence_number=6))  # given up: not asked for
+    assert generator.missing == set()
