@@ -58,6 +58,9 @@ def find_janus_lib_dir() -> Path:
     return Path("/usr/lib/x86_64-linux-gnu/janus")
 
 
+MIN_NACK_QUEUE_MS = 1000  # see parley.media.recovery: a receiver asks again for 0.6 s or more
+
+
 @dataclass(frozen=True)
 class TurnServer:
     """The TURN server Janus itself uses to gather relay candidates (Janus's core takes one)."""
@@ -155,7 +158,13 @@ class JanusConfig:
             "exit_on_dl_error": True,
         }
         low, high = self.rtp_port_range
-        media: dict[str, JcfgValue] = {"rtp_port_range": f"{low}-{high}", "ipv6": self.ipv6}
+        media: dict[str, JcfgValue] = {
+            "rtp_port_range": f"{low}-{high}",
+            "ipv6": self.ipv6,
+            # Keep what was sent to each subscriber long enough that a NACK asked again after a lost
+            # resend still finds it (Janus's default, 200 ms, is gone before a second NACK comes).
+            "min_nack_queue": MIN_NACK_QUEUE_MS,
+        }
         nat: dict[str, JcfgValue] = {"nice_debug": False, "ignore_mdns": self.ignore_mdns}
         if self.ice_enforce_list is not None:
             nat["ice_enforce_list"] = self.ice_enforce_list

@@ -46,11 +46,11 @@ __all__ = [
 ]
 
 # s: how long a hole in the packets may hold frames back at least; longer on a path whose resends take
-# longer (`Resends.patience`). Janus keeps what it sent for 500 ms (media.min_nack_queue): past that a
-# NACK finds nothing to resend.
-GAP_PATIENCE = 0.5
-# s: how long after a NACK a packet still missing is asked for again, at least. Janus ignores a NACK for a
-# packet it resent less than 200 ms before.
+# longer (`Resends.patience`). Long enough to ask twice more after the first NACK; Parley's Janus keeps
+# what it sent for a second (`media.min_nack_queue`), so those NACKs still find the packet.
+GAP_PATIENCE = 0.6
+# s: how long after a NACK a packet still missing is asked for again, at least. Janus 1.1 ignores a NACK
+# for a packet it resent very recently (up to 200 ms before, depending on the version).
 RETRY_AFTER = 0.25
 # s: how long a NACK's time is kept to time the resend that answers it.
 _SAMPLE_HORIZON = 3.0

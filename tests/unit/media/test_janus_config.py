@@ -75,6 +75,7 @@ def test_network_settings_are_written_as_given(tmp_path: Path) -> None:
     for line in (
         'rtp_port_range = "40000-40199"',
         "ipv6 = false",
+        "min_nack_queue = 1000",
         "event_loops = 2",
         'ice_enforce_list = "127."',
         "ignore_mdns = true",

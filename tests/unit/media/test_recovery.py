@@ -263,6 +263,6 @@ def test_the_nack_generator_asks_again_for_a_packet_still_missing_then_gives_it_
     assert generator.add(RtpPacket(payload_type=97, sequence_number=4))  # asked again
     clock.now += 0.02
     assert not generator.add(RtpPacket(payload_type=97, sequence_number=5))
-    clock.now = 0.06 + GAP_PATIENCE
+    clock.now = 0.07 + GAP_PATIENCE
     assert not generator.add(RtpPacket(payload_type=97, sequence_number=6))  # given up: not asked for
     assert generator.missing == set()
