@@ -15,9 +15,10 @@ Where the hooks sit:
 A frame the sender's callable turns into None (no key yet) is not sent. A frame the receiver's callable
 cannot decrypt is dropped, never decoded: VP8 would merely fail, but aiortc's Opus decoder turns
 ciphertext into noise, so authenticity has to come from the AES-GCM tag, never from the decoder.
-A video receiver also keeps its picture whole (`parley.media.recovery`): after a frame that did not
-decrypt or decode it decodes no delta frame until a keyframe, and asks for one (a PLI, rate-limited).
-Opus senders get in-band FEC.
+A video receiver also keeps its picture whole (`parley.media.recovery`): its NACK generator and jitter
+buffer are replaced by ones that ask again for a missing packet and give it up in time; after a frame
+that was given up, did not decrypt or did not decode, it decodes no delta frame until a keyframe, and
+asks for one (a PLI, rate-limited). Opus senders get in-band FEC.
 
 Which sender or receiver is asking? The factories see only codec parameters, and one process can hold many
 peer connections, each client with its own DaveMember. The association follows the one execution unit

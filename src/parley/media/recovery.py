@@ -14,9 +14,10 @@ one frame is missing (it did not decrypt: loss inside it, a key this device does
 decoder rejected it), every delta frame after it paints on a broken picture, or fails to decode, until the
 next keyframe. aiortc's encoder makes a keyframe only when asked (its keyframe interval is 3000 frames),
 so a receiver that does not ask stays frozen. `KeyframeRequests` holds that policy;
-`parley.media.frame_transform` drives both from the receiver's decoder thread and turns a request into an
-RTCP picture loss indication (PLI), which Janus forwards to the publisher (whose aiortc sender answers a
-PLI or FIR with a keyframe).
+`parley.media.frame_transform` drives `Resends` and `GapPatience` from the receiver's RTP handler
+and `KeyframeRequests` from its decoder thread, where it turns a request into an RTCP picture loss
+indication (PLI), which Janus forwards to the publisher (whose aiortc sender answers a PLI or FIR with
+a keyframe).
 
 The rules:
 - Until a keyframe has decoded, the receiver is *waiting*: it decodes no delta frame (the picture stays as
