@@ -58,7 +58,7 @@ def find_janus_lib_dir() -> Path:
     return Path("/usr/lib/x86_64-linux-gnu/janus")
 
 
-MIN_NACK_QUEUE_MS = 1000  # see parley.media.recovery: a receiver asks again for 0.6 s or more
+MIN_NACK_QUEUE_MS = 1000  # see parley.media.recovery: a receiver asks again for 0.45 s or more
 
 
 @dataclass(frozen=True)

@@ -47,9 +47,11 @@ __all__ = [
 ]
 
 # s: how long a hole in the packets may hold frames back at least; longer on a path whose resends take
-# longer (`Resends.patience`). Long enough to ask twice more after the first NACK; Parley's Janus keeps
-# what it sent for a second (`media.min_nack_queue`), so those NACKs still find the packet.
-GAP_PATIENCE = 0.6
+# longer (`Resends.patience`). Room for one more NACK (`RETRY_AFTER`) and its answer: Parley's Janus keeps
+# what it sent for a second (`media.min_nack_queue`), so that NACK still finds the packet. A hole that
+# outlives it is most likely one Janus never received: Janus NACKs a publisher once per lost packet, and
+# after that only a keyframe helps, so waiting longer would only lengthen the freeze.
+GAP_PATIENCE = 0.45
 # s: how long after a NACK a packet still missing is asked for again, at least. Janus 1.1 ignores a NACK
 # for a packet it resent very recently (up to 200 ms before, depending on the version).
 RETRY_AFTER = 0.25
