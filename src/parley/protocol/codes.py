@@ -81,6 +81,10 @@ class ErrorCode(enum.StrEnum):
     DAVE_IDENTITY_CHANGED = "dave_identity_changed"
     DAVE_WELCOME_MISMATCH = "dave_welcome_mismatch"
     DAVE_UNKNOWN_TRANSITION = "dave_unknown_transition"
+    # The record (docs/record.md).
+    NO_RECORD = "no_record"  # the summit keeps no record: it is not certified
+    RECORD_CONFLICT = "record_conflict"  # the log moved on (or its key was set): read it, try again
+    RECORD_REFUSED = "record_refused"  # the entry breaks a rule of the record; the message names it
     # On the device's side only: the server did not answer a request in time.
     TIMEOUT = "timeout"
 
@@ -168,6 +172,11 @@ class AlarmKind(enum.StrEnum):
     ATTESTATION_MISMATCH = "attestation_mismatch"  # a member attests another group at this epoch
     ATTESTATION_SILENT = "attestation_silent"  # a member did not attest the epoch within the bound
     PINS = "pins"  # no pin set from the own delegation, or the summit shows other pins than it
+    # The record (docs/record.md): what the server did to the log; the reason is a RecordProblem.
+    RECORD_ALTERED = "record_altered"
+    RECORD_REORDERED = "record_reordered"
+    RECORD_DROPPED = "record_dropped"
+    RECORD_FORKED = "record_forked"
 
 
 class IdentityProblem(enum.StrEnum):
@@ -201,3 +210,11 @@ CODE_SETS: dict[str, frozenset[ErrorCode]] = {
     "ProtocolViolationCode": PROTOCOL_VIOLATIONS,
     "LostRaceCode": LOST_RACES,
 }
+
+
+class RecordState(enum.StrEnum):
+    """Where the summit's record stands (docs/record.md)."""
+
+    OPEN = "open"  # takes positions, outcomes, actions, signatures and declines
+    CLOSED = "closed"  # takes only the seals of the delegations' signers
+    SEALED = "sealed"  # every delegation sealed the same head: takes nothing more

@@ -29,6 +29,7 @@ from parley.protocol.server_ops import IceServer, encode
 from parley.server.identity_relay import Keep
 from parley.server.origins import BrowserOrigins, ClientCors
 from parley.server.rate_limit import SignalingLimits
+from parley.server.record_relay import RecordChange
 from parley.server.room import MediaPlane, Room
 from parley.server.signaling import SignalingConnection, error_op
 from parley.server.web import SecurityHeaders, default_web_dir, mount_web_client
@@ -99,6 +100,7 @@ class ServerState:
                 course = await asyncio.to_thread(self.store.load_course, summit)
                 invitations = await asyncio.to_thread(self.store.list_invitations, summit.summit_id)
                 kept = await asyncio.to_thread(self.store.documents, summit.summit_id)
+                record = await asyncio.to_thread(self.store.load_record, summit.summit_id)
 
                 async def persist(course: Course, kind: str, detail: dict[str, Any]) -> None:
                     await asyncio.to_thread(self.store.save_course, summit.summit_id, course, kind, detail)
@@ -113,6 +115,8 @@ class ServerState:
                     revoked=[i.invitation_id for i in invitations if i.revoked],
                     kept=[Keep(kind, owner, text) for kind, owner, text in kept],
                     keep=functools.partial(self.keep_document, summit.summit_id),
+                    record=record,
+                    keep_record=functools.partial(self.keep_record, summit.summit_id),
                 )
             return room
 
@@ -123,6 +127,10 @@ class ServerState:
 
     async def revoke(self, invitation_id: str) -> None:
         await asyncio.to_thread(self.store.revoke_invitation, invitation_id)
+
+    async def keep_record(self, summit_id: str, change: RecordChange) -> None:
+        """An entry, a grant or the state of a room's record, committed before anyone is told."""
+        await asyncio.to_thread(self.store.keep_record, summit_id, change.entry, change.grant, change.state)
 
     async def keep_document(self, summit_id: str, keep: Keep) -> None:
         """A room's identity document, on disk before anyone is told of it."""

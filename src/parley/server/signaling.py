@@ -44,10 +44,16 @@ from parley.protocol.device_ops import (
     Officer,
     Pins,
     Publish,
+    RecordAppend,
+    RecordClose,
+    RecordGrant,
+    RecordHead,
+    RecordRead,
     Refuse,
     Remove,
     Revocations,
     Revoke,
+    Signers,
     Subscribe,
     SubscribeAnswer,
     TakeOver,
@@ -321,6 +327,18 @@ class SignalingConnection:
             await room.pins(device, op.d.pin_set)
         elif isinstance(op, Attest):
             await room.attest(device, op.d.attestation)
+        elif isinstance(op, RecordAppend):
+            await room.record_append(device, op.d.entry, op.d.ciphertext)
+        elif isinstance(op, RecordRead):
+            return room.record_read(device, op.d.from_seq)
+        elif isinstance(op, RecordGrant):
+            await room.record_grant(device, op.d.grant)
+        elif isinstance(op, RecordHead):
+            await room.record_head(device, op.d.head)
+        elif isinstance(op, RecordClose):
+            await room.record_close(device)
+        elif isinstance(op, Signers):
+            await room.signers(device, op.d.signer_list)
         elif isinstance(op, Identify):
             raise ProtocolError(ErrorCode.ALREADY_IDENTIFIED, "this connection is already identified")
         return OkOp()
