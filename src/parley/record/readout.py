@@ -24,7 +24,7 @@ from parley.identity.certificate import DeviceCertificate
 from parley.identity.encoding import SignedDocument
 from parley.identity.fingerprint import Fingerprint
 from parley.protocol.fields import b64url, unb64url
-from parley.record.entry import EntryKind, RecordEntry
+from parley.record.entry import ZERO32, EntryKind, RecordEntry
 from parley.record.rules import RecordRules, Standing
 from parley.record.signers import SignerList
 from parley.record.statement import Statement
@@ -134,13 +134,13 @@ def _replay(data: bytes, pins: Mapping[str, Fingerprint]) -> ReadoutVerdict:
         raise _Refused("the signer lists are not one per delegation, by name")
     for signers in lists:
         rules.add_signer_list(signers)
-    statements: dict[int, Statement] = {}
-    for item in _list(document, "entries"):
-        entry, statement = _replay_entry(rules, item)
-        if statement is not None:
-            statements[entry.seq] = statement
-    if [c.serial for c in certificates] != list(dict.fromkeys(e.signer for e in rules.log)):
+    items = [_read_item(item) for item in _list(document, "entries")]
+    statements = _precheck(summit_id, items, certificates)
+    if [c.serial for c in certificates] != list(dict.fromkeys(e.signer for e, _ in items)):
         raise _Refused("the certificates are not those the entries name, in the order they first name them")
+    for entry, _ in items:  # the signatures, certificates and kind rules
+        rules.check(entry, closed=True)
+        rules.append(entry)
     exported_by = _string(document, "exported_by")
     if exported_by not in pins:
         raise _Refused(f"exported by {exported_by!r}, not a pinned delegation")
@@ -196,27 +196,41 @@ def _document(kind: type[D], text: object) -> D:
     return parsed
 
 
-def _replay_entry(rules: RecordRules, item: object) -> tuple[RecordEntry, Statement | None]:
+def _read_item(item: object) -> tuple[RecordEntry, dict[str, str]]:
     if (
         not isinstance(item, dict)
         or set(item) != _ENTRY
         or not all(isinstance(v, str) for v in item.values())
     ):
         raise _Refused("an entry of the readout is not as the format says")
-    entry = _document(RecordEntry, item["entry"])
-    rules.check(entry, closed=True)
-    rules.append(entry)
-    statement = None
-    if entry.kind.has_text:
-        raw = unb64url(item["statement"]) if item["statement"] else b""
-        if b64url(raw) != item["statement"]:
-            raise _Refused(f"{entry.describe()}: its statement is not base64url")
-        statement = Statement.decode(raw)
-        if statement.commitment() != entry.commitment:
-            raise _Refused(f"{entry.describe()}: its statement is not the one its signer committed to")
-    if _entry_fields(entry, rules.delegation_of(entry), statement) != item:
-        raise _Refused(f"{entry.describe()}: what it shows is not what was signed")
-    return entry, statement
+    return _document(RecordEntry, item["entry"]), item
+
+
+def _precheck(
+    summit_id: str, items: list[tuple[RecordEntry, dict[str, str]]], certificates: list[DeviceCertificate]
+) -> dict[int, Statement]:
+    """What needs no signature: the chain of hashes, the statements against their commitments,
+    and what each entry shows. Most changed bytes fail here, fast; the replay checks the rest."""
+    by = {c.serial: c.claim.delegation for c in certificates}
+    statements: dict[int, Statement] = {}
+    prev = ZERO32
+    for seq, (entry, item) in enumerate(items):
+        if entry.summit_id != summit_id or entry.seq != seq or entry.prev != prev:
+            raise _Refused(
+                f"{entry.describe()} is not the entry that follows entry {seq - 1} of summit {summit_id}"
+            )
+        prev = entry.hash()
+        statement = None
+        if entry.kind.has_text:
+            raw = unb64url(item["statement"]) if item["statement"] else b""
+            if b64url(raw) != item["statement"]:
+                raise _Refused(f"{entry.describe()}: its statement is not base64url")
+            statement = statements[seq] = Statement.decode(raw)
+            if statement.commitment() != entry.commitment:
+                raise _Refused(f"{entry.describe()}: its statement is not the one its signer committed to")
+        if entry.signer not in by or _entry_fields(entry, by[entry.signer], statement) != item:
+            raise _Refused(f"{entry.describe()}: what it shows is not what was signed")
+    return statements
 
 
 def _names(names: list[str]) -> str:
