@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from identities import SUMMIT, Delegation
+from identities import Delegation
 from record_course import CEASEFIRE, PORT, PRISONERS, REASON, Course
 
 from parley.cli import main
