@@ -212,6 +212,25 @@ CODE_SETS: dict[str, frozenset[ErrorCode]] = {
 }
 
 
+class RecordProblem(enum.StrEnum):
+    """Why a record entry is refused (parley.record.rules), by the server in `record_refused`, by
+    a client in an alarm, by `parley verify`: one word per rule, beside a sentence for people."""
+
+    WRONG_SUMMIT = "wrong_summit"
+    OUT_OF_ORDER = "out_of_order"  # seq is not the log's length
+    FORKED = "forked"  # prev is not the log's head
+    UNKNOWN_SIGNER = "unknown_signer"  # no certificate with the signer's serial
+    BAD_CERTIFICATE = "bad_certificate"  # the signer's certificate is not good at the entry's time
+    NOT_A_SIGNER = "not_a_signer"  # neither a principal nor on its delegation's signer list
+    BAD_SIGNATURE = "bad_signature"
+    WRONG_KEY = "wrong_key"  # another record key than the summit's
+    MALFORMED = "malformed"  # a text kind without a commitment, a sign or seal with one, ...
+    BAD_REFERENCE = "bad_reference"  # refers to no outcome, its own delegation's, or another head
+    ANSWERED = "answered"  # a delegation signing, declining or sealing twice
+    SEALED = "sealed"  # anything but a seal after the first seal
+    NOT_CLOSED = "not_closed"  # a seal before the record was closed
+
+
 class RecordState(enum.StrEnum):
     """Where the summit's record stands (docs/record.md)."""
 

@@ -13,7 +13,6 @@ delegation signed it (the proposer by proposing); declined, it is the proposer's
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,26 +20,9 @@ from parley.identity.certificate import DeviceCertificate, verify_certificate
 from parley.identity.fingerprint import Fingerprint
 from parley.identity.problems import IdentityError
 from parley.identity.revocation import RevocationBook
+from parley.protocol.codes import RecordProblem
 from parley.record.entry import ZERO32, EntryKind, RecordEntry
 from parley.record.signers import SignerList, is_signer, verify_signers
-
-
-class RecordProblem(enum.StrEnum):
-    """Why an entry is refused: one word per rule, for programs, beside a sentence for people."""
-
-    WRONG_SUMMIT = "wrong_summit"
-    OUT_OF_ORDER = "out_of_order"  # seq is not the log's length
-    FORKED = "forked"  # prev is not the log's head
-    UNKNOWN_SIGNER = "unknown_signer"  # no certificate with the signer's serial
-    BAD_CERTIFICATE = "bad_certificate"  # the signer's certificate is not good at the entry's time
-    NOT_A_SIGNER = "not_a_signer"  # neither a principal nor on its delegation's signer list
-    BAD_SIGNATURE = "bad_signature"
-    WRONG_KEY = "wrong_key"  # another record key than the summit's
-    MALFORMED = "malformed"  # a text kind without a commitment, a sign or seal with one, ...
-    BAD_REFERENCE = "bad_reference"  # refers to no outcome, its own delegation's, or another head
-    ANSWERED = "answered"  # a delegation signing, declining or sealing twice
-    SEALED = "sealed"  # anything but a seal after the first seal
-    NOT_CLOSED = "not_closed"  # a seal before the record was closed
 
 
 class RecordError(ValueError):

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from parley.protocol.codes import RecordProblem
 from parley.record.entry import RecordEntry
 from parley.record.head import RecordHead
 from parley.record.keys import MAX_CIPHERTEXT, RecordKey, decrypt_statement
-from parley.record.rules import RecordError, RecordProblem, RecordRules
+from parley.record.rules import RecordError, RecordRules
 from parley.record.statement import Statement
 
 DROP_BOUND = 2.0  # s: an entry later than one received, or than a member's head, arrives by then

@@ -19,12 +19,6 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from parley.record.entry import EntryKind, RecordEntry
-from parley.record.head import RecordHead
-from parley.record.keys import RecordGrant
-from parley.record.rules import RecordError, RecordRules
-from parley.record.signers import SignerList, verify_signers
-
 from parley.identity.certificate import DeviceCertificate
 from parley.identity.fingerprint import Fingerprint
 from parley.identity.problems import IdentityError
@@ -47,6 +41,11 @@ from parley.protocol.server_ops import (
     SignersOp,
 )
 from parley.protocol.vocabulary import Role
+from parley.record.entry import EntryKind, RecordEntry
+from parley.record.head import RecordHead
+from parley.record.keys import RecipientKind, RecordGrant
+from parley.record.rules import RecordError, RecordRules
+from parley.record.signers import SignerList
 from parley.server.attendee import Attendee
 from parley.store.kept_record import NO_RECORD, KeptEntry, KeptRecord
 from parley.summit.model import Summit
@@ -83,7 +82,7 @@ class RecordRelay:
     def __init__(self, summit: Summit, kept: KeptRecord = NO_RECORD) -> None:
         self.summit = summit
         self.pins = {name: Fingerprint.parse(pin) for name, pin in summit.pins.items()}
-        self.rules = RecordRules(summit.summit_id, set(self.pins))
+        self.rules = RecordRules(summit.summit_id, set(self.pins), pins=self.pins)
         self.entries: list[KeptEntry] = []
         self.state = kept.state
         self.key_id: bytes | None = None
@@ -91,7 +90,9 @@ class RecordRelay:
         self.signer_lists: dict[str, SignerList] = {}  # by delegation name
         self.heads: dict[int, deque[float]] = {}
         for text in kept.signer_lists:
-            self._hold_signers(SignerList.from_text(text))
+            signer_list = SignerList.from_text(text)
+            self.rules.add_signer_list(signer_list)
+            self.signer_lists[signer_list.delegation] = signer_list
         for kept_entry in kept.entries:
             # The server's own store: read back as written, checked when it was accepted.
             self.rules.add_certificate(DeviceCertificate.from_text(kept_entry.certificate))
@@ -160,11 +161,13 @@ class RecordRelay:
             )
         if self.state is RecordState.SEALED:
             raise PolicyError(ErrorCode.RECORD_REFUSED, "the record is sealed: it takes no more entries")
-        self.rules.add_certificate(signer)
         try:
+            self.rules.add_certificate(signer)
             self.rules.check(entry, self.key_id, closed=self.state is not RecordState.OPEN)
         except RecordError as e:
             raise _refuse(e) from None
+        except ValueError as e:  # the certificate: the server holds only good ones, but says so
+            raise PolicyError(ErrorCode.INVALID, f"the signer's certificate is refused: {e}") from None
         self.rules.append(entry)
         kept = KeptEntry(entry.seq, entry_text, ciphertext, signer.to_text())
         self.entries.append(kept)
@@ -214,7 +217,7 @@ class RecordRelay:
             raise PolicyError(ErrorCode.INVALID, "a grant is signed by the device that sends it")
         if self.key_id is not None and grant.key_id != self.key_id:
             raise PolicyError(ErrorCode.RECORD_CONFLICT, "the record already has its key: wait for its grant")
-        if grant.recipient_is_device:
+        if grant.recipient_kind is RecipientKind.DEVICE:
             if grant.recipient not in {d.key for d in readers.values()}:
                 raise PolicyError(
                     ErrorCode.NO_SUCH_DEVICE, "the grant is for no reader of the record present"
@@ -261,23 +264,22 @@ class RecordRelay:
             raise PolicyError(ErrorCode.FORBIDDEN, "only an officer console names its delegation's signers")
         try:
             signer_list = SignerList.from_text(text)
-            verify_signers(signer_list, self.summit.summit_id, by.delegation.name)
-        except (IdentityError, ValueError) as e:
+        except IdentityError as e:
+            raise PolicyError(ErrorCode.INVALID, f"the signer list does not read: {e}") from None
+        if signer_list.delegation != by.delegation.name:
+            raise PolicyError(ErrorCode.FORBIDDEN, "an officer names the signers of its own delegation only")
+        try:
+            replaced = self.rules.add_signer_list(signer_list)
+        except ValueError as e:  # IdentityError is one: another key's, another summit's, forged
             raise PolicyError(ErrorCode.INVALID, f"the signer list is refused: {e}") from None
-        if Fingerprint.of(signer_list.issuer) != self.pins.get(by.delegation.name):
-            raise PolicyError(ErrorCode.FORBIDDEN, "a signer list is signed by the delegation's pinned key")
-        held = self.signer_lists.get(signer_list.delegation)
-        if held is not None and signer_list.sequence <= held.sequence:
+        if not replaced:
+            held = self.signer_lists[signer_list.delegation]
             raise PolicyError(
                 ErrorCode.INVALID, f"signer list {signer_list.sequence} cannot replace {held.sequence}"
             )
-        self._hold_signers(signer_list)
+        self.signer_lists[signer_list.delegation] = signer_list
         op = SignersOp(d=SignerListData(signer_list=text))
         return RecordRelayed(RecordChange(), [(user_id, op) for user_id in readers])
-
-    def _hold_signers(self, signer_list: SignerList) -> None:
-        self.signer_lists[signer_list.delegation] = signer_list
-        self.rules.add_signer_list(signer_list)
 
     # -- what readers are told ------------------------------------------------------------------------
 

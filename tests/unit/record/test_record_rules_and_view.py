@@ -8,9 +8,10 @@ import dataclasses
 import pytest
 from record_course import CEASEFIRE, Course
 
+from parley.protocol.codes import RecordProblem
 from parley.record.entry import ZERO32, EntryKind, RecordEntry
 from parley.record.head import sign_head
-from parley.record.rules import RecordError, RecordProblem
+from parley.record.rules import RecordError
 from parley.record.statement import Statement
 from parley.record.view import RecordView
 

@@ -202,7 +202,7 @@ def test_reopening_the_file_keeps_everything_and_migrating_again_changes_nothing
         loaded = second.get_invitation(invitation.invitation_id)
         assert loaded is not None and loaded.revoked is True and loaded.role is Role.HOST
         with second.engine.connect() as db:
-            assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0006"]
+            assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0007"]
     finally:
         second.close()
 

@@ -189,6 +189,24 @@ export const PROTOCOL_VIOLATION_CODES = [
 ] as const;
 export type ProtocolViolationCode = (typeof PROTOCOL_VIOLATION_CODES)[number];
 
+/** Why a record entry is refused (parley.record.rules), by the server in `record_refused`, by a client in an alarm, by `parley verify`: one word per rule, beside a sentence for people. */
+export const RECORD_PROBLEMS = [
+  "wrong_summit",
+  "out_of_order",
+  "forked",
+  "unknown_signer",
+  "bad_certificate",
+  "not_a_signer",
+  "bad_signature",
+  "wrong_key",
+  "malformed",
+  "bad_reference",
+  "answered",
+  "sealed",
+  "not_closed"
+] as const;
+export type RecordProblem = (typeof RECORD_PROBLEMS)[number];
+
 /** Where the summit's record stands (docs/record.md). */
 export const RECORD_STATES = [
   "open",

@@ -123,6 +123,24 @@ export type IdentityProblem =
   | "roster_mismatch"
   | "not_own_delegation"
   | "not_a_member";
+/**
+ * Why a record entry is refused (parley.record.rules), by the server in `record_refused`, by
+ * a client in an alarm, by `parley verify`: one word per rule, beside a sentence for people.
+ */
+export type RecordProblem =
+  | "wrong_summit"
+  | "out_of_order"
+  | "forked"
+  | "unknown_signer"
+  | "bad_certificate"
+  | "not_a_signer"
+  | "bad_signature"
+  | "wrong_key"
+  | "malformed"
+  | "bad_reference"
+  | "answered"
+  | "sealed"
+  | "not_closed";
 export type EndingCode =
   | "admission_refused"
   | "certificate_revoked"
@@ -215,6 +233,7 @@ export interface ParleyWire {
   membership_status?: MembershipStatus;
   alarm_kind?: AlarmKind;
   identity_problem?: IdentityProblem;
+  record_problem?: RecordProblem;
   ending_code?: EndingCode;
   protocol_violation_code?: ProtocolViolationCode;
   lost_race_code?: LostRaceCode;
