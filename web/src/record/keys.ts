@@ -67,13 +67,16 @@ async function hkdf(ikm: Bytes, info: Bytes, usage: KeyUsage): Promise<CryptoKey
   }
 }
 
-async function seal(key: CryptoKey, plaintext: Bytes, aad: Bytes): Promise<Bytes> {
-  const nonce = crypto.getRandomValues(new Uint8Array(NONCE_SIZE));
+function freshNonce(): Bytes {
+  return crypto.getRandomValues(new Uint8Array(NONCE_SIZE));
+}
+
+async function seal(key: CryptoKey, plaintext: Bytes, aad: Bytes, nonce: Bytes): Promise<Bytes> {
   return concat(nonce, new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, additionalData: aad }, key, plaintext)));
 }
 
 async function open(key: CryptoKey, sealed: Bytes, aad: Bytes): Promise<Bytes | null> {
-  if (sealed.length < NONCE_SIZE + TAG_SIZE) return null;
+  if (sealed.length <= NONCE_SIZE + TAG_SIZE || sealed.length > MAX_CIPHERTEXT) return null;
   try {
     return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: sealed.slice(0, NONCE_SIZE), additionalData: aad }, key, sealed.slice(NONCE_SIZE)));
   } catch {
@@ -81,9 +84,9 @@ async function open(key: CryptoKey, sealed: Bytes, aad: Bytes): Promise<Bytes | 
   }
 }
 
-/** A statement's ciphertext under the record key, bound to its commitment. */
-export async function encryptStatement(recordKey: Bytes, statement: Statement): Promise<Bytes> {
-  return seal(await hkdf(recordKey, TEXT_INFO, 'encrypt'), statement.toBytes(), await statement.commitment());
+/** A statement's ciphertext under the record key, bound to its commitment (`nonce` given: a known-answer test's). */
+export async function encryptStatement(recordKey: Bytes, statement: Statement, nonce: Bytes = freshNonce()): Promise<Bytes> {
+  return seal(await hkdf(recordKey, TEXT_INFO, 'encrypt'), statement.toBytes(), await statement.commitment(), nonce);
 }
 
 /** The statement an entry commits to, from its ciphertext: RecordError('bad_text') if it does not open to exactly that commitment. */
@@ -172,12 +175,17 @@ function wrapInfo(ephemeral: Bytes, recipient: Bytes, keyId: Bytes): Bytes {
   return concat(GRANT_LABEL, ephemeral, recipient, keyId);
 }
 
-// Curve25519's field, for the birational map from Edwards y to Montgomery u.
+// Curve25519's field, for the birational map from Edwards y to Montgomery u, and Edwards25519's d.
 const FIELD = 2n ** 255n - 19n;
+const D = mod(-121665n * modPow(121666n, FIELD - 2n));
+
+function mod(n: bigint): bigint {
+  return ((n % FIELD) + FIELD) % FIELD;
+}
 
 function modPow(base: bigint, exponent: bigint): bigint {
   let result = 1n;
-  let b = base % FIELD;
+  let b = mod(base);
   for (let e = exponent; e > 0n; e >>= 1n) {
     if (e & 1n) result = (result * b) % FIELD;
     b = (b * b) % FIELD;
@@ -197,13 +205,16 @@ function littleEndian(bytes: Uint8Array): bigint {
 export function ed25519ToX25519(publicKey: Uint8Array): Bytes {
   if (publicKey.length !== PUBLIC_KEY_SIZE) throw new RangeError('a delegation key is a 32-byte Ed25519 public key');
   const y = littleEndian(publicKey) & ((1n << 255n) - 1n);
-  if (y >= FIELD || y === 1n) throw new RangeError('not an Ed25519 public key with an X25519 form');
-  const u = ((1n + y) * modPow((1n - y + FIELD) % FIELD, FIELD - 2n)) % FIELD;
+  if (y >= FIELD || y === 1n) throw new RangeError('not an Ed25519 public key');
+  // x^2 = (y^2 - 1) / (d y^2 + 1) must have a root: a y off the curve is no key.
+  const x2 = mod((y * y - 1n) * modPow(D * y * y + 1n, FIELD - 2n));
+  if (x2 !== 0n && modPow(x2, (FIELD - 1n) / 2n) !== 1n) throw new RangeError('not an Ed25519 public key');
+  const u = mod((1n + y) * modPow(1n - y, FIELD - 2n));
   return Uint8Array.from({ length: 32 }, (_, i) => Number((u >> BigInt(8 * i)) & 0xffn));
 }
 
-async function wrap(recordKey: Bytes, shared: Bytes, ephemeral: Bytes, recipient: Bytes, keyId: Bytes): Promise<Bytes> {
-  return seal(await hkdf(shared, wrapInfo(ephemeral, recipient, keyId), 'encrypt'), recordKey, keyId);
+async function wrap(recordKey: Bytes, shared: Bytes, ephemeral: Bytes, recipient: Bytes, keyId: Bytes, nonce: Bytes): Promise<Bytes> {
+  return seal(await hkdf(shared, wrapInfo(ephemeral, recipient, keyId), 'encrypt'), recordKey, keyId, nonce);
 }
 
 async function unwrap(grant: RecordGrant, shared: Bytes): Promise<Bytes> {
@@ -223,24 +234,30 @@ async function signGrant(fields: GrantFields, sign: DeviceSigner): Promise<Recor
   return new RecordGrant(summitId, keyId, kind, recipient, ephemeral, sealed, granter, await sign(concat(GRANT_LABEL, unsigned.body())));
 }
 
+/** A known-answer test's fixed ephemeral key and nonce; a grant otherwise makes fresh ones. */
+export interface GrantRandomness {
+  readonly ephemeral?: CryptoKeyPair;
+  readonly nonce?: Bytes;
+}
+
 /** `R` for a certified device (its 65-byte DAVE key), signed by this device (its serial `granter`). */
-export async function grantToDevice(recordKey: Bytes, summitId: string, recipient: Bytes, granter: Bytes, sign: DeviceSigner): Promise<RecordGrant> {
-  const pair = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
+export async function grantToDevice(recordKey: Bytes, summitId: string, recipient: Bytes, granter: Bytes, sign: DeviceSigner, fixed: GrantRandomness = {}): Promise<RecordGrant> {
+  const pair = fixed.ephemeral ?? (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']));
   const ephemeral = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
   const peer = await crypto.subtle.importKey('raw', recipient, { name: 'ECDH', namedCurve: 'P-256' }, false, []);
   const shared = new Uint8Array(await crypto.subtle.deriveBits({ name: 'ECDH', public: peer }, pair.privateKey, 256));
   const keyId = await keyIdOf(recordKey);
-  return signGrant([summitId, keyId, 'device', recipient, ephemeral, await wrap(recordKey, shared, ephemeral, recipient, keyId), granter], sign);
+  return signGrant([summitId, keyId, 'device', recipient, ephemeral, await wrap(recordKey, shared, ephemeral, recipient, keyId, fixed.nonce ?? freshNonce()), granter], sign);
 }
 
 /** `R` for a pinned delegation (its 32-byte Ed25519 key): the officer's key file opens it after the summit. */
-export async function grantToDelegation(recordKey: Bytes, summitId: string, recipient: Bytes, granter: Bytes, sign: DeviceSigner): Promise<RecordGrant> {
-  const pair = await crypto.subtle.generateKey({ name: 'X25519' }, true, ['deriveBits']);
+export async function grantToDelegation(recordKey: Bytes, summitId: string, recipient: Bytes, granter: Bytes, sign: DeviceSigner, fixed: GrantRandomness = {}): Promise<RecordGrant> {
+  const pair = fixed.ephemeral ?? (await crypto.subtle.generateKey({ name: 'X25519' }, true, ['deriveBits']));
   const ephemeral = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
   const peer = await crypto.subtle.importKey('raw', ed25519ToX25519(recipient), { name: 'X25519' }, false, []);
   const shared = new Uint8Array(await crypto.subtle.deriveBits({ name: 'X25519', public: peer }, pair.privateKey, 256));
   const keyId = await keyIdOf(recordKey);
-  return signGrant([summitId, keyId, 'delegation', recipient, ephemeral, await wrap(recordKey, shared, ephemeral, recipient, keyId), granter], sign);
+  return signGrant([summitId, keyId, 'delegation', recipient, ephemeral, await wrap(recordKey, shared, ephemeral, recipient, keyId, fixed.nonce ?? freshNonce()), granter], sign);
 }
 
 /**
@@ -257,15 +274,20 @@ export async function openDeviceGrant(grant: RecordGrant, privateJwk: JsonWebKey
 }
 
 /**
- * `R` from a grant to a delegation, with the 32-byte seed of its Ed25519 key (the officer's key
- * file): the X25519 scalar is the first half of SHA-512(seed), clamped (libsodium's
- * `crypto_sign_ed25519_sk_to_curve25519`; X25519 clamps it again, to the same value).
+ * The X25519 private scalar of a delegation's Ed25519 seed: the first half of SHA-512(seed),
+ * clamped (libsodium's `crypto_sign_ed25519_sk_to_curve25519`).
  */
-export async function openDelegationGrant(grant: RecordGrant, seed: Bytes): Promise<Bytes> {
-  if (grant.recipientKind !== 'delegation') throw new RangeError('this grant is for a device, not a delegation');
+export async function x25519ScalarOf(seed: Bytes): Promise<Bytes> {
   const scalar = new Uint8Array(await crypto.subtle.digest('SHA-512', seed)).slice(0, 32);
   scalar[0] = (scalar[0] ?? 0) & 248;
   scalar[31] = ((scalar[31] ?? 0) & 127) | 64;
+  return scalar;
+}
+
+/** `R` from a grant to a delegation, with the 32-byte seed of its Ed25519 key (the officer's key file). */
+export async function openDelegationGrant(grant: RecordGrant, seed: Bytes): Promise<Bytes> {
+  if (grant.recipientKind !== 'delegation') throw new RangeError('this grant is for a device, not a delegation');
+  const scalar = await x25519ScalarOf(seed);
   const pkcs8 = concat(X25519_PKCS8_PREFIX, scalar);
   scalar.fill(0);
   let own: CryptoKey;

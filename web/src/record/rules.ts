@@ -15,7 +15,7 @@ import { MAX_CIPHERTEXT, NONCE_SIZE } from './keys';
 import { RecordError } from './problems';
 import type { RecordDevice, SignerBook } from './signers';
 
-const MIN_CIPHERTEXT = NONCE_SIZE + 16; // a nonce and a tag
+const MIN_CIPHERTEXT = NONCE_SIZE + 16 + 1; // a nonce, a tag, and a statement
 
 /** An entry this client verified, with what it learned checking it. */
 export interface LoggedEntry {

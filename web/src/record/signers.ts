@@ -20,6 +20,7 @@ import { concat, decode, decodeText, hex, isU64, sameBytes, SignedDocument, Writ
 import { Fingerprint, PUBLIC_KEY_SIZE } from '../identity/fingerprint';
 import type { Pins } from '../identity/pins';
 import { SERIAL_SIZE } from '../identity/revocation';
+import { cleanName } from '../people';
 import { RecordError } from './problems';
 
 const LABEL = new TextEncoder().encode('parley signers v1\0');
@@ -41,7 +42,9 @@ export class SignerList extends SignedDocument {
     if (serials.length > MAX_SIGNERS || serials.some((s) => s.length !== SERIAL_SIZE)) {
       throw new RangeError(`a signer list names at most ${MAX_SIGNERS} serials of ${SERIAL_SIZE} bytes`);
     }
-    if (new Set(serials.map(hex)).size !== serials.length) throw new RangeError('a signer list names each serial once');
+    const ascending = serials.every((serial, i) => i === 0 || hex(serials[i - 1] ?? serial) < hex(serial));
+    if (!ascending) throw new RangeError("a signer list's serials are ascending and distinct"); // one byte form per list
+    if (cleanName(delegation) !== delegation) throw new RangeError("the delegation's name must be NFC, without surrounding blanks");
     if (issuer.length !== PUBLIC_KEY_SIZE) throw new RangeError('the issuer is a 32-byte Ed25519 public key');
   }
 
@@ -74,8 +77,9 @@ export class SignerList extends SignedDocument {
 
 /** The officer's list of the devices that may sign for their delegation (the console signs it). */
 export async function signSignerList(key: DelegationKey, summitId: string, delegation: string, sequence: bigint, serials: readonly Bytes[]): Promise<SignerList> {
-  const unsigned = new SignerList(summitId, delegation, sequence, serials, key.publicKey, new Uint8Array(64));
-  return new SignerList(summitId, delegation, sequence, serials, key.publicKey, await key.sign(concat(LABEL, unsigned.body())));
+  const ascending = [...serials].sort((a, b) => (hex(a) < hex(b) ? -1 : 1));
+  const unsigned = new SignerList(summitId, delegation, sequence, ascending, key.publicKey, new Uint8Array(64));
+  return new SignerList(summitId, delegation, sequence, ascending, key.publicKey, await key.sign(concat(LABEL, unsigned.body())));
 }
 
 /** A certified device of the summit, as a record entry or grant names it (by its certificate's serial). */

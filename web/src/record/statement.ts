@@ -40,9 +40,9 @@ export class Statement {
     checkText(due, "an action's due date", 0, MAX_DUE);
   }
 
-  /** A new statement under a fresh random salt (the writer's; `salt` given: a test's known answer). */
+  /** A statement as a person wrote it (made NFC), under a fresh random salt (`salt` given: a test's known answer). */
   static make(text: string, owner = '', due = '', salt: Bytes = crypto.getRandomValues(new Uint8Array(SALT_SIZE))): Statement {
-    return new Statement(salt, text, owner, due);
+    return new Statement(salt, text.normalize('NFC'), owner.normalize('NFC'), due.normalize('NFC'));
   }
 
   toBytes(): Bytes {
