@@ -54,6 +54,7 @@ describe('an honest server', () => {
       [A, 'The teams will keep in contact.', 'agreed by Delegation A and Delegation B'],
       [B, 'Les parties conviennent: café, 咖啡.', 'agreed by Delegation A and Delegation B'],
       [A, 'Inspections end in May.', 'position of Delegation A, not agreed (declined by Delegation B: Not before the ministers have seen it.)'],
+      [B, 'Not before the ministers have seen it.', "Delegation B's reason for declining entry 6"],
       [A, 'Draft the joint statement', 'action for José Núñez by Friday 12:00, by Delegation A'],
     ]);
   });
@@ -70,14 +71,24 @@ describe('an honest server', () => {
   test('a grant signed by a device with no certificate here is refused', async () => {
     const view = await viewOf(world, new FakeClock(), false);
     const grant = await grantToDevice(world.recordKey, SUMMIT, world.principalB.key, new Uint8Array(16).fill(7), world.principalA.sign);
-    await expect(view.receiveGrant(grant, world.principalB.jwk)).rejects.toMatchObject({ problem: 'not_certified' });
+    await expect(view.receiveGrant(grant, world.principalB.jwk)).rejects.toMatchObject({ problem: 'unknown_signer' });
   });
 
-  test('an outcome not yet answered is the position of its proposer, awaiting the others', async () => {
-    const view = await viewOf(world, new FakeClock());
-    await deliver(view, 0, 1, 2);
-    const [standing] = view.standings().filter((s) => s.kind === 'outcome');
-    expect([standing?.text, standing?.awaiting]).toEqual(['position of Delegation A, not agreed', [B]]);
+  test('an outcome not yet answered is proposed, awaiting the others; an amendment names the outcome it amends', async () => {
+    const scribe = await Scribe.of(world);
+    await scribe.write(world.principalA, 'outcome', 'The teams meet monthly.');
+    await scribe.write(world.principalB, 'outcome', 'The teams meet weekly.', scribe.hashOf(0));
+    await scribe.write(world.principalA, 'sign', '', scribe.hashOf(1));
+    expect(scribe.view.standings().map((s) => [s.text, s.awaiting, s.amends])).toEqual([
+      ['proposed by Delegation A, not agreed (not signed by Delegation B)', [B], null],
+      ['agreed by Delegation A and Delegation B, amending entry 0', [], 0n],
+    ]);
+  });
+
+  test('an entry written after its signer\'s certificate expired is refused', async () => {
+    const scribe = await Scribe.of(world);
+    const late = await writeStraight(scribe, world.principalA, BigInt(world.principalA.certificate.notAfter) * 1000n);
+    expect((await scribe.view.receiveEntry(late.entry, late.ciphertext)).map((a) => a.text)).toEqual([expect.stringContaining("its signer's certificate is not valid at the entry's time")]);
   });
 
   test('the same entry sent twice is taken once, without an alarm', async () => {
@@ -217,10 +228,10 @@ describe('a server that alters', () => {
 });
 
 /** A position by `by` at the scribe's next seq, signed straight (the scribe's own view would refuse a device that is no signer). */
-async function writeStraight(scribe: Scribe, by: Device): Promise<Written> {
+async function writeStraight(scribe: Scribe, by: Device, time = 1_800_000_000_000n): Promise<Written> {
   const statement = Statement.make('The delegate speaks.');
   const log = scribe.view.log;
-  const entry = await signEntry({ summitId: SUMMIT, seq: log.length, prev: log.head, entryKind: 'position', refers: ZEROS, commitment: await statement.commitment(), keyId: await keyIdOf(world.recordKey), epoch: 3n, time: 1n, signer: by.certificate.serial }, by.sign);
+  const entry = await signEntry({ summitId: SUMMIT, seq: log.length, prev: log.head, entryKind: 'position', refers: ZEROS, commitment: await statement.commitment(), keyId: await keyIdOf(world.recordKey), epoch: 3n, time, signer: by.certificate.serial }, by.sign);
   return { entry, ciphertext: await encryptStatement(world.recordKey, statement) };
 }
 

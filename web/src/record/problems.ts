@@ -5,13 +5,19 @@
  */
 
 export type RecordProblem =
-  | 'bad_signature' // the signature does not verify under the key it names
-  | 'wrong_summit' // a document for another summit
-  | 'not_certified' // the signing device has no good, pinned certificate here
-  | 'not_a_signer' // a certified device that is not a signer of its delegation
-  | 'out_of_order' // seq or prev do not continue the log
-  | 'kind_rule' // refers, answers or seals break the table of docs/record.md
-  | 'wrong_key' // the entry or grant names another record key than the summit's
+  // The rules' problems, the same words as parley.record.rules.RecordProblem:
+  | 'wrong_summit'
+  | 'out_of_order' // seq is not the log's length
+  | 'forked' // prev is not the log's head
+  | 'unknown_signer' // no good, pinned certificate with the signer's serial
+  | 'bad_certificate' // the signer's certificate is not valid at the entry's time
+  | 'not_a_signer' // neither a principal nor on its delegation's signer list
+  | 'bad_signature'
+  | 'wrong_key' // another record key than the summit's
+  | 'bad_reference' // refers to no outcome, its own delegation's, or another head
+  | 'answered' // a delegation signing, declining or sealing twice
+  | 'sealed' // anything but a seal after the first seal
+  // The client's own: a text (beside the entry) or a signer list it cannot take.
   | 'bad_text' // the ciphertext is missing, too large, or does not open to its commitment
   | 'stale'; // a signer list that cannot replace the one held
 

@@ -66,10 +66,13 @@ export class RecordLog {
   /** Whether `entry` (with its ciphertext) may be appended now: RecordError naming the rule it breaks. */
   async check(entry: RecordEntry, ciphertext: Bytes | null, book: SignerBook): Promise<LoggedEntry> {
     if (entry.summitId !== this.summitId) throw new RecordError('wrong_summit', `the entry is for summit ${entry.summitId}`);
-    if (entry.seq !== this.length || !sameBytes(entry.prev, this.head)) {
-      throw new RecordError('out_of_order', `entry ${entry.seq} does not follow the ${this.length} entries held`);
-    }
+    if (entry.seq !== this.length) throw new RecordError('out_of_order', `entry ${entry.seq} comes where entry ${this.length} belongs`);
+    if (!sameBytes(entry.prev, this.head)) throw new RecordError('forked', `entry ${entry.seq} follows another entry than this log's ${entry.seq - 1n}`);
     const device = book.signer(entry.signer);
+    const at = entry.time / 1000n; // the certificate's validity is in Unix seconds
+    if (at < device.certificate.notBefore || at >= device.certificate.notAfter) {
+      throw new RecordError('bad_certificate', "its signer's certificate is not valid at the entry's time");
+    }
     if (!(await entry.verify(device.deviceKey))) throw new RecordError('bad_signature', `its signature is not ${device.delegation}'s device's`);
     if (this.keyId !== null && !sameBytes(entry.keyId, this.keyId)) throw new RecordError('wrong_key', 'it names another record key than the summit\'s');
     checkCiphertext(entry, ciphertext);
@@ -92,20 +95,20 @@ export class RecordLog {
 
   private checkKind(entry: RecordEntry, delegation: string): void {
     const kind = entry.entryKind;
-    if (this.sealedHead !== null && kind !== 'seal') throw new RecordError('kind_rule', 'after the first seal the log takes only seals');
+    if (this.sealedHead !== null && kind !== 'seal') throw new RecordError('sealed', 'after the first seal the log takes only seals');
     if (kind === 'outcome' && !isZero(entry.refers) && !this.outcomes.has(hex(entry.refers))) {
-      throw new RecordError('kind_rule', 'an amendment refers to an outcome of the log');
+      throw new RecordError('bad_reference', 'an amendment refers to an outcome of the log');
     }
     if (kind === 'sign' || kind === 'decline') {
       const outcome = this.outcomes.get(hex(entry.refers));
-      if (outcome === undefined) throw new RecordError('kind_rule', `a ${kind} refers to an outcome of the log`);
-      if (outcome.delegation === delegation) throw new RecordError('kind_rule', `${delegation} cannot ${kind} its own outcome`);
-      if (outcome.answered.has(delegation)) throw new RecordError('kind_rule', `${delegation} already answered this outcome`);
+      if (outcome === undefined) throw new RecordError('bad_reference', `a ${kind} refers to an outcome of the log`);
+      if (outcome.delegation === delegation) throw new RecordError('bad_reference', `${delegation} cannot ${kind} its own outcome`);
+      if (outcome.answered.has(delegation)) throw new RecordError('answered', `${delegation} already answered this outcome`);
     }
     if (kind === 'seal') {
       const sealing = this.sealedHead ?? entry.prev;
-      if (!sameBytes(entry.refers, sealing)) throw new RecordError('kind_rule', 'a seal refers to the head the first seal sealed (its prev, for the first)');
-      if (this.sealedBy.has(delegation)) throw new RecordError('kind_rule', `${delegation} has sealed already`);
+      if (!sameBytes(entry.refers, sealing)) throw new RecordError('bad_reference', 'a seal refers to the head the first seal sealed (its prev, for the first)');
+      if (this.sealedBy.has(delegation)) throw new RecordError('answered', `${delegation} has sealed already`);
     }
   }
 }

@@ -114,7 +114,7 @@ export class SignerBook {
     if (list.summitId !== this.summitId) throw new RecordError('wrong_summit', `a signer list for summit ${list.summitId}`);
     const pinned = this.pins.byName.get(list.delegation);
     if (pinned === undefined || !(await Fingerprint.of(list.issuer)).equals(pinned)) {
-      throw new RecordError('not_certified', `a signer list for ${list.delegation} not signed by its pinned key`);
+      throw new RecordError('unknown_signer', `a signer list for ${list.delegation} not signed by its pinned key`);
     }
     if (!(await verifySignature(list.issuer, concat(LABEL, list.body()), list.signature))) {
       throw new RecordError('bad_signature', `the signer list of ${list.delegation} does not verify: forged or altered`);
@@ -127,10 +127,10 @@ export class SignerBook {
     this.lists.set(list.delegation, list);
   }
 
-  /** The certified device with this serial: RecordError('not_certified') when there is none. */
+  /** The certified device with this serial: RecordError('unknown_signer') when there is none. */
   device(serial: Bytes): RecordDevice {
     const device = this.devices.get(hex(serial));
-    if (device === undefined) throw new RecordError('not_certified', `no good, pinned certificate with serial ${hex(serial)}`);
+    if (device === undefined) throw new RecordError('unknown_signer', `no good, pinned certificate with serial ${hex(serial)}`);
     return device;
   }
 

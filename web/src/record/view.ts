@@ -15,6 +15,7 @@
  */
 
 import { hex, sameBytes, type Bytes } from '../identity/encoding';
+import { byCodePoint } from '../identity/pins';
 import { hasText, ZEROS, type RecordEntry } from './entry';
 import type { RecordHead } from './head';
 import { decryptStatement, keyIdOf, openDeviceGrant, type RecordGrant } from './keys';
@@ -36,16 +37,18 @@ export interface RecordAlarm {
   readonly text: string; // for people: what the server did, and to which entry
 }
 
-/** Where a statement stands: what the UI shows beside it, and what a readout says of it. */
+/** Where a statement stands: what the UI shows beside it, and what a readout says of it (the same texts as parley.record.readout). */
 export interface Standing {
   readonly seq: bigint;
-  readonly kind: 'position' | 'outcome' | 'action';
+  readonly kind: 'position' | 'outcome' | 'action' | 'decline';
   readonly by: string;
   readonly statement: Statement;
   readonly agreedBy: readonly string[]; // an outcome's: the proposer, then each delegation that signed
   readonly declinedBy: readonly { readonly delegation: string; readonly reason: string }[];
   readonly awaiting: readonly string[]; // an outcome's delegations that have not answered yet
-  readonly amends: bigint | null; // the seq of the outcome this one amends
+  readonly amends: bigint | null; // an amendment: the seq of the outcome it amends
+  readonly answers: bigint | null; // a decline: the seq of the outcome it declines
+  readonly agreed: boolean; // an outcome every delegation signed
   readonly text: string; // "agreed by A and B", "position of A", ...
 }
 
@@ -158,38 +161,47 @@ export class RecordView {
     return this.statements.get(seq) ?? null;
   }
 
-  /** Every position, outcome and action whose text this device holds, with where it stands. */
+  /** Every statement (position, outcome, action, a decline's reason) whose text this device holds, with where it stands. */
   standings(): Standing[] {
     const out: Standing[] = [];
     for (const logged of this.log.entries) {
       const kind = logged.entry.entryKind;
       const statement = this.statements.get(logged.entry.seq);
-      if (statement === undefined || (kind !== 'position' && kind !== 'outcome' && kind !== 'action')) continue;
+      if (statement === undefined || kind === 'sign' || kind === 'seal') continue;
       out.push(this.standing(logged, kind, statement));
     }
     return out;
   }
 
-  private standing(logged: LoggedEntry, kind: 'position' | 'outcome' | 'action', statement: Statement): Standing {
+  private standing(logged: LoggedEntry, kind: Standing['kind'], statement: Statement): Standing {
     const by = logged.device.delegation;
+    const seqOf = (hash: Bytes): bigint | null => (sameBytes(hash, ZEROS) ? null : (this.log.byHash(hash)?.entry.seq ?? null));
     const answers = this.log.entries.filter((e) => sameBytes(e.entry.refers, logged.hash) && (e.entry.entryKind === 'sign' || e.entry.entryKind === 'decline'));
-    const signed = answers.filter((e) => e.entry.entryKind === 'sign').map((e) => e.device.delegation);
+    const agreedBy = kind === 'outcome' ? [by, ...answers.filter((e) => e.entry.entryKind === 'sign').map((e) => e.device.delegation)] : [];
     const declinedBy = answers
       .filter((e) => e.entry.entryKind === 'decline')
       .map((e) => ({ delegation: e.device.delegation, reason: this.statements.get(e.entry.seq)?.text ?? '' }));
     const answered = new Set([by, ...answers.map((e) => e.device.delegation)]);
-    const agreedBy = kind === 'outcome' ? [by, ...signed] : [];
-    const awaiting = kind === 'outcome' ? this.log.delegations.filter((name) => !answered.has(name)) : [];
-    const amended = kind === 'outcome' && !sameBytes(logged.entry.refers, ZEROS) ? (this.log.byHash(logged.entry.refers)?.entry.seq ?? null) : null;
-    let text = `position of ${by}`;
-    if (kind === 'action') text = `action for ${statement.owner} by ${statement.due}, by ${by}`;
-    else if (kind === 'outcome' && this.log.delegations.every((name) => agreedBy.includes(name))) {
-      text = `agreed by ${listOf(this.log.delegations.filter((name) => agreedBy.includes(name)))}`;
-    } else if (kind === 'outcome') {
-      const declined = declinedBy.map((d) => `declined by ${d.delegation}: ${d.reason}`).join('; ');
-      text = declined === '' ? `${text}, not agreed` : `${text}, not agreed (${declined})`;
+    const awaiting = kind === 'outcome' ? this.log.delegations.filter((name) => !answered.has(name)).sort(byCodePoint) : [];
+    const agreed = kind === 'outcome' && this.log.delegations.every((name) => agreedBy.includes(name));
+    const amends = kind === 'outcome' ? seqOf(logged.entry.refers) : null;
+    const answersSeq = kind === 'decline' ? seqOf(logged.entry.refers) : null;
+    const standing = { seq: logged.entry.seq, kind, by, statement, agreedBy, declinedBy, awaiting, amends, answers: answersSeq, agreed };
+    return { ...standing, text: this.standingText(standing) };
+  }
+
+  private standingText(s: Omit<Standing, 'text'>): string {
+    if (s.kind === 'position') return `position of ${s.by}`;
+    if (s.kind === 'action') return `action for ${s.statement.owner || 'no one named'} by ${s.statement.due || 'no date'}, by ${s.by}`;
+    if (s.kind === 'decline') return `${s.by}'s reason for declining entry ${String(s.answers)}`;
+    const amends = s.amends === null ? '' : `, amending entry ${s.amends}`;
+    if (s.agreed) return `agreed by ${listOf([...s.agreedBy].sort(byCodePoint))}${amends}`;
+    if (s.declinedBy.length > 0) {
+      const reasons = s.declinedBy.map((d) => `declined by ${d.delegation}: ${d.reason}`).join('; ');
+      return `position of ${s.by}, not agreed (${reasons})${amends}`;
     }
-    return { seq: logged.entry.seq, kind, by, statement, agreedBy, declinedBy, awaiting, amends: amended, text };
+    const missing = this.log.delegations.filter((name) => !s.agreedBy.includes(name)).sort(byCodePoint);
+    return `proposed by ${s.by}, not agreed (not signed by ${listOf(missing)})${amends}`;
   }
 
   private serial<T>(run: () => Promise<T>): Promise<T> {
