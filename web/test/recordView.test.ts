@@ -87,7 +87,7 @@ describe('an honest server', () => {
 
   test('an entry written after its signer\'s certificate expired is refused', async () => {
     const scribe = await Scribe.of(world);
-    const late = await writeStraight(scribe, world.principalA, BigInt(world.principalA.certificate.notAfter) * 1000n);
+    const late = await writeStraight(scribe, world.principalA, world.principalA.certificate.notAfter * 1000n);
     expect((await scribe.view.receiveEntry(late.entry, late.ciphertext)).map((a) => a.text)).toEqual([expect.stringContaining("its signer's certificate is not valid at the entry's time")]);
   });
 
