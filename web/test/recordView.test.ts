@@ -68,6 +68,16 @@ describe('an honest server', () => {
     expect(view.standings().map((s) => s.statement.text)).toEqual(['Delegation A holds that the border stays open.', 'Delegation B wants inspections at the border.', 'The teams will keep in contact.']);
   });
 
+  test('a key this device made before any entry gives way to the grant\'s; once entries name a key, another is refused', async () => {
+    const view = await viewOf(world, new FakeClock(), false);
+    await view.holdKey(new Uint8Array(32).fill(5));
+    const grant = await grantToDevice(world.recordKey, SUMMIT, world.principalB.key, world.principalA.certificate.serial, world.principalA.sign);
+    await view.receiveGrant(grant, world.principalB.jwk);
+    expect(view.key).toEqual(world.recordKey);
+    expect(await deliver(view, 0)).toEqual([]);
+    await expect(view.holdKey(new Uint8Array(32).fill(5))).rejects.toMatchObject({ problem: 'wrong_key' });
+  });
+
   test('a grant signed by a device with no certificate here is refused', async () => {
     const view = await viewOf(world, new FakeClock(), false);
     const grant = await grantToDevice(world.recordKey, SUMMIT, world.principalB.key, new Uint8Array(16).fill(7), world.principalA.sign);
@@ -120,6 +130,19 @@ describe('a server that drops or reorders', () => {
     expect(await view.receiveHead(await course.head(world.principalB, 3), world.principalB.key)).toEqual([]);
     clock.now += DROP_BOUND;
     expect(view.tick().map((a) => [a.kind, a.text])).toEqual([['dropped', 'user 2 holds 3 entries; the server delivered 1 to this client: it dropped entry 1']]);
+  });
+
+  test('a head beyond the log naming another hash: forked once the log reaches it, and dropped says so once', async () => {
+    const clock = new FakeClock();
+    const view = await viewOf(world, clock);
+    await view.receiveHead(await course.head(world.principalB, 2, new Uint8Array(32).fill(9)), world.principalB.key);
+    await view.receiveHead(await course.head(world.principalB, 4), world.principalB.key);
+    clock.now += DROP_BOUND;
+    expect(view.tick().map((a) => [a.kind, a.seq])).toEqual([['dropped', 0n]]);
+    expect(view.deadline(), 'raised: no wake-up until something changes').toBeNull();
+    expect((await deliver(view, 0, 1)).map((t) => t.split(':')[0])).toEqual(['forked']);
+    clock.now += DROP_BOUND;
+    expect(view.tick().map((a) => [a.kind, a.seq])).toEqual([['dropped', 2n]]);
   });
 
   test('a longer head that the log then reaches, with the same hash, raises nothing', async () => {

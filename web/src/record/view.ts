@@ -68,8 +68,8 @@ export class RecordView {
   private readonly statements = new Map<bigint, Statement>();
   private readonly pending = new Map<bigint, { entry: RecordEntry; ciphertext: Bytes | null }>();
   private gapSince: number | null = null; // when an entry ahead of the log first showed a gap
-  private longest: { head: RecordHead; since: number; alarmed: boolean } | null = null; // the longest head heard beyond our log
-  private readonly raised = new Set<string>();
+  private readonly expected = new Map<bigint, { head: RecordHead; since: number }>(); // members' heads beyond our log, by length
+  private readonly raised = new Set<string>(); // `${kind} ${seq}`: each alarm once
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -118,7 +118,7 @@ export class RecordView {
       if (head.summitId !== this.log.summitId) throw new RecordError('wrong_summit', `a head for summit ${head.summitId}`);
       if (!(await head.verify(deviceKey))) throw new RecordError('bad_signature', `a head for user ${head.userId} not signed by its key`);
       if (head.length > this.log.length) {
-        if (this.longest === null || head.length > this.longest.head.length) this.longest = { head, since: this.now(), alarmed: false };
+        if (!this.expected.has(head.length) && this.expected.size < MAX_PENDING) this.expected.set(head.length, { head, since: this.now() });
         return this.check();
       }
       return this.compare(head);
@@ -132,8 +132,8 @@ export class RecordView {
 
   /** When `tick` may next raise an alarm, if ever. */
   deadline(): number | null {
-    const longest = this.longest === null || this.longest.alarmed ? null : this.longest.since;
-    const times = [this.gapSince, longest].filter((t): t is number => t !== null);
+    const times = this.gapSince === null ? [] : [this.gapSince];
+    if (!this.raised.has(`dropped ${this.log.length}`)) times.push(...[...this.expected.values()].map(({ since }) => since));
     return times.length === 0 ? null : Math.min(...times) + this.bound;
   }
 
@@ -213,7 +213,10 @@ export class RecordView {
   private async takeKey(recordKey: Bytes): Promise<RecordAlarm[]> {
     const keyId = await keyIdOf(recordKey);
     const summitKey = this.log.keyId;
-    if (summitKey !== null && !sameBytes(keyId, summitKey)) throw new RecordError('wrong_key', "this record key is not the one the summit's entries name");
+    // Before the first entry, a grant's key replaces one this device made: the first grant the server took fixes the summit's.
+    if (summitKey !== null && this.log.entries.length > 0 && !sameBytes(keyId, summitKey)) {
+      throw new RecordError('wrong_key', "this record key is not the one the summit's entries name");
+    }
     this.log.keyId = keyId;
     this.recordKey = recordKey;
     const fresh: RecordAlarm[] = [];
@@ -240,7 +243,7 @@ export class RecordView {
       return this.raise('altered', entry.seq, `entry ${entry.seq} (${entry.entryKind}) does not verify: ${e.message}: the server altered it`);
     }
     this.log.append(logged);
-    return [...(await this.decrypt(logged)), ...this.compareLongest()];
+    return [...(await this.decrypt(logged)), ...this.compareExpected()];
   }
 
   private async decrypt(logged: LoggedEntry): Promise<RecordAlarm[]> {
@@ -255,12 +258,21 @@ export class RecordView {
     }
   }
 
-  /** Once our log reaches the longest head heard, that head must name our hash there. */
-  private compareLongest(): RecordAlarm[] {
-    if (this.longest === null || this.log.length < this.longest.head.length) return [];
-    const { head } = this.longest;
-    this.longest = null;
-    return this.compare(head);
+  /**
+   * The log grew: members' heads it has reached must name our hash at their length, and those
+   * still beyond it give the server a new bound from now (`dropped` means no progress within it).
+   */
+  private compareExpected(): RecordAlarm[] {
+    const fresh: RecordAlarm[] = [];
+    for (const [length, expected] of this.expected) {
+      if (length > this.log.length) {
+        expected.since = this.now();
+        continue;
+      }
+      this.expected.delete(length);
+      fresh.push(...this.compare(expected.head));
+    }
+    return fresh;
   }
 
   private compare(head: RecordHead): RecordAlarm[] {
@@ -277,18 +289,18 @@ export class RecordView {
       fresh.push(...this.raise('dropped', this.log.length, `entry ${this.log.length} never arrived though entry ${later} did: the server dropped it`));
       this.gapSince = null; // raised once; if it comes after all, it is reordered
     }
-    const longest = this.longest;
-    if (longest !== null && !longest.alarmed && now - longest.since >= this.bound && this.log.length < longest.head.length) {
-      const { head } = longest;
-      longest.alarmed = true;
+    const due = [...this.expected.values()].filter(({ since }) => now - since >= this.bound);
+    const head = due.reduce<RecordHead | null>((longest, { head }) => (longest === null || head.length > longest.length ? head : longest), null);
+    if (head !== null) {
       fresh.push(...this.raise('dropped', this.log.length, `user ${head.userId} holds ${head.length} entries; the server delivered ${this.log.length} to this client: it dropped entry ${this.log.length}`));
     }
     return fresh;
   }
 
   private raise(kind: RecordAlarmKind, seq: bigint | null, text: string): RecordAlarm[] {
-    if (this.raised.has(text)) return [];
-    this.raised.add(text);
+    const key = `${kind} ${String(seq)}`;
+    if (this.raised.has(key)) return [];
+    this.raised.add(key);
     const alarm = { kind, seq, text };
     this.alarms.push(alarm);
     return [alarm];
