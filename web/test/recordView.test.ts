@@ -119,8 +119,10 @@ describe('a server that drops or reorders', () => {
     clock.now += 1;
     expect(view.tick().map((a) => a.text)).toEqual(['entry 1 never arrived though entry 2 did: the server dropped it']);
     expect(view.deadline()).toBeNull();
+    expect(await deliver(view, 3), 'another entry beyond the gap: the gap is said already').toEqual([]);
+    expect(view.deadline()).toBeNull();
     expect(await deliver(view, 1)).toEqual(['reordered: entry 1 arrived after entry 2: the server reordered the log']);
-    expect(view.log.length).toBe(3n);
+    expect(view.log.length).toBe(4n);
   });
 
   test('a member\'s head says the log is longer: dropped after 2 s', async () => {

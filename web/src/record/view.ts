@@ -132,8 +132,9 @@ export class RecordView {
 
   /** When `tick` may next raise an alarm, if ever. */
   deadline(): number | null {
-    const times = this.gapSince === null ? [] : [this.gapSince];
-    if (!this.raised.has(`dropped ${this.log.length}`)) times.push(...[...this.expected.values()].map(({ since }) => since));
+    if (this.raised.has(`dropped ${this.log.length}`)) return null; // said once: nothing more to wake for until the log grows
+    const times = [...this.expected.values()].map(({ since }) => since);
+    if (this.gapSince !== null) times.push(this.gapSince);
     return times.length === 0 ? null : Math.min(...times) + this.bound;
   }
 
