@@ -291,7 +291,7 @@ export class RecordView {
       this.gapSince = null; // raised once; if it comes after all, it is reordered
     }
     const due = [...this.expected.values()].filter(({ since }) => now - since >= this.bound);
-    const head = due.reduce<RecordHead | null>((longest, { head }) => (longest === null || head.length > longest.length ? head : longest), null);
+    const head = due.reduce<RecordHead | null>((longest, e) => (longest === null || e.head.length > longest.length ? e.head : longest), null);
     if (head !== null) {
       fresh.push(...this.raise('dropped', this.log.length, `user ${head.userId} holds ${head.length} entries; the server delivered ${this.log.length} to this client: it dropped entry ${this.log.length}`));
     }
