@@ -219,10 +219,23 @@ const ALARM_TEXT: Record<AlarmReason, (id: string) => string> = {
   attestation_silent: (id) =>
     `User ${id} did not confirm the key group in time: the server may have split the call. ${HOLDING}`,
   pins: () => `This device has no trusted pins from its own delegation, or the summit shows other pins. ${HOLDING}`,
+  record_altered: () => 'The server altered an entry of the record: this copy keeps the entries that verify.',
+  record_reordered: () => 'The server sent the record\'s entries out of order.',
+  record_dropped: () => 'The server withheld an entry of the record.',
+  record_forked: () => 'The server shows another record to another member: the record is forked.',
 };
 
 /** Identity alarms carry the check's own words (who, and why), which say more than a fixed text. */
-const DETAILED: ReadonlySet<AlarmReason> = new Set<AlarmReason>(['uncertified', 'attestation_mismatch', 'attestation_silent', 'pins']);
+const DETAILED: ReadonlySet<AlarmReason> = new Set<AlarmReason>([
+  'uncertified',
+  'attestation_mismatch',
+  'attestation_silent',
+  'pins',
+  'record_altered',
+  'record_reordered',
+  'record_dropped',
+  'record_forked',
+]);
 
 function alarmText(reason: AlarmReason, detail: string, userId: string | null): string {
   if (!DETAILED.has(reason)) return ALARM_TEXT[reason](userId ?? '?');
@@ -915,6 +928,13 @@ export class Call {
         return;
       case 'enrollment_request':
         return; // for officer consoles; this page is none
+      case 'record_entry':
+      case 'record_grant':
+      case 'record_head':
+      case 'record_state':
+      case 'signers':
+        return; // the record: wired in by the record panel
+      case 'record_entries':
       case 'ready':
       case 'publish_answer':
       case 'subscribe_offer':

@@ -75,6 +75,10 @@ const ALARM_LABEL: Record<Alarm['reason'], string> = {
   attestation_mismatch: 'The call is split',
   attestation_silent: 'A member did not confirm the key group',
   pins: 'Pins not confirmed by this delegation',
+  record_altered: 'The server altered the record',
+  record_reordered: 'The server reordered the record',
+  record_dropped: 'The server withheld part of the record',
+  record_forked: 'The record is forked',
   no_transform: 'NOT end-to-end encrypted (benchmark)',
 };
 
