@@ -14,6 +14,7 @@ from certified import certified_summit, closing, enroll
 from records import desk, principals, seen, verify
 
 from parley.protocol.codes import ErrorCode, RecordState
+from parley.sdk.record import RecordError
 from parley.sdk.requests import RequestRefused
 from parley.server.runtime import ParleyServer
 from parley.summit.model import Role
@@ -107,3 +108,27 @@ async def test_a_full_course_is_agreed_declined_sealed_exported_and_verified_off
     logged = caplog.text
     for text in TEXTS:
         assert text.encode() not in stored and text not in logged, text
+
+
+async def test_a_delegate_writes_only_once_its_officer_names_it_a_signer(
+    parley: ParleyServer, tmp_path: Path
+) -> None:
+    async with closing(certified_summit(parley, tmp_path / "devices")) as summit:
+        a, b = await principals(summit)
+        delegate = summit.client("Delegation B", "Delegate B", None)
+        await delegate.join()
+        await enroll(b, delegate)
+        await until(lambda: delegate.record is not None and delegate.record.key is not None, 10, "the key")
+        rd = desk(delegate)
+        assert not rd.signer
+        with pytest.raises(RecordError):
+            await rd.position("A delegate speaks for its delegation.")
+
+        contact = await desk(a).propose(CONTACT)
+        await seen(delegate, contact)
+        assert delegate.certified is not None and delegate.certified.enrollment.certificate is not None
+        await b.name_signers([delegate.certified.enrollment.certificate.serial])
+        await until(lambda: rd.signer, 10, "the delegate to learn it is a signer")
+        await rd.sign(contact)
+        await seen(a, contact + 1)
+        assert desk(a).standing()[contact].agreed and a.alarms == [] and delegate.alarms == []

@@ -462,6 +462,16 @@ class ParleyClient:
         sequence = self.certified.certification.revocations.sequence(self.console.key.public_key) + 1
         await self.console.revoke(self, serials, sequence)
 
+    async def name_signers(self, serials: list[bytes]) -> None:
+        """An officer console: the certificates (serials) that may sign the record for its
+        delegation besides its principals. Numbered after the list held, or by the clock when
+        this console holds none (a console started again must still number it after its last)."""
+        if self.console is None:
+            raise RuntimeError("only an officer console names signers: give the client officer=")
+        held = self.record.rules.signer_lists.get(self.console.key.public_key) if self.record else None
+        sequence = max(held.sequence + 1 if held else 1, int(time.time()))
+        await self.console.name_signers(self, serials, sequence)
+
     async def _start_certified(self, work: Coroutine[Any, Any, None]) -> None:
         self.certify_error = None
         try:
