@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 from parley.identity.certificate import DeviceCertificate
 from parley.identity.fingerprint import Fingerprint
-from parley.identity.problems import IdentityError
 from parley.protocol.codes import ErrorCode, RecordState
 from parley.protocol.errors import PolicyError
 from parley.protocol.fields import b64url
@@ -47,6 +46,7 @@ from parley.record.keys import RecipientKind, RecordGrant
 from parley.record.rules import RecordError, RecordRules
 from parley.record.signers import SignerList
 from parley.server.attendee import Attendee
+from parley.server.identity_relay import read_document
 from parley.store.kept_record import NO_RECORD, KeptEntry, KeptRecord
 from parley.summit.model import Summit
 
@@ -138,10 +138,7 @@ class RecordRelay:
         """A signer's entry at the end of the log: checked, then kept and sent to every reader."""
         self._require()
         signer = self._signer(by, certificate)
-        try:
-            entry = RecordEntry.from_text(entry_text)
-        except IdentityError as e:
-            raise PolicyError(ErrorCode.INVALID, f"the entry does not read: {e}") from None
+        entry = read_document(RecordEntry, entry_text, "the entry")
         if entry.signer != signer.serial:
             raise PolicyError(ErrorCode.FORBIDDEN, "a device appends the entries it signs itself")
         if self.key_id is None:
@@ -207,10 +204,7 @@ class RecordRelay:
         each pinned delegation is granted once (a second grant for one is answered, not kept)."""
         self._require()
         granter = self._signer(by, certificate)
-        try:
-            grant = RecordGrant.from_text(text)
-        except IdentityError as e:
-            raise PolicyError(ErrorCode.INVALID, f"the grant does not read: {e}") from None
+        grant = read_document(RecordGrant, text, "the grant")
         if grant.summit_id != self.summit.summit_id:
             raise PolicyError(ErrorCode.INVALID, "the grant is for another summit")
         if grant.granter != granter.serial or not grant.verify(by.key):
@@ -239,10 +233,7 @@ class RecordRelay:
     def head(self, by: Attendee, text: str, readers: Iterable[int], now: float) -> list[tuple[int, RecordOp]]:
         """A member's signed head, relayed (not kept); rate-limited per device (`now`: monotonic)."""
         self._require()
-        try:
-            head = RecordHead.from_text(text)
-        except IdentityError as e:
-            raise PolicyError(ErrorCode.INVALID, f"the head does not read: {e}") from None
+        head = read_document(RecordHead, text, "the head")
         if head.summit_id != self.summit.summit_id or head.user_id != by.user_id or not head.verify(by.key):
             raise PolicyError(ErrorCode.INVALID, "a head is of this summit, signed by the device sending it")
         recent = self.heads.setdefault(by.user_id, deque())
@@ -262,10 +253,7 @@ class RecordRelay:
         self._require()
         if not is_officer:
             raise PolicyError(ErrorCode.FORBIDDEN, "only an officer console names its delegation's signers")
-        try:
-            signer_list = SignerList.from_text(text)
-        except IdentityError as e:
-            raise PolicyError(ErrorCode.INVALID, f"the signer list does not read: {e}") from None
+        signer_list = read_document(SignerList, text, "the signer list")
         if signer_list.delegation != by.delegation.name:
             raise PolicyError(ErrorCode.FORBIDDEN, "an officer names the signers of its own delegation only")
         try:
