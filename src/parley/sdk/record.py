@@ -78,7 +78,7 @@ from parley.record.rules import RecordRules, Standing
 from parley.record.signers import SignerList, is_signer
 from parley.record.statement import Statement
 from parley.record.view import RecordAlarm, RecordView
-from parley.sdk.requests import RequestRefused
+from parley.sdk.requests import Disconnected, RequestRefused, RequestTimeout
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +253,15 @@ class RecordDesk:
 
     async def _catch_up(self) -> None:
         """Read the log from the start, page by page, then take what was relayed meanwhile."""
+        try:
+            await self._read_log()
+        except Disconnected:
+            return
+        except (RequestRefused, RequestTimeout) as e:  # read again at the next state
+            log.warning("could not read the record: %s (%s)", e, e.code)
+            self._reading = False
+
+    async def _read_log(self) -> None:
         length = 0
         while True:
             page = await self.client.request(RecordRead(d=RecordReadData(from_seq=length)), RecordEntriesOp)
@@ -299,7 +308,8 @@ class RecordDesk:
         await asyncio.sleep(HEAD_DELAY)
         self._head_task = None
         head = sign_head(self._sign, self.summit_id, len(self.rules.log), self.rules.head, self.user_id)
-        with contextlib.suppress(RequestRefused):
+        # A head refused, late or cut off by a departure is only one fewer comparison.
+        with contextlib.suppress(RequestRefused, RequestTimeout, Disconnected):
             await self.client.request(RecordHead(d=RecordHeadData(head=head.to_text())), OkOp)
 
     def _alarms(self, alarms: list[RecordAlarm]) -> None:
@@ -354,7 +364,9 @@ class RecordDesk:
             grant = grant_to_delegation(key, delegation_key, self._sign, serial, self.summit_id)
         try:
             await self.client.request(RecordGrant(d=RecordGrantData(grant=grant.to_text())), OkOp)
-        except RequestRefused as e:
+        except Disconnected:
+            return
+        except (RequestRefused, RequestTimeout) as e:
             log.info("the server did not take a grant of the record key: %s (%s)", e, e.code)
             self._granting.discard(b64url(device_key or delegation_key or b""))
 
@@ -398,7 +410,14 @@ class RecordDesk:
             return
         try:
             await self.seal()
-        except (RequestRefused, RecordError) as e:  # another signer of this delegation sealed first
+        except Disconnected:
+            return
+        except (
+            RequestRefused,
+            RequestTimeout,
+            RecordError,
+            TimeoutError,
+        ) as e:  # another signer sealed first
             log.info("this device's seal was not taken: %s", e)
 
     async def wait(self, ready: Callable[[], bool], timeout: float = 10.0) -> None:
