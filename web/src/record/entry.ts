@@ -25,7 +25,8 @@ import { concat, decode, decodeText, isU64, SignedDocument, Writer, type Bytes, 
 import { sha256 } from '../identity/fingerprint';
 import { SERIAL_SIZE } from '../identity/revocation';
 
-const LABEL = new TextEncoder().encode('parley record entry v1\0');
+/** What an entry's signature covers before its body (the worker signs nothing else under it: e2ee/recordSigning.ts). */
+export const ENTRY_LABEL = new TextEncoder().encode('parley record entry v1\0');
 export const HASH_SIZE = 32;
 export const KEY_ID_SIZE = 16;
 export const ZEROS = new Uint8Array(HASH_SIZE);
@@ -141,12 +142,12 @@ export class RecordEntry extends SignedDocument implements EntryFields {
 
   /** Whether the device key (65-byte P-256 point) made this entry. */
   verify(deviceKey: Bytes): Promise<boolean> {
-    return verifyDeviceSignature(deviceKey, concat(LABEL, this.body()), this.signature);
+    return verifyDeviceSignature(deviceKey, concat(ENTRY_LABEL, this.body()), this.signature);
   }
 }
 
 /** This device's entry, signed with its DAVE key (identity/deviceKey.ts `deviceSigner`). */
 export async function signEntry(fields: EntryFields, sign: DeviceSigner): Promise<RecordEntry> {
   const unsigned = new RecordEntry(fields, new Uint8Array(64));
-  return new RecordEntry(fields, await sign(concat(LABEL, unsigned.body())));
+  return new RecordEntry(fields, await sign(concat(ENTRY_LABEL, unsigned.body())));
 }

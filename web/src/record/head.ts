@@ -17,7 +17,8 @@ import { verifyDeviceSignature, type DeviceSigner } from '../identity/deviceKey'
 import { concat, decode, decodeText, isU64, SignedDocument, Writer, type Bytes, type Reader } from '../identity/encoding';
 import { HASH_SIZE, isZero } from './entry';
 
-const LABEL = new TextEncoder().encode('parley record head v1\0');
+/** What a head's signature covers before its body. */
+export const HEAD_LABEL = new TextEncoder().encode('parley record head v1\0');
 
 export class RecordHead extends SignedDocument {
   static readonly KIND = 'parley-record-head';
@@ -62,12 +63,12 @@ export class RecordHead extends SignedDocument {
 
   /** Whether the member's DAVE signature key made this head. */
   verify(deviceKey: Bytes): Promise<boolean> {
-    return verifyDeviceSignature(deviceKey, concat(LABEL, this.body()), this.signature);
+    return verifyDeviceSignature(deviceKey, concat(HEAD_LABEL, this.body()), this.signature);
   }
 }
 
 /** This device's head after it accepted an entry, signed with its DAVE key. */
 export async function signHead(summitId: string, length: bigint, head: Bytes, userId: number, sign: DeviceSigner): Promise<RecordHead> {
   const unsigned = new RecordHead(summitId, length, head, userId, new Uint8Array(64));
-  return new RecordHead(summitId, length, head, userId, await sign(concat(LABEL, unsigned.body())));
+  return new RecordHead(summitId, length, head, userId, await sign(concat(HEAD_LABEL, unsigned.body())));
 }

@@ -40,7 +40,8 @@ export const SEALED_SIZE = NONCE_SIZE + RECORD_KEY_SIZE + TAG_SIZE;
 export const MAX_CIPHERTEXT = 8 * 1024;
 const KEY_ID_LABEL = new TextEncoder().encode('parley record key id v1\0');
 const TEXT_INFO = new TextEncoder().encode('parley record text v1');
-const GRANT_LABEL = new TextEncoder().encode('parley record grant v1\0');
+/** What a grant's signature covers before its body (and the wrap key's info begins with). */
+export const GRANT_LABEL = new TextEncoder().encode('parley record grant v1\0');
 const X25519_KEY_SIZE = 32;
 // PKCS #8 for an X25519 private key (RFC 8410): this prefix, then the 32-byte scalar.
 const X25519_PKCS8_PREFIX = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20);
