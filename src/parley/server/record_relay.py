@@ -162,7 +162,9 @@ class RecordRelay:
         if self.state is RecordState.SEALED:
             raise PolicyError(ErrorCode.RECORD_REFUSED, "the record is sealed: it takes no more entries")
         if self.state is RecordState.CLOSED and entry.kind is not EntryKind.SEAL:
-            raise PolicyError(ErrorCode.RECORD_REFUSED, "the record is closed: it takes only the signers' seals")
+            raise PolicyError(
+                ErrorCode.RECORD_REFUSED, "the record is closed: it takes only the signers' seals"
+            )
         try:
             self.rules.add_certificate(signer)
             self.rules.check(entry, self.key_id, closed=self.state is not RecordState.OPEN)
