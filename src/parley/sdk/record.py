@@ -78,7 +78,7 @@ from parley.record.rules import RecordRules, Standing
 from parley.record.signers import SignerList, is_signer
 from parley.record.statement import Statement
 from parley.record.view import RecordAlarm, RecordView
-from parley.sdk.requests import RequestRefused
+from parley.sdk.requests import Disconnected, RequestRefused, RequestTimeout
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +303,8 @@ class RecordDesk:
         await asyncio.sleep(HEAD_DELAY)
         self._head_task = None
         head = sign_head(self._sign, self.summit_id, len(self.rules.log), self.rules.head, self.user_id)
-        with contextlib.suppress(RequestRefused):
+        # A head is news, not a promise: refused, unanswered or cut off by the close, it is let go.
+        with contextlib.suppress(RequestRefused, RequestTimeout, Disconnected):
             await self.client.request(RecordHead(d=RecordHeadData(head=head.to_text())), OkOp)
 
     def _alarms(self, alarms: list[RecordAlarm]) -> None:
