@@ -180,7 +180,7 @@ class RecordView:
                     new,
                     "dropped",
                     length,
-                    f"a member holds {expected} entries; the server sent this device {length}",
+                    f"a member holds {expected} entries; the server never sent this device entry {length}",
                 )
                 del self._expected[expected]
         if self._gap_since is not None and now - self._gap_since >= self.bound:

@@ -869,6 +869,7 @@ class ParleyClient:
             epoch=lambda: member.epoch or 0,
             certificates=certified.certification.held,
             on_alarm=lambda alarm: self._alarm(f"record {alarm.kind}: {alarm}"),
+            wake=self._membership_changed.set,
         )
         return self.record
 
