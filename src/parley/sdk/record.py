@@ -111,9 +111,11 @@ class RecordDesk:
         epoch: Callable[[], int],
         certificates: Callable[[], list[DeviceCertificate]],
         on_alarm: Callable[[RecordAlarm], None],
+        wake: Callable[[], None],
     ) -> None:
         """`certificates`: every certificate this device holds (the server relays them); `epoch`:
-        the DAVE epoch it is in now."""
+        the DAVE epoch it is in now; `wake`: called when `deadline()` may have moved other than
+        in `on_op` (a page of the log read), so that the caller's timer calls `tick` in time."""
         self.client = client
         self._spawn = spawn
         self.summit_id = summit_id
@@ -124,6 +126,7 @@ class RecordDesk:
         self._epoch = epoch
         self._certificates = certificates
         self._on_alarm = on_alarm
+        self._wake = wake
         self.rules = RecordRules(summit_id, set(pins), pins=pins, revocations=revocations)
         self.view = RecordView(self.rules)
         self.state: RecordStateData | None = None
@@ -268,6 +271,7 @@ class RecordDesk:
             now = time.time()
             for data in page.d.entries:
                 self._take(data, now)
+            self._wake()
             length += len(page.d.entries)
             if not page.d.entries or length >= page.d.length:
                 break
