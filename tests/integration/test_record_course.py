@@ -75,6 +75,13 @@ async def test_a_full_course_is_agreed_declined_sealed_exported_and_verified_off
         assert standing[contact].agreed and standing[group].agreed and not standing[declined].agreed
         assert a.alarms == [] and b.alarms == [], (a.alarms, b.alarms)
 
+        # Each device keeps its own copy of the record, owner-only, as it verified it.
+        for client, d in ((a, ra), (b, rb)):
+            copy = client.record_copy()
+            assert copy is not None
+            await until(lambda c=copy, d=d: c.exists() and c.read_bytes() == d.export(), 10, "the copy")
+            assert copy.stat().st_mode & 0o077 == 0
+
         readouts = {}
         for name, d in (("a", ra), ("b", rb)):
             path = tmp_path / f"readout-{name}.json"

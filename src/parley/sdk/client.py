@@ -848,6 +848,12 @@ class ParleyClient:
         desk.on_op(op, time.time())
         self._membership_changed.set()  # the watch re-reads the record's deadline
 
+    def record_copy(self) -> Path | None:
+        """Where this device keeps its copy of the summit's record: beside its key file."""
+        if self.key_file is None or self._ready is None:
+            return None
+        return self.key_file.with_name(f"{self.key_file.name}.record-{self.summit.summit_id}.json")
+
     def _open_record(self) -> RecordDesk | None:
         """The record desk, once this device is certified and trusts its delegation's pins."""
         certified, key, member = self.certified, self._signature_key, self.member
@@ -870,6 +876,7 @@ class ParleyClient:
             certificates=certified.certification.held,
             on_alarm=lambda alarm: self._alarm(f"record {alarm.kind}: {alarm}"),
             wake=self._membership_changed.set,
+            copy=self.record_copy(),
         )
         return self.record
 

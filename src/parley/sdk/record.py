@@ -24,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -112,10 +114,13 @@ class RecordDesk:
         certificates: Callable[[], list[DeviceCertificate]],
         on_alarm: Callable[[RecordAlarm], None],
         wake: Callable[[], None],
+        copy: Path | None = None,
     ) -> None:
         """`certificates`: every certificate this device holds (the server relays them); `epoch`:
         the DAVE epoch it is in now; `wake`: called when `deadline()` may have moved other than
-        in `on_op` (a page of the log read), so that the caller's timer calls `tick` in time."""
+        in `on_op` (a page of the log read), so that the caller's timer calls `tick` in time;
+        `copy`: where this device keeps its own copy of the record (the readout, owner-only),
+        rewritten after every burst of entries."""
         self.client = client
         self._spawn = spawn
         self.summit_id = summit_id
@@ -127,6 +132,7 @@ class RecordDesk:
         self._certificates = certificates
         self._on_alarm = on_alarm
         self._wake = wake
+        self.copy = copy
         self.rules = RecordRules(summit_id, set(pins), pins=pins, revocations=revocations)
         self.view = RecordView(self.rules)
         self.state: RecordStateData | None = None
@@ -313,8 +319,25 @@ class RecordDesk:
         self._head_task = None
         head = sign_head(self._sign, self.summit_id, len(self.rules.log), self.rules.head, self.user_id)
         # A head refused, late or cut off by a departure is only one fewer comparison.
+        self._keep_copy()
         with contextlib.suppress(RequestRefused, RequestTimeout, Disconnected):
             await self.client.request(RecordHead(d=RecordHeadData(head=head.to_text())), OkOp)
+
+    def _keep_copy(self) -> None:
+        """This device's own copy: the readout of what it verified, so that nothing depends on the
+        server keeping the record (written whole, then put in place: never half a file)."""
+        if self.copy is None or self.key is None:
+            return
+        try:
+            readout = self.export()
+        except ValueError as e:  # a text not decrypted (its entry altered): the last good copy stays
+            log.warning("the record's copy was not rewritten: %s", e)
+            return
+        partial = self.copy.with_name(self.copy.name + ".partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(readout)
+        os.replace(partial, self.copy)
 
     def _alarms(self, alarms: list[RecordAlarm]) -> None:
         for alarm in alarms:
