@@ -28,6 +28,7 @@ import { EnrollmentRequest } from './identity/enrollment';
 import { unbase64url } from './identity/encoding';
 import { base64url } from './e2ee/mlsWire';
 import { RecordSession, type Ports as RecordPorts } from './record/session';
+import { keepRecordCopy } from './record/copyStore';
 import { KeyMemory } from './keyMemory';
 import { CourseState } from './course';
 import { EarProbe, type EarReading } from './interpretation/analysis';
@@ -825,6 +826,7 @@ export class Call {
     this.record = null;
     const socket = this.socket;
     if (socket === null || this.publicKey === null || role === 'press' || this.summit === null) return;
+    const summitId = this.summit.summit_id;
     const ports: RecordPorts = {
       request: (op, d) => socket.request(op, d),
       sign: (document) => async (message) => unbase64url(await this.e2ee.signRecord(document, base64url(message))),
@@ -835,6 +837,9 @@ export class Call {
         this.raise({ reason, userId: null, text: alarmText(reason, alarm.text, null) });
       },
       changed: () => this.changed(),
+      keep: (readout) => {
+        keepRecordCopy(summitId, readout).catch((e: unknown) => console.warn(`parley: the record's copy was not kept: ${String(e)}`));
+      },
       epoch: () => BigInt(this.session?.epoch ?? '0'),
       now: () => Date.now(),
       later: (ms, run) => {

@@ -123,6 +123,7 @@ class Member {
   granted = false;
   readonly alarms: RecordAlarm[] = [];
   readonly session: RecordSession;
+  copy: string | null = null; // the device's own copy, as the session last kept it
 
   constructor(
     readonly server: FakeRecordServer,
@@ -135,6 +136,9 @@ class Member {
       openGrant: (text) => openOwnGrant(text, device.key, device.jwk),
       alarm: (alarm) => this.alarms.push(alarm),
       changed: () => undefined,
+      keep: (readout) => {
+        this.copy = readout;
+      },
       epoch: () => 1n,
       now: () => Date.now(),
       later: (ms, run) => {
@@ -200,6 +204,8 @@ describe('a record session with a fake server', () => {
     ]);
     const entries = (member: Member): unknown => (JSON.parse(member.session.export().json) as { entries: unknown }).entries;
     expect(entries(a)).toEqual(entries(b));
+    // Each device keeps its own copy: the readout of the sealed record, as it verified it.
+    await until(() => a.copy === a.session.export().json && b.copy === b.session.export().json, 'both copies kept');
     expect(a.alarms).toEqual([]);
     expect(b.alarms).toEqual([]);
   });

@@ -57,6 +57,8 @@ export interface Ports {
   openGrant(text: string): Promise<Bytes>;
   alarm(alarm: RecordAlarm): void;
   changed(): void;
+  /** Keep this device's own copy of the record (its readout's JSON), after each burst of entries. */
+  keep(readout: string): void;
   /** The DAVE epoch this device is in now (an entry names it). */
   epoch(): bigint;
   /** Unix milliseconds. */
@@ -402,8 +404,19 @@ export class RecordSession {
         if (view === null || this.closed) return;
         const head = await signHead(this.setup.summitId, view.log.length, view.log.head, this.setup.userId, this.ports.sign('head'));
         this.ports.request('record_head', { head: head.toText() }).catch((e: unknown) => this.refuse('record_head', e));
+        this.keepCopy();
       });
     });
+  }
+
+  /** This device's own copy, once it holds the key (an entry whose text it cannot open keeps the last copy). */
+  private keepCopy(): void {
+    if (this.view?.key == null) return;
+    try {
+      this.ports.keep(this.export().json);
+    } catch (e) {
+      console.warn(`parley: the record's copy was not kept: ${String(e)}`);
+    }
   }
 
   /** The view's next deadline (a missing entry's bound): tick then. */
