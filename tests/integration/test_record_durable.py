@@ -6,6 +6,7 @@ record key) come back, read the log, and the other delegation signs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,11 @@ class Consoles:
         self.clients.clear()
 
 
+def held(client: ParleyClient, seqs: Iterable[int]) -> dict[int, tuple[str, bytes]]:
+    """The entries at `seqs` in this client's copy: their text forms and ciphertexts, as relayed."""
+    return {seq: (desk(client).entry(seq).to_text(), desk(client).view.ciphertext(seq)) for seq in seqs}
+
+
 async def test_a_server_killed_mid_round_loses_no_accepted_entry_and_the_round_completes(
     tmp_path: Path,
 ) -> None:
@@ -70,7 +76,8 @@ async def test_a_server_killed_mid_round_loses_no_accepted_entry_and_the_round_c
             outcome = await desk(a).propose(OUTCOME)  # acknowledged: on disk
             await seen(b, outcome)
             told_ok = {
-                seq: (desk(a).entry(seq).to_text(), desk(a).view.ciphertext(seq)) for seq in (position, outcome)
+                seq: (desk(a).entry(seq).to_text(), desk(a).view.ciphertext(seq))
+                for seq in (position, outcome)
             }
             janus = served.children()
             assert janus, "the server runs its Janus as its child"
@@ -86,12 +93,7 @@ async def test_a_server_killed_mid_round_loses_no_accepted_entry_and_the_round_c
             a, b = await consoles.both()  # the same key files: kept certificates, kept grants
             await seen(a, outcome)
             await seen(b, outcome)
-            for client in (a, b):
-                kept = {
-                    seq: (desk(client).entry(seq).to_text(), desk(client).view.ciphertext(seq))
-                    for seq in told_ok
-                }
-                assert kept == told_ok
+            assert held(a, told_ok) == held(b, told_ok) == told_ok
             assert desk(b).awaiting() == [outcome]
             assert desk(b).statements()[outcome].text == OUTCOME
 
