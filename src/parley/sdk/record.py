@@ -78,7 +78,7 @@ from parley.record.rules import RecordRules, Standing
 from parley.record.signers import SignerList, is_signer
 from parley.record.statement import Statement
 from parley.record.view import RecordAlarm, RecordView
-from parley.sdk.requests import RequestRefused
+from parley.sdk.requests import Disconnected, RequestRefused
 
 log = logging.getLogger(__name__)
 
@@ -400,6 +400,8 @@ class RecordDesk:
             await self.seal()
         except (RequestRefused, RecordError) as e:  # another signer of this delegation sealed first
             log.info("this device's seal was not taken: %s", e)
+        except Disconnected as e:  # a device that comes back finds the record closed and seals then
+            log.info("the connection closed before this device's seal was answered: %s", e)
 
     async def wait(self, ready: Callable[[], bool], timeout: float = 10.0) -> None:
         """Until `ready()` holds (checked on every change), or TimeoutError."""
