@@ -622,7 +622,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _e2ee_demo()
     if args.command == "delegation":
         return delegation_commands.run(args)
-    if args.command == "verify":
+    if args.command in ("verify", "record"):
         return record_commands.run(args)
     if args.command == "web-hash":
         if (args.url is None) == (args.dir is None):

@@ -14,7 +14,7 @@ from certified import certified_summit, closing, enroll
 from records import desk, principals, seen, verify
 
 from parley.protocol.codes import ErrorCode, RecordState
-from parley.sdk.record import RecordError
+from parley.sdk.record import RecordDesk, RecordError
 from parley.sdk.requests import RequestRefused
 from parley.server.runtime import ParleyServer
 from parley.summit.model import Role
@@ -79,7 +79,11 @@ async def test_a_full_course_is_agreed_declined_sealed_exported_and_verified_off
         for client, d in ((a, ra), (b, rb)):
             copy = client.record_copy()
             assert copy is not None
-            await until(lambda c=copy, d=d: c.exists() and c.read_bytes() == d.export(), 10, "the copy")
+
+            def kept(copy: Path = copy, d: RecordDesk = d) -> bool:
+                return copy.exists() and copy.read_bytes() == d.export()
+
+            await until(kept, 10, "the device's copy of the sealed record")
             assert copy.stat().st_mode & 0o077 == 0
 
         readouts = {}

@@ -437,14 +437,9 @@ class RecordDesk:
             return
         try:
             await self.seal()
-        except Disconnected:
-            return
-        except (
-            RequestRefused,
-            RequestTimeout,
-            RecordError,
-            TimeoutError,
-        ) as e:  # another signer sealed first
+        except Disconnected as e:  # a device that comes back finds the record closed and seals then
+            log.info("the connection closed before this device's seal was answered: %s", e)
+        except (RequestRefused, RecordError, TimeoutError) as e:  # another signer of it sealed first
             log.info("this device's seal was not taken: %s", e)
 
     async def wait(self, ready: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, WebSocket
+from fastapi import Depends, FastAPI, Header, HTTPException, Response, WebSocket
 from fastapi import Path as UrlPath
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -26,10 +26,11 @@ from parley.protocol.codes import CloseCode, ErrorCode
 from parley.protocol.errors import ParleyError
 from parley.protocol.fields import FingerprintText, Language
 from parley.protocol.server_ops import IceServer, encode
-from parley.server.identity_relay import Keep
+from parley.record.sealed import SealedEntry, SealedRecord
+from parley.server.identity_relay import DocumentKind, Keep
 from parley.server.origins import BrowserOrigins, ClientCors
 from parley.server.rate_limit import SignalingLimits
-from parley.server.record_relay import RecordChange
+from parley.server.record_relay import SIGNER_LIST, RecordChange
 from parley.server.room import MediaPlane, Room
 from parley.server.signaling import SignalingConnection, error_op
 from parley.server.web import SecurityHeaders, default_web_dir, mount_web_client
@@ -277,6 +278,26 @@ def _invitation_state(summit: Summit, invitation: Invitation) -> InvitationState
     )
 
 
+def sealed_record(store: Store, summit_id: str) -> SealedRecord:
+    """The summit's record as the store keeps it, with the documents a delegation needs to check
+    it offline: the signer lists, the pin sets, every certificate."""
+    documents = store.documents(summit_id)
+
+    def kept(kind: str) -> tuple[str, ...]:
+        return tuple(text for k, _, text in documents if k == kind)
+
+    record = store.load_record(summit_id, kept(SIGNER_LIST))
+    return SealedRecord(
+        summit_id=summit_id,
+        state=record.state.value,
+        entries=tuple(SealedEntry(e.entry, e.ciphertext, e.certificate) for e in record.entries),
+        grants=record.grants,
+        signer_lists=record.signer_lists,
+        pin_sets=kept(DocumentKind.PIN_SET),
+        certificates=kept(DocumentKind.CERTIFICATE),
+    )
+
+
 def _summit_out(summit: Summit) -> SummitOut:
     return SummitOut(
         summit_id=summit.summit_id,
@@ -374,6 +395,17 @@ def create_app(
         if summit is None:
             raise HTTPException(404, "no such summit")
         return _summit_out(summit)
+
+    @app.get("/api/summits/{summit_id}/record", dependencies=admin)
+    def get_record(summit_id: Annotated[str, UrlPath(max_length=32)]) -> Response:
+        """The sealed record (parley.record.sealed): ciphertext, signatures and grants, which only
+        a delegation's key opens (`parley record open`)."""
+        summit = state.store.get_summit(summit_id)
+        if summit is None:
+            raise HTTPException(404, "no such summit")
+        if not summit.pins:
+            raise HTTPException(404, "this summit keeps no record: its delegations' keys are not pinned")
+        return Response(sealed_record(state.store, summit_id).to_json(), media_type="application/json")
 
     @app.post("/api/summits/{summit_id}/invitations", status_code=201, dependencies=admin)
     def create_invitation(summit_id: str, body: InvitationIn) -> InvitationOut:
