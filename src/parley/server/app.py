@@ -25,7 +25,8 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from parley.protocol.codes import CloseCode, ErrorCode
 from parley.protocol.errors import ParleyError
 from parley.protocol.fields import FingerprintText, Language
-from parley.protocol.server_ops import IceServer, encode
+from parley.protocol.server_ops import encode
+from parley.server.ice import IceServers
 from parley.server.identity_relay import Keep
 from parley.server.origins import BrowserOrigins, ClientCors
 from parley.server.rate_limit import SignalingLimits
@@ -61,7 +62,7 @@ class ServerState:
         signer: InvitationSigner,
         media: MediaPlane,
         base_url: str,
-        ice_servers: list[IceServer],
+        ice_servers: IceServers,
         test_hooks: bool,
         limits: SignalingLimits,
     ) -> None:
