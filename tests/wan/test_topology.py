@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from wan.probe import echo, flood_rate
 from wan.profiles import Path, Profile, named, symmetric
-from wan.topology import Site, Wan
+from wan.topology import SERVER_ADDRESS, Site, Wan
 
 Office = tuple[Wan, Site]  # the WAN and its one site
 SEED = 14  # the impairer's randomness is seeded: a run loses the same packets every time
@@ -92,3 +92,22 @@ def test_without_a_profile_the_path_is_only_nat() -> None:
         echoes = echo(site, count=50, interval=0.005, rtt_bound=1.0)
         assert len(echoes.rtts) == 50 and echoes.median_rtt < 0.005
         assert echoes.peers == {site.wan_address}
+
+
+def test_a_udp_blocked_site_reaches_the_server_by_tcp_alone() -> None:
+    wan = Wan(None, seed=SEED)
+    try:
+        site = wan.add("Delegation B", udp_blocked=True)
+        echoes = echo(site, count=20, interval=0.005, rtt_bound=0.5)
+        assert echoes.reached == 0 and not echoes.rtts  # no UDP out, so none back either
+        with socket.socket() as server:
+            server.bind((SERVER_ADDRESS, 0))
+            server.listen()
+            with site.socket(socket.SOCK_STREAM) as device:
+                device.settimeout(2.0)
+                device.connect(server.getsockname())
+                accepted, peer = server.accept()
+                accepted.close()
+        assert peer[0] == site.wan_address
+    finally:
+        wan.close()
