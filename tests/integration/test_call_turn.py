@@ -78,3 +78,19 @@ async def test_a_delegation_behind_a_udp_blocking_firewall_joins_through_turn_an
                     await assert_blind(server, b1, a, PATTERNS["B1"])
     finally:
         wan.close()
+
+
+async def test_janus_gathers_relay_candidates_with_credentials_from_the_secret(
+    tmp_path: Path, turn: Relay
+) -> None:
+    async with local_server(
+        tmp_path / "parley",
+        turn_servers=[turn.tcp_url],
+        turn_secret=turn.secret,
+        janus_turn_server=turn.udp_url,
+    ) as server:
+        links = summit_links(server, THREE_DEVICES[:2])
+        async with joined(links[0], "A") as a, joined(links[1], "B1") as b1:
+            await until(lambda: receiving(b1.feeds.get(a.user_id), PATTERNS["A"]), 30, "B1 to receive A")
+            # coturn took the credentials the server wrote into Janus's config.
+            await until(lambda: turn.allocated("janus"), 10, "Janus to allocate a relay at coturn")

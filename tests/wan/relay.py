@@ -40,6 +40,11 @@ class Relay:
         """The URL a device behind a UDP-blocking firewall is given (`turn_servers`)."""
         return f"turn:{SERVER_ADDRESS}:{self.port}?transport=tcp"
 
+    @property
+    def udp_url(self) -> str:
+        """The URL for whoever may use UDP: Janus itself (`janus_turn_server`)."""
+        return f"turn:{SERVER_ADDRESS}:{self.port}?transport=udp"
+
     def allocated(self, username_suffix: str) -> bool:
         """Has a user whose REST username ends in `:<username_suffix>` been given a relay?"""
         pattern = rf"user <\d+:{re.escape(username_suffix)}>: incoming packet ALLOCATE processed, success"
