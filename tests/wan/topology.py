@@ -90,7 +90,9 @@ class Wan:
             # First on FORWARD, before the impairer's rules: a dropped packet never reaches a queue.
             site.router.run(["iptables", "-I", "FORWARD", "1", "-p", "udp", "-j", "DROP"])
         if self.profile is not None:
-            _impair(site, self.profile, self.seed + number)
+            # Seeded by the site's place in this WAN, not its number in the run: a test's packets
+            # are lost alike whichever tests ran before it.
+            _impair(site, self.profile, self.seed + len(self.sites))
         return site
 
     def close(self) -> None:
