@@ -325,7 +325,7 @@ def revoke_invitation(settings: Settings, invitation_id: str) -> str:
 async def _serve(settings: Settings) -> None:
     try:
         server = ParleyServer(settings)
-    except UnsafeSecret as e:
+    except (UnsafeSecret, ValueError) as e:  # ValueError: settings that cannot work (TURN, ports)
         raise SystemExit(str(e)) from None
     await server.start()
     print(f"Parley is serving on {settings.base_url} (data in {settings.data_dir}); Ctrl-C stops it.")

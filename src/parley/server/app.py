@@ -25,8 +25,9 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from parley.protocol.codes import CloseCode, ErrorCode
 from parley.protocol.errors import ParleyError
 from parley.protocol.fields import FingerprintText, Language
-from parley.protocol.server_ops import IceServer, encode
+from parley.protocol.server_ops import encode
 from parley.record.sealed import SealedEntry, SealedRecord
+from parley.server.ice import IceServers
 from parley.server.identity_relay import DocumentKind, Keep
 from parley.server.origins import BrowserOrigins, ClientCors
 from parley.server.rate_limit import SignalingLimits
@@ -62,7 +63,7 @@ class ServerState:
         signer: InvitationSigner,
         media: MediaPlane,
         base_url: str,
-        ice_servers: list[IceServer],
+        ice_servers: IceServers,
         test_hooks: bool,
         limits: SignalingLimits,
     ) -> None:

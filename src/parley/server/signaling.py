@@ -68,7 +68,6 @@ from parley.protocol.server_ops import (
     ErrorOp,
     HeartbeatAckData,
     HeartbeatAckOp,
-    IceServer,
     OkOp,
     OwnDevice,
     ParleyServerOp,
@@ -82,6 +81,7 @@ from parley.protocol.server_ops import (
     encode,
 )
 from parley.server.attendee import Attendee
+from parley.server.ice import IceServers
 from parley.server.rate_limit import SignalingLimits
 from parley.server.room import Connection, Device, Room
 from parley.summit.admission import Entry
@@ -117,7 +117,7 @@ class Rooms(Protocol):
     """Where the connection finds its summit's room and the server's checks."""
 
     signer: InvitationSigner
-    ice_servers: list[IceServer]
+    ice_servers: IceServers
     test_hooks: bool
     limits: SignalingLimits
 
@@ -224,7 +224,7 @@ class SignalingConnection:
                 can_admit=room.can_admit(device),
                 course=room.course_info(),
                 heartbeat_interval=HEARTBEAT_INTERVAL,
-                ice_servers=self.rooms.ice_servers,
+                ice_servers=self.rooms.ice_servers.for_device(device.user_id, time.time()),
                 test_hooks=self.rooms.test_hooks,
                 pin_set=room.policy.identity.pin_set_text(delegation.delegation_id),
             )
