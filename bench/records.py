@@ -80,7 +80,7 @@ def verify_times(entries: int, repeats: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as folder:
         path = Path(folder) / "readout.json"
         path.write_bytes(readout)
-        command = [sys.executable, "-m", "parley.cli", "verify", str(path), *pins]
+        command = [sys.executable, "-m", "parley.launcher", "verify", str(path), *pins]
         process, in_process = [], []
         for _ in range(repeats):
             start = time.perf_counter()

@@ -41,7 +41,7 @@ def verify(readout: Path, summit: CertifiedSummit, *extra: str) -> subprocess.Co
     """`parley verify READOUT --pin ... [extra]`, offline, as a reader of the readout runs it."""
     pins = [arg for name, key in summit.keys.items() for arg in ("--pin", f"{name}={key.fingerprint}")]
     return subprocess.run(
-        [sys.executable, "-m", "parley.cli", "verify", str(readout), *pins, *extra],
+        [sys.executable, "-m", "parley.launcher", "verify", str(readout), *pins, *extra],
         capture_output=True,
         text=True,
         timeout=60,

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.anyio
 
 async def parley_cli(*args: str) -> subprocess.CompletedProcess[str]:
     """A `parley` command as a person runs it (in a thread: the server answers in this loop)."""
-    command = [sys.executable, "-m", "parley.cli", *args]
+    command = [sys.executable, "-m", "parley.launcher", *args]
     return await asyncio.to_thread(
         subprocess.run, command, capture_output=True, text=True, timeout=120, check=False
     )
