@@ -180,6 +180,19 @@ async def spy_at_janus(server: ParleyServer, room: int, feed: int, frames: int =
     return spied
 
 
+async def assert_blind(
+    server: ParleyServer, sender: ParleyClient, watcher: ParleyClient, pattern: int
+) -> None:
+    """The server cannot see `sender`'s media: a keyless subscriber at Janus gets none of its
+    frames in the clear and decodes no picture, while `watcher`, with the keys, sees its `pattern`."""
+    plaintext = record_plaintext(sender)
+    spied = await spy_at_janus(server, sender.summit.channel_id, sender.user_id)
+    assert spied.forwarded and plaintext
+    assert not plaintext & set(spied.forwarded)  # no forwarded payload is a frame it produced in the clear
+    assert spied.video == []  # VP8 cannot decode a single forwarded frame without the key
+    assert receiving(watcher.feeds.get(sender.user_id), pattern)
+
+
 async def _decode_all(track: MediaStreamTrack, spied: Spied) -> None:
     with contextlib.suppress(MediaStreamError):
         while True:

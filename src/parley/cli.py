@@ -17,6 +17,8 @@
   `parley web-link LINK --client ORIGIN` rewrites an invite link to open it (parley.server.origins).
 - `parley delegation keygen | fingerprint | approve | pins | revoke`: a delegation officer's key,
   device certificates, pins and revocations (parley.identity.commands).
+- `parley verify READOUT --pin NAME=FINGERPRINT... [--claim TEXT]`: check a record readout offline
+  (parley.record.commands).
 - `parley e2ee-demo`: a summit's key agreement in one process, no server: the DAVE gateway and
   three members of two delegations over an in-memory link, printing what each person would see.
 """
@@ -48,6 +50,7 @@ from parley.identity import commands as delegation_commands
 from parley.identity.delegation_key import DelegationKey, DelegationKeyError, load_key
 from parley.identity.fingerprint import Fingerprint
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
+from parley.record import commands as record_commands
 from parley.sdk.choices import FLOOR
 from parley.sdk.client import DEFAULT_CHOICE, JoinError, ParleyClient
 from parley.sdk.console_prompt import ConsolePrompt, read_lines
@@ -322,7 +325,7 @@ def revoke_invitation(settings: Settings, invitation_id: str) -> str:
 async def _serve(settings: Settings) -> None:
     try:
         server = ParleyServer(settings)
-    except UnsafeSecret as e:
+    except (UnsafeSecret, ValueError) as e:  # ValueError: settings that cannot work (TURN, ports)
         raise SystemExit(str(e)) from None
     await server.start()
     print(f"Parley is serving on {settings.base_url} (data in {settings.data_dir}); Ctrl-C stops it.")
@@ -597,6 +600,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the console publishes these pins",
     )
     delegation_commands.add_parser(commands)
+    record_commands.add_parser(commands)
     commands.add_parser("e2ee-demo", help="the end-to-end encryption demo, in one process, without a server")
     web_hash = commands.add_parser(
         "web-hash", help="print the bundle hash of the browser client a server serves (or of a build here)"
@@ -618,6 +622,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _e2ee_demo()
     if args.command == "delegation":
         return delegation_commands.run(args)
+    if args.command in ("verify", "record"):
+        return record_commands.run(args)
     if args.command == "web-hash":
         if (args.url is None) == (args.dir is None):
             parser.error("web-hash takes a URL or --dir, one of them")

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from stored_record import check_record_keeping
 
 from parley.store.database import Store
 from parley.summit.model import Role
@@ -96,3 +97,13 @@ def test_summits_and_invitations_live_in_postgresql_and_survive_a_reopen(postgre
         assert again.get_invitation(invitation.invitation_id).revoked  # type: ignore[union-attr]
     finally:
         again.close()
+
+
+def test_the_record_is_kept_in_order_in_postgresql_and_a_second_entry_at_a_kept_seq_is_refused(
+    postgres: str,
+) -> None:
+    store = Store(postgres)
+    try:
+        check_record_keeping(store)
+    finally:
+        store.close()

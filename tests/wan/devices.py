@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextvars import ContextVar
 
 import aioice.ice
@@ -23,8 +23,9 @@ _offices: dict[str, Site] = {}  # delegation name -> its site, while `offices` h
 
 
 @contextlib.contextmanager
-def offices(wan: Wan, delegations: list[str]) -> Iterator[None]:
-    """One site per delegation on `wan`, and sockets opened where `at` says, until the block ends."""
+def offices(wan: Wan, delegations: list[str], udp_blocked: Collection[str] = ()) -> Iterator[None]:
+    """One site per delegation on `wan` (those in `udp_blocked` behind a firewall that forwards no
+    UDP), and sockets opened where `at` says, until the block ends."""
     original_init = socket.socket.__init__
     original_addresses = aioice.ice.get_host_addresses
 
@@ -50,7 +51,7 @@ def offices(wan: Wan, delegations: list[str]) -> Iterator[None]:
             return original_addresses(use_ipv4, use_ipv6)
 
     for name in delegations:
-        _offices[name] = wan.add(name)
+        _offices[name] = wan.add(name, udp_blocked=name in udp_blocked)
     socket.socket.__init__ = init  # type: ignore[method-assign]
     aioice.ice.get_host_addresses = host_addresses
     try:

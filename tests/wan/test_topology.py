@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from wan.probe import echo, flood_rate
 from wan.profiles import Path, Profile, named, symmetric
-from wan.topology import Site, Wan
+from wan.topology import SERVER_ADDRESS, Site, Wan
 
 Office = tuple[Wan, Site]  # the WAN and its one site
 SEED = 14  # the impairer's randomness is seeded: a run loses the same packets every time
@@ -40,9 +40,10 @@ def test_transcontinental_gives_its_round_trip_jitter_and_loss_each_way(transcon
     rtts = sorted(echoes.rtts.values())
     # A stall of this shared machine only ever adds delay, so the bounds below the profile are tight
     # and those above it loose. No packet beats 30 ms each way; the jitter spreads round trips over
-    # 60-80 ms (a 5th percentile near 63 ms, a median near 70 ms).
+    # 60-80 ms (a 5th percentile near 63 ms, a median near 70 ms; a loaded machine lifts the 5th
+    # percentile by a few ms, so it is held only below the profile's mean).
     assert rtts[0] > 0.059, rtts[:5]
-    assert rtts[len(rtts) // 20] < 0.066, rtts[len(rtts) // 20]
+    assert rtts[len(rtts) // 20] < 0.070, rtts[len(rtts) // 20]
     assert 0.068 < echoes.median_rtt < 0.080, echoes.median_rtt
     assert echoes.spread > 0.009, echoes.spread
     assert 0 < echoes.up_loss < 0.03 and 0 < echoes.down_loss < 0.03, (echoes.up_loss, echoes.down_loss)
@@ -92,3 +93,22 @@ def test_without_a_profile_the_path_is_only_nat() -> None:
         echoes = echo(site, count=50, interval=0.005, rtt_bound=1.0)
         assert len(echoes.rtts) == 50 and echoes.median_rtt < 0.005
         assert echoes.peers == {site.wan_address}
+
+
+def test_a_udp_blocked_site_reaches_the_server_by_tcp_alone() -> None:
+    wan = Wan(None, seed=SEED)
+    try:
+        site = wan.add("Delegation B", udp_blocked=True)
+        echoes = echo(site, count=20, interval=0.005, rtt_bound=0.5)
+        assert echoes.reached == 0 and not echoes.rtts  # no UDP out, so none back either
+        with socket.socket() as server:
+            server.bind((SERVER_ADDRESS, 0))
+            server.listen()
+            with site.socket(socket.SOCK_STREAM) as device:
+                device.settimeout(2.0)
+                device.connect(server.getsockname())
+                accepted, peer = server.accept()
+                accepted.close()
+        assert peer[0] == site.wan_address
+    finally:
+        wan.close()

@@ -13,7 +13,10 @@ addresses cross veths, and each namespace's lo keeps 127.0.0.1 only. The server'
 sees only each router's address, as a server on the internet sees an office's NAT.
 
 Everything the router forwards between lN and wN goes through NFQUEUE to the impairer (queue 1 up,
-2 down); a profile's rate cap is a TBF qdisc on the router's egress (wN up, lN down).
+2 down); a profile's rate cap is a TBF qdisc on the router's egress (wN up, lN down). A site added
+with `udp_blocked` has a firewall on its router that forwards no UDP at all, either way, as some
+offices have: its devices reach the server by TCP alone (signalling, and media through a TURN
+relay over TCP, `wan.relay`).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class Site:
     number: int
     router: Namespace
     devices: Namespace
+    udp_blocked: bool = False
     impairer: subprocess.Popen[bytes] | None = None
     overhead: dict[str, float] = field(default_factory=dict)
 
@@ -74,15 +78,21 @@ class Wan:
         run(["sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1"])
         run(["ip", "route", "replace", "unreachable", LANS, "table", "local"])
 
-    def add(self, name: str) -> Site:
+    def add(self, name: str, *, udp_blocked: bool = False) -> Site:
+        """A site behind its NAT router; `udp_blocked`: the router forwards no UDP, either way."""
         number = next(_numbers)
         if number > 250:
             raise RuntimeError("a test run has room for 250 WAN sites")
-        site = Site(name, number, Namespace(f"{name} router"), Namespace(f"{name} devices"))
+        site = Site(name, number, Namespace(f"{name} router"), Namespace(f"{name} devices"), udp_blocked)
         self.sites.append(site)
         _link(site)
+        if udp_blocked:
+            # First on FORWARD, before the impairer's rules: a dropped packet never reaches a queue.
+            site.router.run(["iptables", "-I", "FORWARD", "1", "-p", "udp", "-j", "DROP"])
         if self.profile is not None:
-            _impair(site, self.profile, self.seed + number)
+            # Seeded by the site's place in this WAN, not its number in the run: a test's packets
+            # are lost alike whichever tests ran before it.
+            _impair(site, self.profile, self.seed + len(self.sites))
         return site
 
     def close(self) -> None:

@@ -25,6 +25,10 @@ import { E2eeManager } from './e2ee/manager';
 import type { MemberView } from './e2ee/membership';
 import type { AlarmReason, ClaimFields, FrameStatsMessage, SenderFrameCounts, SessionSnapshot } from './e2ee/messages';
 import { EnrollmentRequest } from './identity/enrollment';
+import { unbase64url } from './identity/encoding';
+import { base64url } from './e2ee/mlsWire';
+import { RecordSession, type Ports as RecordPorts } from './record/session';
+import { keepRecordCopy } from './record/copyStore';
 import { KeyMemory } from './keyMemory';
 import { CourseState } from './course';
 import { EarProbe, type EarReading } from './interpretation/analysis';
@@ -133,6 +137,8 @@ export interface TestState {
   subscribeRequests: Record<string, number>;
   /** Feeds the server refused to this device, with the code (e.g. `no_such_feed`), until asked for again. */
   refusedFeeds: Record<string, string>;
+  /** The record as this device holds it (null: not a reader of a certified summit). */
+  record: { state: string | null; length: number; caughtUp: boolean; hasKey: boolean; signer: boolean; sealedBy: string[]; refused: string[] } | null;
 }
 
 export interface Waiting {
@@ -219,15 +225,29 @@ const ALARM_TEXT: Record<AlarmReason, (id: string) => string> = {
   attestation_silent: (id) =>
     `User ${id} did not confirm the key group in time: the server may have split the call. ${HOLDING}`,
   pins: () => `This device has no trusted pins from its own delegation, or the summit shows other pins. ${HOLDING}`,
+  record_altered: () => 'The server altered an entry of the record: this copy keeps the entries that verify.',
+  record_reordered: () => 'The server sent the record\'s entries out of order.',
+  record_dropped: () => 'The server withheld an entry of the record.',
+  record_forked: () => 'The server shows another record to another member: the record is forked.',
 };
 
 /** Identity alarms carry the check's own words (who, and why), which say more than a fixed text. */
-const DETAILED: ReadonlySet<AlarmReason> = new Set<AlarmReason>(['uncertified', 'attestation_mismatch', 'attestation_silent', 'pins']);
+const DETAILED: ReadonlySet<AlarmReason> = new Set<AlarmReason>([
+  'uncertified',
+  'attestation_mismatch',
+  'attestation_silent',
+  'pins',
+  'record_altered',
+  'record_reordered',
+  'record_dropped',
+  'record_forked',
+]);
 
 function alarmText(reason: AlarmReason, detail: string, userId: string | null): string {
   if (!DETAILED.has(reason)) return ALARM_TEXT[reason](userId ?? '?');
   const words = detail.charAt(0).toUpperCase() + detail.slice(1);
-  return `${words.replace(/[.]$/, '')}. ${HOLDING}`;
+  // The record's alarms hold no media: the record keeps only what verifies, and says what the server did.
+  return reason.startsWith('record_') ? `${words.replace(/[.]$/, '')}.` : `${words.replace(/[.]$/, '')}. ${HOLDING}`;
 }
 
 /** A link tag as the server sends it: opaque, short. */
@@ -333,6 +353,8 @@ export class Call {
   enrollment: Enrollment | null = null;
   /** This device holds a certificate it accepted (kept for the summit). */
   certified = false;
+  /** The summit's record, in a certified summit, on a device that reads it (not press); one per connection. */
+  record: RecordSession | null = null;
   /** Enrollment requests sent from this page. */
   enrollments = 0;
   /** Measured cost of the frame layer in the worker: totals since the call started. */
@@ -545,6 +567,15 @@ export class Call {
       invalidOps: this.frames.refused,
       subscribeRequests: { ...this.subscribeRequests },
       refusedFeeds: Object.fromEntries([...this.refusedFeeds].map(([feed, { code }]) => [feed, code])),
+      record: this.record && {
+        state: this.record.recordState,
+        length: this.record.length,
+        caughtUp: this.record.caught,
+        hasKey: this.record.hasKey,
+        signer: this.record.signer,
+        sealedBy: this.record.sealedBy,
+        refused: [...this.record.refused],
+      },
     };
   }
 
@@ -585,6 +616,7 @@ export class Call {
   }
 
   private stopEverything(): void {
+    this.record?.close();
     this.teardownMedia();
     this.e2ee.stop();
     this.session = null;
@@ -661,6 +693,7 @@ export class Call {
 
   private onClosed(code: number, reason: string): void {
     this.socket = null;
+    this.record?.close();
     this.identified = false;
     this.admitted = false;
     this.lobby = [];
@@ -780,8 +813,42 @@ export class Call {
       language: device.language ?? null,
       userId: String(device.user_id),
     };
+    this.openRecord(device.user_id, device.role, own, pin_set);
     if (this.presented !== null) void this.takeCertificate(this.presented, true);
     else if (!admitted) void this.enroll();
+  }
+
+  // -- the record ---------------------------------------------------------------------------
+
+  /** A fresh record session for this connection (it reads the log again): readers only, the press is none. */
+  private openRecord(userId: number, role: string, own: string, pinSet: string | null): void {
+    this.record?.close();
+    this.record = null;
+    const socket = this.socket;
+    if (socket === null || this.publicKey === null || role === 'press' || this.summit === null) return;
+    const summitId = this.summit.summit_id;
+    const ports: RecordPorts = {
+      request: (op, d) => socket.request(op, d),
+      sign: (document) => async (message) => unbase64url(await this.e2ee.signRecord(document, base64url(message))),
+      openGrant: async (text) => unbase64url(await this.e2ee.openRecordGrant(text)),
+      alarm: (alarm) => {
+        const reason = `record_${alarm.kind}` as const;
+        console.warn(`parley: record alarm (${reason}): ${alarm.text}`);
+        this.raise({ reason, userId: null, text: alarmText(reason, alarm.text, null) });
+      },
+      changed: () => this.changed(),
+      keep: (readout) => {
+        keepRecordCopy(summitId, readout).catch((e: unknown) => console.warn(`parley: the record's copy was not kept: ${String(e)}`));
+      },
+      epoch: () => BigInt(this.session?.epoch ?? '0'),
+      now: () => Date.now(),
+      later: (ms, run) => {
+        const timer = window.setTimeout(run, ms);
+        return () => window.clearTimeout(timer);
+      },
+    };
+    this.record = new RecordSession({ summitId: this.summit.summit_id, userId, deviceKey: unbase64url(this.publicKey), own }, ports);
+    void this.record.pinSet(pinSet);
   }
 
   /** Make the request where the key is, show its code, and send it (`enroll`). */
@@ -829,6 +896,7 @@ export class Call {
     }
     if (dropped !== this.dropped) return; // the server refused it meanwhile: enrolling again
     this.certified = true;
+    void this.record?.addCertificate(Number(claim.userId), certificate);
     if (this.enrollment !== null && this.enrollment.problem === null) this.enrollment = null;
     this.changed();
   }
@@ -901,20 +969,31 @@ export class Call {
         if (!this.certifiedMode) return;
         const userId = String(message.d.user_id);
         this.e2ee.identityDocument({ op: 'certificate', userId, text: message.d.certificate });
+        void this.record?.addCertificate(message.d.user_id, message.d.certificate);
         if (userId === this.userId && this.enrollment !== null) void this.takeCertificate(message.d.certificate, false);
         return;
       }
       case 'revocations':
         if (this.certifiedMode) this.e2ee.identityDocument({ op: 'revocations', text: message.d.revocations });
+        void this.record?.revocationList(message.d.revocations);
         return;
       case 'pins':
         if (this.certifiedMode) this.e2ee.identityDocument({ op: 'pins', text: message.d.pin_set });
+        void this.record?.pinSet(message.d.pin_set);
         return;
       case 'attestation':
         if (this.certifiedMode) this.e2ee.identityDocument({ op: 'attestation', text: message.d.attestation });
         return;
       case 'enrollment_request':
         return; // for officer consoles; this page is none
+      case 'record_entry':
+      case 'record_grant':
+      case 'record_head':
+      case 'record_state':
+      case 'signers':
+        void this.record?.receive(message);
+        return;
+      case 'record_entries':
       case 'ready':
       case 'publish_answer':
       case 'subscribe_offer':

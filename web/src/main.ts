@@ -62,6 +62,7 @@ const idle: TestState = {
   invalidOps: 0,
   subscribeRequests: {},
   refusedFeeds: {},
+  record: null,
 };
 
 window.parley = {

@@ -37,6 +37,12 @@ export const ANSWERS = {
   revocations: 'ok',
   pins: 'ok',
   attest: 'ok',
+  record_append: 'ok',
+  record_read: 'record_entries',
+  record_grant: 'ok',
+  record_head: 'ok',
+  record_close: 'ok',
+  signers: 'ok',
 } as const satisfies Record<Exclude<DeviceOp['op'], 'leave'>, ServerOp['op']>;
 
 export type RequestOp = keyof typeof ANSWERS;

@@ -51,17 +51,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     approving = actions.add_parser("approve", help="certify a device from its enrollment request")
     approving.add_argument("request", help="the request's text, a file holding it, or - for standard input")
-    _key_options(approving)
+    key_options(approving)
     approving.add_argument("--delegation", help="refuse a request for any other delegation than this one")
     approving.add_argument("--valid-hours", type=int, default=DEFAULT_VALID_HOURS)
     approving.add_argument("--yes", action="store_true", help="do not ask; approve if the request is sound")
     pinning = actions.add_parser("pins", help="sign the pins this delegation's devices trust")
-    _key_options(pinning)
+    key_options(pinning)
     pinning.add_argument("--summit", required=True, help="the summit id (in its links: /join/<summit id>)")
     pinning.add_argument("--pin", action="append", required=True, metavar="NAME=FINGERPRINT")
     pinning.add_argument("--sequence", type=int, default=1, help="higher than any pin set signed before")
     revoking = actions.add_parser("revoke", help="sign a revocation list")
-    _key_options(revoking)
+    key_options(revoking)
     revoking.add_argument("--summit", required=True)
     revoking.add_argument("--sequence", type=int, required=True, help="higher than the last list's")
     revoking.add_argument("serials", nargs="*", help="every serial still revoked (hex), as certificates show")
@@ -73,7 +73,8 @@ def _passphrase_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _key_options(parser: argparse.ArgumentParser) -> None:
+def key_options(parser: argparse.ArgumentParser) -> None:
+    """`--key FILE` and `--passphrase-file`: the options of a command that opens the delegation key."""
     parser.add_argument("--key", type=Path, required=True, help="the delegation key file")
     _passphrase_option(parser)
 
@@ -109,7 +110,8 @@ def _passphrase(passphrase_file: Path | None, confirm: bool = False) -> str:
     return passphrase
 
 
-def _open(args: argparse.Namespace) -> DelegationKey:
+def open_key(args: argparse.Namespace) -> DelegationKey:
+    """The key file `--key` names, opened with its passphrase (asked, or `--passphrase-file`)."""
     return load_key(args.key, _passphrase(args.passphrase_file))
 
 
@@ -132,7 +134,7 @@ def _request_text(request: str) -> str:
 def _approve(args: argparse.Namespace) -> int:
     request = EnrollmentRequest.from_text(_request_text(args.request))
     print(f"Request code: {request.code}\n  {request.claim.describe()}", file=sys.stderr)
-    key = _open(args)
+    key = open_key(args)
     delegation = args.delegation or request.claim.delegation
     if not args.yes:
         # Asked on standard error, so that standard output holds the certificate alone (> cert.txt).
@@ -160,7 +162,7 @@ def parse_pin(pin: str) -> tuple[str, Fingerprint]:
 
 def _pins(args: argparse.Namespace) -> int:
     pinned = dict(parse_pin(pin) for pin in args.pin)
-    key = _open(args)
+    key = open_key(args)
     print(sign_pins(key, args.summit, args.sequence, pinned).to_text())
     return 0
 
@@ -169,6 +171,6 @@ def _revoke(args: argparse.Namespace) -> int:
     serials = [bytes.fromhex(s) for s in args.serials]
     if any(len(s) != SERIAL_SIZE for s in serials):
         raise ValueError(f"a serial is {SERIAL_SIZE * 2} hex digits, as the certificate shows it")
-    key = _open(args)
+    key = open_key(args)
     print(sign_revocations(key, args.summit, args.sequence, serials, int(time.time())).to_text())
     return 0

@@ -22,6 +22,7 @@ and so checks it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -31,6 +32,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
@@ -75,6 +77,16 @@ class DelegationKey:
 
     def sign(self, message: bytes) -> bytes:
         return self._private.sign(message)
+
+    def x25519_private(self) -> X25519PrivateKey:
+        """This key's X25519 form, to open what was sealed to the delegation (a record key grant,
+        parley.record.keys): the clamped first half of SHA-512 of the seed, as libsodium's
+        `crypto_sign_ed25519_sk_to_curve25519` makes it."""
+        scalar = bytearray(hashlib.sha512(self._raw_private()).digest()[:32])
+        scalar[0] &= 248
+        scalar[31] &= 127
+        scalar[31] |= 64
+        return X25519PrivateKey.from_private_bytes(bytes(scalar))
 
     def _raw_private(self) -> bytes:
         return self._private.private_bytes(

@@ -81,6 +81,10 @@ class ErrorCode(enum.StrEnum):
     DAVE_IDENTITY_CHANGED = "dave_identity_changed"
     DAVE_WELCOME_MISMATCH = "dave_welcome_mismatch"
     DAVE_UNKNOWN_TRANSITION = "dave_unknown_transition"
+    # The record (docs/record.md).
+    NO_RECORD = "no_record"  # the summit keeps no record: it is not certified
+    RECORD_CONFLICT = "record_conflict"  # the log moved on (or its key was set): read it, try again
+    RECORD_REFUSED = "record_refused"  # the entry breaks a rule of the record; the message names it
     # On the device's side only: the server did not answer a request in time.
     TIMEOUT = "timeout"
 
@@ -168,6 +172,11 @@ class AlarmKind(enum.StrEnum):
     ATTESTATION_MISMATCH = "attestation_mismatch"  # a member attests another group at this epoch
     ATTESTATION_SILENT = "attestation_silent"  # a member did not attest the epoch within the bound
     PINS = "pins"  # no pin set from the own delegation, or the summit shows other pins than it
+    # The record (docs/record.md): what the server did to the log; the reason is a RecordProblem.
+    RECORD_ALTERED = "record_altered"
+    RECORD_REORDERED = "record_reordered"
+    RECORD_DROPPED = "record_dropped"
+    RECORD_FORKED = "record_forked"
 
 
 class IdentityProblem(enum.StrEnum):
@@ -201,3 +210,30 @@ CODE_SETS: dict[str, frozenset[ErrorCode]] = {
     "ProtocolViolationCode": PROTOCOL_VIOLATIONS,
     "LostRaceCode": LOST_RACES,
 }
+
+
+class RecordProblem(enum.StrEnum):
+    """Why a record entry is refused (parley.record.rules), by the server in `record_refused`, by
+    a client in an alarm, by `parley verify`: one word per rule, beside a sentence for people."""
+
+    WRONG_SUMMIT = "wrong_summit"
+    OUT_OF_ORDER = "out_of_order"  # seq is not the log's length
+    FORKED = "forked"  # prev is not the log's head
+    UNKNOWN_SIGNER = "unknown_signer"  # no certificate with the signer's serial
+    BAD_CERTIFICATE = "bad_certificate"  # the signer's certificate is not good at the entry's time
+    NOT_A_SIGNER = "not_a_signer"  # neither a principal nor on its delegation's signer list
+    BAD_SIGNATURE = "bad_signature"
+    WRONG_KEY = "wrong_key"  # another record key than the summit's
+    MALFORMED = "malformed"  # a text kind without a commitment, a sign or seal with one, ...
+    BAD_REFERENCE = "bad_reference"  # refers to no outcome, its own delegation's, or another head
+    ANSWERED = "answered"  # a delegation signing, declining or sealing twice
+    SEALED = "sealed"  # anything but a seal after the first seal
+    NOT_CLOSED = "not_closed"  # a seal before the record was closed
+
+
+class RecordState(enum.StrEnum):
+    """Where the summit's record stands (docs/record.md)."""
+
+    OPEN = "open"  # takes positions, outcomes, actions, signatures and declines
+    CLOSED = "closed"  # takes only the seals of the delegations' signers
+    SEALED = "sealed"  # every delegation sealed the same head: takes nothing more

@@ -28,6 +28,7 @@ from parley.protocol.fields import (
     MAX_TEXT_FRAME,
     AttestationText,
     CertificateText,
+    Ciphertext,
     DelegationKeyText,
     Ed25519SignatureText,
     EnrollmentText,
@@ -35,9 +36,13 @@ from parley.protocol.fields import (
     Language,
     Name,
     PinSetText,
+    RecordEntryText,
+    RecordGrantText,
+    RecordHeadText,
     RevocationsText,
     Sdp,
     SignatureKeyText,
+    SignerListText,
     UserId,
     key_proof_message,
     unb64url,
@@ -320,6 +325,77 @@ class Attest(_Request):
     d: AttestData
 
 
+# -- the record (docs/record.md) -----------------------------------------------------------------
+
+
+class RecordAppendData(Model):
+    entry: RecordEntryText
+    ciphertext: Ciphertext  # its statement, encrypted under the record key; "" for sign and seal
+
+
+class RecordAppend(_Request):
+    """A signer: one entry at the end of the log. The server checks it against the record's
+    rules, keeps it on disk, answers `ok`, and sends it (`record_entry`) to every reader."""
+
+    op: Literal["record_append"] = "record_append"
+    d: RecordAppendData
+
+
+class RecordReadData(Model):
+    from_seq: Annotated[int, Field(ge=0, lt=MAX_SAFE)]
+
+
+class RecordRead(_Request):
+    """Entries of the log from `from_seq` on, as many as one frame holds: answered with
+    `record_entries`. A device catching up reads page after page; new entries come as
+    `record_entry` meanwhile."""
+
+    op: Literal["record_read"] = "record_read"
+    d: RecordReadData
+
+
+class RecordGrantData(Model):
+    grant: RecordGrantText
+
+
+class RecordGrant(_Request):
+    """The record key, sealed to one device or one delegation: kept, and sent to its recipient."""
+
+    op: Literal["record_grant"] = "record_grant"
+    d: RecordGrantData
+
+
+class RecordHeadData(Model):
+    head: RecordHeadText
+
+
+class RecordHead(_Request):
+    """Which log this device holds (its length and head), signed: relayed to every reader, who
+    compares it with its own."""
+
+    op: Literal["record_head"] = "record_head"
+    d: RecordHeadData
+
+
+class RecordClose(_Request):
+    """The host: the record takes no more entries but the signers' seals."""
+
+    op: Literal["record_close"] = "record_close"
+    d: Empty = Empty()
+
+
+class SignersData(Model):
+    signer_list: SignerListText
+
+
+class Signers(_Request):
+    """An officer console: the certificates that may sign the record for its delegation besides
+    its principal, signed by the delegation key; kept and sent to every reader."""
+
+    op: Literal["signers"] = "signers"
+    d: SignersData
+
+
 DeviceOp = Annotated[
     Identify
     | Publish
@@ -344,7 +420,13 @@ DeviceOp = Annotated[
     | Decline
     | Revocations
     | Pins
-    | Attest,
+    | Attest
+    | RecordAppend
+    | RecordRead
+    | RecordGrant
+    | RecordHead
+    | RecordClose
+    | Signers,
     Field(discriminator="op"),
 ]
 _device_op: TypeAdapter[DeviceOp] = TypeAdapter(DeviceOp)

@@ -115,6 +115,15 @@ CertificateText = Annotated[str, _document("parley-certificate")]
 RevocationsText = Annotated[str, _document("parley-revocations")]
 PinSetText = Annotated[str, _document("parley-pins")]
 AttestationText = Annotated[str, _document("parley-attestation")]
+# The record's documents (parley.record, docs/record.md).
+RecordEntryText = Annotated[str, _document("parley-record-entry")]
+RecordGrantText = Annotated[str, _document("parley-record-grant")]
+RecordHeadText = Annotated[str, _document("parley-record-head")]
+SignerListText = Annotated[str, _document("parley-signers")]
+# An entry's encrypted statement, base64url: a statement holds at most ~4.3 KiB of text; "" for
+# the kinds without one (sign, seal).
+MAX_CIPHERTEXT_TEXT = 8 * 1024
+Ciphertext = Annotated[str, Field(max_length=MAX_CIPHERTEXT_TEXT, pattern=r"^[A-Za-z0-9_-]*$")]
 # A delegation's Ed25519 public key (32 bytes) and an Ed25519 signature (64 bytes), base64url.
 DelegationKeyText = Annotated[str, Field(min_length=43, max_length=43, pattern=r"^[A-Za-z0-9_-]{43}$")]
 Ed25519SignatureText = Annotated[str, Field(min_length=86, max_length=86, pattern=r"^[A-Za-z0-9_-]{86}$")]

@@ -24,6 +24,7 @@ from parley.protocol.codes import (
     ErrorCode,
     IdentityProblem,
     MembershipStatus,
+    RecordProblem,
 )
 from parley.protocol.dave_ops import DaveDeviceOp
 from parley.protocol.device_ops import DeviceOp
@@ -43,6 +44,7 @@ class _ServerSide(BaseModel):
     membership_status: MembershipStatus
     alarm_kind: AlarmKind
     identity_problem: IdentityProblem
+    record_problem: RecordProblem
 
 
 def _require(definitions: dict[str, Any], names: Callable[[dict[str, Any]], list[str]]) -> None:

@@ -14,18 +14,23 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from parley.protocol.base import Empty, Model, ProtocolError, RequestId, refusal
-from parley.protocol.codes import ErrorCode
+from parley.protocol.codes import ErrorCode, RecordState
 from parley.protocol.dave_ops import DaveServerOp
 from parley.protocol.fields import (
     MAX_TEXT_FRAME,
     AttestationText,
     CertificateText,
+    Ciphertext,
     EnrollmentText,
     FingerprintDigits,
     Language,
     PinSetText,
+    RecordEntryText,
+    RecordGrantText,
+    RecordHeadText,
     RevocationsText,
     Sdp,
+    SignerListText,
     UserId,
 )
 from parley.protocol.vocabulary import Admission, AtEnd, Phase, Role
@@ -311,6 +316,87 @@ class AttestationOp(Model):
 # The documents of delegation-certified identities the server relays (docs/identity.md).
 IdentityOp = EnrollmentRequestOp | CertificateOp | RevocationsOp | PinsOp | AttestationOp
 
+# -- the record (docs/record.md) -----------------------------------------------------------------
+
+
+class RecordEntryData(Model):
+    entry: RecordEntryText
+    ciphertext: Ciphertext  # "" for sign and seal
+    certificate: CertificateText  # its signer's, so that every entry can be checked on its own
+
+
+class RecordEntryOp(Model):
+    """An entry just kept, to every reader present (a device arriving reads the log with
+    `record_read`)."""
+
+    op: Literal["record_entry"] = "record_entry"
+    d: RecordEntryData
+
+
+class RecordEntriesData(Model):
+    entries: list[RecordEntryData]  # in order, from the seq asked for; empty: none from there
+    length: Annotated[int, Field(ge=0)]  # entries in the log
+
+
+class RecordEntriesOp(_Answer):
+    """The answer to `record_read`: a page of the log."""
+
+    op: Literal["record_entries"] = "record_entries"
+    d: RecordEntriesData
+
+
+class RecordGrantData(Model):
+    grant: RecordGrantText
+
+
+class RecordGrantOp(Model):
+    """The record key sealed to this device, or to its delegation (for its copy)."""
+
+    op: Literal["record_grant"] = "record_grant"
+    d: RecordGrantData
+
+
+class RecordHeadFromData(Model):
+    user_id: UserId
+    head: RecordHeadText
+
+
+class RecordHeadOp(Model):
+    """A member's signed word of the log it holds."""
+
+    op: Literal["record_head"] = "record_head"
+    d: RecordHeadFromData
+
+
+class RecordStateData(Model):
+    state: RecordState
+    length: Annotated[int, Field(ge=0)]  # entries kept
+    key_id: Annotated[str, Field(max_length=22, pattern=r"^[A-Za-z0-9_-]*$")]  # "": no key yet
+    # Readers the record key has not been granted to yet: a holder grants it to them.
+    ungranted_devices: list[UserId]
+    ungranted_delegations: list[str]
+
+
+class RecordStateOp(Model):
+    """The record's state, to every reader: on admission and when it changes."""
+
+    op: Literal["record_state"] = "record_state"
+    d: RecordStateData
+
+
+class SignerListData(Model):
+    signer_list: SignerListText
+
+
+class SignersOp(Model):
+    """A delegation's latest signer list."""
+
+    op: Literal["signers"] = "signers"
+    d: SignerListData
+
+
+RecordOp = RecordEntryOp | RecordGrantOp | RecordHeadOp | RecordStateOp | SignersOp
+
 ParleyServerOp = Annotated[
     ReadyOp
     | AdmittedOp
@@ -330,7 +416,13 @@ ParleyServerOp = Annotated[
     | CertificateOp
     | RevocationsOp
     | PinsOp
-    | AttestationOp,
+    | AttestationOp
+    | RecordEntryOp
+    | RecordEntriesOp
+    | RecordGrantOp
+    | RecordHeadOp
+    | RecordStateOp
+    | SignersOp,
     Field(discriminator="op"),
 ]
 # Every JSON op a device may receive: Parley's, by name, and DAVE's, by number.

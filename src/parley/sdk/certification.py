@@ -105,6 +105,10 @@ class Certification:
             del held[:-MAX_CERTIFICATES_PER_USER]
         return self._conclude(now)
 
+    def held(self) -> list[DeviceCertificate]:
+        """Every certificate held, as relayed (none of them trusted for that)."""
+        return [c for held in self._certificates.values() for c in held]
+
     def revocation_list(self, revocations: RevocationList, now: float) -> list[Alarm]:
         """A delegation's revocation list: taken only forward (IdentityError otherwise)."""
         self.revocations.accept(revocations)

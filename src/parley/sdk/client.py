@@ -100,6 +100,7 @@ from parley.protocol.device_ops import (
     PhaseName,
     Publish,
     PublishData,
+    RecordClose,
     Refuse,
     Remove,
     Revoke,
@@ -133,6 +134,8 @@ from parley.protocol.server_ops import (
     PublishAnswerOp,
     ReadyData,
     ReadyOp,
+    RecordEntriesOp,
+    RecordOp,
     RosterData,
     RosterOp,
     ServerOp,
@@ -146,11 +149,12 @@ from parley.sdk.audio import CoughGate, EarTrack
 from parley.sdk.certified import CertifiedDevice
 from parley.sdk.choices import ListeningChoices
 from parley.sdk.enrollment import CertificateFile
-from parley.sdk.identity import KEY_VERSION, load_or_create_signature_key, public_key, sign
+from parley.sdk.identity import KEY_VERSION, load_or_create_signature_key, private_key, public_key, sign
 from parley.sdk.key_memory import KeyMemory
 from parley.sdk.member import DaveMember, Media
 from parley.sdk.membership import Alarm, CallMembership, Member
 from parley.sdk.officer import OfficerConsole, Waiting
+from parley.sdk.record import RecordDesk
 from parley.sdk.requests import REQUEST_TIMEOUT, Disconnected, RequestRefused, Requests, RequestTimeout
 
 log = logging.getLogger(__name__)
@@ -159,7 +163,7 @@ KEEP_FRAMES = 30  # decoded frames kept per remote feed and kind, for callers to
 
 Answer = TypeVar("Answer", bound=Model)
 # The ops that answer requests: each settles the request its id names, if that one still waits.
-_ANSWERS = (ReadyOp, PublishAnswerOp, SubscribeOfferOp, HeartbeatAckOp, OkOp, ErrorOp)
+_ANSWERS = (ReadyOp, PublishAnswerOp, SubscribeOfferOp, HeartbeatAckOp, OkOp, ErrorOp, RecordEntriesOp)
 
 
 class _Default(enum.Enum):
@@ -253,6 +257,9 @@ class ParleyClient:
         self._officer_pins = officer_pins
         self.on_enrollment_request = on_enrollment_request
         self.certified: CertifiedDevice | None = None  # in certified mode, once `ready` placed it
+        # The summit's record (a certified member of the call, not press), from its first record op.
+        self.record: RecordDesk | None = None
+        self._signature_key: dave.SignatureKeyPair | None = None
         self.certify_error: ParleyError | None = None  # why enrolling or announcing the console failed
         self.people = people
         self.audio_track = audio
@@ -353,6 +360,7 @@ class ParleyClient:
             await self._ws.close()
             raise
         self._ready = ready
+        self._signature_key = key
         self.listening = self._initial_channel()
         self.member = DaveMember(self.user_id, self.summit.channel_id, key, self._alarm)
         self.membership = CallMembership(self.user_id)
@@ -454,6 +462,16 @@ class ParleyClient:
         sequence = self.certified.certification.revocations.sequence(self.console.key.public_key) + 1
         await self.console.revoke(self, serials, sequence)
 
+    async def name_signers(self, serials: list[bytes]) -> None:
+        """An officer console: the certificates (serials) that may sign the record for its
+        delegation besides its principals. Numbered after the list held, or by the clock when
+        this console holds none (a console started again must still number it after its last)."""
+        if self.console is None:
+            raise RuntimeError("only an officer console names signers: give the client officer=")
+        held = self.record.rules.signer_lists.get(self.console.key.public_key) if self.record else None
+        sequence = max(held.sequence + 1 if held else 1, int(time.time()))
+        await self.console.name_signers(self, serials, sequence)
+
     async def _start_certified(self, work: Coroutine[Any, Any, None]) -> None:
         self.certify_error = None
         try:
@@ -533,6 +551,10 @@ class ParleyClient:
 
     async def advance(self, phase: PhaseName) -> None:
         await self.request(Advance(d=AdvanceData(phase=phase)), OkOp)
+
+    async def close_record(self) -> None:
+        """Host: the record takes only the signers' seals from now on."""
+        await self.request(RecordClose(), OkOp)
 
     async def allow_overrun(self) -> None:
         await self.request(AllowOverrun(), OkOp)
@@ -664,6 +686,8 @@ class ParleyClient:
             waits = [] if (at := self.membership.deadline(now)) is None else [at - now]
             if self.certified is not None and (at := self.certified.certification.deadline(wall)) is not None:
                 waits.append(at - wall)
+            if self.record is not None and (at := self.record.deadline()) is not None:
+                waits.append(at - wall)
             timeout = min(waits) + 0.05 if waits else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._membership_changed.wait(), timeout)
@@ -671,6 +695,8 @@ class ParleyClient:
             alarms = self.membership.tick(time.monotonic())
             if self.certified is not None:
                 alarms += self.certified.certification.tick(time.time())
+            if self.record is not None:
+                self.record.tick(time.time())
             self._membership_news(alarms, from_watch=True)
 
     def group_code(self) -> str | None:
@@ -761,6 +787,8 @@ class ParleyClient:
         elif isinstance(op, IdentityOp):
             if self.certified is not None:  # else documents this device has no use for
                 self._identity_news(self.certified.on_op(op, time.time()))
+        elif isinstance(op, RecordOp):
+            self._record_op(op)
         elif isinstance(op, _ANSWERS):  # to a request given up on (its timeout), or never made
             log.info("dropped %s: it answers no request waiting here", op.op)
             return
@@ -809,6 +837,48 @@ class ParleyClient:
             log.warning("the server refused this device's attestation: %s (%s)", e, e.code)
         except Disconnected:
             return
+
+    # -- the record --------------------------------------------------------------------------------
+
+    def _record_op(self, op: RecordOp) -> None:
+        desk = self.record or self._open_record()
+        if desk is None:
+            log.warning("dropped %s: this device is not a certified member of the call", op.op)
+            return
+        desk.on_op(op, time.time())
+        self._membership_changed.set()  # the watch re-reads the record's deadline
+
+    def record_copy(self) -> Path | None:
+        """Where this device keeps its copy of the summit's record: beside its key file."""
+        if self.key_file is None or self._ready is None:
+            return None
+        return self.key_file.with_name(f"{self.key_file.name}.record-{self.summit.summit_id}.json")
+
+    def _open_record(self) -> RecordDesk | None:
+        """The record desk, once this device is certified and trusts its delegation's pins."""
+        certified, key, member = self.certified, self._signature_key, self.member
+        if certified is None or key is None or member is None:
+            return None
+        own, pins = certified.enrollment.certificate, certified.certification.pins
+        if own is None or pins is None:
+            return None
+        self.record = RecordDesk(
+            client=self,
+            spawn=self._spawn,
+            summit_id=self.summit.summit_id,
+            user_id=self.user_id,
+            pins=pins.by_name,
+            revocations=certified.certification.revocations,
+            certificate=own,
+            private_key=private_key(key),
+            sign=lambda message: sign(key, message),
+            epoch=lambda: member.epoch or 0,
+            certificates=certified.certification.held,
+            on_alarm=lambda alarm: self._alarm(f"record {alarm.kind}: {alarm}"),
+            wake=self._membership_changed.set,
+            copy=self.record_copy(),
+        )
+        return self.record
 
     def _on_roster(self, roster: RosterData) -> None:
         assert self.membership is not None

@@ -2,8 +2,9 @@
 
 Each enrollment request the server relays is numbered and shown with its code and claim; the
 officer compares the code with the one on the device's screen and types `approve N` (nothing is
-approved without it), `decline N` for a device it does not know (its stay ends), or `revoke
-SERIAL...` for a device lost or gone. Lines come from standard
+approved without it), `decline N` for a device it does not know (its stay ends), `revoke
+SERIAL...` for a device lost or gone, or `signers SERIAL...` to name who besides the principal
+may sign the record for the delegation (the whole list each time). Lines come from standard
 input through a daemon thread, so that a console waiting for a line never holds the program open.
 """
 
@@ -19,7 +20,10 @@ from parley.sdk.client import ParleyClient
 from parley.sdk.officer import Waiting
 from parley.sdk.requests import RequestRefused, RequestTimeout
 
-HELP = "Type 'approve N' once the device shows request N's code, 'decline N', or 'revoke SERIAL...'."
+HELP = (
+    "Type 'approve N' once the device shows request N's code, 'decline N', 'revoke SERIAL...',"
+    " or 'signers SERIAL...'."
+)
 
 
 class ConsolePrompt:
@@ -38,7 +42,8 @@ class ConsolePrompt:
         )
 
     async def command(self, line: str) -> None:
-        """One typed line: `approve N`, `decline N` or `revoke SERIAL...`; anything else shows the help."""
+        """One typed line: `approve N`, `decline N`, `revoke SERIAL...` or `signers SERIAL...`;
+        anything else shows the help."""
         assert self.client is not None
         word, *rest = line.split() or [""]
         try:
@@ -52,6 +57,9 @@ class ConsolePrompt:
             elif word == "revoke" and rest:
                 await self.client.revoke_certificates([bytes.fromhex(serial) for serial in rest])
                 self.say(f"Revoked {', '.join(rest)}.")
+            elif word == "signers":
+                await self.client.name_signers([bytes.fromhex(serial) for serial in rest])
+                self.say(f"Signers of the record besides the principal: {', '.join(rest) or 'none'}.")
             elif word:
                 self.say(HELP)
         except (RequestRefused, RequestTimeout, ValueError) as e:

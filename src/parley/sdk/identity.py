@@ -57,10 +57,15 @@ def public_key(key: dave.SignatureKeyPair) -> bytes:
     return b"\x04" + _jwk_int(jwk, "x") + _jwk_int(jwk, "y")
 
 
+def private_key(key: dave.SignatureKeyPair) -> ec.EllipticCurvePrivateKey:
+    """The key's private half as `cryptography` uses it: to sign, and to open a grant of the
+    record key sealed to this device (parley.record.keys, P-256 ECDH with the same scalar)."""
+    jwk = json.loads(key.dump(KEY_VERSION))
+    return ec.derive_private_key(int.from_bytes(_jwk_int(jwk, "d"), "big"), ec.SECP256R1())
+
+
 def sign(key: dave.SignatureKeyPair, message: bytes) -> bytes:
     """An ECDSA P-256 SHA-256 signature of `message` by this key, r || s (64 bytes): how a device
     proves at identify that it holds the key it names."""
-    jwk = json.loads(key.dump(KEY_VERSION))
-    private = ec.derive_private_key(int.from_bytes(_jwk_int(jwk, "d"), "big"), ec.SECP256R1())
-    r, s = decode_dss_signature(private.sign(message, ec.ECDSA(hashes.SHA256())))
+    r, s = decode_dss_signature(private_key(key).sign(message, ec.ECDSA(hashes.SHA256())))
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")

@@ -34,10 +34,13 @@ from parley.protocol.device_ops import (
     PinsData,
     Revocations,
     RevocationsData,
+    Signers,
+    SignersData,
     UserData,
 )
 from parley.protocol.fields import b64url
 from parley.protocol.server_ops import OkOp
+from parley.record.signers import SignerList, sign_signers
 
 DEFAULT_VALIDITY = 72 * 3600  # s, as `parley delegation approve` gives
 
@@ -140,6 +143,13 @@ class OfficerConsole:
         revocations = sign_revocations(self.key, self.summit_id, sequence, self.revoked, int(time.time()))
         await client.request(Revocations(d=RevocationsData(revocations=revocations.to_text())), OkOp)
         return revocations
+
+    async def name_signers(self, client: Requester, serials: Iterable[bytes], sequence: int) -> SignerList:
+        """Who may sign the record for the delegation besides its principals (the whole list:
+        each replaces the last)."""
+        signers = sign_signers(self.key, self.summit_id, self.delegation, sequence, serials)
+        await client.request(Signers(d=SignersData(signer_list=signers.to_text())), OkOp)
+        return signers
 
     def _issue(self, request: EnrollmentRequest, now: float, valid_for: int) -> DeviceCertificate:
         certificate = approve(self.key, request, self.delegation, int(now), valid_for)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, WebSocket
+from fastapi import Depends, FastAPI, Header, HTTPException, Response, WebSocket
 from fastapi import Path as UrlPath
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -25,10 +25,13 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from parley.protocol.codes import CloseCode, ErrorCode
 from parley.protocol.errors import ParleyError
 from parley.protocol.fields import FingerprintText, Language
-from parley.protocol.server_ops import IceServer, encode
-from parley.server.identity_relay import Keep
+from parley.protocol.server_ops import encode
+from parley.record.sealed import SealedEntry, SealedRecord
+from parley.server.ice import IceServers
+from parley.server.identity_relay import DocumentKind, Keep
 from parley.server.origins import BrowserOrigins, ClientCors
 from parley.server.rate_limit import SignalingLimits
+from parley.server.record_relay import SIGNER_LIST, RecordChange
 from parley.server.room import MediaPlane, Room
 from parley.server.signaling import SignalingConnection, error_op
 from parley.server.web import SecurityHeaders, default_web_dir, mount_web_client
@@ -60,7 +63,7 @@ class ServerState:
         signer: InvitationSigner,
         media: MediaPlane,
         base_url: str,
-        ice_servers: list[IceServer],
+        ice_servers: IceServers,
         test_hooks: bool,
         limits: SignalingLimits,
     ) -> None:
@@ -99,6 +102,7 @@ class ServerState:
                 course = await asyncio.to_thread(self.store.load_course, summit)
                 invitations = await asyncio.to_thread(self.store.list_invitations, summit.summit_id)
                 kept = await asyncio.to_thread(self.store.documents, summit.summit_id)
+                record = await asyncio.to_thread(self.store.load_record, summit.summit_id)
 
                 async def persist(course: Course, kind: str, detail: dict[str, Any]) -> None:
                     await asyncio.to_thread(self.store.save_course, summit.summit_id, course, kind, detail)
@@ -113,6 +117,8 @@ class ServerState:
                     revoked=[i.invitation_id for i in invitations if i.revoked],
                     kept=[Keep(kind, owner, text) for kind, owner, text in kept],
                     keep=functools.partial(self.keep_document, summit.summit_id),
+                    record=record,
+                    keep_record=functools.partial(self.keep_record, summit.summit_id),
                 )
             return room
 
@@ -123,6 +129,10 @@ class ServerState:
 
     async def revoke(self, invitation_id: str) -> None:
         await asyncio.to_thread(self.store.revoke_invitation, invitation_id)
+
+    async def keep_record(self, summit_id: str, change: RecordChange) -> None:
+        """An entry, a grant or the state of a room's record, committed before anyone is told."""
+        await asyncio.to_thread(self.store.keep_record, summit_id, change.entry, change.grant, change.state)
 
     async def keep_document(self, summit_id: str, keep: Keep) -> None:
         """A room's identity document, on disk before anyone is told of it."""
@@ -269,6 +279,26 @@ def _invitation_state(summit: Summit, invitation: Invitation) -> InvitationState
     )
 
 
+def sealed_record(store: Store, summit_id: str) -> SealedRecord:
+    """The summit's record as the store keeps it, with the documents a delegation needs to check
+    it offline: the signer lists, the pin sets, every certificate."""
+    documents = store.documents(summit_id)
+
+    def kept(kind: str) -> tuple[str, ...]:
+        return tuple(text for k, _, text in documents if k == kind)
+
+    record = store.load_record(summit_id, kept(SIGNER_LIST))
+    return SealedRecord(
+        summit_id=summit_id,
+        state=record.state.value,
+        entries=tuple(SealedEntry(e.entry, e.ciphertext, e.certificate) for e in record.entries),
+        grants=record.grants,
+        signer_lists=record.signer_lists,
+        pin_sets=kept(DocumentKind.PIN_SET),
+        certificates=kept(DocumentKind.CERTIFICATE),
+    )
+
+
 def _summit_out(summit: Summit) -> SummitOut:
     return SummitOut(
         summit_id=summit.summit_id,
@@ -366,6 +396,17 @@ def create_app(
         if summit is None:
             raise HTTPException(404, "no such summit")
         return _summit_out(summit)
+
+    @app.get("/api/summits/{summit_id}/record", dependencies=admin)
+    def get_record(summit_id: Annotated[str, UrlPath(max_length=32)]) -> Response:
+        """The sealed record (parley.record.sealed): ciphertext, signatures and grants, which only
+        a delegation's key opens (`parley record open`)."""
+        summit = state.store.get_summit(summit_id)
+        if summit is None:
+            raise HTTPException(404, "no such summit")
+        if not summit.pins:
+            raise HTTPException(404, "this summit keeps no record: its delegations' keys are not pinned")
+        return Response(sealed_record(state.store, summit_id).to_json(), media_type="application/json")
 
     @app.post("/api/summits/{summit_id}/invitations", status_code=201, dependencies=admin)
     def create_invitation(summit_id: str, body: InvitationIn) -> InvitationOut:

@@ -23,8 +23,13 @@ Janus may use for ICE, a public 1:1 NAT address, STUN/TURN servers).
     rtp_port_range = [20000, 20999]
     ice_enforce_list = ""       # e.g. "eth0" or "10.0.0." ; PARLEY_ICE_ENFORCE_LIST
     nat_1_1_mapping = ""        # public address of this host; PARLEY_NAT_1_1_MAPPING
-    stun_server = ""            # "host:port"
-    turn_servers = []           # "turn:host:port?transport=udp" etc., with credentials in the URL
+    stun_server = ""            # "host:port"; PARLEY_STUN_SERVER: for Janus and the devices
+    turn_servers = []           # "turn:host:3478?transport=udp", "turn:host:3478?transport=tcp", "turns:..."
+                                #   for the devices; each gets credentials of its own (parley.server.ice)
+    turn_secret = ""            # PARLEY_TURN_SECRET: the TURN server's static-auth-secret (coturn)
+    turn_ttl = 86400            # seconds a device's TURN credentials last
+    janus_turn_server = ""      # "turn:host:port?transport=udp": a relay for Janus itself (rarely needed);
+                                #   its credentials come from turn_secret
     ipv6 = false
 """
 
@@ -53,6 +58,9 @@ class Settings:
     nat_1_1_mapping: str = ""
     stun_server: str = ""
     turn_servers: tuple[str, ...] = field(default_factory=tuple)
+    turn_secret: str = field(default="", repr=False)
+    turn_ttl: int = 86400
+    janus_turn_server: str = ""
     client_origins: tuple[str, ...] = field(default_factory=tuple)
     ipv6: bool = False
     web_dir: Path | None = None  # the built browser client; default: web/dist of this checkout
@@ -80,7 +88,7 @@ def _coerce(name: str, value: Any) -> Any:
         return Path(str(value)).expanduser() if value else None
     if name == "data_dir":
         return Path(str(value)).expanduser() if value else Settings().data_dir
-    if name in ("port", "janus_ws_port"):
+    if name in ("port", "janus_ws_port", "turn_ttl"):
         return int(value)
     if name == "rtp_port_range":
         low, high = (int(v) for v in (value.split("-") if isinstance(value, str) else value))

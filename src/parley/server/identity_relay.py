@@ -86,7 +86,8 @@ class Relay:
 D = TypeVar("D", bound=SignedDocument)
 
 
-def _read(kind: type[D], text: str, what: str) -> D:
+def read_document(kind: type[D], text: str, what: str) -> D:
+    """A document as a device sent it, or the PolicyError (`invalid`) saying why it does not read."""
     try:
         return kind.from_text(text)
     except ValueError as e:
@@ -175,7 +176,7 @@ class IdentityRelay:
     def present(self, device: Attendee, text: str, now: float, to: Iterable[int]) -> Relay:
         """A certificate for `device` (its own, at identify, or its officer's approval): checked,
         kept and relayed to the devices `to`. PolicyError if it is not good for the device."""
-        certificate = _read(DeviceCertificate, text, "the certificate")
+        certificate = read_document(DeviceCertificate, text, "the certificate")
         self._check(certificate, device, now)
         self.certificates[device.user_id] = certificate
         self.requests.pop(device.user_id, None)
@@ -220,7 +221,7 @@ class IdentityRelay:
     def enroll(self, device: Attendee, text: str) -> list[tuple[int, IdentityOp]]:
         """A device's request, if it is exactly this device's claim, signed by its key; relayed to
         its delegation's consoles present (and kept for any that come later)."""
-        request = _read(EnrollmentRequest, text, "the enrollment request")
+        request = read_document(EnrollmentRequest, text, "the enrollment request")
         try:
             verify_request(request)
         except IdentityError as e:
@@ -244,7 +245,7 @@ class IdentityRelay:
     ) -> tuple[Attendee, Relay]:
         """An officer's certificate for a device of its delegation present in the summit."""
         self._console_key(by, "a certificate")
-        certificate = _read(DeviceCertificate, text, "the certificate")
+        certificate = read_document(DeviceCertificate, text, "the certificate")
         device = devices.get(certificate.claim.user_id)
         if device is None:
             raise PolicyError(ErrorCode.NO_SUCH_DEVICE, "the certified device is not in this summit")
@@ -261,7 +262,7 @@ class IdentityRelay:
     def revoke(self, by: Attendee, text: str, to: Iterable[int]) -> Relay:
         """An officer's new revocation list: kept and relayed to every device."""
         self._console_key(by, "a revocation list")
-        revocations = _read(RevocationList, text, "the revocation list")
+        revocations = read_document(RevocationList, text, "the revocation list")
         if self.required and Fingerprint.of(revocations.issuer) != self.pins.get(by.delegation.name):
             raise PolicyError(ErrorCode.FORBIDDEN, "a revocation list is signed by the officer's own key")
         try:
@@ -287,7 +288,7 @@ class IdentityRelay:
         """An officer's pin set for its delegation's devices (`to`): signed by its own key, for
         this summit, newer than the one kept."""
         self._console_key(by, "a pin set")
-        pin_set = _read(PinSet, text, "the pin set")
+        pin_set = read_document(PinSet, text, "the pin set")
         if self.required and Fingerprint.of(pin_set.issuer) != self.pins.get(by.delegation.name):
             raise PolicyError(ErrorCode.FORBIDDEN, "a pin set is signed by the officer's own key")
         if pin_set.summit_id != self.summit.summit_id:
@@ -309,7 +310,7 @@ class IdentityRelay:
     def attest(self, by: Attendee, text: str, to: Iterable[int], now: float) -> list[tuple[int, IdentityOp]]:
         """A member's attestation, for this summit and its own user id, relayed (not kept); at
         most ATTESTATIONS_PER_WINDOW per device in ATTESTATION_WINDOW seconds (`now`: monotonic)."""
-        attestation = _read(EpochAttestation, text, "the attestation")
+        attestation = read_document(EpochAttestation, text, "the attestation")
         if attestation.summit_id != self.summit.summit_id or attestation.user_id != by.user_id:
             raise PolicyError(ErrorCode.INVALID, "an attestation is of this summit, by the device sending it")
         recent = self.attested.setdefault(by.user_id, deque())

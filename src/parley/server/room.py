@@ -30,9 +30,10 @@ from parley.e2ee.gateway import Accepted, DaveGateway, Expulsion, Outcome, Refus
 from parley.e2ee.opcodes import ServerBinaryOp, encode_server_binary
 from parley.media.plane import MediaError
 from parley.protocol.dave_ops import DaveDeviceOp
-from parley.protocol.server_ops import CourseInfo, DeviceInfo, ParleyServerOp, encode
+from parley.protocol.server_ops import CourseInfo, DeviceInfo, ParleyServerOp, RecordEntriesOp, encode
 from parley.server.attendee import Attendee
 from parley.server.identity_relay import Keep
+from parley.server.record_relay import RecordChange
 from parley.server.room_policy import (
     MAX_LOBBY,
     Close,
@@ -42,6 +43,7 @@ from parley.server.room_policy import (
     Forward,
     JoinGroup,
     KeepDocument,
+    KeepRecord,
     LeaveGroup,
     Log,
     MarkRemoved,
@@ -50,6 +52,7 @@ from parley.server.room_policy import (
     Send,
     StopSending,
 )
+from parley.store.kept_record import NO_RECORD, KeptRecord
 from parley.summit.course import Course, CourseError, Phase
 from parley.summit.model import Summit
 
@@ -100,8 +103,9 @@ class Links(Protocol):
 
 
 Persist = Callable[[Course, str, dict[str, Any]], Coroutine[Any, Any, None]]
-# Where the room keeps a summit's identity documents (the store, through the app).
+# Where the room keeps a summit's identity documents and its record (the store, through the app).
 KeepInStore = Callable[[Keep], Coroutine[Any, Any, None]]
+KeepRecordInStore = Callable[[RecordChange], Coroutine[Any, Any, None]]
 Outgoing = str | bytes | Close
 
 
@@ -139,15 +143,19 @@ class Room:
         revoked: Iterable[str] = (),
         kept: Iterable[Keep] = (),
         keep: KeepInStore | None = None,
+        record: KeptRecord = NO_RECORD,
+        keep_record: KeepRecordInStore | None = None,
     ) -> None:
         """`removed` and `revoked`: the summit's invitations so marked in the store, read when the
         room opens; from then on the policy keeps both sets (and `links` records the changes).
-        `kept`: the summit's identity documents in the store (`keep` stores the new ones).
+        `kept`: the summit's identity documents in the store (`keep` stores the new ones);
+        `record`: its record (`keep_record` commits each change).
         `clock` drives the DAVE gateway's timeouts, `wall_clock` the summit's course."""
         self.summit = summit
         self.media = media
-        self.policy = RoomPolicy(summit, course, removed=removed, revoked=revoked, kept=kept)
+        self.policy = RoomPolicy(summit, course, removed=removed, revoked=revoked, kept=kept, record=record)
         self._keep = keep
+        self._keep_record = keep_record
         self._persist = persist
         self._links = links
         self.clock = clock
@@ -272,6 +280,28 @@ class Room:
 
     async def attest(self, by: Device, attestation: str) -> None:
         await self._perform(self.policy.attest(by.attendee, attestation, self.clock()))
+
+    # The record.
+
+    async def record_append(self, by: Device, entry: str, ciphertext: str) -> None:
+        """Answered (`ok`) only once the entry is committed to the store: what the writer was told
+        is kept survives a crash of the server."""
+        await self._perform(self.policy.record_append(by.attendee, entry, ciphertext))
+
+    def record_read(self, by: Device, from_seq: int) -> RecordEntriesOp:
+        return self.policy.record_read(by.attendee, from_seq)
+
+    async def record_grant(self, by: Device, grant: str) -> None:
+        await self._perform(self.policy.record_grant(by.attendee, grant))
+
+    async def record_head(self, by: Device, head: str) -> None:
+        await self._perform(self.policy.record_head(by.attendee, head, self.clock()))
+
+    async def record_close(self, by: Device) -> None:
+        await self._perform(self.policy.record_close(by.attendee))
+
+    async def signers(self, by: Device, signer_list: str) -> None:
+        await self._perform(self.policy.signers(by.attendee, signer_list))
 
     async def refuse(self, by: Device, user_id: int) -> None:
         await self._perform(self.policy.refuse(by.attendee, user_id))
@@ -410,6 +440,9 @@ class Room:
             case KeepDocument(keep=keep):
                 if self._keep:
                     await self._keep(keep)
+            case KeepRecord(change=change):
+                if self._keep_record:
+                    await self._keep_record(change)
             case _:
                 raise AssertionError(f"no way to perform {effect!r}")
 

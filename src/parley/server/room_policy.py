@@ -21,12 +21,15 @@ Effects, performed by the shell in the order given:
 * `Log(course, kind, detail)` - write the course and a record to the summit's log
 * `MarkRemoved(invitation_id, removed)`, `RevokeLink(invitation_id)` - what the host did to a
   link, kept in the store
-* `KeepDocument(keep)` - a certificate, revocation list or pin set, kept in the store
+* `KeepDocument(keep)` - a certificate, revocation list, pin set or signer list, kept in the store
+* `KeepRecord(change)` - a record entry, a grant of its key or its state, committed to the store
+  before any effect after it (the entry's `ok` and its relay come after)
 
 Certified summits (parley.server.identity_relay): a device the server holds no good certificate
 for waits, `enrolling`, before the call or the lobby, until its delegation's officer approves it;
 the relay keeps and relays the identity documents. A revocation list that revokes a device's
-certificate ends its stay.
+certificate ends its stay. Their record (parley.server.record_relay) goes to the certified
+members of the call but the press; it closes at the last clock warning, or when the host says.
 
 Janus must never carry two voices of one booth: the core keeps which feed it last told Janus to
 forward per channel, and changes it by muting the outgoing voice before the incoming one is let
@@ -44,9 +47,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from parley.identity.certificate import DeviceCertificate
 from parley.interpretation.booth import Booth, BoothError
 from parley.media.sdp import OfferError, check_offer, parse_offer
-from parley.protocol.codes import CloseCode, ErrorCode
+from parley.protocol.codes import CloseCode, ErrorCode, RecordState
 from parley.protocol.errors import PolicyError
 from parley.protocol.server_ops import (
     AdmittedOp,
@@ -67,12 +71,16 @@ from parley.protocol.server_ops import (
     LobbyLeftOp,
     MediaResetData,
     MediaResetOp,
+    RecordEntriesOp,
+    RecordOp,
     RosterData,
     RosterOp,
 )
 from parley.server.attendee import Attendee
 from parley.server.identity_relay import IdentityRelay, Keep, Relay
-from parley.summit.course import Admission, Course, CourseError, Phase
+from parley.server.record_relay import SIGNER_LIST, RecordChange, RecordRelay, RecordRelayed
+from parley.store.kept_record import NO_RECORD, KeptRecord
+from parley.summit.course import WARNINGS, Admission, Course, CourseError, Phase
 from parley.summit.model import Role, Summit
 
 # Devices waiting at once in a summit's lobby. A newly admitted host is told of each in one op,
@@ -96,6 +104,7 @@ RoomOp = (
     | MediaResetOp
     | ErrorOp
     | IdentityOp
+    | RecordOp
 )
 
 
@@ -186,6 +195,13 @@ class KeepDocument(Effect):
     keep: Keep
 
 
+@dataclass(frozen=True)
+class KeepRecord(Effect):
+    """An entry, a grant or the record's state, committed to the store before the effects after it."""
+
+    change: RecordChange
+
+
 Effects = list[Effect]
 
 
@@ -198,10 +214,11 @@ class RoomPolicy:
         removed: Iterable[str] = (),
         revoked: Iterable[str] = (),
         kept: Iterable[Keep] = (),
+        record: KeptRecord = NO_RECORD,
     ) -> None:
         """`removed` and `revoked`: the summit's invitations so marked in the store when the room
         opens; from then on the core keeps both sets (and says what to record: MarkRemoved,
-        RevokeLink). `kept`: the summit's identity documents in the store."""
+        RevokeLink). `kept`: the summit's identity documents in the store; `record`: its record."""
         self.summit = summit
         self.course = course
         self.removed: set[str] = set(removed)  # links whose devices wait for the host, flagged
@@ -213,7 +230,10 @@ class RoomPolicy:
         self.entering: dict[int, tuple[Attendee, bool]] = {}
         # Certified summits: present, not certified yet (and whether it then goes straight in).
         self.enrolling: dict[int, tuple[Attendee, bool]] = {}
+        kept = list(kept)
         self.identity = IdentityRelay(summit, kept)
+        signer_lists = tuple(k.text for k in kept if k.kind == SIGNER_LIST)
+        self.record = RecordRelay(summit, replace(record, signer_lists=signer_lists))
         self.publishing: set[int] = set()  # devices whose media is up at Janus
         self.booths = {language: Booth(language) for language in summit.languages}
         self.forwarded: dict[str, int | None] = {}  # per channel: the feed Janus was told to forward
@@ -346,6 +366,9 @@ class RoomPolicy:
             effects += self._lobby_left(waited)
         effects += self._show_lobby(device)
         effects.append(JoinGroup(device.user_id, device.key))
+        if device.user_id in self._readers():
+            effects += [Send(device.user_id, op) for op in self.record.on_admission(device)]
+            effects += self._record_state()  # to everyone reading: one more reader to grant the key
         return effects
 
     def depart(self, user_id: int) -> Effects:
@@ -513,6 +536,8 @@ class RoomPolicy:
         course, due = self.course.due_warnings(now)
         self.course = course
         effects = self._to_everyone(_clock_warning(due[-1])) if due else []
+        if min(WARNINGS) in due:  # the last minutes: the signers seal the record
+            effects += self._record_changed(self.record.end())
         if course.ends_now(now):
             ended = replace(course, phase=Phase.ENDED)
             effects += self._change(ended, "phase", {"phase": "ended", "by": "clock"}, now)
@@ -530,6 +555,7 @@ class RoomPolicy:
         if before.press_allowed() and not course.press_allowed():
             effects += self._cut_press()
         if course.phase is Phase.ENDED:
+            effects += self._record_changed(self.record.end())
             for device in self._everyone():
                 message = "the summit has ended"
                 effects += self._dismiss(device, ErrorCode.SUMMIT_ENDED, message, CloseCode.SUMMIT_ENDED)
@@ -711,6 +737,61 @@ class RoomPolicy:
         """`now`: the shell's monotonic clock (attestations are rate-limited per device)."""
         self._in_call(by)
         return self._sends(self.identity.attest(by, attestation, self.devices, now))
+
+    # -- the record (parley.server.record_relay) ---------------------------------------------------
+
+    def _readers(self) -> dict[int, Attendee]:
+        """The devices the record goes to: certified, in the call, not press."""
+        certificates = self.identity.certificates
+        return {u: d for u, d in self.devices.items() if self.record.is_reader(d, certificates.get(u))}
+
+    def _certificate(self, by: Attendee) -> DeviceCertificate | None:
+        self._in_call(by)
+        return self.identity.certificates.get(by.user_id)
+
+    def _record_state(self) -> Effects:
+        readers = self._readers()
+        issuers = [c.issuer for c in self.identity.certificates.values()]
+        return self._to(readers, self.record.state_op(readers, issuers))
+
+    def _record_changed(self, state: RecordState | None) -> Effects:
+        if state is None:
+            return []
+        return [KeepRecord(RecordChange(state=state)), *self._record_state()]
+
+    def _record_relayed(self, relayed: RecordRelayed) -> Effects:
+        change = relayed.keep
+        effects: Effects = [KeepRecord(change)] if change != RecordChange() else []
+        effects += [Send(to, op) for to, op in relayed.deliveries]
+        if change.state is not None or change.grant is not None:
+            effects += self._record_state()
+        return effects
+
+    def record_append(self, by: Attendee, entry: str, ciphertext: str) -> Effects:
+        certificate = self._certificate(by)
+        return self._record_relayed(self.record.append(by, certificate, entry, ciphertext, self._readers()))
+
+    def record_read(self, by: Attendee, from_seq: int) -> RecordEntriesOp:
+        return self.record.read(by, self._certificate(by), from_seq)
+
+    def record_grant(self, by: Attendee, grant: str) -> Effects:
+        certificate = self._certificate(by)
+        return self._record_relayed(self.record.grant(by, certificate, grant, self._readers()))
+
+    def record_head(self, by: Attendee, head: str, now: float) -> Effects:
+        """`now`: the shell's monotonic clock (heads are rate-limited per device)."""
+        self._certificate(by)
+        return [Send(to, op) for to, op in self.record.head(by, head, self._readers(), now)]
+
+    def record_close(self, by: Attendee) -> Effects:
+        state = self.record.close(by)
+        return [Log(self.course, "record_closed", {"by": by.user_id}), *self._record_changed(state)]
+
+    def signers(self, by: Attendee, signer_list: str) -> Effects:
+        is_officer = by.user_id in self.identity.officers
+        relayed = self.record.signers(by, is_officer, signer_list, self._readers())
+        keep = Keep(SIGNER_LIST, by.delegation.delegation_id, signer_list)
+        return [KeepDocument(keep), *self._record_relayed(relayed)]
 
     def _documents_for(self, user_id: int) -> Effects:
         """What a device arriving is given: every revocation list, and every certificate of a

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 
 import uvicorn
 
@@ -22,10 +23,10 @@ from parley.e2ee.opcodes import MAX_BINARY_FRAME
 from parley.media.janus_config import JanusConfig
 from parley.media.janus_process import JanusProcess
 from parley.media.plane import JanusMediaPlane
-from parley.protocol.server_ops import IceServer
 from parley.server.app import ServerState, create_app
 from parley.server.config import Settings
 from parley.server.data_dir import ServerFiles
+from parley.server.ice import IceServers, janus_turn_server
 from parley.server.origins import BrowserOrigins
 from parley.server.rate_limit import Rate, SignalingLimits
 from parley.summit.invitations import InvitationSigner
@@ -40,12 +41,6 @@ def _stun(server: str) -> tuple[str, int] | None:
     return (host, int(port)) if host else (server, 3478)
 
 
-def _ice_servers(settings: Settings) -> list[IceServer]:
-    """What devices' peer connections use (as RTCIceServer): the configured STUN and TURN."""
-    urls = ([f"stun:{settings.stun_server}"] if settings.stun_server else []) + list(settings.turn_servers)
-    return [IceServer(urls=url) for url in urls]
-
-
 class ParleyServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -55,6 +50,12 @@ class ParleyServer:
         self.signer = InvitationSigner(files.invitation_secret())
         self.store = files.open_store(settings)
         janus_secret = secrets.token_urlsafe(24)
+        ice = IceServers(settings.stun_server, settings.turn_servers, settings.turn_secret, settings.turn_ttl)
+        janus_turn = (
+            janus_turn_server(settings.janus_turn_server, settings.turn_secret, time.time())
+            if settings.janus_turn_server
+            else None
+        )
         self.janus = JanusProcess(
             JanusConfig(
                 ws_port=settings.janus_ws_port,
@@ -65,6 +66,7 @@ class ParleyServer:
                 ipv6=settings.ipv6,
                 nat_1_1_mapping=settings.nat_1_1_mapping or None,
                 stun_server=_stun(settings.stun_server),
+                turn_server=janus_turn,
             ),
             files.janus_folder(),
         )
@@ -74,7 +76,7 @@ class ParleyServer:
             self.signer,
             self.media,
             settings.base_url,
-            _ice_servers(settings),
+            ice,
             settings.test_hooks,
             SignalingLimits(Rate(*settings.connection_rate), Rate(*settings.identify_rate)),
         )

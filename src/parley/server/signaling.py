@@ -44,10 +44,16 @@ from parley.protocol.device_ops import (
     Officer,
     Pins,
     Publish,
+    RecordAppend,
+    RecordClose,
+    RecordGrant,
+    RecordHead,
+    RecordRead,
     Refuse,
     Remove,
     Revocations,
     Revoke,
+    Signers,
     Subscribe,
     SubscribeAnswer,
     TakeOver,
@@ -62,7 +68,6 @@ from parley.protocol.server_ops import (
     ErrorOp,
     HeartbeatAckData,
     HeartbeatAckOp,
-    IceServer,
     OkOp,
     OwnDevice,
     ParleyServerOp,
@@ -76,6 +81,7 @@ from parley.protocol.server_ops import (
     encode,
 )
 from parley.server.attendee import Attendee
+from parley.server.ice import IceServers
 from parley.server.rate_limit import SignalingLimits
 from parley.server.room import Connection, Device, Room
 from parley.summit.admission import Entry
@@ -111,7 +117,7 @@ class Rooms(Protocol):
     """Where the connection finds its summit's room and the server's checks."""
 
     signer: InvitationSigner
-    ice_servers: list[IceServer]
+    ice_servers: IceServers
     test_hooks: bool
     limits: SignalingLimits
 
@@ -218,7 +224,7 @@ class SignalingConnection:
                 can_admit=room.can_admit(device),
                 course=room.course_info(),
                 heartbeat_interval=HEARTBEAT_INTERVAL,
-                ice_servers=self.rooms.ice_servers,
+                ice_servers=self.rooms.ice_servers.for_device(device.user_id, time.time()),
                 test_hooks=self.rooms.test_hooks,
                 pin_set=room.policy.identity.pin_set_text(delegation.delegation_id),
             )
@@ -321,6 +327,18 @@ class SignalingConnection:
             await room.pins(device, op.d.pin_set)
         elif isinstance(op, Attest):
             await room.attest(device, op.d.attestation)
+        elif isinstance(op, RecordAppend):
+            await room.record_append(device, op.d.entry, op.d.ciphertext)
+        elif isinstance(op, RecordRead):
+            return room.record_read(device, op.d.from_seq)
+        elif isinstance(op, RecordGrant):
+            await room.record_grant(device, op.d.grant)
+        elif isinstance(op, RecordHead):
+            await room.record_head(device, op.d.head)
+        elif isinstance(op, RecordClose):
+            await room.record_close(device)
+        elif isinstance(op, Signers):
+            await room.signers(device, op.d.signer_list)
         elif isinstance(op, Identify):
             raise ProtocolError(ErrorCode.ALREADY_IDENTIFIED, "this connection is already identified")
         return OkOp()

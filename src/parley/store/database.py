@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from parley.protocol.codes import RecordState
+from parley.store.kept_record import KeptEntry, KeptRecord
 from parley.summit.course import Admission, AtEnd, Course, Phase
 from parley.summit.model import DEFAULT_DUCKING, Delegation, Invitation, Role, Summit
 
@@ -44,7 +46,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.engine = sa.create_engine(url)
         if url.startswith("sqlite"):
-            sa.event.listen(self.engine, "connect", _sqlite_foreign_keys)
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self.migrate()
         meta = sa.MetaData()
         meta.reflect(self.engine)
@@ -53,6 +55,8 @@ class Store:
         self._invitations = meta.tables["invitations"]
         self._log = meta.tables["summit_log"]
         self._documents = meta.tables["identity_documents"]
+        self._entries = meta.tables["record_entries"]
+        self._grants = meta.tables["record_grants"]
 
     def migrate(self) -> None:
         config = Config()
@@ -257,6 +261,57 @@ class Store:
             rows = db.execute(d.select().where(d.c.summit_id == summit_id).order_by(d.c.kept_at)).all()
         return [(r.kind, r.owner, r.text) for r in rows]
 
+    # -- the record (docs/record.md) --------------------------------------------------------------
+
+    def keep_record(
+        self,
+        summit_id: str,
+        entry: KeptEntry | None = None,
+        grant: tuple[str, str] | None = None,
+        state: RecordState | None = None,
+    ) -> None:
+        """An entry, a grant ((recipient, text)) and the record's new state, in one transaction:
+        committed (on disk: SQLite's WAL with synchronous=FULL, or PostgreSQL's commit) before
+        the room acknowledges the entry or shows it to anyone. A second entry at a kept position
+        is refused by the primary key (IntegrityError), never written over."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as db:
+            if entry is not None:
+                db.execute(
+                    self._entries.insert().values(
+                        summit_id=summit_id,
+                        seq=entry.seq,
+                        entry=entry.entry,
+                        ciphertext=entry.ciphertext,
+                        certificate=entry.certificate,
+                        kept_at=now,
+                    )
+                )
+            if grant is not None:
+                recipient, text = grant
+                db.execute(
+                    self._grants.insert().values(
+                        summit_id=summit_id, recipient=recipient, grant_text=text, kept_at=now
+                    )
+                )
+            if state is not None:
+                s = self._summits
+                db.execute(s.update().where(s.c.summit_id == summit_id).values(record_state=state.value))
+
+    def load_record(self, summit_id: str, signer_lists: Sequence[str] = ()) -> KeptRecord:
+        """The summit's record as kept: its entries in order, its grants, its state."""
+        e, g, s = self._entries, self._grants, self._summits
+        with self.engine.connect() as db:
+            entries = db.execute(e.select().where(e.c.summit_id == summit_id).order_by(e.c.seq)).all()
+            grants = db.execute(g.select().where(g.c.summit_id == summit_id).order_by(g.c.kept_at)).all()
+            state = db.execute(sa.select(s.c.record_state).where(s.c.summit_id == summit_id)).scalar_one()
+        return KeptRecord(
+            entries=tuple(KeptEntry(r.seq, r.entry, r.ciphertext, r.certificate) for r in entries),
+            grants=tuple(r.grant_text for r in grants),
+            signer_lists=tuple(signer_lists),
+            state=RecordState(state),
+        )
+
 
 def _invitation(row: sa.Row[Any]) -> Invitation:
     return Invitation(
@@ -272,7 +327,11 @@ def _invitation(row: sa.Row[Any]) -> Invitation:
     )
 
 
-def _sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    """Foreign keys on; the write-ahead log, synced at every commit (synchronous=FULL), so a
+    transaction committed survives a crash of the server or the machine."""
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()

@@ -144,6 +144,13 @@ def test_turn_servers_from_a_string_ignore_spaces_and_empty_entries() -> None:
     assert load_settings(environ=environ).turn_servers == ("turn:a:3478", "turn:b:3478")
 
 
+def test_the_turn_secret_comes_from_the_environment_and_never_shows_in_the_settings_repr() -> None:
+    environ = {"PARLEY_TURN_SECRET": "north-wind", "PARLEY_TURN_TTL": "3600"}
+    settings = load_settings(environ=environ)
+    assert (settings.turn_secret, settings.turn_ttl) == ("north-wind", 3600)
+    assert "north-wind" not in repr(settings)
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("1", True), ("true", True), ("TRUE", True), ("yes", True), ("0", False), ("false", False), ("", False)],

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from stored_record import check_record_keeping
 
 from parley.store import database
 from parley.store.database import Store
@@ -202,7 +203,7 @@ def test_reopening_the_file_keeps_everything_and_migrating_again_changes_nothing
         loaded = second.get_invitation(invitation.invitation_id)
         assert loaded is not None and loaded.revoked is True and loaded.role is Role.HOST
         with second.engine.connect() as db:
-            assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0006"]
+            assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0007"]
     finally:
         second.close()
 
@@ -263,3 +264,14 @@ def test_an_invitation_made_before_device_limits_admits_one_device_after_the_mig
         assert store.get_invitation(made.invitation_id) == made and made.max_devices == 30
     finally:
         store.close()
+
+
+def test_the_record_is_kept_in_order_and_a_second_entry_at_a_kept_seq_is_refused(url: str) -> None:
+    store = Store(url)
+    check_record_keeping(store)
+    store.close()
+    again = Store(url)  # the same file, opened again: the same log
+    try:
+        assert [e.seq for e in again.load_record(again.list_summits()[0].summit_id).entries] == list(range(5))
+    finally:
+        again.close()

@@ -14,6 +14,7 @@ import type {
   LoadedMessage,
   MainToWorker,
   MediaKind,
+  RecordSignRequest,
   SessionSnapshot,
   TransformOptions,
   WorkerToMain,
@@ -90,6 +91,9 @@ export class E2eeManager {
         case 'identityAnswer':
           this.settle(message.id, message.value, message.error ?? 'no answer');
           return;
+        case 'recordAnswer':
+          this.settle(message.id, message.value, message.error ?? 'no answer');
+          return;
         case 'identityView':
           this.events.identity(message.view);
           return;
@@ -155,6 +159,16 @@ export class E2eeManager {
   /** Enrollment, where the key is (see deviceEnrollment.ts for the answers). */
   identityAsk(ask: IdentityAsk): Promise<string> {
     return this.ask((id) => ({ kind: 'identityAsk', id, ask }));
+  }
+
+  /** The device's signature (base64url) over a record document, `label || body` (base64url): the worker checks it is one. */
+  signRecord(document: RecordSignRequest['document'], message: string): Promise<string> {
+    return this.ask((id) => ({ kind: 'signRecord', id, document, message }));
+  }
+
+  /** The record key (base64url) from a grant to this device: the worker opens it with the device key, which stays there. */
+  openRecordGrant(grant: string): Promise<string> {
+    return this.ask((id) => ({ kind: 'openRecordGrant', id, grant }));
   }
 
   receiveBinary(frame: ArrayBuffer): void {

@@ -180,6 +180,24 @@ export interface KeyProofRequest {
   token: string;
 }
 
+/**
+ * The record (docs/record.md): the device's signature over an entry, a head or a grant, sent as
+ * `label || body` (base64url). The worker signs nothing else under the record's name.
+ */
+export interface RecordSignRequest {
+  kind: 'signRecord';
+  id: number;
+  document: 'entry' | 'head' | 'grant';
+  message: string;
+}
+
+/** The record key from a grant to this device (its text), for the page: `R`, never the device key. */
+export interface RecordGrantRequest {
+  kind: 'openRecordGrant';
+  id: number;
+  grant: string;
+}
+
 export type MainToWorker =
   | InitMessage
   | DaveBinaryMessage
@@ -190,7 +208,9 @@ export type MainToWorker =
   | KeyProofRequest
   | IdentityStartMessage
   | IdentityDocumentMessage
-  | IdentityAskRequest;
+  | IdentityAskRequest
+  | RecordSignRequest
+  | RecordGrantRequest;
 
 // -- worker -> main thread --------------------------------------------------------------------
 
@@ -311,6 +331,14 @@ export interface IdentityAnswer {
   error: string | null;
 }
 
+/** The answer to a record request: a signature, or the record key (base64url), or why not. */
+export interface RecordAnswer {
+  kind: 'recordAnswer';
+  id: number;
+  value: string | null;
+  error: string | null;
+}
+
 /** A DAVE op the worker could not handle (malformed, or a davey error); no key material in `detail`. */
 export interface WorkerErrorMessage {
   kind: 'error';
@@ -330,4 +358,5 @@ export type WorkerToMain =
   | IdentityViewMessage
   | AttestMessage
   | IdentityAnswer
+  | RecordAnswer
   | WorkerErrorMessage;

@@ -28,11 +28,16 @@ import type {
   IdentityAnswer,
   IdentityDocument,
   KeyProofResponse,
+  RecordAnswer,
   PairwiseCodeResponse,
+  RecordGrantRequest,
+  RecordSignRequest,
   SessionSnapshot,
   WorkerToMain,
 } from './messages';
+import { openOwnGrant, signRecordDocument } from './recordSigning';
 import { keyProofMessage, privateJwk, profileKey } from './signingKey';
+import { unbase64url } from '../identity/encoding';
 import { FrameStats, parseTransformOptions, TrackTransform } from './trackTransform';
 
 /** How often frame counts go to the page: throttled, so a flood of bad frames costs one message. */
@@ -192,6 +197,8 @@ async function handle(message: MainToWorker): Promise<void> {
     case 'pairwiseCode':
     case 'proveKey':
     case 'identityAsk':
+    case 'signRecord':
+    case 'openRecordGrant':
       return; // answered outside the queue (below): none touches the DAVE session's state
   }
 }
@@ -221,6 +228,13 @@ async function proveKey(token: string): Promise<string> {
   return base64url(await sign(keyProofMessage(token, key.public)));
 }
 
+/** The record's requests: a signature over a record document, or the record key from this device's grant. */
+async function recordWork(message: RecordSignRequest | RecordGrantRequest): Promise<string> {
+  if (key === null) throw new Error('no key');
+  if (message.kind === 'signRecord') return base64url(await signRecordDocument(message.document, unbase64url(message.message), await signer()));
+  return base64url(await openOwnGrant(message.grant, new Uint8Array(key.public), privateJwk(key)));
+}
+
 // DAVE ops are handled one at a time, in arrival order, once davey has loaded.
 let queue: Promise<void> = Promise.resolve();
 scope.onmessage = (event: MessageEvent<MainToWorker>) => {
@@ -245,6 +259,11 @@ scope.onmessage = (event: MessageEvent<MainToWorker>) => {
         return answerAsk(ask, key.public, await signer(), (certificate) => void guard?.addCertificate(String(certificate.claim.userId), certificate.toText()));
       },
     );
+    return;
+  }
+  if (message.kind === 'signRecord' || message.kind === 'openRecordGrant') {
+    const { id } = message;
+    void answer((value, error) => post({ kind: 'recordAnswer', id, value, error } satisfies RecordAnswer), () => recordWork(message));
     return;
   }
   queue = queue

@@ -16,7 +16,11 @@ export const ALARM_KINDS = [
   "uncertified",
   "attestation_mismatch",
   "attestation_silent",
-  "pins"
+  "pins",
+  "record_altered",
+  "record_reordered",
+  "record_dropped",
+  "record_forked"
 ] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 
@@ -117,6 +121,9 @@ export const ERROR_CODES = [
   "dave_identity_changed",
   "dave_welcome_mismatch",
   "dave_unknown_transition",
+  "no_record",
+  "record_conflict",
+  "record_refused",
   "timeout"
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -181,6 +188,32 @@ export const PROTOCOL_VIOLATION_CODES = [
   "unknown_op"
 ] as const;
 export type ProtocolViolationCode = (typeof PROTOCOL_VIOLATION_CODES)[number];
+
+/** Why a record entry is refused (parley.record.rules), by the server in `record_refused`, by a client in an alarm, by `parley verify`: one word per rule, beside a sentence for people. */
+export const RECORD_PROBLEMS = [
+  "wrong_summit",
+  "out_of_order",
+  "forked",
+  "unknown_signer",
+  "bad_certificate",
+  "not_a_signer",
+  "bad_signature",
+  "wrong_key",
+  "malformed",
+  "bad_reference",
+  "answered",
+  "sealed",
+  "not_closed"
+] as const;
+export type RecordProblem = (typeof RECORD_PROBLEMS)[number];
+
+/** Where the summit's record stands (docs/record.md). */
+export const RECORD_STATES = [
+  "open",
+  "closed",
+  "sealed"
+] as const;
+export type RecordState = (typeof RECORD_STATES)[number];
 
 /** What a device may do. */
 export const ROLES = [

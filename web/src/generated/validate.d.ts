@@ -38,7 +38,13 @@ export declare const serverOps: {
   readonly "pins": Validator<wire.PinsOp>;
   readonly "publish_answer": Validator<wire.PublishAnswerOp>;
   readonly "ready": Validator<wire.ReadyOp>;
+  readonly "record_entries": Validator<wire.RecordEntriesOp>;
+  readonly "record_entry": Validator<wire.RecordEntryOp>;
+  readonly "record_grant": Validator<wire.RecordGrantOp>;
+  readonly "record_head": Validator<wire.RecordHeadOp>;
+  readonly "record_state": Validator<wire.RecordStateOp>;
   readonly "revocations": Validator<wire.RevocationsOp>;
   readonly "roster": Validator<wire.RosterOp>;
+  readonly "signers": Validator<wire.SignersOp>;
   readonly "subscribe_offer": Validator<wire.SubscribeOfferOp>;
 };

@@ -69,7 +69,14 @@ export type ErrorCode =
   | "dave_identity_changed"
   | "dave_welcome_mismatch"
   | "dave_unknown_transition"
+  | "no_record"
+  | "record_conflict"
+  | "record_refused"
   | "timeout";
+/**
+ * Where the summit's record stands (docs/record.md).
+ */
+export type RecordState = "open" | "closed" | "sealed";
 /**
  * How the server closes a device's WebSocket (docs/protocol.md, "Close codes").
  */
@@ -90,7 +97,11 @@ export type AlarmKind =
   | "uncertified"
   | "attestation_mismatch"
   | "attestation_silent"
-  | "pins";
+  | "pins"
+  | "record_altered"
+  | "record_reordered"
+  | "record_dropped"
+  | "record_forked";
 /**
  * Why a member is not certified, or an identity document is refused: one word per reason
  * (parley.identity raises them; both clients show them in alarms).
@@ -112,6 +123,24 @@ export type IdentityProblem =
   | "roster_mismatch"
   | "not_own_delegation"
   | "not_a_member";
+/**
+ * Why a record entry is refused (parley.record.rules), by the server in `record_refused`, by
+ * a client in an alarm, by `parley verify`: one word per rule, beside a sentence for people.
+ */
+export type RecordProblem =
+  | "wrong_summit"
+  | "out_of_order"
+  | "forked"
+  | "unknown_signer"
+  | "bad_certificate"
+  | "not_a_signer"
+  | "bad_signature"
+  | "wrong_key"
+  | "malformed"
+  | "bad_reference"
+  | "answered"
+  | "sealed"
+  | "not_closed";
 export type EndingCode =
   | "admission_refused"
   | "certificate_revoked"
@@ -162,6 +191,12 @@ export interface ParleyWire {
         | Revocations
         | Pins
         | Attest
+        | RecordAppend
+        | RecordRead
+        | RecordGrant
+        | RecordHead
+        | RecordClose
+        | Signers
       )
     | (DaveReadyForTransition | DaveInvalidCommitWelcome);
   server_op?:
@@ -185,6 +220,12 @@ export interface ParleyWire {
         | RevocationsOp
         | PinsOp
         | AttestationOp
+        | RecordEntryOp
+        | RecordEntriesOp
+        | RecordGrantOp
+        | RecordHeadOp
+        | RecordStateOp
+        | SignersOp
       )
     | (DaveClientsConnect | DaveClientDisconnect | DavePrepareTransition | DaveExecuteTransition | DavePrepareEpoch);
   error_code?: ErrorCode;
@@ -192,6 +233,7 @@ export interface ParleyWire {
   membership_status?: MembershipStatus;
   alarm_kind?: AlarmKind;
   identity_problem?: IdentityProblem;
+  record_problem?: RecordProblem;
   ending_code?: EndingCode;
   protocol_violation_code?: ProtocolViolationCode;
   lost_race_code?: LostRaceCode;
@@ -439,6 +481,75 @@ export interface Attest {
 }
 export interface AttestData {
   attestation: string;
+}
+/**
+ * A signer: one entry at the end of the log. The server checks it against the record's
+ * rules, keeps it on disk, answers `ok`, and sends it (`record_entry`) to every reader.
+ */
+export interface RecordAppend {
+  id?: number | null;
+  op: "record_append";
+  d: RecordAppendData;
+}
+export interface RecordAppendData {
+  entry: string;
+  ciphertext: string;
+}
+/**
+ * Entries of the log from `from_seq` on, as many as one frame holds: answered with
+ * `record_entries`. A device catching up reads page after page; new entries come as
+ * `record_entry` meanwhile.
+ */
+export interface RecordRead {
+  id?: number | null;
+  op: "record_read";
+  d: RecordReadData;
+}
+export interface RecordReadData {
+  from_seq: number;
+}
+/**
+ * The record key, sealed to one device or one delegation: kept, and sent to its recipient.
+ */
+export interface RecordGrant {
+  id?: number | null;
+  op: "record_grant";
+  d: RecordGrantData;
+}
+export interface RecordGrantData {
+  grant: string;
+}
+/**
+ * Which log this device holds (its length and head), signed: relayed to every reader, who
+ * compares it with its own.
+ */
+export interface RecordHead {
+  id?: number | null;
+  op: "record_head";
+  d: RecordHeadData;
+}
+export interface RecordHeadData {
+  head: string;
+}
+/**
+ * The host: the record takes no more entries but the signers' seals.
+ */
+export interface RecordClose {
+  id?: number | null;
+  op: "record_close";
+  d?: Empty;
+}
+/**
+ * An officer console: the certificates that may sign the record for its delegation besides
+ * its principal, signed by the delegation key; kept and sent to every reader.
+ */
+export interface Signers {
+  id?: number | null;
+  op: "signers";
+  d: SignersData;
+}
+export interface SignersData {
+  signer_list: string;
 }
 export interface DaveReadyForTransition {
   op: 23;
@@ -709,6 +820,73 @@ export interface AttestationData {
   attestation: string;
 }
 /**
+ * An entry just kept, to every reader present (a device arriving reads the log with
+ * `record_read`).
+ */
+export interface RecordEntryOp {
+  op: "record_entry";
+  d: RecordEntryData;
+}
+export interface RecordEntryData {
+  entry: string;
+  ciphertext: string;
+  certificate: string;
+}
+/**
+ * The answer to `record_read`: a page of the log.
+ */
+export interface RecordEntriesOp {
+  id?: number | null;
+  op: "record_entries";
+  d: RecordEntriesData;
+}
+export interface RecordEntriesData {
+  entries: RecordEntryData[];
+  length: number;
+}
+/**
+ * The record key sealed to this device, or to its delegation (for its copy).
+ */
+export interface RecordGrantOp {
+  op: "record_grant";
+  d: RecordGrantData;
+}
+/**
+ * A member's signed word of the log it holds.
+ */
+export interface RecordHeadOp {
+  op: "record_head";
+  d: RecordHeadFromData;
+}
+export interface RecordHeadFromData {
+  user_id: number;
+  head: string;
+}
+/**
+ * The record's state, to every reader: on admission and when it changes.
+ */
+export interface RecordStateOp {
+  op: "record_state";
+  d: RecordStateData;
+}
+export interface RecordStateData {
+  state: RecordState;
+  length: number;
+  key_id: string;
+  ungranted_devices: number[];
+  ungranted_delegations: string[];
+}
+/**
+ * A delegation's latest signer list.
+ */
+export interface SignersOp {
+  op: "signers";
+  d: SignerListData;
+}
+export interface SignerListData {
+  signer_list: string;
+}
+/**
  * Users now in the media session: members refuse to add anyone not announced here.
  */
 export interface DaveClientsConnect {
@@ -753,10 +931,10 @@ export interface PrepareEpochData {
 }
 
 /** The named ops of server_op (one member per op). */
-export type ServerOp = AdmittedOp | AttestationOp | BoothsOp | CertificateOp | ClockWarningOp | CourseOp | EnrollmentRequestOp | ErrorOp | HeartbeatAckOp | LobbyJoinedOp | LobbyLeftOp | MediaResetOp | OkOp | PinsOp | PublishAnswerOp | ReadyOp | RevocationsOp | RosterOp | SubscribeOfferOp;
+export type ServerOp = AdmittedOp | AttestationOp | BoothsOp | CertificateOp | ClockWarningOp | CourseOp | EnrollmentRequestOp | ErrorOp | HeartbeatAckOp | LobbyJoinedOp | LobbyLeftOp | MediaResetOp | OkOp | PinsOp | PublishAnswerOp | ReadyOp | RecordEntriesOp | RecordEntryOp | RecordGrantOp | RecordHeadOp | RecordStateOp | RevocationsOp | RosterOp | SignersOp | SubscribeOfferOp;
 /** The DAVE JSON ops of server_op (one member per op). */
 export type DaveServerOp = DaveClientsConnect | DaveClientDisconnect | DavePrepareTransition | DaveExecuteTransition | DavePrepareEpoch;
 /** The named ops of device_op (one member per op). */
-export type DeviceOp = Admit | Advance | AllowOverrun | Approve | Attest | Cough | Decline | Enroll | HandOver | Heartbeat | Identify | Leave | Lock | Officer | Pins | Publish | Refuse | Remove | Revocations | Revoke | Subscribe | SubscribeAnswer | TakeOver | Trickle;
+export type DeviceOp = Admit | Advance | AllowOverrun | Approve | Attest | Cough | Decline | Enroll | HandOver | Heartbeat | Identify | Leave | Lock | Officer | Pins | Publish | RecordAppend | RecordClose | RecordGrant | RecordHead | RecordRead | Refuse | Remove | Revocations | Revoke | Signers | Subscribe | SubscribeAnswer | TakeOver | Trickle;
 /** The DAVE JSON ops of device_op (one member per op). */
 export type DaveDeviceOp = DaveReadyForTransition | DaveInvalidCommitWelcome;

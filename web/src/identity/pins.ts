@@ -22,7 +22,7 @@ const LABEL = new TextEncoder().encode('parley pins v1\0');
 export const MAX_DELEGATIONS = 200; // the UN General Assembly has 193 members
 
 /** Python orders names by code point; JavaScript's `<` compares UTF-16 units, which differ beyond the BMP. */
-function byCodePoint(a: string, b: string): number {
+export function byCodePoint(a: string, b: string): number {
   const [x, y] = [Array.from(a, (c) => c.codePointAt(0) ?? 0), Array.from(b, (c) => c.codePointAt(0) ?? 0)];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
     if (x[i] !== y[i]) return (x[i] ?? 0) - (y[i] ?? 0);

@@ -37,6 +37,7 @@ import { icon, type IconName } from './icons';
 import { interpreterConsole } from './interpreterConsole';
 import { lobbyScreen } from './lobbyScreen';
 import { officerConsole } from './officerConsole';
+import { recordPanel } from './recordPanel';
 import { enrollmentScreen } from './enrollmentScreen';
 import { summaryOf, verificationOf, type Verification } from '../verification';
 
@@ -75,6 +76,10 @@ const ALARM_LABEL: Record<Alarm['reason'], string> = {
   attestation_mismatch: 'The call is split',
   attestation_silent: 'A member did not confirm the key group',
   pins: 'Pins not confirmed by this delegation',
+  record_altered: 'The server altered the record',
+  record_reordered: 'The server reordered the record',
+  record_dropped: 'The server withheld part of the record',
+  record_forked: 'The record is forked',
   no_transform: 'NOT end-to-end encrypted (benchmark)',
 };
 
@@ -224,6 +229,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
   const channels = channelBar(call);
   const booth = interpreterConsole(call);
   const officer = officerConsole(call, confirm);
+  const record = recordPanel(call);
 
   // -- the end ------------------------------------------------------------------------------
   const endScreen = h('section', { class: 'card end', testid: 'call-ended' });
@@ -231,7 +237,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
 
   const inCall: HTMLElement[] = [];
   const controls = h('footer', { class: 'controls' }, channels.selector, mute, camera, leave);
-  const stage = h('div', { class: 'stage' }, tilesEl, host.el, booth.el);
+  const stage = h('div', { class: 'stage' }, tilesEl, host.el, record.el, booth.el);
   inCall.push(codes, stage, controls);
   const view = h(
     'div',
@@ -397,6 +403,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     lobby.update();
     enrollment.update();
     host.update();
+    record.update();
     channels.update();
     booth.update();
     soundBlocked.hidden = !call.admitted || call.connection === 'closed' || call.mix.running;
