@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import sys
 import tempfile
 import time
@@ -31,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from calls import joined, summit_links, until
 from conftest import serving
+from feeds import FeedWatch, frames_sent, sampling, video_of
 from wan.profiles import named
 
-from parley.sdk.client import ParleyClient
 from parley.summit.model import Role
 
 counts: Counter[str] = Counter()
@@ -49,32 +48,6 @@ def count(owner: type, name: str, label: str) -> None:
     setattr(owner, name, counted)
 
 
-def video_of(me: ParleyClient, other: ParleyClient) -> int:
-    feed = me.feeds.get(other.user_id)
-    return feed.video_frames if feed else 0
-
-
-class Watch:
-    """Samples one feed's decoded-frame count every 20 ms: the longest stretch without a new frame."""
-
-    def __init__(self, me: ParleyClient, other: ParleyClient) -> None:
-        self.me, self.other = me, other
-        self.last_change: float | None = None
-        self.last_count = 0
-        self.longest = 0.0
-        self.changes: list[float] = []
-
-    def sample(self, now: float) -> None:
-        frames = video_of(self.me, self.other)
-        if frames != self.last_count:
-            if self.last_change is not None:
-                self.longest = max(self.longest, now - self.last_change)
-            self.last_change, self.last_count = now, frames
-            self.changes.append(now)
-        elif self.last_change is not None:
-            self.longest = max(self.longest, now - self.last_change)
-
-
 async def run(profile: str | None, seconds: float) -> None:
     count(RTCRtpReceiver, "_send_rtcp_pli", "pli sent")
     count(RTCRtpReceiver, "_send_rtcp_nack", "nack sent")
@@ -86,38 +59,32 @@ async def run(profile: str | None, seconds: float) -> None:
             links = summit_links(parley, [*roles, ("Delegation B", Role.DELEGATE)])
             async with joined(links[0], "A") as a, joined(links[1], "B1") as b1:
                 await until(lambda: video_of(a, b1) > 0 and video_of(b1, a) > 0, 60, "video both ways")
-                watches = [Watch(b1, a), Watch(a, b1)]
-                sent0 = {c.user_id: c.publish_stats["video"].encrypted for c in (a, b1)}
-                got0 = [video_of(w.me, w.other) for w in watches]
-
-                async def watch_for(duration: float) -> None:
-                    end = time.monotonic() + duration
-                    while (now := time.monotonic()) < end:
-                        for w in watches:
-                            w.sample(now)
-                        await asyncio.sleep(0.02)
-
-                await watch_for(seconds)
-                async with joined(links[2], "B2") as b2:
-                    executed = len(a.member.executed_transitions) if a.member else 0
-                    await watch_for(3)
-                    with contextlib.suppress(AssertionError):  # reported below if it did not
-                        await until(lambda: None is not a.group_code() == b2.group_code(), 20, "B2 joined")
-                    joined_group = a.group_code() == b2.group_code()
-                left = time.monotonic()
-                await watch_for(seconds)
+                watches = [FeedWatch(b1, a), FeedWatch(a, b1)]
+                sent0 = {c.user_id: frames_sent(c) for c in (a, b1)}
+                start = time.monotonic()
+                async with sampling(watches):
+                    await asyncio.sleep(seconds)
+                    async with joined(links[2], "B2") as b2:
+                        executed = len(a.member.executed_transitions) if a.member else 0
+                        await asyncio.sleep(3)
+                        with contextlib.suppress(AssertionError):  # reported below if it did not
+                            await until(
+                                lambda: None is not a.group_code() == b2.group_code(), 20, "B2 joined"
+                            )
+                        joined_group = a.group_code() == b2.group_code()
+                    left = time.monotonic()
+                    await asyncio.sleep(seconds)
+                end = time.monotonic()
                 rotations = (len(a.member.executed_transitions) if a.member else 0) - executed
                 for w in watches:
-                    sent = w.other.publish_stats["video"].encrypted - sent0[w.other.user_id]
-                    got = w.me.feeds[w.other.user_id].video_frames - got0[watches.index(w)]
-                    after = [left] + [t for t in w.changes if t > left] + [time.monotonic()]
-                    recovery = max(b - a for a, b in itertools.pairwise(after))
-                    name = "A seen by B1" if w.other is a else "B1 seen by A"
+                    sent = frames_sent(w.other) - sent0[w.other.user_id]
+                    got = len(w.video)
                     stats = w.me.feeds[w.other.user_id].stats["video"]
                     print(
-                        f"{profile or 'loopback'}: {name}: longest freeze {w.longest:.2f} s, "
+                        f"{profile or 'loopback'}: {w.name}: "
+                        f"longest freeze {max(w.video_gaps(start, end)):.2f} s, "
                         f"decoded {got}/{sent} = {got / max(sent, 1):.1%}, "
-                        f"longest freeze after the leave {recovery:.2f} s; "
+                        f"longest freeze after the leave {max(w.video_gaps(left, end)):.2f} s; "
                         f"frames given up {stats.lost}, not decrypted {stats.failed}, "
                         f"not decoded {stats.undecodable}, skipped {stats.skipped}, "
                         f"keyframe requests {stats.keyframe_requests}"
