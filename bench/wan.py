@@ -19,7 +19,9 @@ as the ratio encrypted/plain:
   100 ms (an SDK device conceals no loss: a lost packet it hears as a gap, docs/testing-wan.md);
 - recovery after the key rotation: from B2's `leave()` until A has decoded a video frame that B1
   sealed after B1 entered the epoch without B2, and B1 one of A's (the later of the two);
-- frames that did not decrypt, over the whole call.
+- frames that did not decrypt, over the whole call;
+- the alarms A and B1 raised about the key group (`ParleyClient.alarms`, docs/security.md): a
+  device shown in the call that has not joined the key group, for one.
 
 Encryption off is a benchmark seam, never a setting: `Seam` replaces the SDK client's sealer and
 opener factories (`ParleyClient._sealer`, `parley.sdk.client._opener`) for the run, with pass-through
@@ -132,6 +134,7 @@ class Figures:
     long_audio_gaps: float
     recovery: float | None
     not_decrypted: float
+    alarms: float
 
     @classmethod
     def mean(cls, calls: list[Figures]) -> Figures:
@@ -177,6 +180,7 @@ async def call(profile: Profile, seconds: float, e2ee: bool) -> Figures:
                     end = time.monotonic()
                     sent += sum(map(frames_sent, (a, b1)))
                     stats = [w.me.feeds[w.other.user_id].stats["video"] for w in watches]
+                    alarms = len(a.alarms) + len(b1.alarms)
     audio_gaps = [g for w in watches for g in w.audio_gaps(start, end)]
     return Figures(
         join_b1=join_b1,
@@ -187,6 +191,7 @@ async def call(profile: Profile, seconds: float, e2ee: bool) -> Figures:
         long_audio_gaps=sum(g > LONG_AUDIO_GAP for g in audio_gaps),
         recovery=recovery,
         not_decrypted=sum(s.failed for s in stats),
+        alarms=alarms,
     )
 
 
@@ -213,6 +218,7 @@ ROWS: list[tuple[str, Callable[[Figures], float | None], str]] = [
     (f"audio gaps over {LONG_AUDIO_GAP * 1000:.0f} ms", lambda f: f.long_audio_gaps, ""),
     ("recovery after the key rotation", lambda f: f.recovery, "s"),
     ("video frames not decrypted", lambda f: f.not_decrypted, ""),
+    ("key group alarms at A and B1", lambda f: f.alarms, ""),
 ]
 
 
