@@ -47,6 +47,14 @@ export function describeQuality(q: LinkQuality): string {
   return parts.join(', ');
 }
 
+/** The tile's short form: the word, then the round trip and the loss ("Fair · 152 ms · 4.5% lost"). */
+export function qualityBadge(q: LinkQuality): string {
+  const parts = [q.frozen ? 'Frozen' : LEVEL_TEXT[q.level]];
+  if (q.roundTripMs !== null) parts.push(`${q.roundTripMs} ms`);
+  parts.push(`${q.lossPercent}% lost`);
+  return parts.join(' · ');
+}
+
 /** One feed's samples over the window, and when its picture last advanced. */
 export class QualityMeter {
   private samples: LinkSample[] = [];

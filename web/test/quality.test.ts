@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from 'vitest';
 
-import { FROZEN_MS, QUALITY_WINDOW_MS, QualityMeter, describeQuality, type LinkSample } from '../src/quality';
+import { FROZEN_MS, QUALITY_WINDOW_MS, QualityMeter, describeQuality, qualityBadge, type LinkSample } from '../src/quality';
 
 /** Samples every 500 ms: `perSecond` packets arriving, `lostPercent` of those expected lost, 30 frames a second. */
 function steady(meter: QualityMeter, from: number, seconds: number, lostPercent: number, rtt: number | null, start?: LinkSample): LinkSample {
@@ -104,5 +104,7 @@ describe('link quality', () => {
     expect(describeQuality({ level: 'poor', lossPercent: 0, roundTripMs: null, frozen: true })).toBe(
       'Connection poor, 0% packets lost, round trip not measured yet, picture frozen',
     );
+    expect(qualityBadge({ level: 'fair', lossPercent: 4.5, roundTripMs: 152, frozen: false })).toBe('Fair · 152 ms · 4.5% lost');
+    expect(qualityBadge({ level: 'poor', lossPercent: 0, roundTripMs: null, frozen: true })).toBe('Frozen · 0% lost');
   });
 });

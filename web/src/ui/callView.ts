@@ -40,7 +40,7 @@ import { officerConsole } from './officerConsole';
 import { recordPanel } from './recordPanel';
 import { enrollmentScreen } from './enrollmentScreen';
 import { summaryOf, verificationOf, type Verification } from '../verification';
-import { LEVEL_TEXT, describeQuality, type LinkQuality } from '../quality';
+import { describeQuality, qualityBadge, type LinkQuality } from '../quality';
 
 const CONNECTION_TEXT = {
   connecting: 'Connecting…',
@@ -108,11 +108,11 @@ function unknownMember(userId: string): Participant {
   };
 }
 
-/** A tile's connection quality: a word on the tile, the figures in its tooltip and accessible name. */
+/** A tile's connection quality: the word and short figures on the tile, in full in its tooltip and accessible name. */
 function showQuality(el: HTMLElement, quality: LinkQuality | null): void {
   el.hidden = quality === null;
   if (quality === null) return;
-  setText(el, quality.frozen ? 'Frozen' : LEVEL_TEXT[quality.level]);
+  setText(el, qualityBadge(quality));
   const words = describeQuality(quality);
   el.title = words;
   el.setAttribute('aria-label', words);
