@@ -1,5 +1,12 @@
 """Chromium for browser tests and benchmarks: Debian's build, one fresh profile per participant,
-fake camera and microphone, driven by Playwright."""
+fake camera and microphone, driven by Playwright.
+
+On a WAN run (`--wan`), a browser of a delegation that has an office on the WAN runs inside that
+office's LAN namespace: Chromium is started through a small script that `nsenter`s the namespace
+and execs it. Playwright drives Chromium over a pipe (inherited file descriptors), not over the
+network, so control is unaffected while every WebSocket and WebRTC packet of the browser crosses
+the office's NAT router and impairer, as an SDK device's do (`wan.devices`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,8 @@ from typing import Any
 
 import numpy as np
 from playwright.async_api import BrowserContext, Page, Playwright, expect
+from wan import devices
+from wan.topology import Site
 
 CHROMIUM = "/usr/bin/chromium"
 OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
@@ -38,17 +47,31 @@ class Browsers:
         self.root = root
         self.contexts: list[BrowserContext] = []
 
-    async def page(self, name: str, args: Sequence[str] = ()) -> Page:
-        """A new Chromium with its own profile; `args`: extra flags (a fake microphone file, say)."""
+    async def page(self, name: str, args: Sequence[str] = (), *, delegation: str | None = None) -> Page:
+        """A new Chromium with its own profile; `args`: extra flags (a fake microphone file, say).
+
+        `delegation`: whose device it is; on a WAN run that delegation has an office, and the
+        browser runs in it (else it stays in the run's namespace, beside the server)."""
+        site = devices.office(delegation) if delegation else None
         context = await self.playwright.chromium.launch_persistent_context(
             str(self.root / name),
-            executable_path=CHROMIUM,
+            executable_path=CHROMIUM if site is None else self._inside(site),
             headless=True,
             args=[*FLAGS, *args],
             viewport={"width": 1280, "height": 800},
         )
         self.contexts.append(context)
         return context.pages[0] if context.pages else await context.new_page()
+
+    def _inside(self, site: Site) -> str:
+        """A launcher that starts Chromium in the site's devices' namespace (file descriptors, the
+        Playwright pipe among them, pass through nsenter and exec untouched)."""
+        launcher = self.root / f"chromium-in-site-{site.number}"
+        if not launcher.exists():
+            launcher.parent.mkdir(parents=True, exist_ok=True)
+            launcher.write_text(f'#!/bin/sh\nexec nsenter --net={site.devices.path} {CHROMIUM} "$@"\n')
+            launcher.chmod(0o755)
+        return str(launcher)
 
     async def close(self) -> None:
         for context in self.contexts:

@@ -17,6 +17,8 @@ import pytest
 from browsers import Browsers, decodes, join_in_browser, state, wait_until
 from calls import joined, summit_links, until
 from playwright.async_api import Page, expect
+from wan import devices
+from wan.profiles import Profile
 
 from parley.media.sources import PatternVideoTrack, ToneAudioTrack
 from parley.sdk.client import ParleyClient
@@ -66,14 +68,16 @@ def digits(code: str | None) -> str | None:
 
 
 async def test_two_browsers_and_an_sdk_device_see_and_hear_each_other_encrypted(
-    parley: ParleyServer, browsers: Browsers, output: Path
+    parley: ParleyServer, browsers: Browsers, output: Path, wan_profile: Profile | None
 ) -> None:
     links = summit_links(parley, INVITES)
-    page_a, page_b = await browsers.page("a"), await browsers.page("b")
+    page_a = await browsers.page("a", delegation="Delegation A")
+    page_b = await browsers.page("b", delegation="Delegation B")
     a = await join_in_browser(page_a, links[0], ["Principal A"], screenshot=output / "join-page.png")
     b = await join_in_browser(page_b, links[1], ["Principal B", "Adviser B"])
     sdk = ParleyClient(links[2], ["Delegate B"], audio=ToneAudioTrack(660.0), video=PatternVideoTrack(5))
-    await sdk.join()
+    with devices.at(devices.office("Delegation B")):
+        await sdk.join()
     try:
         s = str(sdk.user_id)
         await wait_until(lambda: decodes(page_a, b), 40, "browser A to decode browser B")
@@ -93,7 +97,12 @@ async def test_two_browsers_and_an_sdk_device_see_and_hear_each_other_encrypted(
         await wait_until(lambda: _same_code(page_a, page_b, sdk), 10, "the same group code everywhere")
         for page in (page_a, page_b):
             await expect(page.get_by_test_id("encryption-indicator")).to_contain_text("End-to-end encrypted")
-            assert (await state(page))["decryptFailures"] == 0
+            await expect(page.get_by_test_id("decryption-warning")).to_be_hidden()
+            if wan_profile is None:
+                assert (await state(page))["decryptFailures"] == 0
+            # On a WAN the op that switches to a new key can reach a device a TCP retransmission
+            # (200 ms or more) after the first frames under that key, which cannot decrypt: a few
+            # dozen under bad-hotel, never enough for the warning.
         await page_a.screenshot(path=str(output / "call-view.png"))
 
         # The pairwise code, on demand: the browser's and the SDK device's agree.
@@ -125,7 +134,7 @@ async def test_a_browser_with_the_wrong_group_decodes_nothing_and_warns(
 ) -> None:
     links = summit_links(parley, INVITES[:2])
     async with joined(links[0], "A") as sdk:
-        page = await browsers.page("wrong")
+        page = await browsers.page("wrong", delegation="Delegation B")
         path, _, fragment = links[1].partition("#")
         user_id = await join_in_browser(page, f"{path}?testWrongGroup=1#{fragment}", ["Principal B"])
         await expect(page.get_by_test_id("decryption-warning")).to_be_visible(timeout=20_000)
@@ -140,8 +149,8 @@ async def test_a_browser_with_the_wrong_group_decodes_nothing_and_warns(
 async def test_a_browser_that_leaves_disappears_in_2_s(parley: ParleyServer, browsers: Browsers) -> None:
     links = summit_links(parley, INVITES)  # a link per browser: one device per invitation
     async with joined(links[0], "A") as sdk:
-        page_leaves = await browsers.page("leaves")
-        page_stays = await browsers.page("stays")
+        page_leaves = await browsers.page("leaves", delegation="Delegation B")
+        page_stays = await browsers.page("stays", delegation="Delegation B")
         gone = await join_in_browser(page_leaves, links[1], ["Principal B"])
         stays = await join_in_browser(page_stays, links[2], ["Adviser B"])
         await wait_until(lambda: decodes(page_stays, gone, 5), 40, "the other browser to see it")
@@ -161,7 +170,7 @@ async def test_on_a_production_server_test_switches_in_a_link_do_nothing(
 ) -> None:
     links = summit_links(production_parley, INVITES[:2])
     async with joined(links[0], "A") as sdk:
-        page = await browsers.page("crafted")
+        page = await browsers.page("crafted", delegation="Delegation B")
         path, _, fragment = links[1].partition("#")
         crafted = f"{path}?testNoTransform=1&testWrongGroup=1#{fragment}"
         browser = int(await join_in_browser(page, crafted, ["Principal B"]))

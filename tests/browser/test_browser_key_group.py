@@ -88,7 +88,7 @@ async def test_a_member_the_server_hides_from_the_roster_raises_the_alarm_and_th
     parley: ParleyServer, browsers: Browsers, output: Path
 ) -> None:
     links = summit_links(parley, INVITES)
-    page = await browsers.page("hidden")
+    page = await browsers.page("hidden", delegation="Delegation A")
     browser = int(await join_in_browser(page, links[0], ["Principal A"]))
     async with joined(links[1], "B1") as sdk:
         await in_call(page, sdk)
@@ -113,7 +113,7 @@ async def test_a_third_device_the_roster_never_shows_is_an_unknown_member_and_ge
     parley: ParleyServer, browsers: Browsers, output: Path
 ) -> None:
     links = summit_links(parley, THREE)
-    page = await browsers.page("never-shown")
+    page = await browsers.page("never-shown", delegation="Delegation A")
     browser = int(await join_in_browser(page, links[0], ["Principal A"]))
     async with joined(links[1], "B1") as sdk:
         await in_call(page, sdk)
@@ -139,7 +139,7 @@ async def test_a_key_swapped_under_a_members_user_id_raises_the_alarm_and_the_br
 ) -> None:
     # Three devices: with two, removing one leaf would leave a sole member and re-create the group.
     links = summit_links(parley, THREE)
-    page = await browsers.page("swapped")
+    page = await browsers.page("swapped", delegation="Delegation A")
     browser = int(await join_in_browser(page, links[0], ["Principal A"]))
     async with joined(links[1], "B1") as sdk, joined(links[2], "B2") as third:
         await in_call(page, sdk)
@@ -164,7 +164,7 @@ async def test_a_browser_that_reloads_comes_back_with_its_user_id_and_the_same_p
     parley: ParleyServer, browsers: Browsers
 ) -> None:
     links = summit_links(parley, INVITES)
-    page = await browsers.page("reloads")
+    page = await browsers.page("reloads", delegation="Delegation A")
     browser = await join_in_browser(page, links[0], ["Principal A"])
     async with joined(links[1], "B1") as sdk:
         await in_call(page, sdk)
@@ -187,7 +187,7 @@ async def test_a_device_back_on_its_link_with_another_key_is_marked_new_key_sinc
     parley: ParleyServer, browsers: Browsers, tmp_path: Path
 ) -> None:
     links = summit_links(parley, INVITES)
-    page = await browsers.page("remembers")
+    page = await browsers.page("remembers", delegation="Delegation A")
     await join_in_browser(page, links[0], ["Principal A"])
     first = ParleyClient(links[1], ["Principal B"], key_file=tmp_path / "first.jwk")
     await first.join()

@@ -40,7 +40,8 @@ import type { LocalMedia } from './localMedia';
 import { LOST_RACE_CODES, type ErrorCode, type MembershipStatus, type Phase } from './generated/codes';
 import type { DeviceInfo, LobbyDevice, ReadyOp, ServerOp, SummitInfo } from './generated/wire';
 import { ServerFrames } from './incoming';
-import { Publisher, Subscription } from './media';
+import { Publisher, Subscription, pathDown } from './media';
+import { QualityMeter, type LinkQuality } from './quality';
 import { RequestFailed, type AnswerTo, type RequestMessage } from './requests';
 import { CLOSE_REFUSED, ENDING_FOR_CLOSE, FINAL_CLOSE_CODES, SignalingSocket, isEndingCode, signalingUrl } from './signaling';
 import type { OfficerOp } from './officer';
@@ -94,6 +95,10 @@ export interface TestState {
   publicKey: string | null;
   decryptFailures: number;
   peers: Record<string, PeerStats>;
+  /** How well each remote device is received, as its tile shows it. */
+  quality: Record<string, LinkQuality>;
+  /** The header says "Reconnecting…": the signalling socket or ICE is down. */
+  reconnecting: boolean;
   /** In the call (false: in the lobby, or not identified yet). */
   admitted: boolean;
   phase: Phase | null;
@@ -202,8 +207,6 @@ const WARNING_FAILED_SHARE = 0.2;
 /** Speaker highlight: RMS level (0..1) above which a device counts as speaking, and how long it sticks. */
 const SPEAKING_LEVEL = 0.015;
 const SPEAKER_HOLD_MS = 1500;
-/** A remote picture that has not advanced for this long is shown as "no picture". */
-const PICTURE_STALL_MS = 2500;
 
 const HOLDING = 'This device sends nothing while it is in the key group.';
 
@@ -326,8 +329,8 @@ export class Call {
   /** Frames that arrived while we were still joining the key group (dropped, expected). */
   earlyFrames = 0;
   peers: Record<string, PeerStats> = {};
-  /** When each remote device's video last advanced (a picture that stops: camera off, or trouble). */
-  private readonly videoProgress = new Map<string, { frames: number; at: number }>();
+  /** How well each remote device is received, and when its video last advanced (quality.ts). */
+  private readonly meters = new Map<string, QualityMeter>();
   speaker: string | null = null;
   reconnectAttempt = 0;
   /** In the call: admitted by the host (or at `ready`). Until then the device waits in the lobby. */
@@ -522,8 +525,23 @@ export class Call {
   /** Is there a moving picture to show for this device? */
   hasPicture(userId: string): boolean {
     if (userId === this.userId) return this.options.media.cameraEnabled && this.options.media.videoTrack !== null;
-    const progress = this.videoProgress.get(userId);
-    return progress !== undefined && progress.frames > 0 && performance.now() - progress.at < PICTURE_STALL_MS;
+    return this.meters.get(userId)?.moving(performance.now()) ?? false;
+  }
+
+  /** How well this device receives `userId` (null: not measured yet). */
+  qualityOf(userId: string): LinkQuality | null {
+    return this.meters.get(userId)?.quality() ?? null;
+  }
+
+  /**
+   * In the call, but a path is down: the signalling socket reconnects, or ICE lost the server on
+   * the device's own connection or on every one it receives (one feed's trouble is its tile's).
+   */
+  get reconnecting(): boolean {
+    if (this.connection === 'reconnecting') return true;
+    if (this.connection !== 'connected' || !this.admitted) return false;
+    const received = [...this.subscriptions.values()].filter((e) => e.answered).map((e) => e.subscription.pc);
+    return pathDown(this.publisher?.pc ?? null) || (received.length > 0 && received.every(pathDown));
   }
 
   testState(): TestState {
@@ -540,6 +558,11 @@ export class Call {
       publicKey: this.publicKey,
       decryptFailures: this.decryptFailures,
       peers: structuredClone(this.peers),
+      quality: Object.fromEntries([...this.meters.keys()].flatMap((id) => {
+        const q = this.qualityOf(id);
+        return q ? [[id, q]] : [];
+      })),
+      reconnecting: this.reconnecting,
       admitted: this.admitted,
       phase: this.course.phase,
       lobby: this.lobby.map((w) => w.userId),
@@ -1349,6 +1372,12 @@ export class Call {
           const s = await entry.subscription.stats();
           peers[feed] = { framesDecoded: s.framesDecoded, audioSamplesReceived: s.audioSamplesReceived };
           level(feed, s.audioEnergy, s.audioDuration);
+          let meter = this.meters.get(feed);
+          if (meter === undefined) {
+            meter = new QualityMeter();
+            this.meters.set(feed, meter);
+          }
+          meter.add({ at: performance.now(), packetsReceived: s.packetsReceived, packetsLost: s.packetsLost, framesDecoded: s.framesDecoded, roundTripMs: s.roundTripMs });
         } catch {
           // closed meanwhile
         }
@@ -1363,12 +1392,7 @@ export class Call {
       }
     }
     this.peers = peers;
-    const now = performance.now();
-    for (const [feed, stats] of Object.entries(peers)) {
-      const last = this.videoProgress.get(feed);
-      if (!last || stats.framesDecoded > last.frames) this.videoProgress.set(feed, { frames: stats.framesDecoded, at: now });
-    }
-    for (const feed of this.videoProgress.keys()) if (!(feed in peers)) this.videoProgress.delete(feed);
+    for (const feed of this.meters.keys()) if (!(feed in peers)) this.meters.delete(feed);
     this.pickSpeaker(levels);
     this.followRoster(); // retries subscriptions the server did not answer
     this.syncMix();

@@ -45,6 +45,8 @@ const idle: TestState = {
   publicKey: null,
   decryptFailures: 0,
   peers: {},
+  quality: {},
+  reconnecting: false,
   admitted: false,
   phase: null,
   lobby: [],

@@ -97,6 +97,33 @@ export interface MediaStats {
   /** Cumulative audio energy and duration: their deltas give the recent loudness. */
   audioEnergy: number;
   audioDuration: number;
+  /** Cumulative RTP packets of both tracks, received and lost for good (quality.ts). */
+  packetsReceived: number;
+  packetsLost: number;
+  /** The round trip (ms) of the ICE candidate pair in use; null before one is measured. */
+  roundTripMs: number | null;
+}
+
+type StatsEntry = RTCInboundRtpStreamStats &
+  RTCIceCandidatePairStats & { type: string; totalSamplesDuration?: number; selectedCandidatePairId?: string };
+
+/** The candidate pair the transport selected (else the nominated one that succeeded), as a round trip in ms. */
+function roundTripMs(report: RTCStatsReport): number | null {
+  let selected: string | undefined;
+  report.forEach((s: StatsEntry) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) selected = s.selectedCandidatePairId;
+  });
+  let rtt: number | null = null;
+  report.forEach((s: StatsEntry) => {
+    if (s.type !== 'candidate-pair' || s.currentRoundTripTime === undefined) return;
+    if (selected !== undefined ? s.id === selected : s.nominated === true && s.state === 'succeeded') rtt = s.currentRoundTripTime * 1000;
+  });
+  return rtt;
+}
+
+/** Is the peer connection's path down (ICE lost the server, maybe for good)? */
+export function pathDown(pc: RTCPeerConnection | null): boolean {
+  return pc !== null && (pc.iceConnectionState === 'disconnected' || pc.iceConnectionState === 'failed');
 }
 
 /**
@@ -197,11 +224,22 @@ export class Subscription {
   }
 
   async stats(): Promise<MediaStats> {
-    const stats: MediaStats = { framesDecoded: 0, audioSamplesReceived: 0, audioEnergy: 0, audioDuration: 0 };
+    const stats: MediaStats = {
+      framesDecoded: 0,
+      audioSamplesReceived: 0,
+      audioEnergy: 0,
+      audioDuration: 0,
+      packetsReceived: 0,
+      packetsLost: 0,
+      roundTripMs: null,
+    };
     if (!this.pc) return stats;
     const report = await this.pc.getStats();
-    report.forEach((s: RTCInboundRtpStreamStats & { type: string; totalSamplesDuration?: number }) => {
+    stats.roundTripMs = roundTripMs(report);
+    report.forEach((s: StatsEntry) => {
       if (s.type !== 'inbound-rtp') return;
+      stats.packetsReceived += s.packetsReceived ?? 0;
+      stats.packetsLost += s.packetsLost ?? 0;
       if (s.kind === 'video') stats.framesDecoded += s.framesDecoded ?? 0;
       if (s.kind === 'audio') {
         stats.audioSamplesReceived += s.totalSamplesReceived ?? 0;

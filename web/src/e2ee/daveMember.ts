@@ -420,7 +420,7 @@ export class DaveMember implements FrameCryptor {
       groupCode: authenticator
         ? formatCode(this.davey.generateDisplayableCode(authenticator, GROUP_CODE_DIGITS, CODE_GROUP_SIZE))
         : null,
-      epoch: joined ? (this.session.epoch?.toString() ?? null) : null,
+      epoch: this.epoch(),
       members: this.membership.members(this.now()),
       held: this.holding || this.guard?.held === true,
     };
@@ -441,6 +441,10 @@ export class DaveMember implements FrameCryptor {
     if (!hasDaveTrailer(out) || out.length <= frame.length) return null;
     // `out` is a view on shared wasm memory: copy it before the next call reuses that memory.
     return new Uint8Array(out);
+  }
+
+  epoch(): string | null {
+    return this.joined ? (this.session.epoch?.toString() ?? null) : null;
   }
 
   decrypt(senderId: string, mediaKind: MediaKind, frame: Uint8Array): DecryptResult {

@@ -25,6 +25,8 @@ export interface FrameCryptor {
   encrypt(mediaKind: MediaKind, frame: Uint8Array): Uint8Array | null;
   /** The plaintext frame, or why not: the caller drops it, never passes it through. */
   decrypt(senderId: string, mediaKind: MediaKind, frame: Uint8Array): DecryptResult;
+  /** The key epoch frames are encrypted under now (null: none): a sender makes a key frame when it changes. */
+  epoch(): string | null;
 }
 
 /** Every DAVE frame ends with this marker (after the tag, nonce and unencrypted ranges). */

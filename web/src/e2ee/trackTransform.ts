@@ -3,10 +3,12 @@
  * single sender or receiver track, through whatever `FrameCryptor` currently holds the keys.
  *
  * A frame is either transformed or dropped: a sender with no key drops its frames, a receiver drops
- * every frame that does not decrypt. Nothing passes through untouched.
+ * every frame that does not decrypt. Nothing passes through untouched. A video transform asks for
+ * key frames as keyFrames.ts says: a receiver until one decrypts, a sender at each new key epoch.
  */
 
 import type { FrameCryptor, DecryptFailure } from './frameCryptor';
+import { ReceiverKeyFrames, SenderKeyFrames } from './keyFrames';
 import type { FrameCost, FrameStatsMessage, SenderFrameCounts, TransformOptions } from './messages';
 
 type EncodedFrame = RTCEncodedAudioFrame | RTCEncodedVideoFrame;
@@ -104,9 +106,13 @@ function quietly(request: () => Promise<unknown>): void {
   }
 }
 
+function isKeyFrame(frame: EncodedFrame): boolean {
+  return 'type' in frame && frame.type === 'key';
+}
+
 export class TrackTransform {
-  /** Whether the previous frame went through: used to ask for a key frame when that changes. */
-  private flowing = false;
+  private readonly receiverKeyFrames = new ReceiverKeyFrames();
+  private readonly senderKeyFrames = new SenderKeyFrames();
 
   constructor(
     private readonly transformer: RTCRtpScriptTransformer,
@@ -137,19 +143,19 @@ export class TrackTransform {
     const cryptor = this.cryptor();
     const started = performance.now();
     const sealed = cryptor ? cryptor.encrypt(this.options.mediaKind, new Uint8Array(frame.data)) : null;
+    const video = this.options.mediaKind === 'video';
     if (sealed === null) {
       this.stats.unsentFrame();
-      this.flowing = false;
+      if (video) this.senderKeyFrames.frame(started, false, null);
       return; // no key yet: the frame is not sent at all
     }
     this.stats.encryptedFrame(performance.now() - started);
     frame.data = sealed.buffer as ArrayBuffer;
     controller.enqueue(frame);
-    if (!this.flowing && this.options.mediaKind === 'video') {
-      // Receivers can only start decoding at a key frame: send one now that frames flow.
+    // Receivers can only start decoding at a key frame: one now that frames flow, or flow under a new key.
+    if (video && this.senderKeyFrames.frame(started, true, cryptor?.epoch() ?? null)) {
       quietly(() => this.transformer.generateKeyFrame());
     }
-    this.flowing = true;
   }
 
   private decrypt(frame: EncodedFrame, controller: TransformStreamDefaultController<EncodedFrame>): void {
@@ -158,18 +164,16 @@ export class TrackTransform {
     const result = cryptor
       ? cryptor.decrypt(this.options.userId, this.options.mediaKind, new Uint8Array(frame.data))
       : ({ ok: false, reason: 'no_key' } as const);
+    // Until a key frame decrypts, the decoder has nothing to start from: ask the sender for one.
+    if (this.options.mediaKind === 'video' && this.receiverKeyFrames.frame(started, result.ok, isKeyFrame(frame))) {
+      quietly(() => this.transformer.sendKeyFrameRequest());
+    }
     if (!result.ok) {
       this.stats.droppedFrame(this.options.userId, result.reason);
-      this.flowing = false;
       return; // never decoded: an undecryptable frame is dropped, not passed through
     }
     this.stats.decryptedFrame(this.options.userId, performance.now() - started);
     frame.data = result.data.buffer as ArrayBuffer;
     controller.enqueue(frame);
-    if (!this.flowing && this.options.mediaKind === 'video') {
-      // The frames before this one were dropped: ask the sender for a key frame to decode from.
-      quietly(() => this.transformer.sendKeyFrameRequest());
-    }
-    this.flowing = true;
   }
 }

@@ -40,6 +40,7 @@ import { officerConsole } from './officerConsole';
 import { recordPanel } from './recordPanel';
 import { enrollmentScreen } from './enrollmentScreen';
 import { summaryOf, verificationOf, type Verification } from '../verification';
+import { describeQuality, qualityBadge, type LinkQuality } from '../quality';
 
 const CONNECTION_TEXT = {
   connecting: 'Connecting…',
@@ -53,6 +54,7 @@ interface Tile {
   video: HTMLVideoElement;
   flag: HTMLElement;
   verification: HTMLElement;
+  quality: HTMLElement;
   delegation: HTMLElement;
   people: HTMLElement;
   role: HTMLElement;
@@ -104,6 +106,17 @@ function unknownMember(userId: string): Participant {
     key: null,
     link: null,
   };
+}
+
+/** A tile's connection quality: the word and short figures on the tile, in full in its tooltip and accessible name. */
+function showQuality(el: HTMLElement, quality: LinkQuality | null): void {
+  el.hidden = quality === null;
+  if (quality === null) return;
+  setText(el, qualityBadge(quality));
+  const words = describeQuality(quality);
+  el.title = words;
+  el.setAttribute('aria-label', words);
+  el.dataset.level = quality.level;
 }
 
 export function renderCallView(root: HTMLElement, call: Call): void {
@@ -292,6 +305,8 @@ export function renderCallView(root: HTMLElement, call: Call): void {
     const role = h('span', { class: 'tile-role' });
     const flag = h('span', { class: 'tile-flag', testid: 'tile-flag' });
     const verification = h('span', { class: 'tile-verification', testid: 'tile-verification' });
+    const quality = h('span', { class: 'tile-quality', testid: 'tile-quality', attrs: { role: 'status' } });
+    quality.hidden = true;
     const placeholder = h('div', { class: 'placeholder', text: self ? 'Your camera is off' : p.role === 'press' ? 'Press (view only)' : 'No picture' });
     const remove = self ? null : removeButton(p.userId);
     const el = h(
@@ -301,6 +316,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       placeholder,
       h('figcaption', {}, delegation, role, people),
       verification,
+      quality,
       flag,
       remove,
     );
@@ -317,7 +333,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
         }
       });
     }
-    return { el, video, flag, verification, delegation, people, role, remove, stream: null };
+    return { el, video, flag, verification, quality, delegation, people, role, remove, stream: null };
   };
 
   /**
@@ -395,8 +411,10 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       const when = formatSchedule(summit.scheduled_start, summit.duration_minutes);
       setText(schedule, `${when.date} · ${when.time}`);
     }
-    setText(connection, call.reconnectAttempt > 0 && call.connection !== 'closed' ? `${CONNECTION_TEXT[call.connection]} (attempt ${call.reconnectAttempt})` : CONNECTION_TEXT[call.connection]);
-    connection.dataset.state = call.connection;
+    // A path that is down (the socket, or ICE) says so, rather than leaving a frozen picture to explain itself.
+    const shown = call.reconnecting ? 'reconnecting' : call.connection;
+    setText(connection, call.reconnectAttempt > 0 && call.connection !== 'closed' ? `${CONNECTION_TEXT[shown]} (attempt ${call.reconnectAttempt})` : CONNECTION_TEXT[shown]);
+    connection.dataset.state = shown;
 
     // The lobby: no call yet, so no encryption to show, no code, no tiles.
     course.update();
@@ -500,6 +518,7 @@ export function renderCallView(root: HTMLElement, call: Call): void {
       tile.el.classList.toggle('distrusted', flag.bad || verified.state === 'alarm');
       tile.el.classList.toggle('speaking', call.speaker === p.userId);
       tile.el.classList.toggle('no-picture', stream === null || !call.hasPicture(p.userId));
+      showQuality(tile.quality, isSelf ? null : call.qualityOf(p.userId));
     });
     tilesEl.dataset.count = String(everyone.length);
 
