@@ -77,7 +77,9 @@ def test_satellite_gives_its_long_round_trip() -> None:
     with site_with(named("satellite")) as (_, site):
         echo(site, count=5, interval=0.01, rtt_bound=2.0)
         echoes = echo(site, count=200, interval=0.01, rtt_bound=2.0)
-        assert min(echoes.rtts.values()) > 0.599 and echoes.median_rtt < 0.615, echoes.median_rtt
+        # Below the profile tight, above it loose: a stall of this shared machine only adds delay
+        # (a load of 20 once put the median at 617 ms).
+        assert min(echoes.rtts.values()) > 0.599 and echoes.median_rtt < 0.640, echoes.median_rtt
         assert 0 < echoes.up_loss < 0.04, echoes.up_loss
 
 
