@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import websockets
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from calls import PATTERNS, joined, receiving, summit_links, until
+from calls import PATTERNS, all_decode, from_office, join, joined, receiving, summit_links, until
 from support import identify_data
 
 from parley.e2ee.gateway import TRANSITION_TIMEOUT
@@ -70,9 +70,11 @@ class RawDevice:
 
 
 @contextlib.asynccontextmanager
-async def raw(link: str, name: str) -> AsyncIterator[tuple[RawDevice, dict[str, Any]]]:
+async def raw(link: str, name: str, delegation: str) -> AsyncIterator[tuple[RawDevice, dict[str, Any]]]:
     parsed = InviteLink.parse(link)
-    async with websockets.connect(parsed.websocket_url) as ws:
+    with from_office(delegation):
+        connection = await websockets.connect(parsed.websocket_url)
+    async with connection as ws:
         device = RawDevice(ws)
         identify = identify_data(parsed.token, [name])
         await device.op("identify", identify)
@@ -85,7 +87,7 @@ async def test_a_device_in_the_lobby_gets_no_keys_no_media_until_admitted(parley
         [("Delegation A", Role.HOST), ("Delegation B", Role.PRINCIPAL), ("Delegation B", Role.DELEGATE)],
         admission=Admission.HOST,
     )
-    async with joined(host_link, "A") as host, raw(b_link, "Principal B") as (b, ready):
+    async with joined(host_link, "A") as host, raw(b_link, "Principal B", "Delegation B") as (b, ready):
         assert ready["op"] == "ready" and ready["d"]["admitted"] is False
         waiting = int(ready["d"]["device"]["user_id"])
         await until(lambda: [w.user_id for w in host.lobby] == [waiting], 5, "the host to see the lobby")
@@ -105,7 +107,7 @@ async def test_a_device_in_the_lobby_gets_no_keys_no_media_until_admitted(parley
         assert any(isinstance(f, str) and json.loads(f)["op"] == 11 for f in after), "clients_connect"
         await until(lambda: waiting in host.roster and not host.lobby, 5, "the host to see it admitted")
 
-        async with raw(c_link, "Delegate B") as (c, ready_c):
+        async with raw(c_link, "Delegate B", "Delegation B") as (c, ready_c):
             refused = int(ready_c["d"]["device"]["user_id"])
             await until(lambda: refused in [w.user_id for w in host.lobby], 5, "C in the lobby")
             await host.refuse(refused)
@@ -131,7 +133,7 @@ async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the
         await host.advance("lobby")
         await host.advance("opening")
         press = ParleyClient(links[2], ["Press pool"])
-        await press.join()
+        await join(press, "Delegation B")
         try:
             await until(
                 lambda: receiving(press.feeds.get(host.user_id), PATTERNS["A"]), 30, "the press to see A"
@@ -169,6 +171,7 @@ async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the
                 await until(lambda: press.ended is not None, 5, "the press to be told")
                 await until(lambda: len(host_member.executed_transitions) > executed, 5, "the keys to rotate")
                 rotated = time.monotonic()
+                back = await all_decode({"A": host, "B1": b}, rotated)
                 await asyncio.sleep(2)
                 await pc.close()
 
@@ -179,6 +182,7 @@ async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the
             ]
             last = max(readable, default=cut)
             print(f"\npress cut -> last frame the press could still decrypt: {(last - cut) * 1000:.0f} ms")
+            print(f"press cut: A and B1 decode each other {back:.2f} s after the keys rotated")
             assert [t for t, _ in after_cut if t > rotated + 0.5] and all(
                 t <= rotated + 0.5 for t in readable
             )
@@ -193,7 +197,7 @@ async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the
             await press.close()
 
         with pytest.raises(JoinError) as again:  # the press link no longer admits
-            await ParleyClient(links[2], ["Press pool"]).join()
+            await join(ParleyClient(links[2], ["Press pool"]), "Delegation B")
         assert again.value.code == "opening_ended"
 
 
@@ -209,7 +213,7 @@ async def test_a_two_minute_summit_warns_then_ends_on_time_and_refuses_joins(par
         assert a.ended is not None and a.ended.code == ErrorCode.SUMMIT_ENDED
         assert abs((ended - ends_at).total_seconds()) < 1.0, ended - ends_at
     with pytest.raises(JoinError) as refused:
-        await ParleyClient(late, ["Latecomer"]).join()
+        await join(ParleyClient(late, ["Latecomer"]), "Delegation A")
     assert refused.value.code == "summit_ended" and "ended" in str(refused.value)
 
 
@@ -248,7 +252,7 @@ def abuse_links(parley: ParleyServer) -> list[str]:
 
 async def test_a_press_device_cannot_publish_or_subscribe_beyond_the_floor(parley: ParleyServer) -> None:
     host_link, _, press_link, _ = abuse_links(parley)
-    async with joined(host_link, "A"), raw(press_link, "Press") as (press, ready):
+    async with joined(host_link, "A"), raw(press_link, "Press", "Delegation B") as (press, ready):
         assert ready["d"]["admitted"] is True and ready["d"]["device"]["role"] == "press"
         answer = await press.ask("publish", {"sdp": "v=0"})
         assert answer["d"]["code"] == "forbidden" and "never publish" in answer["d"]["message"]
@@ -264,7 +268,7 @@ async def test_a_press_device_publishing_through_the_sdk_is_refused_with_its_cod
         assert press.device.role is Role.PRESS and press.admitted.is_set()
         assert press.publisher is None  # it never publishes by itself
         started = time.monotonic()
-        with pytest.raises(RequestRefused) as refused:
+        with pytest.raises(RequestRefused) as refused, from_office("Delegation B"):
             await press.publish()  # it has a camera and a microphone; the server refuses them
         elapsed = time.monotonic() - started
         assert refused.value.code == ErrorCode.FORBIDDEN and refused.value.op == "publish"
@@ -323,7 +327,7 @@ async def test_a_locked_summit_refuses_joins(parley: ParleyServer) -> None:
         await host.lock(True)  # answered once the summit is locked
         await until(lambda: host.course.locked, 5, "the course op that tells everyone")
         with pytest.raises(JoinError) as locked:
-            await ParleyClient(late_link, ["Latecomer"]).join()
+            await join(ParleyClient(late_link, ["Latecomer"]), "Delegation B")
         assert locked.value.code == "summit_locked" and "locked" in str(locked.value)
 
 
@@ -342,8 +346,8 @@ async def test_the_host_removes_a_device_and_a_delegation_head_admits_its_own(pa
         head = ParleyClient(head_link, ["Principal B"])
         own = ParleyClient(own_link, ["Delegate B"])
         other = ParleyClient(other_link, ["Delegate A"])
-        for client in (head, own, other):
-            await client.join()
+        for client, delegation in ((head, "Delegation B"), (own, "Delegation B"), (other, "Delegation A")):
+            await join(client, delegation)
         try:
             await host.admit(head.user_id)
             await head.wait_admitted(10)
