@@ -94,6 +94,15 @@ async def heard(client: ParleyClient, seconds: float = 1.5) -> npt.NDArray[np.fl
     return samples_of(f for f in frames if not isinstance(f, bytes))  # type: ignore[misc]
 
 
+def level(samples: npt.NDArray[np.float64], frequency_hz: float) -> float:
+    """A tone's amplitude while it plays: the median over 0.1 s slices. An SDK device plays a lost
+    packet as a gap (some 300 ms of it, aiortc's audio jitter buffer), which would lower a level
+    measured over the whole window by however much the path happened to lose in it."""
+    slice_ = RATE // 10
+    slices = [samples[i : i + slice_] for i in range(0, len(samples) - slice_ + 1, slice_)]
+    return float(np.median([tone_amplitude(part, frequency_hz, RATE) for part in slices]))
+
+
 async def refused(request: Awaitable[object]) -> RequestRefused:
     """The server's refusal of a request: its own answer, whatever else arrives meanwhile."""
     with pytest.raises(RequestRefused) as refusal:
@@ -159,7 +168,7 @@ async def test_a_channel_listener_hears_the_interpreter_over_the_ducked_floor_a_
         ru_ear, floor_ear = await asyncio.gather(heard(ru), heard(floor))
         assert abs(dominant_frequency(ru_ear, RATE) - RU_HZ) < 5
         assert abs(dominant_frequency(floor_ear, RATE) - FLOOR_HZ) < 5
-        ducked = tone_amplitude(ru_ear, FLOOR_HZ, RATE) / tone_amplitude(floor_ear, FLOOR_HZ, RATE)
+        ducked = level(ru_ear, FLOOR_HZ) / level(floor_ear, FLOOR_HZ)
         assert abs(ducked - DUCKING) < 0.05, f"the floor under the channel at {ducked:.3f}, not {DUCKING}"
         assert tone_amplitude(floor_ear, RU_HZ, RATE) < 0.005  # no trace of the interpretation
         assert interpreter.user_id not in floor.feeds  # the floor listener never subscribed to it
@@ -170,7 +179,7 @@ async def test_a_channel_listener_hears_the_interpreter_over_the_ducked_floor_a_
             await ru.listen(None)
         back = await heard(ru)
         assert tone_amplitude(back, RU_HZ, RATE) < 0.005
-        assert tone_amplitude(back, FLOOR_HZ, RATE) / tone_amplitude(floor_ear, FLOOR_HZ, RATE) > 0.8
+        assert level(back, FLOOR_HZ) / level(floor_ear, FLOOR_HZ) > 0.8
 
 
 async def test_a_handover_passes_the_channel_from_one_voice_to_the_other_never_both(
@@ -185,8 +194,7 @@ async def test_a_handover_passes_the_channel_from_one_voice_to_the_other_never_b
         await first.hand_over()
         await until(lambda: second.booths["ru"].handing_over, 10, "the booth to show the offer")
         before = frames_of(listener, first.user_id)
-        await asyncio.sleep(0.5)
-        assert frames_of(listener, first.user_id) >= before + 15
+        await until(lambda: frames_of(listener, first.user_id) >= before + 15, 5, "the first to talk on")
         assert frames_of(listener, second.user_id) == 0
 
         handed = time.monotonic()
