@@ -27,6 +27,7 @@ from calls import (
     unbroken,
     until,
 )
+from wan.profiles import Profile, join_allowance
 
 from parley.media.sources import (
     PatternVideoTrack,
@@ -144,9 +145,13 @@ def _media_file(path: Path, pattern: int, seconds: float) -> Path:
     return path
 
 
-async def test_a_device_can_publish_from_a_file(parley: ParleyServer, tmp_path: Path) -> None:
+async def test_a_device_can_publish_from_a_file(
+    parley: ParleyServer, tmp_path: Path, wan_profile: Profile | None
+) -> None:
     links = summit_links(parley, THREE_DEVICES[:2])
-    player = MediaPlayer(str(_media_file(tmp_path / "statement.webm", 11, 4.0)))
+    # The file plays out once, from the publisher's join: long enough to outlast the joins on a WAN.
+    seconds = 4.0 + join_allowance(wan_profile)
+    player = MediaPlayer(str(_media_file(tmp_path / "statement.webm", 11, seconds)))
     publisher = ParleyClient(links[0], ["Recorded statement"], audio=player.audio, video=player.video)
     await join(publisher, "Delegation A")
     try:

@@ -17,6 +17,7 @@ import websockets
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from calls import PATTERNS, all_decode, from_office, join, joined, receiving, summit_links, until
 from support import identify_data
+from wan.profiles import Profile, join_allowance, longest_freeze
 
 from parley.e2ee.gateway import TRANSITION_TIMEOUT
 from parley.media.frame_transform import attach_receiver_transform
@@ -123,7 +124,7 @@ async def test_a_device_in_the_lobby_gets_no_keys_no_media_until_admitted(parley
 
 
 async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the_floor_does_not_gap(
-    parley: ParleyServer,
+    parley: ParleyServer, wan_profile: Profile | None
 ) -> None:
     links = summit_links(
         parley,
@@ -139,6 +140,7 @@ async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the
                 lambda: receiving(press.feeds.get(host.user_id), PATTERNS["A"]), 30, "the press to see A"
             )
             await until(lambda: receiving(b.feeds.get(host.user_id), PATTERNS["A"]), 30, "B to see A")
+            await until(lambda: receiving(host.feeds.get(b.user_id), PATTERNS["B1"]), 30, "A to see B")
             assert press.publisher is None  # the press never publishes
 
             # The test keeps its own Janus subscription to A's feed: it is handed every forwarded
@@ -147,6 +149,19 @@ async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the
             old_session, host_member = press.member, host.member
             executed = len(host_member.executed_transitions)
             arrivals: list[tuple[float, bytes]] = []
+            # When A sealed each video frame: a frame reaches Janus a path's delay later (a resend
+            # later still), so what the press can read is judged by when it was sealed, not when it
+            # arrived.
+            sealed_at: dict[bytes, float] = {}
+            seal = host_member.encrypt
+
+            def timed_seal(media: Media, frame: bytes) -> bytes | None:
+                sealed = seal(media, frame)
+                if sealed is not None and media is Media.VIDEO:
+                    sealed_at[sealed] = time.monotonic()
+                return sealed
+
+            host_member.encrypt = timed_seal  # type: ignore[method-assign]
             async with await JanusClient.connect(parley.media.url, parley.janus.config.api_secret) as janus:
                 spy = await VideoRoomSubscriber.attach(await janus.create_session())
                 offer = await spy.join(host.summit.channel_id, [StreamRequest(feed=host.user_id)])
@@ -178,20 +193,24 @@ async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the
             assert press.ended is not None and press.ended.code == ErrorCode.OPENING_ENDED
             after_cut = [(t, f) for t, f in arrivals if t >= cut]
             readable = [
-                t for t, f in after_cut if old_session.decrypt(host.user_id, Media.VIDEO, f) is not None
+                sealed_at.get(f, cut)  # sealed before the hook, before the cut
+                for _, f in after_cut
+                if old_session.decrypt(host.user_id, Media.VIDEO, f) is not None
             ]
             last = max(readable, default=cut)
-            print(f"\npress cut -> last frame the press could still decrypt: {(last - cut) * 1000:.0f} ms")
-            print(f"press cut: A and B1 decode each other {back:.2f} s after the keys rotated")
-            assert [t for t, _ in after_cut if t > rotated + 0.5] and all(
-                t <= rotated + 0.5 for t in readable
+            print(
+                f"\npress cut -> last frame the press could decrypt: sealed {(last - cut) * 1000:.0f} ms on"
             )
+            print(f"press cut: A and B1 decode each other {back:.2f} s after the keys rotated")
+            assert [t for t, _ in after_cut if t > rotated + 0.5] and all(t <= rotated for t in readable)
             assert last - cut < TRANSITION_TIMEOUT + 0.5
 
-            # The delegations' call went on: no gap over a second in B's picture of A across the cut.
-            times = [t for t in b.feeds[host.user_id].video_times if cut - 2 <= t <= rotated + 2]
-            gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-            assert times and max(gaps) < 1.0, max(gaps)
+            # The delegations' call went on: no gap over a second in B's picture of A across the cut
+            # (on a WAN, none longer than a packet lost for good may cause, whether the cut or not).
+            seen = b.feeds[host.user_id]
+            times = [t for t in seen.video_times if cut - 2 <= t <= rotated + 2]
+            gap, at = max((later - earlier, earlier - cut) for earlier, later in itertools.pairwise(times))
+            assert gap < longest_freeze(wan_profile, 1.0), f"{gap:.2f} s from {at:+.2f} s, {seen.stats}"
             assert host.group_code() == b.group_code()
         finally:
             await press.close()
@@ -217,8 +236,11 @@ async def test_a_two_minute_summit_warns_then_ends_on_time_and_refuses_joins(par
     assert refused.value.code == "summit_ended" and "ended" in str(refused.value)
 
 
-async def test_an_allowed_overrun_runs_past_the_end_until_the_host_ends_it(parley: ParleyServer) -> None:
-    ends_at = datetime.now(UTC) + timedelta(seconds=3)
+async def test_an_allowed_overrun_runs_past_the_end_until_the_host_ends_it(
+    parley: ParleyServer, wan_profile: Profile | None
+) -> None:
+    # Time for both devices to join and the host to allow the overrun before the end, on a WAN too.
+    ends_at = datetime.now(UTC) + timedelta(seconds=3 + join_allowance(wan_profile))
     host_link, link = summit_links(
         parley,
         [("Delegation A", Role.HOST), ("Delegation B", Role.PRINCIPAL)],
@@ -229,7 +251,7 @@ async def test_an_allowed_overrun_runs_past_the_end_until_the_host_ends_it(parle
     async with joined(host_link, "A") as host, joined(link, "B1") as b:
         await host.allow_overrun()
         await until(lambda: b.course.overrun, 5, "everyone to know")
-        await asyncio.sleep(4)
+        await asyncio.sleep((ends_at - datetime.now(UTC)).total_seconds() + 1)
         assert b.ended is None and host.ended is None  # past the end, still in session
         phases: tuple[PhaseName, ...] = ("lobby", "opening", "closed_session")
         for phase in phases:
