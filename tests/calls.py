@@ -141,7 +141,9 @@ async def all_decode(
 
     while (missing := behind()) and time.monotonic() < since + within:
         await asyncio.sleep(0.05)
-    assert not missing, f"not decoding again within {within} s: {', '.join(missing)}"
+    assert not missing, (
+        f"not decoding again within {within} s: {', '.join(missing)}; {stats(clients, missing)}"
+    )
     return time.monotonic() - since
 
 
@@ -150,6 +152,16 @@ def connected(client: ParleyClient, *others: ParleyClient) -> bool:
     done): what a device that joins must set up before any picture can flow."""
     pcs = [client.publisher, *((f.pc if (f := client.feeds.get(o.user_id)) else None) for o in others)]
     return all(pc is not None and pc.connectionState == "connected" for pc in pcs)
+
+
+def stats(clients: Mapping[str, ParleyClient], pairs: Sequence[str]) -> str:
+    """What happened to the video of each pair ("B2 -> A": B2's of A), for a failure's message."""
+    found = []
+    for pair in pairs:
+        me, other = (clients[name] for name in pair.split(" -> "))
+        feed = me.feeds.get(other.user_id)
+        found.append(f"{pair}: {feed.stats.get('video') if feed else 'no feed'}")
+    return "; ".join(found)
 
 
 def unbroken(frames: Iterable[AudioFrame], count: int = 25) -> list[AudioFrame]:
