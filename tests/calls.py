@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -101,14 +102,88 @@ def receiving(feed: RemoteFeed | None, pattern: int, frames: int = 10) -> bool:
     return all(read_pattern(f) == pattern for f in list(feed.video)[-3:])
 
 
+def from_office(delegation: str) -> contextlib.AbstractContextManager[None]:
+    """On a WAN run, every socket opened in this block, and by the tasks started in it, is opened in
+    `delegation`'s namespace, behind its router; otherwise (or for a delegation with no office) this
+    changes nothing. A device's later work that opens sockets from the test's own task (`listen`,
+    `publish`) needs it too; what the device starts from its own tasks inherits it from `join`."""
+    return devices.at(devices.office(delegation))
+
+
+async def join(client: ParleyClient, delegation: str) -> ParleyClient:
+    """`client` joined as a device of `delegation` (on a WAN run, from its office)."""
+    with from_office(delegation):
+        await client.join()
+    return client
+
+
+async def all_decode(
+    clients: Mapping[str, ParleyClient], since: float, within: float = 2.0, frames: int = 3
+) -> float:
+    """Wait until every client (by device name: A, B1, B2) has decoded `frames` video frames of every
+    other one since `since` (time.monotonic()), the latest showing its pattern, at most `within` s
+    after `since`: the picture back after an event (a key rotation, a rejoin, the press cut).
+    Returns how long after `since` the last of them got there."""
+
+    def behind() -> list[str]:
+        """Who does not see whom yet, as "B2 -> A" (B2 does not decode A)."""
+        return [
+            f"{my_name} -> {name}"
+            for my_name, me in clients.items()
+            for name, other in clients.items()
+            if other is not me
+            and not (
+                (feed := me.feeds.get(other.user_id)) is not None
+                and sum(t > since for t in feed.video_times) >= frames
+                and read_pattern(feed.video[-1]) == PATTERNS[name]
+            )
+        ]
+
+    while (missing := behind()) and time.monotonic() < since + within:
+        await asyncio.sleep(0.05)
+    assert not missing, (
+        f"not decoding again within {within} s: {', '.join(missing)}; {stats(clients, missing)}"
+    )
+    return time.monotonic() - since
+
+
+def connected(client: ParleyClient, *others: ParleyClient) -> bool:
+    """The client's own publishing connection and its subscriptions to `others` are up (ICE and DTLS
+    done): what a device that joins must set up before any picture can flow."""
+    pcs = [client.publisher, *((f.pc if (f := client.feeds.get(o.user_id)) else None) for o in others)]
+    return all(pc is not None and pc.connectionState == "connected" for pc in pcs)
+
+
+def stats(clients: Mapping[str, ParleyClient], pairs: Sequence[str]) -> str:
+    """What happened to the video of each pair ("B2 -> A": B2's of A), for a failure's message."""
+    found = []
+    for pair in pairs:
+        me, other = (clients[name] for name in pair.split(" -> "))
+        feed = me.feeds.get(other.user_id)
+        found.append(f"{pair}: {feed.stats.get('video') if feed else 'no feed'}")
+    return "; ".join(found)
+
+
+def unbroken(frames: Iterable[AudioFrame], count: int = 25) -> list[AudioFrame]:
+    """The latest `count` frames that follow one another with no packet lost between them (by their
+    RTP timestamps): an SDK device plays a lost packet as a gap (no concealment), which smears a tone
+    measured across it. Fewer if no such run is that long."""
+    run: list[AudioFrame] = []
+    for frame in frames:
+        last = run[-1] if run else None
+        if last is not None and (last.pts is None or frame.pts != last.pts + last.samples):
+            run = []
+        run = [*run[-count + 1 :], frame]
+    return run
+
+
 @contextlib.asynccontextmanager
 async def joined(link: str, name: str) -> AsyncIterator[ParleyClient]:
     """Device `name` (A, B1, B2) joined; on a WAN run, from its delegation's namespace."""
-    with devices.at(devices.office(f"Delegation {name[0]}")):
-        client = ParleyClient(
-            link, [name], audio=ToneAudioTrack(TONES[name]), video=PatternVideoTrack(PATTERNS[name])
-        )
-        await client.join()
+    client = ParleyClient(
+        link, [name], audio=ToneAudioTrack(TONES[name]), video=PatternVideoTrack(PATTERNS[name])
+    )
+    await join(client, f"Delegation {name[0]}")
     try:
         yield client
     finally:

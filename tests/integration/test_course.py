@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import websockets
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from calls import PATTERNS, joined, receiving, summit_links, until
+from calls import PATTERNS, all_decode, from_office, join, joined, receiving, summit_links, until
 from support import identify_data
+from wan.profiles import Profile, join_allowance, longest_freeze
 
 from parley.e2ee.gateway import TRANSITION_TIMEOUT
 from parley.media.frame_transform import attach_receiver_transform
@@ -70,9 +71,11 @@ class RawDevice:
 
 
 @contextlib.asynccontextmanager
-async def raw(link: str, name: str) -> AsyncIterator[tuple[RawDevice, dict[str, Any]]]:
+async def raw(link: str, name: str, delegation: str) -> AsyncIterator[tuple[RawDevice, dict[str, Any]]]:
     parsed = InviteLink.parse(link)
-    async with websockets.connect(parsed.websocket_url) as ws:
+    with from_office(delegation):
+        connection = await websockets.connect(parsed.websocket_url)
+    async with connection as ws:
         device = RawDevice(ws)
         identify = identify_data(parsed.token, [name])
         await device.op("identify", identify)
@@ -85,7 +88,7 @@ async def test_a_device_in_the_lobby_gets_no_keys_no_media_until_admitted(parley
         [("Delegation A", Role.HOST), ("Delegation B", Role.PRINCIPAL), ("Delegation B", Role.DELEGATE)],
         admission=Admission.HOST,
     )
-    async with joined(host_link, "A") as host, raw(b_link, "Principal B") as (b, ready):
+    async with joined(host_link, "A") as host, raw(b_link, "Principal B", "Delegation B") as (b, ready):
         assert ready["op"] == "ready" and ready["d"]["admitted"] is False
         waiting = int(ready["d"]["device"]["user_id"])
         await until(lambda: [w.user_id for w in host.lobby] == [waiting], 5, "the host to see the lobby")
@@ -105,7 +108,7 @@ async def test_a_device_in_the_lobby_gets_no_keys_no_media_until_admitted(parley
         assert any(isinstance(f, str) and json.loads(f)["op"] == 11 for f in after), "clients_connect"
         await until(lambda: waiting in host.roster and not host.lobby, 5, "the host to see it admitted")
 
-        async with raw(c_link, "Delegate B") as (c, ready_c):
+        async with raw(c_link, "Delegate B", "Delegation B") as (c, ready_c):
             refused = int(ready_c["d"]["device"]["user_id"])
             await until(lambda: refused in [w.user_id for w in host.lobby], 5, "C in the lobby")
             await host.refuse(refused)
@@ -121,7 +124,7 @@ async def test_a_device_in_the_lobby_gets_no_keys_no_media_until_admitted(parley
 
 
 async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the_floor_does_not_gap(
-    parley: ParleyServer,
+    parley: ParleyServer, wan_profile: Profile | None
 ) -> None:
     links = summit_links(
         parley,
@@ -131,12 +134,13 @@ async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the
         await host.advance("lobby")
         await host.advance("opening")
         press = ParleyClient(links[2], ["Press pool"])
-        await press.join()
+        await join(press, "Delegation B")
         try:
             await until(
                 lambda: receiving(press.feeds.get(host.user_id), PATTERNS["A"]), 30, "the press to see A"
             )
             await until(lambda: receiving(b.feeds.get(host.user_id), PATTERNS["A"]), 30, "B to see A")
+            await until(lambda: receiving(host.feeds.get(b.user_id), PATTERNS["B1"]), 30, "A to see B")
             assert press.publisher is None  # the press never publishes
 
             # The test keeps its own Janus subscription to A's feed: it is handed every forwarded
@@ -145,6 +149,19 @@ async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the
             old_session, host_member = press.member, host.member
             executed = len(host_member.executed_transitions)
             arrivals: list[tuple[float, bytes]] = []
+            # When A sealed each video frame: a frame reaches Janus a path's delay later (a resend
+            # later still), so what the press can read is judged by when it was sealed, not when it
+            # arrived.
+            sealed_at: dict[bytes, float] = {}
+            seal = host_member.encrypt
+
+            def timed_seal(media: Media, frame: bytes) -> bytes | None:
+                sealed = seal(media, frame)
+                if sealed is not None and media is Media.VIDEO:
+                    sealed_at[sealed] = time.monotonic()
+                return sealed
+
+            host_member.encrypt = timed_seal  # type: ignore[method-assign]
             async with await JanusClient.connect(parley.media.url, parley.janus.config.api_secret) as janus:
                 spy = await VideoRoomSubscriber.attach(await janus.create_session())
                 offer = await spy.join(host.summit.channel_id, [StreamRequest(feed=host.user_id)])
@@ -169,31 +186,41 @@ async def test_the_press_cut_rotates_keys_the_press_cannot_decrypt_after_and_the
                 await until(lambda: press.ended is not None, 5, "the press to be told")
                 await until(lambda: len(host_member.executed_transitions) > executed, 5, "the keys to rotate")
                 rotated = time.monotonic()
+                back = await all_decode({"A": host, "B1": b}, rotated)
                 await asyncio.sleep(2)
                 await pc.close()
 
             assert press.ended is not None and press.ended.code == ErrorCode.OPENING_ENDED
             after_cut = [(t, f) for t, f in arrivals if t >= cut]
             readable = [
-                t for t, f in after_cut if old_session.decrypt(host.user_id, Media.VIDEO, f) is not None
+                sealed_at.get(f, cut)  # sealed before the hook, before the cut
+                for _, f in after_cut
+                if old_session.decrypt(host.user_id, Media.VIDEO, f) is not None
             ]
             last = max(readable, default=cut)
-            print(f"\npress cut -> last frame the press could still decrypt: {(last - cut) * 1000:.0f} ms")
-            assert [t for t, _ in after_cut if t > rotated + 0.5] and all(
-                t <= rotated + 0.5 for t in readable
+            print(
+                f"\npress cut -> last frame the press could decrypt: sealed {(last - cut) * 1000:.0f} ms on"
             )
-            assert last - cut < TRANSITION_TIMEOUT + 0.5
+            print(f"press cut: A and B1 decode each other {back:.2f} s after the keys rotated")
+            assert [t for t, _ in after_cut if t > rotated + 0.5] and all(t <= rotated for t in readable)
+            # The removal's key change is an exchange: the host's advance up, the removal proposal down
+            # and a commit up, the commit down and each member's readiness up, the execute down. Three
+            # round trips on a WAN, on top of the server's wait for the last to be ready.
+            exchange = 3 * wan_profile.rtt if wan_profile else 0.0
+            assert last - cut < TRANSITION_TIMEOUT + 0.5 + exchange
 
-            # The delegations' call went on: no gap over a second in B's picture of A across the cut.
-            times = [t for t in b.feeds[host.user_id].video_times if cut - 2 <= t <= rotated + 2]
-            gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-            assert times and max(gaps) < 1.0, max(gaps)
+            # The delegations' call went on: no gap over a second in B's picture of A across the cut
+            # (on a WAN, none longer than a packet lost for good may cause, whether the cut or not).
+            seen = b.feeds[host.user_id]
+            times = [t for t in seen.video_times if cut - 2 <= t <= rotated + 2]
+            gap, at = max((later - earlier, earlier - cut) for earlier, later in itertools.pairwise(times))
+            assert gap < longest_freeze(wan_profile, 1.0), f"{gap:.2f} s from {at:+.2f} s, {seen.stats}"
             assert host.group_code() == b.group_code()
         finally:
             await press.close()
 
         with pytest.raises(JoinError) as again:  # the press link no longer admits
-            await ParleyClient(links[2], ["Press pool"]).join()
+            await join(ParleyClient(links[2], ["Press pool"]), "Delegation B")
         assert again.value.code == "opening_ended"
 
 
@@ -209,12 +236,15 @@ async def test_a_two_minute_summit_warns_then_ends_on_time_and_refuses_joins(par
         assert a.ended is not None and a.ended.code == ErrorCode.SUMMIT_ENDED
         assert abs((ended - ends_at).total_seconds()) < 1.0, ended - ends_at
     with pytest.raises(JoinError) as refused:
-        await ParleyClient(late, ["Latecomer"]).join()
+        await join(ParleyClient(late, ["Latecomer"]), "Delegation A")
     assert refused.value.code == "summit_ended" and "ended" in str(refused.value)
 
 
-async def test_an_allowed_overrun_runs_past_the_end_until_the_host_ends_it(parley: ParleyServer) -> None:
-    ends_at = datetime.now(UTC) + timedelta(seconds=3)
+async def test_an_allowed_overrun_runs_past_the_end_until_the_host_ends_it(
+    parley: ParleyServer, wan_profile: Profile | None
+) -> None:
+    # Time for both devices to join and the host to allow the overrun before the end, on a WAN too.
+    ends_at = datetime.now(UTC) + timedelta(seconds=3 + join_allowance(wan_profile))
     host_link, link = summit_links(
         parley,
         [("Delegation A", Role.HOST), ("Delegation B", Role.PRINCIPAL)],
@@ -225,7 +255,7 @@ async def test_an_allowed_overrun_runs_past_the_end_until_the_host_ends_it(parle
     async with joined(host_link, "A") as host, joined(link, "B1") as b:
         await host.allow_overrun()
         await until(lambda: b.course.overrun, 5, "everyone to know")
-        await asyncio.sleep(4)
+        await asyncio.sleep((ends_at - datetime.now(UTC)).total_seconds() + 1)
         assert b.ended is None and host.ended is None  # past the end, still in session
         phases: tuple[PhaseName, ...] = ("lobby", "opening", "closed_session")
         for phase in phases:
@@ -248,7 +278,7 @@ def abuse_links(parley: ParleyServer) -> list[str]:
 
 async def test_a_press_device_cannot_publish_or_subscribe_beyond_the_floor(parley: ParleyServer) -> None:
     host_link, _, press_link, _ = abuse_links(parley)
-    async with joined(host_link, "A"), raw(press_link, "Press") as (press, ready):
+    async with joined(host_link, "A"), raw(press_link, "Press", "Delegation B") as (press, ready):
         assert ready["d"]["admitted"] is True and ready["d"]["device"]["role"] == "press"
         answer = await press.ask("publish", {"sdp": "v=0"})
         assert answer["d"]["code"] == "forbidden" and "never publish" in answer["d"]["message"]
@@ -264,7 +294,7 @@ async def test_a_press_device_publishing_through_the_sdk_is_refused_with_its_cod
         assert press.device.role is Role.PRESS and press.admitted.is_set()
         assert press.publisher is None  # it never publishes by itself
         started = time.monotonic()
-        with pytest.raises(RequestRefused) as refused:
+        with pytest.raises(RequestRefused) as refused, from_office("Delegation B"):
             await press.publish()  # it has a camera and a microphone; the server refuses them
         elapsed = time.monotonic() - started
         assert refused.value.code == ErrorCode.FORBIDDEN and refused.value.op == "publish"
@@ -323,7 +353,7 @@ async def test_a_locked_summit_refuses_joins(parley: ParleyServer) -> None:
         await host.lock(True)  # answered once the summit is locked
         await until(lambda: host.course.locked, 5, "the course op that tells everyone")
         with pytest.raises(JoinError) as locked:
-            await ParleyClient(late_link, ["Latecomer"]).join()
+            await join(ParleyClient(late_link, ["Latecomer"]), "Delegation B")
         assert locked.value.code == "summit_locked" and "locked" in str(locked.value)
 
 
@@ -342,8 +372,8 @@ async def test_the_host_removes_a_device_and_a_delegation_head_admits_its_own(pa
         head = ParleyClient(head_link, ["Principal B"])
         own = ParleyClient(own_link, ["Delegate B"])
         other = ParleyClient(other_link, ["Delegate A"])
-        for client in (head, own, other):
-            await client.join()
+        for client, delegation in ((head, "Delegation B"), (own, "Delegation B"), (other, "Delegation A")):
+            await join(client, delegation)
         try:
             await host.admit(head.user_id)
             await head.wait_admitted(10)

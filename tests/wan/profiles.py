@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from parley.media.recovery import GAP_PATIENCE
+
 
 @dataclass(frozen=True)
 class Burst:
@@ -101,6 +103,34 @@ PROFILES = {
         symmetric("satellite", Path(delay=0.3, loss=0.01)),
     )
 }
+
+
+# s: Janus 1.1's videoroom sends a publisher at most one keyframe request (PLI) a second; a request
+# within the second waits for it to pass (docs/testing-wan.md, Recovery).
+JANUS_PLI_PACING = 1.0
+
+
+def longest_freeze(profile: Profile | None, loopback: float) -> float:
+    """The longest freeze of an SDK device's picture a test may accept: `loopback` on the loopback,
+    else what one packet lost for good costs on this profile, plus `loopback` for the frame rate and
+    a loaded machine. Loss alone costs that: the receiver gives the hole up after 2.5 round trips
+    (`parley.media.recovery`, at least `GAP_PATIENCE`), asks for a keyframe, which Janus may hold back
+    for up to `JANUS_PLI_PACING`, and the keyframe takes one more round trip to come."""
+    if profile is None:
+        return loopback
+    return max(GAP_PATIENCE, 2.5 * profile.rtt) + JANUS_PLI_PACING + profile.rtt + loopback
+
+
+# How many round trips a device takes to join and get a subscription's picture flowing: signalling,
+# its publisher's ICE and DTLS, the roster reaching the others, their subscriptions' ICE and DTLS.
+# Under `satellite` a rejoin was back in the call after about 16.
+JOIN_ROUND_TRIPS = 20
+
+
+def join_allowance(profile: Profile | None) -> float:
+    """How much longer than on the loopback (s) a device's join takes, up to its picture reaching the
+    others: what a test that times media against a join adds."""
+    return 0.0 if profile is None else JOIN_ROUND_TRIPS * profile.rtt
 
 
 def named(name: str) -> Profile:
