@@ -37,9 +37,9 @@ def _tamper_appends(room: Room, tamper: Tamper) -> None:
     append's effects, the store first, as the honest room does them)."""
     honest = room.policy.record_append
 
-    def record_append(by: Attendee, entry: str, ciphertext: str) -> Effects:
+    def record_append(by: Attendee, entry: str, ciphertext: str, now: float) -> Effects:
         effects: Effects = []
-        for effect in honest(by, entry, ciphertext):
+        for effect in honest(by, entry, ciphertext, now):
             effects += tamper(effect) if isinstance(effect, Send) and _seq(effect) is not None else [effect]
         return effects
 
@@ -120,11 +120,11 @@ def fork(room: Room, other_side: Collection[int]) -> None:
     )
     honest = room.policy.record_append
 
-    def record_append(by: Attendee, entry: str, ciphertext: str) -> Effects:
+    def record_append(by: Attendee, entry: str, ciphertext: str, now: float) -> Effects:
         side = by.user_id in other_side
         room.policy.record = second if side else honest_relay
         try:
-            effects = honest(by, entry, ciphertext)
+            effects = honest(by, entry, ciphertext, now)
         finally:
             room.policy.record = honest_relay
         return [

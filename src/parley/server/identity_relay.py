@@ -16,7 +16,6 @@ in the room) while its delegation's officer approves its enrollment request.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -48,6 +47,7 @@ from parley.protocol.server_ops import (
     RevocationsOp,
 )
 from parley.server.attendee import Attendee
+from parley.server.rate_limit import PerDevice
 from parley.summit.model import Summit
 
 # A member attests each epoch it enters once; even many devices joining at once move the epoch a
@@ -120,7 +120,7 @@ class IdentityRelay:
         self.pin_sets: dict[str, PinSet] = {}  # by delegation id
         self.requests: dict[int, EnrollmentRequest] = {}  # by the device asking
         self.officers: dict[int, str] = {}  # console's user id -> its delegation id
-        self.attested: dict[int, deque[float]] = {}  # when each device's latest attestations came
+        self.attested = PerDevice(ATTESTATIONS_PER_WINDOW, ATTESTATION_WINDOW)
         for document in kept:
             if document.kind == DocumentKind.CERTIFICATE:
                 self.certificates[int(document.owner)] = DeviceCertificate.from_text(document.text)
@@ -313,16 +313,12 @@ class IdentityRelay:
         attestation = read_document(EpochAttestation, text, "the attestation")
         if attestation.summit_id != self.summit.summit_id or attestation.user_id != by.user_id:
             raise PolicyError(ErrorCode.INVALID, "an attestation is of this summit, by the device sending it")
-        recent = self.attested.setdefault(by.user_id, deque())
-        while recent and recent[0] <= now - ATTESTATION_WINDOW:
-            recent.popleft()
-        if len(recent) >= ATTESTATIONS_PER_WINDOW:
+        if not self.attested.take(by.user_id, now):
             raise PolicyError(
                 ErrorCode.RATE_LIMITED,
                 f"at most {ATTESTATIONS_PER_WINDOW} attestations in {ATTESTATION_WINDOW:.0f} s"
                 " (a device attests each epoch once)",
             )
-        recent.append(now)
         op = AttestationOp(d=AttestationData(user_id=by.user_id, attestation=attestation.to_text()))
         return [(user_id, op) for user_id in to if user_id != by.user_id]
 
@@ -331,7 +327,7 @@ class IdentityRelay:
         come back, and its certificate is public anyway)."""
         self.requests.pop(user_id, None)
         self.officers.pop(user_id, None)
-        self.attested.pop(user_id, None)
+        self.attested.forget(user_id)
 
 
 def _request_op(user_id: int, request: EnrollmentRequest) -> EnrollmentRequestOp:

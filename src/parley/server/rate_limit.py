@@ -15,8 +15,8 @@ one subscriber usually holds.
 from __future__ import annotations
 
 import ipaddress
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
 
 MAX_ADDRESSES = 10_000
 
@@ -50,6 +50,30 @@ class Bucket:
         if tokens >= 1:
             return Bucket(tokens - 1, now), 0.0
         return Bucket(tokens, now), (1 - tokens) * 60 / rate.per_minute
+
+
+@dataclass
+class PerDevice:
+    """At most `limit` of one kind of op per device in any `window` seconds (a sliding window, `now`
+    monotonic): for the ops a room relays to every member, so that one device cannot fill everyone's
+    outbox (a device that falls that far behind is dropped). `forget` a device when it leaves."""
+
+    limit: int
+    window: float
+    _recent: dict[int, deque[float]] = field(default_factory=dict)
+
+    def take(self, user_id: int, now: float) -> bool:
+        """Count one more for this device, if it is within the limit; False (nothing counted) if not."""
+        recent = self._recent.setdefault(user_id, deque())
+        while recent and recent[0] <= now - self.window:
+            recent.popleft()
+        if len(recent) >= self.limit:
+            return False
+        recent.append(now)
+        return True
+
+    def forget(self, user_id: int) -> None:
+        self._recent.pop(user_id, None)
 
 
 def address_key(host: str) -> str:

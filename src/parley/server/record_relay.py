@@ -15,7 +15,6 @@ the key grants it to them.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -47,12 +46,17 @@ from parley.record.rules import RecordError, RecordRules
 from parley.record.signers import SignerList
 from parley.server.attendee import Attendee
 from parley.server.identity_relay import read_document
+from parley.server.rate_limit import PerDevice
 from parley.store.kept_record import NO_RECORD, KeptEntry, KeptRecord
 from parley.summit.model import Summit
 
-# A member sends its head after each entry it accepts; more than this in the window is refused.
+# A member sends its head after each burst of entries it accepts; more than this is refused.
 HEADS_PER_WINDOW = 20
 HEAD_WINDOW = 2.0  # s
+# Every entry is relayed to every reader: a signer writing more than this (people write a few a
+# minute; a program retrying after conflicts, a few a second) would only fill the readers' outboxes.
+ENTRIES_PER_WINDOW = 100
+ENTRY_WINDOW = 2.0  # s
 MAX_ENTRIES = 100_000  # a summit's record; a day of talks writes a few hundred
 # The texts one `record_entries` page holds: with its JSON, well within a frame (MAX_TEXT_FRAME).
 PAGE_TEXT = 40 * 1024
@@ -88,7 +92,8 @@ class RecordRelay:
         self.key_id: bytes | None = None
         self.grants: dict[bytes, str] = {}  # by recipient key
         self.signer_lists: dict[str, SignerList] = {}  # by delegation name
-        self.heads: dict[int, deque[float]] = {}
+        self.heads = PerDevice(HEADS_PER_WINDOW, HEAD_WINDOW)
+        self.appends = PerDevice(ENTRIES_PER_WINDOW, ENTRY_WINDOW)
         for text in kept.signer_lists:
             signer_list = SignerList.from_text(text)
             self.rules.add_signer_list(signer_list)
@@ -134,8 +139,10 @@ class RecordRelay:
         entry_text: str,
         ciphertext: str,
         readers: Iterable[int],
+        now: float,
     ) -> RecordRelayed:
-        """A signer's entry at the end of the log: checked, then kept and sent to every reader."""
+        """A signer's entry at the end of the log: checked, then kept and sent to every reader; at
+        most ENTRIES_PER_WINDOW taken per device in ENTRY_WINDOW seconds (`now`: monotonic)."""
         self._require()
         signer = self._signer(by, certificate)
         entry = read_document(RecordEntry, entry_text, "the entry")
@@ -171,6 +178,10 @@ class RecordRelay:
             raise _refuse(e) from None
         except ValueError as e:  # the certificate: the server holds only good ones, but says so
             raise PolicyError(ErrorCode.INVALID, f"the signer's certificate is refused: {e}") from None
+        if not self.appends.take(by.user_id, now):
+            raise PolicyError(
+                ErrorCode.RATE_LIMITED, f"at most {ENTRIES_PER_WINDOW} entries in {ENTRY_WINDOW:.0f} s"
+            )
         self.rules.append(entry)
         kept = KeptEntry(entry.seq, entry_text, ciphertext, signer.to_text())
         self.entries.append(kept)
@@ -182,6 +193,11 @@ class RecordRelay:
         elif entry.kind is EntryKind.SEAL and self.state is RecordState.OPEN:
             state = self.state = RecordState.CLOSED
         return RecordRelayed(RecordChange(entry=kept, state=state), deliveries)
+
+    def depart(self, user_id: int) -> None:
+        """A device is gone: its counts go (its entries and grants stay)."""
+        self.heads.forget(user_id)
+        self.appends.forget(user_id)
 
     def close(self, by: Attendee) -> RecordState | None:
         """The host closes the record: the state to keep and tell, or None if it was closed."""
@@ -242,14 +258,10 @@ class RecordRelay:
         head = read_document(RecordHead, text, "the head")
         if head.summit_id != self.summit.summit_id or head.user_id != by.user_id or not head.verify(by.key):
             raise PolicyError(ErrorCode.INVALID, "a head is of this summit, signed by the device sending it")
-        recent = self.heads.setdefault(by.user_id, deque())
-        while recent and recent[0] <= now - HEAD_WINDOW:
-            recent.popleft()
-        if len(recent) >= HEADS_PER_WINDOW:
+        if not self.heads.take(by.user_id, now):
             raise PolicyError(
                 ErrorCode.RATE_LIMITED, f"at most {HEADS_PER_WINDOW} heads in {HEAD_WINDOW:.0f} s"
             )
-        recent.append(now)
         op = RecordHeadOp(d=RecordHeadFromData(user_id=by.user_id, head=text))
         return [(user_id, op) for user_id in readers if user_id != by.user_id]
 

@@ -286,7 +286,7 @@ class Room:
     async def record_append(self, by: Device, entry: str, ciphertext: str) -> None:
         """Answered (`ok`) only once the entry is committed to the store: what the writer was told
         is kept survives a crash of the server."""
-        await self._perform(self.policy.record_append(by.attendee, entry, ciphertext))
+        await self._perform(self.policy.record_append(by.attendee, entry, ciphertext, self.clock()))
 
     def record_read(self, by: Device, from_seq: int) -> RecordEntriesOp:
         return self.policy.record_read(by.attendee, from_seq)

@@ -375,6 +375,7 @@ class RoomPolicy:
         """The device is gone (left, disconnected, dismissed): out of the lobby, or out of the
         call (DAVE removes it, Janus drops it, its booth's turn ends if it was live)."""
         self.identity.depart(user_id)
+        self.record.depart(user_id)
         if self.enrolling.pop(user_id, None) is not None:
             return [StopSending(user_id)]
         if (waiting := self.lobby.pop(user_id, None)) is not None:
@@ -767,9 +768,11 @@ class RoomPolicy:
             effects += self._record_state()
         return effects
 
-    def record_append(self, by: Attendee, entry: str, ciphertext: str) -> Effects:
+    def record_append(self, by: Attendee, entry: str, ciphertext: str, now: float) -> Effects:
+        """`now`: the shell's monotonic clock (entries are rate-limited per device)."""
         certificate = self._certificate(by)
-        return self._record_relayed(self.record.append(by, certificate, entry, ciphertext, self._readers()))
+        relayed = self.record.append(by, certificate, entry, ciphertext, self._readers(), now)
+        return self._record_relayed(relayed)
 
     def record_read(self, by: Attendee, from_seq: int) -> RecordEntriesOp:
         return self.record.read(by, self._certificate(by), from_seq)

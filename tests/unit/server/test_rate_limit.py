@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parley.server.rate_limit import AddressLimiter, Bucket, Rate, SignalingLimits, address_key
+from parley.server.rate_limit import AddressLimiter, Bucket, PerDevice, Rate, SignalingLimits, address_key
 
 FIVE_THEN_ONE_A_SECOND = Rate(burst=5, per_minute=60)
 
@@ -81,3 +81,14 @@ def test_connections_and_identifies_are_limited_apart_and_refusals_say_when_to_t
 def test_a_rate_that_allows_nothing_is_refused(burst: int, per_minute: float) -> None:
     with pytest.raises(ValueError, match="at least 1 at once"):
         Rate(burst, per_minute)
+
+
+def test_a_device_may_send_its_limit_in_any_window_and_a_device_gone_starts_afresh() -> None:
+    limit = PerDevice(limit=2, window=2.0)
+    assert limit.take(1, 0.0) and limit.take(1, 1.0)
+    assert not limit.take(1, 1.5)  # two in the last 2 s already; this one is not counted
+    assert limit.take(2, 1.5)  # another device has its own window
+    assert limit.take(1, 2.0)  # the one at 0.0 has left the window
+    assert not limit.take(1, 2.5)
+    limit.forget(1)
+    assert limit.take(1, 2.5)

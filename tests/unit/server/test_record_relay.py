@@ -30,6 +30,7 @@ from parley.record.keys import RecordKey, encrypt_statement, grant_to_device
 from parley.record.signers import sign_signers
 from parley.record.statement import Statement
 from parley.server.attendee import Attendee
+from parley.server.record_relay import ENTRIES_PER_WINDOW, ENTRY_WINDOW
 from parley.server.room_policy import Effect, KeepRecord, RoomPolicy, Send
 from parley.summit.course import WARNINGS, Admission, AtEnd, Course
 from parley.summit.model import Delegation as SummitDelegation
@@ -64,6 +65,7 @@ class Table:
     policy: RoomPolicy
     members: dict[str, Member] = field(default_factory=dict)
     key: RecordKey = field(default_factory=RecordKey.new)
+    clock: float = 0.0  # the shell's monotonic clock, as the room would pass it (each append 1 ms on)
 
     def arrive(
         self, name: str, delegation: Delegation, user_id: int, role: Role, certified: bool = True
@@ -127,7 +129,9 @@ class Table:
 
     def append(self, by: str, kind: EntryKind, **options: object) -> tuple[RecordEntry, list[Effect]]:
         entry, ciphertext = self.entry(by, kind, **options)  # type: ignore[arg-type]
-        return entry, self.policy.record_append(self.members[by].attendee, entry.to_text(), ciphertext)
+        now = self.clock
+        self.clock += 0.001
+        return entry, self.policy.record_append(self.members[by].attendee, entry.to_text(), ciphertext, now)
 
 
 def summit_of(pinned: bool = True) -> Summit:
@@ -176,7 +180,7 @@ def test_a_summit_whose_delegations_are_not_pinned_keeps_no_record() -> None:
     t = table(pinned=False)
     north = t.members["north"].attendee
     entry, ciphertext = t.entry("north", EntryKind.POSITION)
-    refused(ErrorCode.NO_RECORD, t.policy.record_append, north, entry.to_text(), ciphertext)
+    refused(ErrorCode.NO_RECORD, t.policy.record_append, north, entry.to_text(), ciphertext, 0.0)
     refused(ErrorCode.NO_RECORD, t.policy.record_read, north, 0)
     refused(ErrorCode.NO_RECORD, t.policy.record_close, t.members["host"].attendee)
 
@@ -185,7 +189,7 @@ def test_the_press_neither_writes_nor_reads_nor_is_sent_the_record() -> None:
     t = keyed()
     press = t.members["press"]
     entry, ciphertext = t.entry("press", EntryKind.POSITION)
-    refused(ErrorCode.FORBIDDEN, t.policy.record_append, press.attendee, entry.to_text(), ciphertext)
+    refused(ErrorCode.FORBIDDEN, t.policy.record_append, press.attendee, entry.to_text(), ciphertext, 0.0)
     refused(ErrorCode.FORBIDDEN, t.policy.record_read, press.attendee, 0)
     refused(ErrorCode.NO_SUCH_DEVICE, t.grant, "north", "press")
     _, effects = t.append("north", EntryKind.POSITION)
@@ -205,6 +209,7 @@ def test_the_first_grant_fixes_the_key_and_a_second_key_is_a_conflict() -> None:
         t.members["north"].attendee,
         entry.to_text(),
         ciphertext,
+        0.0,
     )
     effects = t.grant("north", "north")
     assert [to for to, _ in sent(effects, RecordGrantOp)] == [1]  # to its recipient only
@@ -238,26 +243,31 @@ def test_an_entry_not_at_the_end_of_the_log_is_a_conflict_and_a_broken_rule_is_r
     entry, ciphertext = t.entry("south", EntryKind.POSITION, seq=0)
     south = t.members["south"].attendee
     assert "read the log" in refused(
-        ErrorCode.RECORD_CONFLICT, t.policy.record_append, south, entry.to_text(), ciphertext
+        ErrorCode.RECORD_CONFLICT, t.policy.record_append, south, entry.to_text(), ciphertext, 0.0
     )
     # A delegate is no signer; an outcome's own delegation does not sign it; a seal before the close.
     entry, ciphertext = t.entry("delegate", EntryKind.POSITION)
     delegate = t.members["delegate"].attendee
     assert refused(
-        ErrorCode.RECORD_REFUSED, t.policy.record_append, delegate, entry.to_text(), ciphertext
+        ErrorCode.RECORD_REFUSED, t.policy.record_append, delegate, entry.to_text(), ciphertext, 0.0
     ).startswith("not_a_signer")
     outcome, _ = t.append("north", EntryKind.OUTCOME)
     entry, _ = t.entry("north", EntryKind.SIGN, refers=outcome.hash())
     assert refused(
-        ErrorCode.RECORD_REFUSED, t.policy.record_append, t.members["north"].attendee, entry.to_text(), ""
+        ErrorCode.RECORD_REFUSED,
+        t.policy.record_append,
+        t.members["north"].attendee,
+        entry.to_text(),
+        "",
+        0.0,
     ).startswith("bad_reference")
     entry, _ = t.entry("south", EntryKind.SEAL, refers=t.policy.record.rules.head)
-    assert refused(ErrorCode.RECORD_REFUSED, t.policy.record_append, south, entry.to_text(), "").startswith(
-        "not_closed"
-    )
+    assert refused(
+        ErrorCode.RECORD_REFUSED, t.policy.record_append, south, entry.to_text(), "", 0.0
+    ).startswith("not_closed")
     # Another device's entry, sent by this one.
     entry, ciphertext = t.entry("north", EntryKind.POSITION)
-    refused(ErrorCode.FORBIDDEN, t.policy.record_append, south, entry.to_text(), ciphertext)
+    refused(ErrorCode.FORBIDDEN, t.policy.record_append, south, entry.to_text(), ciphertext, 0.0)
     assert len(t.policy.record.entries) == 2
 
 
@@ -278,7 +288,7 @@ def test_only_the_host_closes_the_record_and_then_it_takes_only_seals_until_both
 
     entry, ciphertext = t.entry("north", EntryKind.POSITION)
     north = t.members["north"].attendee
-    refused(ErrorCode.RECORD_REFUSED, t.policy.record_append, north, entry.to_text(), ciphertext)
+    refused(ErrorCode.RECORD_REFUSED, t.policy.record_append, north, entry.to_text(), ciphertext, 0.0)
     head = t.policy.record.rules.head
     t.append("north", EntryKind.SEAL, refers=head)
     assert t.policy.record.state is RecordState.CLOSED
@@ -286,7 +296,9 @@ def test_only_the_host_closes_the_record_and_then_it_takes_only_seals_until_both
     assert [k.change.state for k in kept(second)] == [RecordState.SEALED]
     assert {op.d.state for _, op in sent(second, RecordStateOp)} == {RecordState.SEALED}
     entry, _ = t.entry("north", EntryKind.SEAL, refers=head)
-    assert "sealed" in refused(ErrorCode.RECORD_REFUSED, t.policy.record_append, north, entry.to_text(), "")
+    assert "sealed" in refused(
+        ErrorCode.RECORD_REFUSED, t.policy.record_append, north, entry.to_text(), "", 0.0
+    )
 
 
 def test_the_last_clock_warning_closes_the_record() -> None:
@@ -329,7 +341,22 @@ def test_a_later_signer_list_decides_who_signs_for_its_delegation_and_an_earlier
     entry, ciphertext = t.entry("south delegate", EntryKind.POSITION)
     delegate = t.members["south delegate"].attendee
     assert refused(
-        ErrorCode.RECORD_REFUSED, t.policy.record_append, delegate, entry.to_text(), ciphertext
+        ErrorCode.RECORD_REFUSED, t.policy.record_append, delegate, entry.to_text(), ciphertext, 0.0
     ).startswith("not_a_signer")
     assert "cannot replace" in refused(ErrorCode.INVALID, t.policy.signers, south.attendee, named.to_text())
     refused(ErrorCode.FORBIDDEN, t.policy.signers, t.members["north"].attendee, dropped.to_text())
+
+
+def test_a_device_appending_faster_than_readers_could_follow_is_rate_limited() -> None:
+    t = keyed()
+    for _ in range(ENTRIES_PER_WINDOW):
+        t.append("north", EntryKind.POSITION)
+    entry, ciphertext = t.entry("north", EntryKind.POSITION)
+    north = t.members["north"].attendee
+    assert "entries in 2 s" in refused(
+        ErrorCode.RATE_LIMITED, t.policy.record_append, north, entry.to_text(), ciphertext, t.clock
+    )
+    assert len(t.policy.record.rules.log) == ENTRIES_PER_WINDOW  # the refused one is not kept
+    t.clock += ENTRY_WINDOW  # the window has passed
+    t.append("north", EntryKind.POSITION)
+    assert len(t.policy.record.rules.log) == ENTRIES_PER_WINDOW + 1
