@@ -125,6 +125,13 @@ async def test_a_device_that_leaves_loses_the_keys_and_can_rejoin_with_its_link(
                 f"rejoin: B2 back in the call {rejoined - rejoining:.2f} s after it rejoined; all three"
                 f" decode each other {back:.2f} s later"
             )
+            # The server asked it for keyframes as A's and B1's subscriptions to it came up (one now,
+            # one 0.3 s later, shared by subscriptions that come up together), and each of them too.
+            await until(
+                lambda: min(c.keyframes_sent for c in (a, b1, again)) >= 2,
+                5,
+                "keyframes at the server's word",
+            )
 
 
 def _media_file(path: Path, pattern: int, seconds: float) -> Path:

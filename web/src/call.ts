@@ -979,6 +979,9 @@ export class Call {
         this.syncMix(); // the floor ducks under a channel that has someone live
         this.changed();
         return;
+      case 'keyframe':
+        this.e2ee.keyFrame();
+        return;
       case 'media_reset':
         // Janus restarted: everything media is gone; DAVE keys are not affected.
         this.teardownMedia();

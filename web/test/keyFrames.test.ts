@@ -82,6 +82,16 @@ describe('a sender', () => {
     expect(sender.frame(2033, true, '2')).toBe(true);
   });
 
+  test('a new subscription gets two key frames, the interval apart', () => {
+    const sender = new SenderKeyFrames();
+    sender.frame(0, true, '1');
+    sender.subscribed();
+    expect(sender.frame(5000, true, '1')).toBe(true);
+    expect(sender.frame(5033, true, '1')).toBe(false);
+    expect(sender.frame(5000 + KEY_FRAME_INTERVAL_MS, true, '1')).toBe(true);
+    expect(sender.frame(5000 + 2 * KEY_FRAME_INTERVAL_MS, true, '1')).toBe(false);
+  });
+
   test('epoch changes in quick succession make one key frame now and one when the interval has passed', () => {
     const sender = new SenderKeyFrames();
     sender.frame(0, true, '1');

@@ -85,6 +85,7 @@ __all__ = [
     "attach_receiver_transform",
     "attach_sender_transform",
     "install",
+    "send_keyframe",
 ]
 
 logger = logging.getLogger(__name__)
@@ -171,12 +172,24 @@ def attach_sender_transform(sender: RTCRtpSender, encrypt: FrameTransform) -> Se
     return stats
 
 
-def attach_receiver_transform(receiver: RTCRtpReceiver, decrypt: FrameTransform) -> FrameStats:
+def send_keyframe(sender: RTCRtpSender) -> None:
+    """Make this video sender's next frame a keyframe, as a PLI would (requests between two frames
+    make one keyframe). For a request that does not come through RTCP: Parley's server asks a
+    publisher when a subscription to it comes up."""
+    install()
+    sender._send_keyframe()
+
+
+def attach_receiver_transform(
+    receiver: RTCRtpReceiver, decrypt: FrameTransform, *, round_trip: float | None = None
+) -> FrameStats:
     """Pass every frame this receiver reassembles through `decrypt` before decoding; drop failures.
 
     Called by whoever owns the receiving keys, once, after `setRemoteDescription` has created the receiver's
     track (in the peer connection's "track" event, say) and before the connection is up. `receiver.track.kind`
     says whether `decrypt` gets Opus or VP8 frames; it runs in the receiver's decoder thread.
+    `round_trip` (s): the path's round trip as the caller measured it (its signalling connection's), how long
+    a resend takes until resends time it (`parley.media.recovery.Resends`).
     """
     install()
     if getattr(receiver, _RECEIVER_STARTED):
@@ -190,7 +203,7 @@ def attach_receiver_transform(receiver: RTCRtpReceiver, decrypt: FrameTransform)
         stats = FrameStats(kind=kind)
         _receivers[receiver] = _ReceiverHook(decrypt, stats)
     if kind == "video":
-        resends = Resends()
+        resends = Resends(rtt=round_trip)
         capacity = getattr(receiver, _JITTER_BUFFER).capacity
         setattr(receiver, _JITTER_BUFFER, _RecoveringJitterBuffer(capacity, resends))
         setattr(receiver, _NACK_GENERATOR, _ResendingNackGenerator(resends))
@@ -428,8 +441,10 @@ class _FrameAfterLoss(JitterFrame):
 class _RecoveringJitterBuffer(JitterBuffer):
     """aiortc's video jitter buffer, except that it stops waiting for a packet that does not come
     (`parley.media.recovery.GapPatience`): it drops the frames up to the next one that starts after the
-    hole and marks the next frame it hands out, so the decoder asks for a keyframe. Runs on the event
-    loop, in the receiver's RTP handler."""
+    hole and marks the next frame it hands out, so the decoder asks for a keyframe. A whole keyframe
+    after the hole is handed out at once (one sent again, say, while the first lost a packet). Early in
+    a stream, while Janus may keep nothing to resend, a hole also asks for a keyframe while it waits
+    (`GapPatience.hurry`). Runs on the event loop, in the receiver's RTP handler."""
 
     def __init__(self, capacity: int, resends: Resends, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(capacity, is_video=True)
@@ -447,9 +462,14 @@ class _RecoveringJitterBuffer(JitterBuffer):
             hole = self._hole()
             if hole is None:
                 self._patience.flowing()
-            elif self._patience.held(self._clock(), self._resends.patience) and self._skip(hole):
+            elif (keyframe := self._whole_keyframe_after(hole)) is not None:
+                self.remove(keyframe)  # what the hole held back is of no use once a keyframe is here
+                frame = self._remove_frame(packet.sequence_number)
+            elif self._patience.held(now := self._clock(), self._resends.patience) and self._skip(hole):
                 self._dropped = True
                 frame = self._remove_frame(packet.sequence_number)
+            elif self._resends.unproven(now) and self._patience.hurry(now):
+                pli = True  # aiortc sends a PLI
         if frame is None:
             return pli, None
         self._patience.flowing()
@@ -466,6 +486,24 @@ class _RecoveringJitterBuffer(JitterBuffer):
         for i in range(span):
             if self._packets[(self._origin + i) % self.capacity] is None:
                 return i
+        return None
+
+    def _whole_keyframe_after(self, hole: int) -> int | None:
+        """How far after the origin a keyframe starts, after the hole, with all its packets and one of
+        the frame after it (aiortc hands a frame out when the next one begins). Its first bytes are in
+        the clear (DAVE leaves a VP8 frame's header unencrypted)."""
+        assert self._origin is not None and self._newest is not None
+        span = min(uint16_add(self._newest, -self._origin) + 1, self.capacity)
+        start: int | None = None
+        for i in range(hole + 1, span):
+            packet = self._packets[(self._origin + i) % self.capacity]
+            if packet is None:
+                start = None
+            elif start is None:
+                if starts_vp8_frame(packet.payload) and is_vp8_keyframe(packet._data):  # type: ignore[attr-defined]
+                    start, timestamp = i, packet.timestamp
+            elif packet.timestamp != timestamp:
+                return start
         return None
 
     def _skip(self, hole: int) -> bool:
@@ -517,6 +555,8 @@ def _check_aiortc() -> None:
     uses(RTCRtpSender, "send", _SENDER_STARTED, "_run_rtp")
     uses(RTCRtpSender, "_run_rtp", "_next_encoded_frame")
     uses(RTCRtpSender, "_next_encoded_frame", "get_encoder", "encode", "pack")
+    # `_send_keyframe` (what a PLI or FIR calls) makes the next encode a keyframe.
+    uses(RTCRtpSender, "_send_keyframe", "_RTCRtpSender__force_keyframe")
     uses(Vp8Encoder, "encode", "_packetize")
     uses(Vp8Encoder, "pack", "_packetize")
     # Receiver: `receive` starts `decoder_worker` in a thread it keeps; the worker calls the module's

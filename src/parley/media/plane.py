@@ -6,7 +6,8 @@ One API connection and one Janus session per server; per device, one VideoRoom p
 never sees a key; it forwards the frames the devices already encrypted.
 
 A publisher counts as up only when Janus reports `webrtcup` for it: subscribing earlier gets
-428 "No such feed". The plane reports that moment through `on_published`.
+428 "No such feed". The plane reports that moment through `on_published`, and the moment a
+subscription is up through `on_subscribed`: its publisher should send a keyframe then.
 
 When Janus restarts every handle dies; `reconnect` opens a new session and forgets them, and the
 rooms ask their devices to publish again.
@@ -63,6 +64,7 @@ class JanusMediaPlane:
         self._mids: dict[int, tuple[str, ...]] = {}  # per feed: its streams, as Janus names them
         self._subscribers: dict[tuple[int, int], VideoRoomSubscriber] = {}
         self.on_published: Callable[[int], Coroutine[Any, Any, None]] | None = None
+        self.on_subscribed: Callable[[int, int], Coroutine[Any, Any, None]] | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
 
     async def connect(self) -> None:
@@ -152,11 +154,19 @@ class JanusMediaPlane:
             raise _media_error(e, "moderating a channel") from e
 
     def _publisher_event(self, feed: int, event: HandleEvent) -> None:
-        """Runs in the Janus reader task: must not block, so the callback gets its own task."""
         if isinstance(event, WebrtcUp) and self.on_published is not None:
-            task = asyncio.get_running_loop().create_task(self.on_published(feed))
-            self._callbacks.add(task)
-            task.add_done_callback(self._callbacks.discard)
+            self._call_back(self.on_published(feed))
+
+    def _subscriber_event(self, subscriber: int, feed: int, event: HandleEvent) -> None:
+        if isinstance(event, WebrtcUp) and self.on_subscribed is not None:
+            self._call_back(self.on_subscribed(subscriber, feed))
+
+    def _call_back(self, callback: Coroutine[Any, Any, None]) -> None:
+        """Handle events run in the Janus reader task, which must not block: each callback gets its
+        own task."""
+        task = asyncio.get_running_loop().create_task(callback)
+        self._callbacks.add(task)
+        task.add_done_callback(self._callbacks.discard)
 
     async def subscribe(self, room: int, subscriber: int, feed: int) -> str:
         session, _ = self._need()
@@ -167,6 +177,7 @@ class JanusMediaPlane:
                     await old.handle.detach()
             handle = await VideoRoomSubscriber.attach(session)
             self._subscribers[(subscriber, feed)] = handle
+            handle.handle.add_listener(lambda event: self._subscriber_event(subscriber, feed, event))
             offer = await handle.join(room, [StreamRequest(feed=feed)])
         except JanusException as e:
             raise _media_error(e, "subscribing") from e

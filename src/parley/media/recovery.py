@@ -1,7 +1,7 @@
 """How a video receiver gets its picture back after loss: when to give up on a packet, when to ask for a
 keyframe, and which frames not to decode. Sans-IO, the clock passed in.
 
-A lost RTP packet is asked for again (NACK; Janus keeps what it sent for half a second and resends it).
+A lost RTP packet is asked for again (NACK; Janus keeps what it sent for a second and resends it).
 aiortc NACKs a hole once, when it appears; when that NACK or its resend is lost too, its jitter buffer
 waits for the packet for ever: it hands out no frame until 512 more packets have arrived (tens of seconds
 of low-rate video), then hands out frames assembled across the hole, which fail to decrypt. `Resends`
@@ -35,7 +35,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 __all__ = [
+    "AIORTC_REPORT_INTERVAL",
     "GAP_PATIENCE",
+    "JANUS_REPORT_INTERVAL",
     "REQUEST_INTERVAL",
     "RETRY_AFTER",
     "Action",
@@ -52,9 +54,19 @@ __all__ = [
 # outlives it is most likely one Janus never received: Janus NACKs a publisher once per lost packet, and
 # after that only a keyframe helps, so waiting longer would only lengthen the freeze.
 GAP_PATIENCE = 0.45
-# s: how long after a NACK a packet still missing is asked for again, at least. Janus 1.1 ignores a NACK
-# for a packet it resent very recently (up to 200 ms before, depending on the version).
+# s: how long after a NACK a packet still missing is asked for again, whatever the path's round trip.
+# Janus 1.1 ignores a NACK for a packet it resent very recently (up to 200 ms before, depending on the
+# version), and keeps what it sent for a second: on a 600 ms path, a NACK sent again only once the first
+# resend was overdue would reach Janus after the packet is gone, so one lost NACK or resend would lose
+# the packet for good. Asking again before the first answer could come costs at most a duplicate resend.
 RETRY_AFTER = 0.25
+# s: how long after a subscription's first packet Janus may still have nothing to resend. Janus keeps
+# what it sends a subscriber only once a receiver report has given it the round trip: its first sender
+# report goes out within a second (`JANUS_REPORT_INTERVAL`), aiortc's report answering it within 1.5 s
+# more, and the report still has to cross the path. A packet lost before then is lost for good: only a
+# keyframe mends it, so a hole then asks for one after `GAP_PATIENCE` while it still waits for a resend.
+JANUS_REPORT_INTERVAL = 1.0
+AIORTC_REPORT_INTERVAL = 1.5
 # s: how long a NACK's time is kept to time the resend that answers it.
 _SAMPLE_HORIZON = 3.0
 
@@ -130,40 +142,54 @@ class Resends:
     """One receiver's missing packets: when each was last asked for, when to ask again, when to give up.
 
     The shell reports what it asks for (`asked`) and each packet that arrives (`arrived`); a packet that
-    arrives after being asked for times a resend, and the smoothed `rtt` sets both how soon to ask again
-    and how long to wait at all."""
+    arrives after being asked for times a resend (from its first NACK: later ones go out before the answer
+    to the first can come), and the smoothed `rtt` sets how long to wait at all. `rtt` may start as the
+    path's round trip measured otherwise (the signalling connection's): the first hole of a 600 ms path
+    would otherwise be given up before its resend could come."""
 
-    rtt: float | None = None  # s, smoothed time from a NACK to the resend it brought
-    _asked: dict[int, float] = field(default_factory=dict)  # sequence number -> last asked
+    rtt: float | None = None  # s, smoothed time from a packet's first NACK to its arrival
+    _resending: bool = False  # a resend has come: the sender keeps what it sent
+    _start: float | None = None  # when the first packet arrived
+    _asked: dict[int, float] = field(default_factory=dict)  # sequence number -> last asked, still missing
     _first: dict[int, float] = field(default_factory=dict)  # sequence number -> first asked, still missing
-
-    @property
-    def retry_after(self) -> float:
-        return RETRY_AFTER if self.rtt is None else max(RETRY_AFTER, 1.5 * self.rtt)
+    _timed: dict[int, float] = field(default_factory=dict)  # sequence number -> first asked, to time it
 
     @property
     def patience(self) -> float:
+        """How long a hole is waited for at least."""
         return GAP_PATIENCE if self.rtt is None else max(GAP_PATIENCE, 2.5 * self.rtt)
+
+    def unproven(self, now: float) -> bool:
+        """No resend has come yet, and the sender may still keep nothing to resend (Janus, early in a
+        subscription): a hole may well be lost for good."""
+        reported = JANUS_REPORT_INTERVAL + AIORTC_REPORT_INTERVAL + (self.rtt or 0.0)
+        return not self._resending and (self._start is None or now - self._start < reported)
 
     def asked(self, sequence_numbers: Iterable[int], now: float) -> None:
         """A NACK for these went out."""
         for seq in sequence_numbers:
             self._asked[seq] = now
             self._first.setdefault(seq, now)
+            self._timed.setdefault(seq, now)
 
     def arrived(self, sequence_number: int, now: float) -> None:
         """A packet arrived; if it was asked for, it times a resend."""
+        if self._start is None:
+            self._start = now
         self._first.pop(sequence_number, None)
-        asked = self._asked.pop(sequence_number, None)
+        self._asked.pop(sequence_number, None)
+        asked = self._timed.pop(sequence_number, None)
         if asked is not None:
             sample = now - asked
+            self._resending = True
             self.rtt = sample if self.rtt is None else 0.875 * self.rtt + 0.125 * sample
 
     def due(self, now: float) -> bool:
-        """Some packet still worth asking for was last asked for `retry_after` ago."""
-        retry, patience = self.retry_after, self.patience
+        """Some packet still worth asking for was last asked for `RETRY_AFTER` ago."""
+        patience = self.patience
         return any(
-            now - self._asked[seq] >= retry and now - first < patience for seq, first in self._first.items()
+            now - self._asked[seq] >= RETRY_AFTER and now - first < patience
+            for seq, first in self._first.items()
         )
 
     def given_up(self, now: float) -> list[int]:
@@ -172,15 +198,16 @@ class Resends:
         patience = self.patience
         gone = [seq for seq, first in self._first.items() if now - first >= patience]
         for seq in gone:
-            del self._first[seq]
-        for seq in [s for s, t in self._asked.items() if now - t >= _SAMPLE_HORIZON]:
-            del self._asked[seq]
+            del self._first[seq], self._asked[seq]
+        for seq in [s for s, t in self._timed.items() if now - t >= _SAMPLE_HORIZON]:
+            del self._timed[seq]
         return gone
 
     def forget(self, sequence_numbers: Iterable[int]) -> None:
         """No longer missing as far as the caller is concerned (it stopped tracking them)."""
         for seq in sequence_numbers:
             self._first.pop(seq, None)
+            self._asked.pop(seq, None)
 
 
 @dataclass
@@ -188,6 +215,15 @@ class GapPatience:
     """How long one receiver's jitter buffer has been held up by a missing packet."""
 
     _since: float | None = None
+    _hurried: bool = False
+
+    def hurry(self, now: float) -> bool:
+        """Held up `GAP_PATIENCE` already by a hole that may be lost for good (`Resends.unproven`):
+        True once per hole, to ask for a keyframe while still waiting for the resend."""
+        if self._hurried or self._since is None or now - self._since < GAP_PATIENCE:
+            return False
+        self._hurried = True
+        return True
 
     def held(self, now: float, patience: float = GAP_PATIENCE) -> bool:
         """The buffer has packets after a hole and hands out no frame; True: stop waiting for the hole
@@ -199,6 +235,7 @@ class GapPatience:
     def flowing(self) -> None:
         """No hole holds frames back (any more)."""
         self._since = None
+        self._hurried = False
 
 
 def starts_vp8_frame(payload: bytes) -> bool:

@@ -221,6 +221,20 @@ class MediaResetOp(Model):
     d: MediaResetData
 
 
+class KeyframeData(Model):
+    subscriber: UserId
+
+
+class KeyframeOp(Model):
+    """A subscription to this device's feed just came up: send a video keyframe now. The new
+    subscriber can decode nothing before one, and Janus paces its own keyframe requests to a
+    publisher (one a second), which on a long path would cost a late subscriber its picture for
+    over two seconds."""
+
+    op: Literal["keyframe"] = "keyframe"
+    d: KeyframeData
+
+
 class HeartbeatAckData(Model):
     nonce: Annotated[int, Field(ge=0)]
 
@@ -409,6 +423,7 @@ ParleyServerOp = Annotated[
     | PublishAnswerOp
     | SubscribeOfferOp
     | MediaResetOp
+    | KeyframeOp
     | HeartbeatAckOp
     | OkOp
     | ErrorOp

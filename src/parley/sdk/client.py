@@ -74,6 +74,7 @@ from parley.media.frame_transform import (
     SenderStats,
     attach_receiver_transform,
     attach_sender_transform,
+    send_keyframe,
 )
 from parley.media.sources import samples_of
 from parley.protocol.base import Model, ProtocolError
@@ -124,6 +125,7 @@ from parley.protocol.server_ops import (
     ErrorOp,
     HeartbeatAckOp,
     IdentityOp,
+    KeyframeOp,
     LobbyDevice,
     LobbyJoinedOp,
     LobbyLeftOp,
@@ -160,6 +162,9 @@ from parley.sdk.requests import REQUEST_TIMEOUT, Disconnected, RequestRefused, R
 log = logging.getLogger(__name__)
 
 KEEP_FRAMES = 30  # decoded frames kept per remote feed and kind, for callers to inspect
+# s between the two keyframes a publisher sends when a subscription to it comes up: apart enough that
+# one loss burst does not take both, close enough that the second still comes well within 2 s.
+KEYFRAME_REPEAT = 0.3
 
 Answer = TypeVar("Answer", bound=Model)
 # The ops that answer requests: each settles the request its id names, if that one still waits.
@@ -294,6 +299,8 @@ class ParleyClient:
         self.unreadable = 0  # text frames from the server that are no op this client reads: dropped
         self.admitted = asyncio.Event()
         self.publisher: RTCPeerConnection | None = None
+        self.keyframes_sent = 0  # at the server's request (a subscription to this feed came up)
+        self._keyframe_repeat: asyncio.TimerHandle | None = None
         self.publish_error: ParleyError | None = None  # why publishing on admission failed, if it did
         self.publish_stats: dict[str, SenderStats] = {}
         self._ws: websockets.ClientConnection | None = None
@@ -360,6 +367,9 @@ class ParleyClient:
             await self._ws.close()
             raise
         self._ready = ready
+        # Times the path to the server (the connection's `latency`, which its keepalive pings keep up to
+        # date): a video receiver waits for resends by it until resends time the media path itself.
+        await self._ws.ping()
         self._signature_key = key
         self.listening = self._initial_channel()
         self.member = DaveMember(self.user_id, self.summit.channel_id, key, self._alarm)
@@ -764,6 +774,8 @@ class ParleyClient:
             self._on_roster(op.d)
         elif isinstance(op, MediaResetOp):
             self._media_reset()
+        elif isinstance(op, KeyframeOp):
+            self._send_keyframe()
         elif isinstance(op, AdmittedOp):
             self._on_admitted()
         elif isinstance(op, CourseOp):
@@ -982,6 +994,34 @@ class ParleyClient:
                 raise
             # Dropped (the device left) while its connection was being set up: closed under us.
 
+    def _send_keyframe(self) -> None:
+        """A subscription to this device's feed came up: its subscriber decodes from a keyframe. Two,
+        `KEYFRAME_REPEAT` apart: Janus keeps nothing to resend to a new subscription until it has timed
+        its round trip (a second or more after it starts), so a packet of the first keyframe lost on
+        the way is lost for good, and asking again takes two round trips more. Subscriptions that come
+        up together (a device joining) share them: the repeat still to come serves a new one too."""
+        if self._keyframe_repeat is not None:
+            self._keyframe_repeat.cancel()
+        else:
+            self._keyframes_now()
+        self._keyframe_repeat = asyncio.get_running_loop().call_later(KEYFRAME_REPEAT, self._repeat_keyframe)
+
+    def _repeat_keyframe(self) -> None:
+        self._keyframe_repeat = None
+        self._keyframes_now()
+
+    def _keyframes_now(self) -> None:
+        pc = self.publisher
+        for sender in pc.getSenders() if pc is not None else ():
+            if sender.kind == "video" and sender.track is not None:
+                send_keyframe(sender)
+                self.keyframes_sent += 1
+
+    def _round_trip(self) -> float | None:
+        """The signalling connection's last measured round trip (s); None before its first pong."""
+        latency = self._ws.latency if self._ws is not None else 0.0
+        return latency if latency > 0 else None
+
     async def _accept_offer(self, feed: RemoteFeed, sdp: str) -> str:
         """A peer connection for the feed, from Janus's offer; the answer to send back."""
         member = self.member
@@ -995,7 +1035,9 @@ class ParleyClient:
         def on_track(track: MediaStreamTrack) -> None:
             media = Media.VIDEO if track.kind == "video" else Media.AUDIO
             receiver = next(r for r in pc.getReceivers() if r.track is track)
-            feed.stats[media.value] = attach_receiver_transform(receiver, _opener(member, feed.feed, media))
+            feed.stats[media.value] = attach_receiver_transform(
+                receiver, _opener(member, feed.feed, media), round_trip=self._round_trip()
+            )
             feed.readers.append(asyncio.ensure_future(self._consume(feed, track, media)))
 
         await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))

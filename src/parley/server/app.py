@@ -77,11 +77,17 @@ class ServerState:
         self.rooms: dict[str, Room] = {}
         self._lock = asyncio.Lock()
         media.on_published = self._published
+        media.on_subscribed = self._subscribed
 
     async def _published(self, user_id: int) -> None:
         for room in self.rooms.values():
             if user_id in room.devices:
                 await room.published(user_id)
+
+    async def _subscribed(self, subscriber: int, feed: int) -> None:
+        for room in self.rooms.values():
+            if subscriber in room.devices:
+                await room.subscribed(subscriber, feed)
 
     async def summit_for(self, summit_id: str) -> Summit | None:
         return await asyncio.to_thread(self.store.get_summit, summit_id)

@@ -75,12 +75,14 @@ class MediaPlane(Protocol):
     """Janus, as the room uses it (parley.media.plane.JanusMediaPlane).
 
     `on_published(feed)` is called when a device's published media is up at Janus: only then can
-    others subscribe to it. `publish(..., forward=False)` answers only once every stream Janus
+    others subscribe to it; `on_subscribed(subscriber, feed)` when a subscription is up (its
+    publisher is asked for a keyframe). `publish(..., forward=False)` answers only once every stream Janus
     holds for the feed is muted (`forward_audio` with False); it leaves nothing published when it
     cannot.
     """
 
     on_published: Callable[[int], Coroutine[Any, Any, None]] | None
+    on_subscribed: Callable[[int, int], Coroutine[Any, Any, None]] | None
 
     async def open_room(self, room: int) -> None: ...
     async def publish(
@@ -373,6 +375,9 @@ class Room:
 
     async def published(self, user_id: int) -> None:
         await self._perform(self.policy.published(user_id))
+
+    async def subscribed(self, subscriber: int, feed: int) -> None:
+        await self._perform(self.policy.subscribed(subscriber, feed))
 
     async def subscribe(self, device: Device, feed: int) -> str:
         self.policy.subscribe(device.attendee, feed)

@@ -64,6 +64,8 @@ from parley.protocol.server_ops import (
     ErrorData,
     ErrorOp,
     IdentityOp,
+    KeyframeData,
+    KeyframeOp,
     LobbyDevice,
     LobbyJoinedData,
     LobbyJoinedOp,
@@ -102,6 +104,7 @@ RoomOp = (
     | RosterOp
     | BoothsOp
     | MediaResetOp
+    | KeyframeOp
     | ErrorOp
     | IdentityOp
     | RecordOp
@@ -622,6 +625,13 @@ class RoomPolicy:
             raise PolicyError(ErrorCode.NO_SUCH_FEED, f"device {feed} is not publishing in this summit")
         if by.role is Role.PRESS and source.role is Role.PRESS:
             raise PolicyError(ErrorCode.FORBIDDEN, "the press hears the floor only")
+
+    def subscribed(self, subscriber: int, feed: int) -> Effects:
+        """A subscription is up at Janus: its publisher is asked for a keyframe (`KeyframeOp`), if
+        both are still here (either may have left while the subscription came up)."""
+        if subscriber not in self.devices or feed not in self.devices:
+            return []
+        return [Send(feed, KeyframeOp(d=KeyframeData(subscriber=subscriber)))]
 
     def media_reset(self) -> Effects:
         """Janus restarted (the shell has reopened the room): nothing is published or forwarded

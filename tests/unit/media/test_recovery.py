@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import av
 import numpy as np
+import pytest
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add
+from av.video.frame import PictureType
 
 from parley.media.frame_transform import _FrameAfterLoss, _RecoveringJitterBuffer, _ResendingNackGenerator
 from parley.media.recovery import (
+    AIORTC_REPORT_INTERVAL,
     GAP_PATIENCE,
+    JANUS_REPORT_INTERVAL,
     REQUEST_INTERVAL,
     RETRY_AFTER,
     Action,
@@ -102,10 +106,10 @@ def test_a_hole_is_waited_for_for_the_patience_then_given_up_on_and_the_wait_sta
 def test_a_packet_still_missing_is_asked_for_again_until_the_patience_runs_out() -> None:
     resends = Resends()
     resends.asked([7, 8], now=0.0)
+    resends.arrived(8, now=0.05)
     assert not resends.due(RETRY_AFTER / 2)
     assert resends.due(RETRY_AFTER)
-    resends.asked([7, 8], now=RETRY_AFTER)
-    resends.arrived(8, now=RETRY_AFTER + 0.05)
+    resends.asked([7], now=RETRY_AFTER)
     assert not resends.due(RETRY_AFTER + 0.1)
     assert resends.given_up(GAP_PATIENCE - 0.01) == []
     assert resends.given_up(GAP_PATIENCE) == [7]
@@ -114,14 +118,52 @@ def test_a_packet_still_missing_is_asked_for_again_until_the_patience_runs_out()
 
 def test_resends_that_arrive_set_how_long_to_wait_on_a_slow_path() -> None:
     resends = Resends()
-    assert (resends.retry_after, resends.patience) == (RETRY_AFTER, GAP_PATIENCE)
+    assert resends.patience == GAP_PATIENCE
     for seq in range(40):  # a satellite path: each resend comes 0.6 s after its NACK
         resends.asked([seq], now=seq)
         resends.arrived(seq, now=seq + 0.6)
     assert resends.rtt is not None and abs(resends.rtt - 0.6) < 0.01
-    assert resends.retry_after > 0.6 and resends.patience > 1.2
+    assert resends.patience > 1.2
     resends.arrived(1000, now=50.0)  # a packet never asked for times nothing
     assert abs(resends.rtt - 0.6) < 0.01
+
+
+def test_on_a_slow_path_a_packet_is_asked_for_again_before_its_first_resend_could_come() -> None:
+    """Janus keeps what it sent for a second: waiting for the first answer on a 600 ms path would leave
+    no time for a second NACK to find the packet."""
+    resends = Resends(rtt=0.6)
+    resends.asked([5], now=0.0)
+    assert resends.due(RETRY_AFTER)
+    resends.asked([5], now=RETRY_AFTER)
+    resends.arrived(5, now=0.6)  # the first NACK's resend: timed from the first NACK, not the second
+    assert resends.rtt == pytest.approx(0.6)
+    assert not resends.due(1.0)
+
+
+def test_a_hole_early_in_a_stream_asks_for_a_keyframe_while_it_waits_for_the_resend() -> None:
+    """Janus keeps nothing to resend to a new subscription until a receiver report has given it the round
+    trip: a hole in the stream's first seconds may be lost for good, so it asks for a keyframe after
+    `GAP_PATIENCE`, once, and still waits as long as the path needs for the resend."""
+    resends = Resends(rtt=0.6)
+    assert resends.patience == pytest.approx(1.5)
+    resends.arrived(1, now=10.0)  # the stream's first packet
+    assert resends.unproven(11.0)
+    gap = GapPatience()
+    assert not gap.held(11.0, resends.patience) and not gap.hurry(11.0)
+    assert not gap.hurry(11.0 + GAP_PATIENCE - 0.01)
+    assert gap.hurry(11.0 + GAP_PATIENCE + 0.01) and not gap.hurry(11.0 + GAP_PATIENCE + 0.1)  # once
+    assert not gap.held(11.0 + 1.4, resends.patience)
+    gap.flowing()  # the resend came
+    gap.held(12.0)
+    assert gap.hurry(12.0 + GAP_PATIENCE + 0.01)  # the next hole asks again
+
+    reported = 10.0 + JANUS_REPORT_INTERVAL + AIORTC_REPORT_INTERVAL + 0.6
+    assert not resends.unproven(reported + 0.01)  # by now Janus keeps what it sends
+    resent = Resends(rtt=0.6)  # as a resend that came says, however early
+    resent.arrived(1, now=0.0)
+    resent.asked([2], now=0.1)
+    resent.arrived(2, now=0.7)
+    assert not resent.unproven(1.0)
 
 
 def test_a_resend_after_the_give_up_still_times_the_path() -> None:
@@ -200,11 +242,32 @@ def test_the_jitter_buffer_waits_as_aiortc_does_while_the_resend_may_still_come(
     assert then is not None and then.data == frame_data(packets, 1)
 
 
+def test_a_whole_keyframe_after_a_hole_is_handed_out_at_once() -> None:
+    clock = SteppedClock()
+    buffer = _RecoveringJitterBuffer(512, Resends(), clock=clock)
+    frames = encoded_frames(6, keyframes=frozenset({3}))
+    assert [is_vp8_keyframe(f) for f in frames] == [True, False, False, True, False, False]
+    packets = rtp_packets(frames)
+    lost = next(p for i, p in packets if i == 1 and not starts_vp8_frame(p.payload))  # inside frame 1
+    emitted = []
+    for _, packet in packets:
+        if packet is not lost:  # no time passes: the patience has nothing to do with it
+            emitted.append(buffer.add(packet)[1])
+    handed = [f for f in emitted if f is not None]
+    assert [f.data for f in handed] == [
+        frame_data(packets, 0),
+        frame_data(packets, 3),
+        frame_data(packets, 4),
+    ]
+    assert not any(isinstance(f, _FrameAfterLoss) for f in handed)  # a keyframe needs no request
+
+
 # -- helpers ------------------------------------------------------------------------------------------
 
 
-def encoded_frames(count: int) -> list[bytes]:
-    """Real VP8 frames of noise (which compresses badly), large enough to take several RTP packets each."""
+def encoded_frames(count: int, keyframes: frozenset[int] = frozenset()) -> list[bytes]:
+    """Real VP8 frames of noise (which compresses badly), large enough to take several RTP packets each;
+    the first and those in `keyframes` are keyframes."""
     noise, codec = np.random.default_rng(7), av.CodecContext.create("libvpx", "w")
     codec.width, codec.height, codec.pix_fmt = 320, 240, "yuv420p"
     codec.bit_rate, codec.options = 4_000_000, {"deadline": "realtime", "lag-in-frames": "0"}
@@ -215,6 +278,8 @@ def encoded_frames(count: int) -> list[bytes]:
         )
         frame = frame.reformat(format="yuv420p")
         frame.pts = i
+        if i in keyframes:
+            frame.pict_type = PictureType.I  # libvpx makes a keyframe
         frames.append(b"".join(bytes(p) for p in codec.encode(frame)))
     return frames
 

@@ -34,6 +34,7 @@ class SlowOpeningFakeMediaPlane:
     """Stands in for Janus: opening the room takes a few turns of the loop; nothing else is asked."""
 
     on_published: Callable[[int], Coroutine[Any, Any, None]] | None = None
+    on_subscribed: Callable[[int, int], Coroutine[Any, Any, None]] | None = None
 
     async def open_room(self, room: int) -> None:
         for _ in range(3):

@@ -49,6 +49,7 @@ class RecordingFakeMediaPlane:
     feed belongs to, so the fake can count the voices of each channel after every request."""
 
     on_published: Callable[[int], Coroutine[Any, Any, None]] | None = None
+    on_subscribed: Callable[[int, int], Coroutine[Any, Any, None]] | None = None
 
     def __init__(self) -> None:
         self.calls: list[Call] = []

@@ -27,6 +27,7 @@ class IdleFakeMediaPlane:
     """Stands in for Janus: every request succeeds at once."""
 
     on_published: Callable[[int], Coroutine[Any, Any, None]] | None = None
+    on_subscribed: Callable[[int, int], Coroutine[Any, Any, None]] | None = None
 
     async def open_room(self, room: int) -> None:
         pass

@@ -19,6 +19,7 @@ from parley.protocol.server_ops import (
     ClockWarningOp,
     CourseOp,
     ErrorOp,
+    KeyframeOp,
     LobbyJoinedOp,
     LobbyLeftOp,
     RosterOp,
@@ -215,6 +216,17 @@ def test_the_host_refusing_a_waiting_device_ends_its_stay_and_tells_the_host() -
     assert errors(refused) == [(NORTH_DELEGATE, "admission_refused")]
     assert kinds(refused) == ["Log", "Close", "StopSending"]  # it never had keys or media
     assert told(refused, LobbyLeftOp) == [HOST] and policy.empty is False and not policy.lobby
+
+
+def test_a_subscription_that_comes_up_asks_its_publisher_for_a_keyframe_while_both_are_here() -> None:
+    policy = make_policy(Admission.OPEN)
+    arrive(policy, attendee(HOST, Role.HOST))
+    arrive(policy, attendee(SOUTH_DELEGATE, delegation=SOUTH))
+    ((to, op),) = sent(policy.subscribed(SOUTH_DELEGATE, HOST), KeyframeOp)
+    assert to == HOST and isinstance(op, KeyframeOp) and op.d.subscriber == SOUTH_DELEGATE
+    assert policy.subscribed(SOUTH_DELEGATE, PRESS) == []  # a feed that is not (or no longer) here
+    policy.depart(SOUTH_DELEGATE)
+    assert policy.subscribed(SOUTH_DELEGATE, HOST) == []  # the subscriber left while it came up
 
 
 # -- the press cut -------------------------------------------------------------------------------

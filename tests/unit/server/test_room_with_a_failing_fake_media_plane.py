@@ -25,6 +25,7 @@ class FailingMediaPlane:
     """Stands in for Janus being down: every request fails as JanusMediaPlane reports it."""
 
     on_published: Callable[[int], Coroutine[Any, Any, None]] | None = None
+    on_subscribed: Callable[[int, int], Coroutine[Any, Any, None]] | None = None
 
     async def open_room(self, room: int) -> None:
         raise MediaError(ErrorCode.MEDIA_UNAVAILABLE, "opening the summit's media room: not available")

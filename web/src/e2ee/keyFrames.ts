@@ -54,7 +54,8 @@ export class ReceiverKeyFrames {
 export class SenderKeyFrames {
   private flowing = false;
   private epoch: string | null = null;
-  private pending = false;
+  /** Key frames still to make, each at least the interval after the one before. */
+  private pending = 0;
   private lastMade = -Infinity;
 
   constructor(private readonly intervalMs = KEY_FRAME_INTERVAL_MS) {}
@@ -68,12 +69,21 @@ export class SenderKeyFrames {
       this.flowing = false;
       return false;
     }
-    if (!this.flowing || epoch !== this.epoch) this.pending = true;
+    if (!this.flowing || epoch !== this.epoch) this.pending = Math.max(this.pending, 1);
     this.flowing = true;
     this.epoch = epoch;
-    if (!this.pending || now - this.lastMade < this.intervalMs) return false;
-    this.pending = false;
+    if (this.pending === 0 || now - this.lastMade < this.intervalMs) return false;
+    this.pending -= 1;
     this.lastMade = now;
     return true;
+  }
+
+  /**
+   * The server says a subscription to this track came up: two key frames, the interval apart. The
+   * media server keeps nothing to resend to a new subscription until it has timed its round trip
+   * (a second or more), so a packet of the first one lost on the way is lost for good.
+   */
+  subscribed(): void {
+    this.pending = Math.max(this.pending, 2);
   }
 }

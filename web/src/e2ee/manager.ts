@@ -141,6 +141,11 @@ export class E2eeManager {
     this.generation += 1;
   }
 
+  /** The server's `keyframe`: a subscription to this device's video came up. */
+  keyFrame(): void {
+    this.post({ kind: 'keyFrame' });
+  }
+
   /** Every roster op: the worker holds the key group against it. */
   setRoster(devices: RosterDevice[], people: RosterPerson[]): void {
     this.post({ kind: 'roster', generation: this.generation, devices, people });

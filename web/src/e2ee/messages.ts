@@ -113,6 +113,11 @@ export interface CloseMessage {
   generation: number;
 }
 
+/** A subscription to this device's video came up (the server's `keyframe`): the video senders make key frames. */
+export interface KeyFrameMessage {
+  kind: 'keyFrame';
+}
+
 export interface PairwiseCodeRequest {
   kind: 'pairwiseCode';
   id: number;
@@ -204,6 +209,7 @@ export type MainToWorker =
   | DaveJsonMessage
   | RosterMessage
   | CloseMessage
+  | KeyFrameMessage
   | PairwiseCodeRequest
   | KeyProofRequest
   | IdentityStartMessage

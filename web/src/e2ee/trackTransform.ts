@@ -121,7 +121,13 @@ export class TrackTransform {
     private readonly stats: FrameStats,
   ) {}
 
-  start(): void {
+  /** A subscription to this (sending, video) track came up: its receiver starts from a key frame. */
+  subscribed(): void {
+    this.senderKeyFrames.subscribed();
+  }
+
+  /** Runs the transform; settles when its streams end (the sender or receiver went away). */
+  start(): Promise<void> {
     const transform = new TransformStream<EncodedFrame, EncodedFrame>({
       transform: (frame, controller) => {
         try {
@@ -133,7 +139,7 @@ export class TrackTransform {
       },
     });
     // The streams end when the sender or receiver goes away (its peer connection closed).
-    this.transformer.readable
+    return this.transformer.readable
       .pipeThrough(transform)
       .pipeTo(this.transformer.writable as WritableStream<EncodedFrame>) // lib.webworker types it WritableStream<any>
       .catch(() => undefined);

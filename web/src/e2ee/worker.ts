@@ -57,6 +57,8 @@ let guard: IdentityGuard | null = null;
 let generation = -1;
 let lastSnapshot = '';
 const stats = new FrameStats();
+/** This device's video sender transforms, while their streams run: the server's `keyframe` reaches them. */
+const videoSenders = new Set<TrackTransform>();
 
 /** davey takes Node-style Buffers: views over the same bytes. */
 function asBuffers(pair: SigningKeyPair): SigningKeyPair {
@@ -172,6 +174,9 @@ async function handle(message: MainToWorker): Promise<void> {
       guard?.setRoster(message.people);
       publishSnapshot();
       return;
+    case 'keyFrame':
+      for (const sender of videoSenders) sender.subscribed();
+      return;
     case 'close':
       if (message.generation !== generation) return;
       member?.dispose();
@@ -285,7 +290,13 @@ scope.onrtctransform = (event: RTCTransformEvent) => {
     post({ kind: 'error', generation, detail: err instanceof Error ? err.message : String(err) });
     return;
   }
-  new TrackTransform(transformer, options, () => member, stats).start();
+  const transform = new TrackTransform(transformer, options, () => member, stats);
+  if (options.kind === 'encrypt' && options.mediaKind === 'video') {
+    videoSenders.add(transform);
+    void transform.start().then(() => videoSenders.delete(transform));
+  } else {
+    void transform.start();
+  }
 };
 
 setInterval(() => {

@@ -31,6 +31,7 @@ export declare const serverOps: {
   readonly "enrollment_request": Validator<wire.EnrollmentRequestOp>;
   readonly "error": Validator<wire.ErrorOp>;
   readonly "heartbeat_ack": Validator<wire.HeartbeatAckOp>;
+  readonly "keyframe": Validator<wire.KeyframeOp>;
   readonly "lobby_joined": Validator<wire.LobbyJoinedOp>;
   readonly "lobby_left": Validator<wire.LobbyLeftOp>;
   readonly "media_reset": Validator<wire.MediaResetOp>;

@@ -212,6 +212,7 @@ export interface ParleyWire {
         | PublishAnswerOp
         | SubscribeOfferOp
         | MediaResetOp
+        | KeyframeOp
         | HeartbeatAckOp
         | OkOp
         | ErrorOp
@@ -735,6 +736,19 @@ export interface MediaResetOp {
 export interface MediaResetData {
   reason: string;
 }
+/**
+ * A subscription to this device's feed just came up: send a video keyframe now. The new
+ * subscriber can decode nothing before one, and Janus paces its own keyframe requests to a
+ * publisher (one a second), which on a long path would cost a late subscriber its picture for
+ * over two seconds.
+ */
+export interface KeyframeOp {
+  op: "keyframe";
+  d: KeyframeData;
+}
+export interface KeyframeData {
+  subscriber: number;
+}
 export interface HeartbeatAckOp {
   id?: number | null;
   op: "heartbeat_ack";
@@ -931,7 +945,7 @@ export interface PrepareEpochData {
 }
 
 /** The named ops of server_op (one member per op). */
-export type ServerOp = AdmittedOp | AttestationOp | BoothsOp | CertificateOp | ClockWarningOp | CourseOp | EnrollmentRequestOp | ErrorOp | HeartbeatAckOp | LobbyJoinedOp | LobbyLeftOp | MediaResetOp | OkOp | PinsOp | PublishAnswerOp | ReadyOp | RecordEntriesOp | RecordEntryOp | RecordGrantOp | RecordHeadOp | RecordStateOp | RevocationsOp | RosterOp | SignersOp | SubscribeOfferOp;
+export type ServerOp = AdmittedOp | AttestationOp | BoothsOp | CertificateOp | ClockWarningOp | CourseOp | EnrollmentRequestOp | ErrorOp | HeartbeatAckOp | KeyframeOp | LobbyJoinedOp | LobbyLeftOp | MediaResetOp | OkOp | PinsOp | PublishAnswerOp | ReadyOp | RecordEntriesOp | RecordEntryOp | RecordGrantOp | RecordHeadOp | RecordStateOp | RevocationsOp | RosterOp | SignersOp | SubscribeOfferOp;
 /** The DAVE JSON ops of server_op (one member per op). */
 export type DaveServerOp = DaveClientsConnect | DaveClientDisconnect | DavePrepareTransition | DaveExecuteTransition | DavePrepareEpoch;
 /** The named ops of device_op (one member per op). */
