@@ -84,14 +84,23 @@ async def test_two_browsers_and_an_sdk_device_see_and_hear_each_other_encrypted(
         await wait_until(lambda: decodes(page_a, s), 40, "browser A to decode the SDK device")
         await wait_until(lambda: decodes(page_b, a), 40, "browser B to decode browser A")
         await wait_until(lambda: decodes(page_b, s), 40, "browser B to decode the SDK device")
-        for page, others in ((page_a, (b, s)), (page_b, (a, s))):
+        names = {b: "browser B", s: "the SDK device", a: "browser A"}
+        for viewer, page, others in (("browser A", page_a, (b, s)), ("browser B", page_b, (a, s))):
             for other in others:
                 # On a WAN a packet lost for good may freeze a picture until its keyframe comes.
-                await wait_until(
-                    partial(picture_moves, page, other),
-                    longest_freeze(wan_profile, 1.0),
-                    f"the picture of {other} to move (not black, not frozen)",
-                )
+                what = f"{viewer}'s picture of {names[other]} to move (not black, not frozen)"
+                try:
+                    await wait_until(
+                        partial(picture_moves, page, other), longest_freeze(wan_profile, 1.0), what
+                    )
+                except AssertionError as e:
+                    tile = page.locator(f'[data-testid="tile"][data-user-id="{other}"]')
+                    quality = await tile.get_by_test_id("tile-quality").get_attribute("title")
+                    seen = await state(page)
+                    raise AssertionError(
+                        f"{e}; {seen['peers'][other]}, {quality},"
+                        f" {seen['decryptFailures']} frames did not decrypt"
+                    ) from None
                 before = (await state(page))["peers"][other]["framesDecoded"]
                 await asyncio.sleep(1)
                 assert (await state(page))["peers"][other]["framesDecoded"] > before  # still rising

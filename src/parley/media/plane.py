@@ -37,6 +37,10 @@ from parley.protocol.errors import ParleyError
 log = logging.getLogger(__name__)
 
 MAX_PUBLISHERS = 64
+# bit/s: the most a device's video may use (Janus tells publishers by REMB). Janus forwards every
+# stream as it comes (no simulcast), so a delegate on a 1 Mbit/s hotel link receives each other
+# device's video at the rate its sender chose: two at this rate, and the voices, still fit.
+VIDEO_BITRATE = 400_000
 ROOM_EXISTS = 427  # VideoRoom's "room already exists"
 
 
@@ -95,7 +99,9 @@ class JanusMediaPlane:
         _, admin = self._need()
         try:
             if not await admin.exists(room):
-                await admin.create_room(room, publishers=MAX_PUBLISHERS, require_e2ee=True)
+                await admin.create_room(
+                    room, publishers=MAX_PUBLISHERS, require_e2ee=True, bitrate=VIDEO_BITRATE
+                )
         except VideoRoomError as e:
             if e.code != ROOM_EXISTS:  # made meanwhile: that is what we wanted
                 raise _media_error(e, "opening the summit's media room") from e
