@@ -203,12 +203,6 @@ class Resends:
             del self._timed[seq]
         return gone
 
-    def forget(self, sequence_numbers: Iterable[int]) -> None:
-        """No longer missing as far as the caller is concerned (it stopped tracking them)."""
-        for seq in sequence_numbers:
-            self._first.pop(seq, None)
-            self._asked.pop(seq, None)
-
 
 @dataclass
 class GapPatience:
