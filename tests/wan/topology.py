@@ -66,6 +66,11 @@ class Site:
         with entered(self.devices.path):
             return socket.socket(socket.AF_INET, kind)
 
+    def narrow_down(self, rate: int) -> None:
+        """From now on the link towards the devices carries `rate` bit/s (as a profile's `down.rate`
+        would have from the start): a hotel's link that fills up in the middle of a call."""
+        self.router.run(["tc", "qdisc", "replace", "dev", f"l{self.number}", "root", *_tbf(Path(rate=rate))])
+
 
 class Wan:
     """Sites joined to this namespace over an impaired path; `close()` takes every one down."""

@@ -328,7 +328,9 @@ class HangupEvent(HandleEvent):
 
 @dataclass(frozen=True)
 class SlowLink(HandleEvent):
-    """Many packets lost on one stream; ``uplink`` means Janus is losing what the peer sends."""
+    """Many packets of one stream lost within a second (more than Janus's ``slowlink_threshold``).
+    ``uplink`` true: the peer's receiver reports lost what Janus sent it (on a subscriber handle,
+    the subscriber's downlink); false: Janus lost what the peer sent."""
 
     mid: str | None
     media_type: str

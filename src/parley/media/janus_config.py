@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parley.media.video_caps import SLOWLINK_THRESHOLD
+
 #: The only address the Janus API listens on: the Parley server is its only client.
 WS_HOST = "127.0.0.1"
 
@@ -164,6 +166,8 @@ class JanusConfig:
             # Keep what was sent to each subscriber long enough that a NACK asked again after a lost
             # resend still finds it (Janus's default, 200 ms, is gone before a second NACK comes).
             "min_nack_queue": MIN_NACK_QUEUE_MS,
+            # Report a stream a subscriber loses much of (`slowlink`): what lowers a feed's video cap.
+            "slowlink_threshold": SLOWLINK_THRESHOLD,
         }
         nat: dict[str, JcfgValue] = {"nice_debug": False, "ignore_mdns": self.ignore_mdns}
         if self.ice_enforce_list is not None:

@@ -9,6 +9,10 @@ A publisher counts as up only when Janus reports `webrtcup` for it: subscribing 
 428 "No such feed". The plane reports that moment through `on_published`, and the moment a
 subscription is up through `on_subscribed`: its publisher should send a keyframe then.
 
+Each feed's video runs at the cap `VideoCaps` keeps (`parley.media.video_caps`): Janus's
+`slowlink` reports on subscriber handles lower it while a receiver keeps losing packets, a timer
+raises it again, and the plane tells the publisher by VideoRoom `configure` (Janus sends REMB).
+
 When Janus restarts every handle dies; `reconnect` opens a new session and forgets them, and the
 rooms ask their devices to publish again.
 """
@@ -21,8 +25,9 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from parley.media.janus_api import HandleEvent, IceCandidate, JanusException, Jsep, WebrtcUp
+from parley.media.janus_api import HandleEvent, IceCandidate, JanusException, Jsep, SlowLink, WebrtcUp
 from parley.media.janus_client import JanusClient, JanusSession
+from parley.media.video_caps import CEILING, VideoCaps
 from parley.media.videoroom import (
     PublishedStream,
     StreamRequest,
@@ -37,10 +42,7 @@ from parley.protocol.errors import ParleyError
 log = logging.getLogger(__name__)
 
 MAX_PUBLISHERS = 64
-# bit/s: the most a device's video may use (Janus tells publishers by REMB). Janus forwards every
-# stream as it comes (no simulcast), so a delegate on a 1 Mbit/s hotel link receives each other
-# device's video at the rate its sender chose: two at this rate, and the voices, still fit.
-VIDEO_BITRATE = 400_000
+CAPS_TICK = 2.0  # s between looks at whether a lowered video cap may rise
 ROOM_EXISTS = 427  # VideoRoom's "room already exists"
 
 
@@ -70,25 +72,39 @@ class JanusMediaPlane:
         self.on_published: Callable[[int], Coroutine[Any, Any, None]] | None = None
         self.on_subscribed: Callable[[int, int], Coroutine[Any, Any, None]] | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
+        self._caps = VideoCaps()
+        self._caps_timer: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         self._client = await JanusClient.connect(self.url, self._secret)
         self._session = await self._client.create_session()
         self._admin = await VideoRoom.attach(self._session)
+        if self._caps_timer is None:
+            self._caps_timer = asyncio.get_running_loop().create_task(self._raise_caps(), name="video-caps")
 
     async def reconnect(self) -> None:
         """After a Janus restart: a new connection and session; the old handles are gone."""
         self._publishers.clear()
         self._mids.clear()
         self._subscribers.clear()
+        self._caps = VideoCaps()
         if self._client:
             with contextlib.suppress(JanusException, OSError):
                 await self._client.close()
         await self.connect()
 
     async def close(self) -> None:
+        if self._caps_timer is not None:
+            self._caps_timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._caps_timer
+            self._caps_timer = None
         if self._client:
             await self._client.close()
+
+    def video_cap(self, feed: int) -> int:
+        """bit/s: the most the feed's video may use now."""
+        return self._caps.cap(feed)
 
     def _need(self) -> tuple[JanusSession, VideoRoom]:
         if self._session is None or self._admin is None:
@@ -99,9 +115,7 @@ class JanusMediaPlane:
         _, admin = self._need()
         try:
             if not await admin.exists(room):
-                await admin.create_room(
-                    room, publishers=MAX_PUBLISHERS, require_e2ee=True, bitrate=VIDEO_BITRATE
-                )
+                await admin.create_room(room, publishers=MAX_PUBLISHERS, require_e2ee=True, bitrate=CEILING)
         except VideoRoomError as e:
             if e.code != ROOM_EXISTS:  # made meanwhile: that is what we wanted
                 raise _media_error(e, "opening the summit's media room") from e
@@ -136,6 +150,8 @@ class JanusMediaPlane:
             publisher.handle.add_listener(lambda event: self._publisher_event(feed, event))
             answer = await publisher.publish(Jsep("offer", offer_sdp, trickle=False), e2ee=True)
             self._mids[feed] = _stream_mids(publisher.streams)
+            if (cap := self._caps.published(room, feed)) < CEILING:
+                await publisher.configure_bitrate(cap)
             if not forward:
                 await self.forward_audio(room, feed, False)
         except (JanusException, MediaError) as e:
@@ -166,6 +182,33 @@ class JanusMediaPlane:
     def _subscriber_event(self, subscriber: int, feed: int, event: HandleEvent) -> None:
         if isinstance(event, WebrtcUp) and self.on_subscribed is not None:
             self._call_back(self.on_subscribed(subscriber, feed))
+        elif isinstance(event, SlowLink) and event.uplink:
+            now = asyncio.get_running_loop().time()
+            if (cap := self._caps.slow(subscriber, feed, event.media_type, now)) is not None:
+                log.info(
+                    "feed %d: video capped at %d bit/s (device %d keeps losing packets)",
+                    feed,
+                    cap,
+                    subscriber,
+                )
+                self._call_back(self._set_cap(feed, cap))
+
+    async def _set_cap(self, feed: int, cap: int) -> None:
+        publisher = self._publishers.get(feed)
+        if publisher is None:
+            return
+        try:
+            await publisher.configure_bitrate(cap)
+        except JanusException as e:  # the feed went meanwhile, or Janus did: its next publish starts afresh
+            log.info("feed %d: the video cap was not applied: %s", feed, e)
+
+    async def _raise_caps(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(CAPS_TICK)
+            for feed, cap in self._caps.tick(loop.time()):
+                log.info("feed %d: video cap raised to %d bit/s", feed, cap)
+                await self._set_cap(feed, cap)
 
     def _call_back(self, callback: Coroutine[Any, Any, None]) -> None:
         """Handle events run in the Janus reader task, which must not block: each callback gets its
@@ -218,6 +261,7 @@ class JanusMediaPlane:
         handles = [p.handle for f, p in self._publishers.items() if f == device]
         self._publishers.pop(device, None)
         self._mids.pop(device, None)
+        self._caps.forget(device)
         for key in [k for k in self._subscribers if device in k]:
             handles.append(self._subscribers.pop(key).handle)
         for handle in handles:

@@ -365,6 +365,11 @@ class VideoRoomPublisher:
         self.streams = tuple(PublishedStream.from_json(s) for s in result.data.get("streams", ()))
         return result.jsep
 
+    async def configure_bitrate(self, bitrate: int) -> None:
+        """Cap what the publisher sends, in bit/s: Janus tells it at once by REMB, and again every
+        few seconds."""
+        await _call(self.handle, "event", {"request": "configure", "bitrate": bitrate})
+
     async def unpublish(self) -> None:
         """Tear down the PeerConnection but stay in the room (the feed disappears for subscribers)."""
         await _call(self.handle, "event", {"request": "unpublish"})

@@ -76,6 +76,7 @@ def test_network_settings_are_written_as_given(tmp_path: Path) -> None:
         'rtp_port_range = "40000-40199"',
         "ipv6 = false",
         "min_nack_queue = 1000",
+        "slowlink_threshold = 5",
         "event_loops = 2",
         'ice_enforce_list = "127."',
         "ignore_mdns = true",
