@@ -98,3 +98,27 @@ def test_davey_holds_its_media_while_the_key_group_has_a_member_the_roster_hides
     for media in Media:
         assert davey.encrypt(media.value, FRAMES[media]) is None  # dropped, not sent to 66
         assert reaches_davey(a, davey, media)  # receiving goes on: the alarm is for the user to act on
+
+
+def test_davey_keeps_sending_and_receiving_while_its_own_commit_is_on_its_way(davey: DaveyMember) -> None:
+    """When a member leaves, the page's member commits its removal; until the gateway announces the
+    commit it chose, davey says AWAITING_RESPONSE, but the group's keys are unchanged: media must go
+    on both ways (the page used to drop every frame, sent and received, for that round trip)."""
+    gateway, link = new_group()
+    a, c = dave_members(11, 33)
+    davey.set_roster([11, 33, davey.user_id])
+    join(link, a, c, davey)
+    link.leave(11)
+    davey.set_roster([33, davey.user_id])
+    awaiting = 0
+    while link.step():
+        if davey.state()["status"] != "AWAITING_RESPONSE":
+            continue
+        awaiting += 1
+        for media in Media:
+            assert davey_reaches(davey, c, media), "the committing page stopped sending"
+            assert reaches_davey(c, davey, media), "the committing page stopped decrypting"
+    assert awaiting > 0, "the page's member never committed: the test saw nothing"
+    assert gateway.members() == {33, davey.user_id}
+    for media in Media:
+        assert davey_reaches(davey, c, media) and reaches_davey(c, davey, media)

@@ -407,8 +407,15 @@ export class DaveMember implements FrameCryptor {
     return this.inTransition || this.now() - this.keyChangedAt < KEY_CHANGE_GRACE_MS;
   }
 
+  /**
+   * In a group whose keys are in use. davey says AWAITING_RESPONSE from the moment this member
+   * made a commit until the gateway announces the commit it chose: the group and its keys are
+   * unchanged meanwhile, so media goes on (counting only ACTIVE stopped the committer's sending
+   * and decrypting for a whole round trip to the server at every key change).
+   */
   private get joined(): boolean {
-    return this.state === 'joined' && this.session.status === SESSION_STATUS.active;
+    const status = this.session.status;
+    return this.state === 'joined' && (status === SESSION_STATUS.active || status === SESSION_STATUS.awaitingResponse);
   }
 
   snapshot(): SessionSnapshot {
