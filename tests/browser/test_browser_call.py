@@ -179,6 +179,47 @@ async def test_a_browser_that_leaves_disappears_in_2_s(parley: ParleyServer, bro
         assert stays in [p["userId"] for p in (await state(page_stays))["roster"]]
 
 
+async def test_a_browser_makes_a_key_frame_of_its_own_under_each_new_key(
+    parley: ParleyServer, browsers: Browsers
+) -> None:
+    """A sender starts each new key with a key frame, so a receiver whose chain of frames broke
+    while the sender held its media (between a commit and its execution) decodes again at once.
+    Chromium's transform cannot make one (it has no `generateKeyFrame`): the page switches its
+    encoding off and on. On the loopback nothing else asks the browser for one after a leave (no
+    new subscription, no loss), so its encoder's count of key frames rises only if it made one."""
+    links = summit_links(parley, INVITES)
+    page = await browsers.page("a")
+    a = await join_in_browser(page, links[0], ["Principal A"])
+    async with joined(links[1], "B1") as b1:
+        async with joined(links[2], "B2") as b2:
+            for sdk in (b1, b2):
+                await wait_until(partial(decodes, page, str(sdk.user_id)), 40, f"{sdk.people[0]} decoded")
+                await until(partial(_sdk_decodes, sdk, int(a)), 30, f"{sdk.people[0]} to decode the browser")
+            code = (await state(page))["groupCode"]
+
+            async def quiet() -> bool:  # the key frames the joins asked for are made
+                before = (await state(page))["keyFramesSent"]
+                await asyncio.sleep(1.5)
+                return bool((await state(page))["keyFramesSent"] == before)
+
+            await wait_until(quiet, 20, "the browser to stop making key frames for the joins")
+            made = (await state(page))["keyFramesSent"]
+        # B2 left: a new key.
+
+        async def new_key() -> bool:
+            now = (await state(page))["groupCode"]
+            return now is not None and now != code
+
+        await wait_until(new_key, 10, "the browser to send under the key without B2")
+        await wait_until(
+            lambda: _more_key_frames(page, made), 3, "a key frame of the browser's own under the new key"
+        )
+
+
+async def _more_key_frames(page: Page, than: int) -> bool:
+    return bool((await state(page))["keyFramesSent"] > than)
+
+
 async def test_on_a_production_server_test_switches_in_a_link_do_nothing(
     production_parley: ParleyServer, browsers: Browsers
 ) -> None:

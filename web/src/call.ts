@@ -94,6 +94,8 @@ export interface TestState {
   /** This profile's DAVE signature public key (base64url), as sent in `identify`. */
   publicKey: string | null;
   decryptFailures: number;
+  /** Key frames this device's video encoder made (outbound-rtp `keyFramesEncoded`). */
+  keyFramesSent: number;
   peers: Record<string, PeerStats>;
   /** How well each remote device is received, as its tile shows it. */
   quality: Record<string, LinkQuality>;
@@ -324,6 +326,7 @@ export class Call {
   /** False: the browser keeps no key between visits (no IndexedDB), so this device's codes change on reload. */
   keyKept = true;
   decryptFailures = 0;
+  keyFramesSent = 0;
   /** Frames our senders dropped: no key yet, or media held. */
   unsentFrames = 0;
   /** Frames that arrived while we were still joining the key group (dropped, expected). */
@@ -557,6 +560,7 @@ export class Call {
       newKeys: [...this.newKeys],
       publicKey: this.publicKey,
       decryptFailures: this.decryptFailures,
+      keyFramesSent: this.keyFramesSent,
       peers: structuredClone(this.peers),
       quality: Object.fromEntries([...this.meters.keys()].flatMap((id) => {
         const q = this.qualityOf(id);
@@ -1390,6 +1394,13 @@ export class Call {
       try {
         const own = await this.publisher.audioLevel();
         if (own) level(this.userId, own.energy, own.duration);
+      } catch {
+        // closed meanwhile
+      }
+    }
+    if (this.publisher) {
+      try {
+        this.keyFramesSent = await this.publisher.keyFramesSent();
       } catch {
         // closed meanwhile
       }

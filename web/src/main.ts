@@ -44,6 +44,7 @@ const idle: TestState = {
   newKeys: [],
   publicKey: null,
   decryptFailures: 0,
+  keyFramesSent: 0,
   peers: {},
   quality: {},
   reconnecting: false,

@@ -185,6 +185,15 @@ export class Publisher {
     return result;
   }
 
+  /** Key frames the video encoder made so far (each new key and subscription asks for one). */
+  async keyFramesSent(): Promise<number> {
+    let count = 0;
+    (await this.pc.getStats()).forEach((s: { type: string; kind?: string; keyFramesEncoded?: number }) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') count += s.keyFramesEncoded ?? 0;
+    });
+    return count;
+  }
+
   close(): void {
     this.pc.close();
   }

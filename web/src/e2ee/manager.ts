@@ -20,6 +20,7 @@ import type {
   WorkerToMain,
 } from './messages';
 import type { IdentitySetup, IdentityView, RosterPerson } from './messages';
+import { KeyFrameMaker } from './keyFrameMaker';
 import type { RosterDevice } from './membership';
 
 export interface E2eeEvents {
@@ -50,6 +51,7 @@ export class E2eeManager {
   private generation = 0;
   private nextRequest = 1;
   private readonly requests = new Map<number, { resolve: (code: string) => void; reject: (err: Error) => void }>();
+  private readonly keyFrames = new KeyFrameMaker();
 
   constructor(private readonly events: E2eeEvents) {
     this.worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'parley-dave' });
@@ -102,6 +104,9 @@ export class E2eeManager {
           return;
         case 'error':
           if (message.generation === this.generation) this.events.error(message.detail);
+          return;
+        case 'makeKeyFrame':
+          void this.keyFrames.make();
           return;
       }
     };
@@ -192,6 +197,7 @@ export class E2eeManager {
     if (this.withoutTransforms) return;
     const options = { kind: 'encrypt', userId, mediaKind } satisfies TransformOptions;
     sender.transform = new RTCRtpScriptTransform(this.worker, options);
+    if (mediaKind === 'video') this.keyFrames.use(sender);
   }
 
   /** Every frame this receiver gets from `senderId` is decrypted in the worker before decoding (or dropped). */

@@ -118,6 +118,14 @@ export interface KeyFrameMessage {
   kind: 'keyFrame';
 }
 
+/**
+ * The worker's video sender wants a key frame and its transformer cannot make one (Chromium's
+ * RTCRtpScriptTransformer has no `generateKeyFrame`): the page has the sender's encoder make it.
+ */
+export interface MakeKeyFrameMessage {
+  kind: 'makeKeyFrame';
+}
+
 export interface PairwiseCodeRequest {
   kind: 'pairwiseCode';
   id: number;
@@ -365,4 +373,5 @@ export type WorkerToMain =
   | AttestMessage
   | IdentityAnswer
   | RecordAnswer
+  | MakeKeyFrameMessage
   | WorkerErrorMessage;

@@ -114,11 +114,16 @@ export class TrackTransform {
   private readonly receiverKeyFrames = new ReceiverKeyFrames();
   private readonly senderKeyFrames = new SenderKeyFrames();
 
+  /**
+   * `askPage`: how a sender gets a key frame where its transformer cannot make one (Chromium has
+   * no `generateKeyFrame`): the page pauses and resumes the sender's encoding.
+   */
   constructor(
     private readonly transformer: RTCRtpScriptTransformer,
     readonly options: TransformOptions,
     private readonly cryptor: () => FrameCryptor | null,
     private readonly stats: FrameStats,
+    private readonly askPage: () => void,
   ) {}
 
   /** A subscription to this (sending, video) track came up: its receiver starts from a key frame. */
@@ -159,9 +164,13 @@ export class TrackTransform {
     frame.data = sealed.buffer as ArrayBuffer;
     controller.enqueue(frame);
     // Receivers can only start decoding at a key frame: one now that frames flow, or flow under a new key.
-    if (video && this.senderKeyFrames.frame(started, true, cryptor?.epoch() ?? null)) {
-      quietly(() => this.transformer.generateKeyFrame());
-    }
+    if (video && this.senderKeyFrames.frame(started, true, cryptor?.epoch() ?? null)) this.makeKeyFrame();
+  }
+
+  private makeKeyFrame(): void {
+    // lib.dom declares it; Chromium's transformer lacks it, Firefox's and Safari's have it.
+    if (typeof this.transformer.generateKeyFrame === 'function') quietly(() => this.transformer.generateKeyFrame());
+    else this.askPage();
   }
 
   private decrypt(frame: EncodedFrame, controller: TransformStreamDefaultController<EncodedFrame>): void {

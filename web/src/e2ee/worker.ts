@@ -290,7 +290,7 @@ scope.onrtctransform = (event: RTCTransformEvent) => {
     post({ kind: 'error', generation, detail: err instanceof Error ? err.message : String(err) });
     return;
   }
-  const transform = new TrackTransform(transformer, options, () => member, stats);
+  const transform = new TrackTransform(transformer, options, () => member, stats, () => post({ kind: 'makeKeyFrame' }));
   if (options.kind === 'encrypt' && options.mediaKind === 'video') {
     videoSenders.add(transform);
     void transform.start().then(() => videoSenders.delete(transform));
