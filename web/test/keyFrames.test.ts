@@ -23,6 +23,17 @@ const key = { decrypted: true, key: true };
 const failed = { decrypted: false, key: false };
 
 describe('a receiver', () => {
+  test('after the senders switch keys, asks every interval until a key frame decrypts', () => {
+    const receiver = new ReceiverKeyFrames();
+    receiver.frame(0, true, true);
+    expect(asks(receiver, 33, [delta, delta])).toEqual([]);
+    // Everything still decrypts, but the sender dropped frames while it waited to switch.
+    receiver.keysChanged();
+    const frames = Array.from({ length: 20 }, () => delta);
+    expect(asks(receiver, 1000, frames)).toEqual([1000, 1000 + 16 * 33]);
+    expect(asks(receiver, 2000, [key, delta, delta])).toEqual([]);
+  });
+
   test('asks at once on a new track whose first frame is not a key frame, then stops at the key frame', () => {
     const receiver = new ReceiverKeyFrames();
     expect(asks(receiver, 0, [delta, delta, key, delta, delta])).toEqual([0]);

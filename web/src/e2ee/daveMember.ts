@@ -450,6 +450,10 @@ export class DaveMember implements FrameCryptor {
     return new Uint8Array(out);
   }
 
+  keyChanges(): number {
+    return this.executed.length;
+  }
+
   epoch(): string | null {
     return this.joined ? (this.session.epoch?.toString() ?? null) : null;
   }

@@ -27,6 +27,11 @@ export interface FrameCryptor {
   decrypt(senderId: string, mediaKind: MediaKind, frame: Uint8Array): DecryptResult;
   /** The key epoch frames are encrypted under now (null: none): a sender makes a key frame when it changes. */
   epoch(): string | null;
+  /**
+   * How many times the senders have switched keys (transitions executed): a receiver expects each
+   * sender's frames to start over from a key frame after each.
+   */
+  keyChanges(): number;
 }
 
 /** Every DAVE frame ends with this marker (after the tag, nonce and unencrypted ranges). */

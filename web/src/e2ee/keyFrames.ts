@@ -32,6 +32,15 @@ export class ReceiverKeyFrames {
     private readonly maxIntervalMs = KEY_FRAME_MAX_INTERVAL_MS,
   ) {}
 
+  /**
+   * The senders switched keys: the frames a sender dropped while it waited to switch broke the
+   * chain this receiver decodes, though everything after decrypts. Await a key frame again (the
+   * sender makes one, but if it is lost the decoder would wait seconds before asking).
+   */
+  keysChanged(): void {
+    this.awaiting = true;
+  }
+
   /** A frame arrived at `now`: whether it decrypted, and whether it was a key frame. True: ask now. */
   frame(now: number, decrypted: boolean, keyFrame: boolean): boolean {
     if (decrypted && keyFrame) {

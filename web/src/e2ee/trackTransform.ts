@@ -113,6 +113,8 @@ function isKeyFrame(frame: EncodedFrame): boolean {
 export class TrackTransform {
   private readonly receiverKeyFrames = new ReceiverKeyFrames();
   private readonly senderKeyFrames = new SenderKeyFrames();
+  /** The cryptor's `keyChanges()` as this receiver last saw it (null: no frame yet). */
+  private keyChanges: number | null = null;
 
   /**
    * `askPage`: how a sender gets a key frame where its transformer cannot make one (Chromium has
@@ -179,6 +181,9 @@ export class TrackTransform {
     const result = cryptor
       ? cryptor.decrypt(this.options.userId, this.options.mediaKind, new Uint8Array(frame.data))
       : ({ ok: false, reason: 'no_key' } as const);
+    const keyChanges = cryptor?.keyChanges() ?? null;
+    if (this.keyChanges !== null && keyChanges !== this.keyChanges) this.receiverKeyFrames.keysChanged();
+    this.keyChanges = keyChanges;
     // Until a key frame decrypts, the decoder has nothing to start from: ask the sender for one.
     if (this.options.mediaKind === 'video' && this.receiverKeyFrames.frame(started, result.ok, isKeyFrame(frame))) {
       quietly(() => this.transformer.sendKeyFrameRequest());
