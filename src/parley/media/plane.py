@@ -199,7 +199,7 @@ class JanusMediaPlane:
             return
         try:
             await publisher.configure_bitrate(cap)
-        except JanusException as e:  # the feed went meanwhile, or Janus did: its next publish starts afresh
+        except (JanusException, TimeoutError) as e:  # the feed or Janus went: a new publish starts afresh
             log.info("feed %d: the video cap was not applied: %s", feed, e)
 
     async def _raise_caps(self) -> None:
