@@ -35,15 +35,13 @@ export class KeyFrameMaker {
       await setActive(sender, false);
     } catch {
       // The sender is gone, or refused: nothing was switched off.
-    } finally {
-      // Whatever happened above, the encoding must not stay off.
-      try {
-        await setActive(sender, true);
-      } catch {
-        // The sender is gone.
-      }
-      this.making = false;
     }
+    try {
+      await setActive(sender, true); // whatever happened above, the encoding must not stay off
+    } catch {
+      // The sender is gone.
+    }
+    this.making = false;
   }
 }
 

@@ -113,7 +113,7 @@ function isKeyFrame(frame: EncodedFrame): boolean {
 export class TrackTransform {
   private readonly receiverKeyFrames = new ReceiverKeyFrames();
   private readonly senderKeyFrames = new SenderKeyFrames();
-  /** The cryptor's `keyChanges()` as this receiver last saw it (null: no frame yet). */
+  /** The cryptor's `keyChanges()` as this video receiver last saw it (null: no frame yet). */
   private keyChanges: number | null = null;
 
   /**
@@ -181,12 +181,12 @@ export class TrackTransform {
     const result = cryptor
       ? cryptor.decrypt(this.options.userId, this.options.mediaKind, new Uint8Array(frame.data))
       : ({ ok: false, reason: 'no_key' } as const);
-    const keyChanges = cryptor?.keyChanges() ?? null;
-    if (this.keyChanges !== null && keyChanges !== this.keyChanges) this.receiverKeyFrames.keysChanged();
-    this.keyChanges = keyChanges;
-    // Until a key frame decrypts, the decoder has nothing to start from: ask the sender for one.
-    if (this.options.mediaKind === 'video' && this.receiverKeyFrames.frame(started, result.ok, isKeyFrame(frame))) {
-      quietly(() => this.transformer.sendKeyFrameRequest());
+    if (this.options.mediaKind === 'video') {
+      const keyChanges = cryptor?.keyChanges() ?? null;
+      if (this.keyChanges !== null && keyChanges !== this.keyChanges) this.receiverKeyFrames.keysChanged();
+      this.keyChanges = keyChanges;
+      // Until a key frame decrypts, the decoder has nothing to start from: ask the sender for one.
+      if (this.receiverKeyFrames.frame(started, result.ok, isKeyFrame(frame))) quietly(() => this.transformer.sendKeyFrameRequest());
     }
     if (!result.ok) {
       this.stats.droppedFrame(this.options.userId, result.reason);
