@@ -67,7 +67,7 @@ from parley.identity.certificate import DeviceCertificate
 from parley.identity.delegation_key import DelegationKey
 from parley.identity.fingerprint import Fingerprint
 from parley.interpretation.mixer import Listening, Mixer, Resumption
-from parley.media import stun_guard
+from parley.media import ice_consent, stun_guard
 from parley.media.frame_transform import (
     FrameStats,
     FrameTransform,
@@ -310,6 +310,7 @@ class ParleyClient:
         self._closing: set[asyncio.Task[None]] = set()  # peer connections being closed
         self._relay = MediaRelay()
         stun_guard.install()  # before this device's first peer connection
+        ice_consent.install()
 
     # -- how the server placed this device -------------------------------------------------------
 
