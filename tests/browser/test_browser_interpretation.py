@@ -5,6 +5,9 @@ the other listeners. What is checked is what a person hears: the browser analyse
 its speakers play (`ear` in `window.parley.state()`, an AnalyserNode on the master gain), and an
 SDK listener finds the browser interpreter's tone in what it decodes. Tones: the floor 440 Hz,
 an SDK interpreter 1000 or 880 Hz, the browser interpreter's fake microphone 660 Hz.
+
+Every browser and SDK device says its delegation, so on a WAN run (`--wan`) each is in its
+delegation's office, behind the NAT router and the impairer (docs/testing-wan.md).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 import pytest
 from browsers import Browsers, decodes, fake_microphone, join_in_browser, state, tone_wav, wait_until
-from calls import joined, publishing, summit_links, until
+from calls import join, joined, publishing, summit_links, until
 from playwright.async_api import Page, expect
 
 from parley.media.sources import ToneAudioTrack, dominant_frequency, samples_of
@@ -66,9 +69,9 @@ async def test_a_browser_listener_hears_the_floor_then_the_russian_channel_and_k
     )
     async with joined(links[0], "A") as floor:
         interpreter = ParleyClient(links[1], ["Interpreter RU"], audio=ToneAudioTrack(1000.0))
-        await interpreter.join()
+        await join(interpreter, "Delegation B")
         try:
-            page = await browsers.page("listener")
+            page = await browsers.page("listener", delegation="Delegation A")
             me = await join_in_browser(page, links[2], ["Delegate A"])
             speaker, voice = str(floor.user_id), str(interpreter.user_id)
             # Delegation A works in English: the default is the en channel, whose booth is empty,
@@ -132,15 +135,16 @@ async def test_an_interpreter_takes_over_from_the_browser_console_and_is_heard_o
     async with joined(links[0], "A") as floor:
         mate = ParleyClient(links[1], ["Booth mate EN"], audio=ToneAudioTrack(880.0))
         listener = ParleyClient(links[3], ["Delegate B"], listen="en")
-        await mate.join()
-        await listener.join()
+        await join(mate, "Delegation B")
+        await join(listener, "Delegation B")
         try:
             await until(lambda: publishing(floor, mate.user_id), 30, "the booth mate's audio to be up")
             await mate.take_over()
             await until(lambda: received_hz(listener, mate.user_id) is not None, 30, "the mate's voice")
             assert abs((received_hz(listener, mate.user_id) or 0) - 880.0) < TOLERANCE_HZ
 
-            page = await browsers.page("interpreter", fake_microphone(tone_wav(tmp_path / "660.wav", 660.0)))
+            microphone = fake_microphone(tone_wav(tmp_path / "660.wav", 660.0))
+            page = await browsers.page("interpreter", microphone, delegation="Delegation A")
             await page.goto(links[2])
             await expect(page.get_by_test_id("mic-only-note")).to_be_visible(timeout=15_000)
             assert await page.get_by_test_id("camera-select").count() == 0  # never asked for a camera
