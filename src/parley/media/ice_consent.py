@@ -25,6 +25,8 @@ from aioice.ice import CandidatePair, Connection
 
 log = logging.getLogger(__name__)
 
+aioice_query_consent = Connection.query_consent  # aioice's own, kept for the test that shows why
+
 CHECK_INTERVAL = 5.0  # s: between checks, randomised by ±20 % (RFC 7675 section 5.1)
 CHECK_RETRANSMISSIONS = 2  # a check is sent at 0 s, 0.5 s and 1.5 s, and waits until 3.5 s
 CONSENT_LIFETIME = 30.0  # s: without an answer for this long, consent has expired (RFC 7675)

@@ -13,7 +13,7 @@ from aioice import stun
 from aioice.ice import Connection
 
 from parley.media import ice_consent
-from parley.media.ice_consent import CONSENT_LIFETIME, Consent
+from parley.media.ice_consent import CONSENT_LIFETIME, Consent, aioice_query_consent
 
 pytestmark = pytest.mark.anyio
 
@@ -40,10 +40,16 @@ def shrunk(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def ours(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These checks in aioice's place, for this test only."""
-    monkeypatch.setattr(Connection, "query_consent", Connection.query_consent)
+def theirs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice's own checks, for this test only (a client made earlier in the run installed ours)."""
+    monkeypatch.setattr(Connection, "query_consent", aioice_query_consent)
+
+
+@pytest.fixture
+def ours(theirs: None) -> None:
+    """These checks in aioice's place, as the SDK puts them, for this test only."""
     ice_consent.install()
+    assert Connection.query_consent is ice_consent.query_consent
 
 
 async def _send_later(delay: Callable[[], float], connection: Connection) -> None:
@@ -88,7 +94,7 @@ async def _closed_within(connection: Connection, seconds: float) -> bool:
 
 
 async def test_aioice_alone_drops_a_connection_whose_answers_take_600_ms(
-    pair: tuple[Connection, Connection],
+    theirs: None, pair: tuple[Connection, Connection]
 ) -> None:
     """Why the module exists: if aioice ever waits long enough itself, it can go."""
     controlling, controlled = pair
