@@ -93,7 +93,7 @@ async def _closed_within(connection: Connection, seconds: float) -> bool:
         return True
 
 
-async def test_aioice_alone_drops_a_connection_whose_answers_take_600_ms(
+async def test_aioice_alone_drops_a_connection_whose_answers_a_fake_path_holds_600_ms(
     theirs: None, pair: tuple[Connection, Connection]
 ) -> None:
     """Why the module exists: if aioice ever waits long enough itself, it can go."""
@@ -103,7 +103,7 @@ async def test_aioice_alone_drops_a_connection_whose_answers_take_600_ms(
     assert await _closed_within(controlling, 6 * (1.2 * INTERVAL + 0.5) + 1.0)
 
 
-async def test_consent_holds_while_the_peer_answers_600_ms_late(
+async def test_consent_holds_while_a_fake_path_holds_the_answers_600_ms(
     ours: None, pair: tuple[Connection, Connection]
 ) -> None:
     controlling, controlled = pair
@@ -111,7 +111,7 @@ async def test_consent_holds_while_the_peer_answers_600_ms_late(
     assert not await _closed_within(controlling, 2 * LIFETIME)
 
 
-async def test_consent_expires_a_lifetime_after_the_peer_stopped_answering(
+async def test_consent_expires_a_lifetime_after_the_peer_behind_a_fake_path_stopped_answering(
     ours: None, pair: tuple[Connection, Connection]
 ) -> None:
     controlling, controlled = pair
