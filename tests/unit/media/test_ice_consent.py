@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import aioice.ice
 import pytest
@@ -53,15 +54,22 @@ def ours(theirs: None) -> None:
 
 
 async def _send_later(delay: Callable[[], float], connection: Connection) -> None:
-    """Every STUN message `connection` sends from now on leaves `delay()` s late (None: never)."""
+    """Every STUN message `connection` sends from now on leaves `delay()` s late (negative: never);
+    one still held when the connection has closed is dropped, as a network would."""
     loop = asyncio.get_running_loop()
     for protocol in connection._protocols:
         send = protocol.send_stun
 
-        def late(message: stun.Message, addr: tuple[str, int], send: Callable[..., None] = send) -> None:
+        def fire(
+            message: stun.Message, addr: tuple[str, int], protocol: Any = protocol, send: Any = send
+        ) -> None:
+            if not protocol.transport.is_closing():
+                send(message, addr)
+
+        def late(message: stun.Message, addr: tuple[str, int], fire: Any = fire) -> None:
             wait = delay()
             if wait >= 0:
-                loop.call_later(wait, send, message, addr)
+                loop.call_later(wait, fire, message, addr)
 
         protocol.send_stun = late  # type: ignore[method-assign]
 
