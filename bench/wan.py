@@ -16,7 +16,8 @@ as the ratio encrypted/plain:
   B1 (A seen by B1, B1 seen by A), from when both flow to the end;
 - video frames decoded: of the frames A and B1 sealed meanwhile, the share the other decoded;
 - audio: the longest gap between decoded audio frames on those two feeds, and how many exceeded
-  100 ms (an SDK device conceals no loss: a lost packet it hears as a gap, docs/testing-wan.md);
+  100 ms: time with nothing to play (an SDK device fills a lost packet, docs/testing-wan.md, but a
+  jitter buffer or decoder that stalls shows here);
 - recovery after the key rotation: from B2's `leave()` until A has decoded a video frame that B1
   sealed after B1 entered the epoch without B2, and B1 one of A's (the later of the two);
 - frames that did not decrypt, over the whole call;

@@ -165,9 +165,9 @@ def stats(clients: Mapping[str, ParleyClient], pairs: Sequence[str]) -> str:
 
 
 def unbroken(frames: Iterable[AudioFrame], count: int = 25) -> list[AudioFrame]:
-    """The latest `count` frames that follow one another with no packet lost between them (by their
-    RTP timestamps): an SDK device plays a lost packet as a gap (no concealment), which smears a tone
-    measured across it. Fewer if no such run is that long."""
+    """The latest `count` frames that follow one another with nothing missing between them (by their
+    RTP timestamps): an SDK device fills a lost packet (`parley.media.opus_concealment`) but not a
+    pause, and a tone measured across a pause smears. Fewer if no such run is that long."""
     run: list[AudioFrame] = []
     for frame in frames:
         last = run[-1] if run else None

@@ -18,7 +18,10 @@ ciphertext into noise, so authenticity has to come from the AES-GCM tag, never f
 A video receiver also keeps its picture whole (`parley.media.recovery`): its NACK generator and jitter
 buffer are replaced by ones that ask again for a missing packet and give it up in time; after a frame
 that was given up, did not decrypt or did not decode, it decodes no delta frame until a keyframe, and
-asks for one (a PLI, rate-limited). Opus senders get in-band FEC.
+asks for one (a PLI, rate-limited). Opus senders get in-band FEC; an Opus receiver plays on through
+loss: its jitter buffer stops waiting for a packet once later ones are due to play (audio is not sent
+again), and its decoder fills the gap from the next packet's FEC or by concealment
+(`parley.media.opus_concealment`).
 
 Which sender or receiver is asking? The factories see only codec parameters, and one process can hold many
 peer connections, each client with its own DaveMember. The association follows the one execution unit
@@ -68,6 +71,7 @@ from aiortc.utils import uint16_add, uint16_gt
 from av.frame import Frame
 from av.packet import Packet
 
+from parley.media.opus_concealment import ConcealingOpusDecoder
 from parley.media.recovery import (
     Action,
     GapPatience,
@@ -132,9 +136,11 @@ class FrameStats:
     frames_in: int = 0
     decrypted: int = 0
     failed: int = 0  # did not decrypt (wrong key, tampered, garbage): dropped before the decoder
+    undecodable: int = 0  # decrypted but rejected by the decoder
+    # Audio only (parley.media.opus_concealment):
+    concealed: float = 0.0  # s of audio filled in for packets lost or dropped
     # Video only (parley.media.recovery):
     skipped: int = 0  # decrypted delta frames not decoded while waiting for a keyframe
-    undecodable: int = 0  # decrypted but rejected by the decoder
     keyframe_requests: int = 0  # picture loss indications this receiver asked for
     lost: int = 0  # times the jitter buffer gave up on a missing packet and dropped its frame
 
@@ -207,6 +213,13 @@ def attach_receiver_transform(
         capacity = getattr(receiver, _JITTER_BUFFER).capacity
         setattr(receiver, _JITTER_BUFFER, _RecoveringJitterBuffer(capacity, resends))
         setattr(receiver, _NACK_GENERATOR, _ResendingNackGenerator(resends))
+    else:
+        aiortc_buffer = getattr(receiver, _JITTER_BUFFER)
+        setattr(
+            receiver,
+            _JITTER_BUFFER,
+            _PromptAudioJitterBuffer(aiortc_buffer.capacity, aiortc_buffer._prefetch),
+        )
     logger.debug("frame transform attached to %s receiver", kind)
     return stats
 
@@ -518,19 +531,39 @@ class _RecoveringJitterBuffer(JitterBuffer):
         return False
 
 
+class _PromptAudioJitterBuffer(JitterBuffer):
+    """aiortc's audio jitter buffer, except that it plays on past a missing packet. aiortc's waits for
+    it until the buffer overflows, 16 packets (a third of a second of silence) later; but nobody sends
+    audio again, so a packet that has not come once `prefetch` later ones have (the reordering aiortc
+    already allows) is lost: this one hands out the next packet instead, and the decoder fills the gap.
+    An Opus RTP packet is one frame (RFC 7587). Runs on the event loop, in the receiver's RTP handler."""
+
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        assert self._origin is not None
+        slots = [(self._origin + i) % self.capacity for i in range(self.capacity)]
+        present = [i for i, slot in enumerate(slots) if self._packets[slot] is not None]
+        if len(present) <= self._prefetch:
+            return None
+        packet = self._packets[slots[present[0]]]
+        assert packet is not None
+        self.remove(present[0] + 1)
+        return JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+
+
 _receivers: weakref.WeakKeyDictionary[RTCRtpReceiver, _ReceiverHook] = weakref.WeakKeyDictionary()
 _receivers_lock = threading.Lock()  # attach runs on the event loop, lookups in decoder threads
 
 
 def _get_decoder(codec: RTCRtpCodecParameters) -> Decoder:
     """Replaces `aiortc.rtcrtpreceiver.get_decoder`; called from a receiver's decoder thread."""
-    decoder = _aiortc_get_decoder(codec)
     current = threading.current_thread()
     with _receivers_lock:
         hooks = [(r, h) for r, h in _receivers.items() if getattr(r, _DECODER_THREAD, None) is current]
     if not hooks:
-        return decoder
+        return _aiortc_get_decoder(codec)
     ((receiver, hook),) = hooks
+    opus = codec.name.lower() == "opus"
+    decoder = ConcealingOpusDecoder(hook.stats) if opus else _aiortc_get_decoder(codec)
     return hook.wrap(decoder, codec, receiver)
 
 
@@ -572,5 +605,8 @@ def _check_aiortc() -> None:
     # The recovering jitter buffer: `add` assembles frames in `_remove_frame` from `_packets` at `_origin`.
     uses(JitterBuffer, "add", "_remove_frame", "_origin", "_packets")
     uses(JitterBuffer, "remove", "_origin", "_packets")
+    # The prompt audio jitter buffer: the receiver makes it with a `prefetch`, which `_remove_frame` heeds.
+    uses(JitterBuffer, "__init__", "_prefetch", "_packets", "_origin")
+    uses(JitterBuffer, "_remove_frame", "_prefetch")
     if "get_encoder" not in _sender_globals or "get_decoder" not in _receiver_globals:
         raise AiortcMismatch(f"aiortc {aiortc.__version__} no longer looks its codec factories up by module")
