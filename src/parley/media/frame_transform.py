@@ -456,8 +456,9 @@ class _RecoveringJitterBuffer(JitterBuffer):
     (`parley.media.recovery.GapPatience`): it drops the frames up to the next one that starts after the
     hole and marks the next frame it hands out, so the decoder asks for a keyframe. A whole keyframe
     after the hole is handed out at once (one sent again, say, while the first lost a packet). Early in
-    a stream, while Janus may keep nothing to resend, a hole also asks for a keyframe while it waits
-    (`GapPatience.hurry`). Runs on the event loop, in the receiver's RTP handler."""
+    a stream, while Janus may keep nothing to resend, and on a long path once a resend is overdue, a
+    hole also asks for a keyframe while it waits (`GapPatience.hurry`, `Resends.hurry_after`). Runs on
+    the event loop, in the receiver's RTP handler."""
 
     def __init__(self, capacity: int, resends: Resends, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(capacity, is_video=True)
@@ -481,7 +482,7 @@ class _RecoveringJitterBuffer(JitterBuffer):
             elif self._patience.held(now := self._clock(), self._resends.patience) and self._skip(hole):
                 self._dropped = True
                 frame = self._remove_frame(packet.sequence_number)
-            elif self._resends.unproven(now) and self._patience.hurry(now):
+            elif self._patience.hurry(now, self._resends.hurry_after(now)):
                 pli = True  # aiortc sends a PLI
         if frame is None:
             return pli, None

@@ -16,6 +16,7 @@ from parley.media.recovery import (
     AIORTC_REPORT_INTERVAL,
     GAP_PATIENCE,
     JANUS_REPORT_INTERVAL,
+    OVERDUE,
     REQUEST_INTERVAL,
     RETRY_AFTER,
     Action,
@@ -164,6 +165,25 @@ def test_a_hole_early_in_a_stream_asks_for_a_keyframe_while_it_waits_for_the_res
     resent.asked([2], now=0.1)
     resent.arrived(2, now=0.7)
     assert not resent.unproven(1.0)
+
+
+def test_on_a_long_path_a_hole_whose_resend_is_overdue_asks_for_a_keyframe_before_the_give_up() -> None:
+    slow = Resends(rtt=0.6)
+    slow.arrived(1, now=0.0)
+    slow.asked([2], now=0.1)
+    slow.arrived(2, now=0.7)  # resends come: Janus keeps what it sent
+    assert slow.hurry_after(5.0) == pytest.approx(OVERDUE * 0.6) and slow.patience > OVERDUE * 0.6
+    gap = GapPatience()
+    gap.held(5.0, slow.patience)
+    assert not gap.hurry(5.0 + 0.7, slow.hurry_after(5.7))
+    assert gap.hurry(5.0 + 0.76, slow.hurry_after(5.76)) and not gap.hurry(5.8, slow.hurry_after(5.8))
+    assert not gap.held(5.8, slow.patience)  # and it still waits for the resend
+
+    fast = Resends(rtt=0.07)
+    fast.arrived(1, now=0.0)
+    fast.asked([2], now=0.1)
+    fast.arrived(2, now=0.17)
+    assert fast.hurry_after(5.0) == GAP_PATIENCE == fast.patience  # the give-up asks itself
 
 
 def test_a_resend_after_the_give_up_still_times_the_path() -> None:
