@@ -107,6 +107,11 @@ async def test_two_browsers_and_an_sdk_device_see_and_hear_each_other_encrypted(
 
         for browser in (int(a), int(b)):  # the SDK device decrypts and decodes both browsers
             await until(partial(_sdk_decodes, sdk, browser), 30, "the SDK to decode a browser")
+            # Janus negotiated Opus in-band FEC with the browser (it offers its subscribers what
+            # the publisher's answer had): the browser sends FEC, which receivers rebuild loss from.
+            pc = sdk.feeds[browser].pc
+            offer = pc.remoteDescription if pc else None
+            assert offer is not None and "useinbandfec=1" in offer.sdp, offer
 
         await wait_until(lambda: _same_code(page_a, page_b, sdk), 10, "the same group code everywhere")
         for page in (page_a, page_b):
