@@ -150,8 +150,29 @@ class Figures:
 async def _join_time(device: ParleyClient, others: list[ParleyClient], started: float) -> float:
     """From `started` (before its `join()`) to the device's first decoded video frame of each of
     `others`, the latest of them (a feed keeps the times of its first 600 frames)."""
-    await until(lambda: all(video_of(device, o) > 0 for o in others), JOIN_TIMEOUT, "video at a joiner")
+    try:
+        await until(lambda: all(video_of(device, o) > 0 for o in others), JOIN_TIMEOUT, "video at a joiner")
+    except AssertionError as e:
+        raise AssertionError(f"{e}: {_receiving(device, others)}") from None
     return max(device.feeds[o.user_id].video_times[0] for o in others) - started
+
+
+def _receiving(device: ParleyClient, others: list[ParleyClient]) -> str:
+    """What `device` receives of each of `others`, and their publishers' state: for a join that
+    timed out, where it stopped."""
+    parts = []
+    for other in others:
+        feed = device.feeds.get(other.user_id)
+        publisher = other.publisher.connectionState if other.publisher else "none"
+        if feed is None:
+            parts.append(f"{other.people[0]} (publisher {publisher}): no feed")
+            continue
+        subscription = feed.pc.connectionState if feed.pc else "none"
+        parts.append(
+            f"{other.people[0]} (publisher {publisher}): subscription {subscription}, "
+            f"{feed.video_frames} video / {feed.audio_frames} audio frames, {feed.stats.get('video')}"
+        )
+    return "; ".join(parts)
 
 
 async def call(profile: Profile, seconds: float, e2ee: bool) -> Figures:
