@@ -13,7 +13,8 @@ as the ratio encrypted/plain:
 - join: from B1's `join()` to its first decoded video frame of A; from B2's `join()` to the first
   decoded of A and of B1, whichever came later;
 - the longest video freeze: the longest time without a decoded frame on either feed between A and
-  B1 (A seen by B1, B1 seen by A), from when both flow to the end;
+  B1 (A seen by B1, B1 seen by A), from when both flow to the end; each freeze over 2 s is also
+  printed on its own, with when it began beside B2's join and leave (the key changes);
 - video frames decoded: of the frames A and B1 sealed meanwhile, the share the other decoded;
 - audio: the longest gap between decoded audio frames on those two feeds, and how many exceeded
   100 ms: time with nothing to play (an SDK device fills a lost packet, docs/testing-wan.md, but a
@@ -62,6 +63,7 @@ from parley.summit.model import Role
 JOIN_TIMEOUT = 60.0  # s: a join on `satellite` takes several round trips of 600 ms
 RECOVERY_TIMEOUT = 30.0  # s: past this, the run reports no recovery
 LONG_AUDIO_GAP = 0.1  # s: five Opus frames
+LONG_FREEZE = 2.0  # s: a video freeze this long is reported with where in the call it fell
 
 
 def _digest(frame: bytes) -> bytes:
@@ -194,6 +196,7 @@ async def call(profile: Profile, seconds: float, e2ee: bool) -> Figures:
                         started = time.monotonic()
                         async with joined(links[2], "B2") as b2:
                             join_b2 = await _join_time(b2, [a, b1], started)
+                            marks = {"B2's join()": started, "B2 saw A and B1": started + join_b2}
                             seam.arm(a, b1)
                             departure = time.monotonic()
                             await b2.leave()
@@ -203,6 +206,9 @@ async def call(profile: Profile, seconds: float, e2ee: bool) -> Figures:
                     sent += sum(map(frames_sent, (a, b1)))
                     stats = [w.me.feeds[w.other.user_id].stats["video"] for w in watches]
                     alarms = len(a.alarms) + len(b1.alarms)
+    marks["B2's leave()"] = departure
+    for line in _long_freezes(watches, start, end, marks):
+        print(f"{'E2EE' if e2ee else 'plain'} call: {line}", file=sys.stderr)
     audio_gaps = [g for w in watches for g in w.audio_gaps(start, end)]
     return Figures(
         join_b1=join_b1,
@@ -215,6 +221,21 @@ async def call(profile: Profile, seconds: float, e2ee: bool) -> Figures:
         not_decrypted=sum(s.failed for s in stats),
         alarms=alarms,
     )
+
+
+def _long_freezes(
+    watches: list[FeedWatch], start: float, end: float, marks: dict[str, float]
+) -> Iterator[str]:
+    """Each freeze over LONG_FREEZE, and where it fell beside the call's key changes (B2's join
+    and leave): whether a long freeze comes with a key change or with loss alone."""
+    when = ", ".join(f"{name} at {t - start:.1f} s" for name, t in marks.items())
+    for watch in watches:
+        for since, to in watch.video_spans(start, end):
+            if to - since > LONG_FREEZE:
+                yield (
+                    f"{watch.name}: no video for {to - since:.2f} s from {since - start:.1f} s"
+                    f" into the call ({when})"
+                )
 
 
 async def _recovered(seam: Seam, watches: list[FeedWatch], departure: float) -> float | None:

@@ -49,6 +49,9 @@ class FeedWatch:
     def video_gaps(self, start: float, end: float) -> list[float]:
         return gaps(self.video, start, end)
 
+    def video_spans(self, start: float, end: float) -> list[tuple[float, float]]:
+        return spans(self.video, start, end)
+
     def audio_gaps(self, start: float, end: float) -> list[float]:
         return gaps(self.audio, start, end)
 
@@ -60,11 +63,15 @@ def _newest(times: Sequence[float], count: int) -> list[float]:
     return list(times)[-count:] if count > 0 else []
 
 
+def spans(times: list[float], start: float, end: float) -> list[tuple[float, float]]:
+    """The stretches between `start`, each time within (start, end) and `end`, as (from, to): a
+    stretch that runs to `end` (a freeze that has not ended) counts as long as it has lasted."""
+    return list(itertools.pairwise([start, *(t for t in times if start < t < end), end]))
+
+
 def gaps(times: list[float], start: float, end: float) -> list[float]:
-    """The stretches between `start`, each time within (start, end) and `end`: a stretch that runs
-    to `end` (a freeze that has not ended) counts as long as it has lasted."""
-    marks = [start, *(t for t in times if start < t < end), end]
-    return [b - a for a, b in itertools.pairwise(marks)]
+    """How long each of `spans` lasted."""
+    return [b - a for a, b in spans(times, start, end)]
 
 
 def frames_sent(client: ParleyClient) -> int:
